@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+// Kiln: a deep-learning engine in Swift on OpenCL, with a CPU reference backend that defines the semantics.
+import PackageDescription
+
+let package = Package(
+    name: "Kiln",
+    products: [
+        .library(name: "Kiln", targets: ["Kiln"]),
+        .executable(name: "kiln", targets: ["kiln"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+
+        // MARK: Core (knows no device)
+        .target(name: "KilnCore", path: "Sources/KilnCore"),
+
+        // MARK: Backends (depend on the core, never the reverse)
+        .target(name: "KilnReference", dependencies: ["KilnCore"], path: "Sources/KilnReference"),
+        .target(
+            name: "KilnOpenCL",
+            dependencies: ["KilnCore", "COpenCL"],
+            path: "Sources/KilnOpenCL",
+            plugins: ["EmbedKernels"]
+        ),
+
+        // MARK: Umbrella for embedders
+        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL"], path: "Sources/Kiln"),
+
+        // MARK: Command line
+        .executableTarget(
+            name: "kiln",
+            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/kiln"
+        ),
+
+        // MARK: Build tooling: embeds Kernels/*.cl into the KilnOpenCL binary
+        .executableTarget(name: "KernelEmbedder", path: "Sources/KernelEmbedder"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedder"], path: "Plugins/EmbedKernels"),
+
+        // MARK: Tests
+        .target(name: "KilnTestSupport", dependencies: ["KilnCore"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], path: "Tests/KilnCoreTests"),
+        .testTarget(
+            name: "KilnReferenceTests",
+            dependencies: ["KilnCore", "KilnReference", "KilnTestSupport"],
+            path: "Tests/KilnReferenceTests"
+        ),
+        .testTarget(
+            name: "KilnOpenCLTests",
+            dependencies: ["Kiln", "KilnTestSupport"],
+            path: "Tests/KilnOpenCLTests"
+        ),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
+    ],
+    swiftLanguageModes: [.v5]
+)
