@@ -1,0 +1,47 @@
+// Backend: the narrow protocol every device implements, and Device, the handle tensors carry.
+
+/// Memory owned by a backend. It is freed when the last reference goes away.
+public protocol DeviceStorage: AnyObject {
+    /// Number of elements it holds.
+    var count: Int { get }
+}
+
+/// One input of an op as a backend sees it: its storage and its shape.
+public struct Operand {
+    public let storage: any DeviceStorage
+    public let shape: Shape
+    public init(storage: any DeviceStorage, shape: Shape) {
+        self.storage = storage
+        self.shape = shape
+    }
+}
+
+/// A device that can hold tensors and run every `Op` (except `.data` and `.reshape`, which the executor handles).
+///
+/// Kept narrow on purpose: allocate, copy in and out, execute one op, synchronise.
+public protocol Backend: AnyObject {
+    /// A short name for messages and reports, e.g. `cpu` or `opencl:0 (pthread-haswell)`.
+    var name: String { get }
+    /// Storage for `count` elements of the backend's float type; contents undefined.
+    func allocate(count: Int) throws -> any DeviceStorage
+    /// Copies `values` into `storage` (`values.count == storage.count`).
+    func write(_ values: [Float], to storage: any DeviceStorage) throws
+    /// Copies `values` into `storage`, converting to the backend's float type.
+    func write(_ values: [Double], to storage: any DeviceStorage) throws
+    /// Reads every element, waiting for pending work.
+    func readFloats(_ storage: any DeviceStorage) throws -> [Float]
+    /// Reads every element as `Double`, waiting for pending work.
+    func readDoubles(_ storage: any DeviceStorage) throws -> [Double]
+    /// Enqueues `op` on `inputs`, writing `output` (freshly allocated, shape `outputShape`).
+    /// Shapes were already checked by `Op.outputShape(for:)`.
+    func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws
+    /// Waits until all enqueued work is done.
+    func synchronize() throws
+}
+
+/// A backend and the name the user chose it by. Tensors on one device only combine with each other.
+public final class Device: CustomStringConvertible {
+    public let backend: any Backend
+    public init(_ backend: any Backend) { self.backend = backend }
+    public var description: String { backend.name }
+}

@@ -1,0 +1,152 @@
+// Op: the primitive operations of the graph and their attributes. Every backend implements each one;
+// shape rules live in Op+Shape.swift, gradient rules in Op+Gradient.swift.
+
+/// A primitive operation. Inputs are listed on each case; the output is one tensor.
+public enum Op: Hashable, Sendable {
+    /// A leaf whose data was written by the user. Never executed.
+    case data
+    /// A tensor of `shape` with every element `value`. No inputs.
+    case fill(value: Double, shape: Shape)
+    /// Elementwise function of one input `x`.
+    case unary(UnaryFunction)
+    /// Inputs `(x, dy)`: `dy * f'(x)`, the gradient of a unary function.
+    case unaryGradient(UnaryFunction)
+    /// Inputs `(a, b)` broadcast against each other (NumPy rules).
+    case binary(BinaryFunction)
+    /// Input `x`: the same elements in a new shape with the same count.
+    case reshape(Shape)
+    /// Input `x`: copied into `shape`, which `x` broadcasts to.
+    case broadcast(Shape)
+    /// Input `x`: axes permuted, `output.dims[i] = x.dims[permutation[i]]`.
+    case transpose(permutation: [Int])
+    /// Input `x`: elements `start ..< start + length` along `axis`.
+    case slice(axis: Int, start: Int, length: Int)
+    /// Input `x`: zero-padded along `axis` by `before` and `after` elements (the gradient of `slice`).
+    case pad(axis: Int, before: Int, after: Int)
+    /// Inputs `x0, x1, ...`: joined along `axis`.
+    case concatenate(axis: Int)
+    /// Input `x`: reduced over the sorted, distinct `axes`.
+    case reduce(Reduction, axes: [Int], keepDimensions: Bool)
+    /// Input `x`: softmax along `axis`, computed with the maximum subtracted.
+    case softmax(axis: Int)
+    /// Input `x`: log-softmax along `axis`, computed with the maximum subtracted.
+    case logSoftmax(axis: Int)
+    /// Inputs `(a, b)`, rank 2 (`[M, K] x [K, N]`) or rank 3 with equal batch (`[B, M, K] x [B, K, N]`);
+    /// a transposed operand is stored with its last two axes swapped.
+    case matmul(transposeA: Bool, transposeB: Bool)
+    /// Inputs `(x [N, C, ...], b [C])`: `b` added along axis 1.
+    case biasAdd
+    /// Inputs `(x [N, C, H, W], w [O, C/groups, KH, KW])` and optionally `b [O]`: cross-correlation.
+    case conv2d(Convolution2D)
+    /// Inputs `(dy [N, O, OH, OW], w [O, C/groups, KH, KW])`: the gradient with respect to the input,
+    /// of shape `inputShape`. It is also the transposed convolution.
+    case conv2dBackwardInput(Convolution2D, inputShape: Shape)
+    /// Inputs `(x [N, C, H, W], dy [N, O, OH, OW])`: the gradient with respect to the weight, of shape `weightShape`.
+    case conv2dBackwardWeight(Convolution2D, weightShape: Shape)
+    /// Input `x [N, C, H, W]`: max over each window; padding never wins.
+    case maxPool2d(Pooling2D)
+    /// Inputs `(x, dy)`: `dy` routed to the first maximum of each window in row-major window order.
+    case maxPool2dBackward(Pooling2D)
+    /// Input `x [N, C, H, W]`: mean over each window.
+    case avgPool2d(Pooling2D)
+    /// Input `dy`: the gradient of average pooling, of shape `inputShape`.
+    case avgPool2dBackward(Pooling2D, inputShape: Shape)
+    /// Inputs `(z [N, 4H], cPrev [N, H])`, gates in the order i, f, g, o:
+    /// output `[N, 2H]` holding `h` in columns `0..<H` and `c` in `H..<2H`.
+    case lstmCell
+    /// Inputs `(z [N, 4H], cPrev [N, H], state [N, 2H], dState [N, 2H])`, where `state` is `lstmCell`'s
+    /// output and `dState` its gradient: output `[N, 5H]` holding `dz` in `0..<4H` and `dcPrev` in `4H..<5H`.
+    case lstmCellBackward
+    /// Input `labels [N]` holding class indices as floats: output `[N, classes]` of zeros and ones.
+    /// A label outside `0..<classes` gives a zero row.
+    case oneHot(classes: Int)
+    /// A dropout mask of `shape`: each element is `0` with probability `probability`, else `1 / (1 - probability)`.
+    /// Element `i` is decided by `DropoutHash.uniform(seed:index:)`, identical on every backend.
+    case dropoutMask(probability: Double, seed: UInt64, shape: Shape)
+}
+
+/// Elementwise functions of one argument.
+public enum UnaryFunction: Hashable, Sendable {
+    case negate, exp, log, sqrt, abs
+    /// `max(x, 0)`; its derivative at 0 is 0.
+    case relu
+    /// `x` for `x > 0`, else `slope * x`.
+    case leakyRelu(slope: Double)
+    case sigmoid, tanh
+    /// `log(1 + exp(x))`, computed as `max(x, 0) + log1p(exp(-|x|))`.
+    case softplus
+}
+
+/// Elementwise functions of two arguments.
+public enum BinaryFunction: Hashable, Sendable {
+    case add, subtract, multiply, divide
+    /// `a` raised to `b`.
+    case power
+    case maximum, minimum
+    /// `1` where `a == b`, else `0`; no gradient.
+    case equal
+    /// `1` where `a > b`, else `0`; no gradient.
+    case greater
+}
+
+/// Reductions over axes.
+public enum Reduction: Hashable, Sendable {
+    case sum, mean, max
+}
+
+/// Attributes of a 2-D convolution.
+public struct Convolution2D: Hashable, Sendable {
+    /// `[vertical, horizontal]`.
+    public var stride: [Int]
+    /// `[top, left, bottom, right]` (ONNX order).
+    public var padding: [Int]
+    /// `[vertical, horizontal]`.
+    public var dilation: [Int]
+    public var groups: Int
+
+    public init(stride: [Int] = [1, 1], padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1], groups: Int = 1) {
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+}
+
+/// Attributes of 2-D pooling.
+public struct Pooling2D: Hashable, Sendable {
+    /// `[height, width]` of the window.
+    public var kernel: [Int]
+    /// `[vertical, horizontal]`.
+    public var stride: [Int]
+    /// `[top, left, bottom, right]` (ONNX order).
+    public var padding: [Int]
+    /// `[vertical, horizontal]`.
+    public var dilation: [Int]
+    /// Average pooling only: divide by the whole window (`true`) or by the elements inside the input (`false`).
+    public var countIncludePadding: Bool
+
+    public init(
+        kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1],
+        countIncludePadding: Bool = true
+    ) {
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+        self.padding = padding
+        self.dilation = dilation
+        self.countIncludePadding = countIncludePadding
+    }
+}
+
+/// The counter-based random numbers behind `Op.dropoutMask`: a SplitMix64 finaliser of
+/// `seed ^ (index * golden ratio)`, so every backend draws the same mask.
+public enum DropoutHash {
+    /// A uniform number in `[0, 1)` with 24 random bits.
+    @inlinable
+    public static func uniform(seed: UInt64, index: Int) -> Double {
+        var z = seed ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z = z ^ (z >> 31)
+        return Double(z >> 40) / 16_777_216.0
+    }
+}

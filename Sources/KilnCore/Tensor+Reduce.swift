@@ -1,0 +1,30 @@
+// Reductions and softmax.
+
+extension Tensor {
+    func reduce(_ reduction: Reduction, axes: [Int]?, keepDimensions: Bool) throws -> Tensor {
+        let axes = axes.map { Array(Set($0)).sorted() } ?? Array(0..<shape.rank)
+        if axes.isEmpty { return self }
+        return try Tensor.apply(.reduce(reduction, axes: axes, keepDimensions: keepDimensions), [self])
+    }
+
+    /// Sum over `axes` (all when nil).
+    public func sum(axes: [Int]? = nil, keepDimensions: Bool = false) throws -> Tensor {
+        try reduce(.sum, axes: axes, keepDimensions: keepDimensions)
+    }
+
+    /// Mean over `axes` (all when nil).
+    public func mean(axes: [Int]? = nil, keepDimensions: Bool = false) throws -> Tensor {
+        try reduce(.mean, axes: axes, keepDimensions: keepDimensions)
+    }
+
+    /// Maximum over `axes` (all when nil).
+    public func max(axes: [Int]? = nil, keepDimensions: Bool = false) throws -> Tensor {
+        try reduce(.max, axes: axes, keepDimensions: keepDimensions)
+    }
+
+    /// Softmax along `axis`, with the maximum subtracted first.
+    public func softmax(axis: Int) throws -> Tensor { try Tensor.apply(.softmax(axis: axis), [self]) }
+
+    /// Log-softmax along `axis`, with the maximum subtracted first.
+    public func logSoftmax(axis: Int) throws -> Tensor { try Tensor.apply(.logSoftmax(axis: axis), [self]) }
+}
