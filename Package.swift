@@ -27,8 +27,12 @@ let package = Package(
             plugins: ["EmbedKernels"]
         ),
 
+        // MARK: Data: data sets and checkpoints
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "CZlib"], path: "Sources/KilnData"),
+
         // MARK: Umbrella for embedders
-        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL"], path: "Sources/Kiln"),
+        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnData"], path: "Sources/Kiln"),
 
         // MARK: Command line
         .executableTarget(
@@ -54,6 +58,12 @@ let package = Package(
             dependencies: ["Kiln", "KilnTestSupport"],
             path: "Tests/KilnOpenCLTests"
         ),
+        .testTarget(
+            name: "KilnGradientTests",
+            dependencies: ["KilnCore", "KilnReference", "KilnTestSupport"],
+            path: "Tests/KilnGradientTests"
+        ),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
     ],
     swiftLanguageModes: [.v5]

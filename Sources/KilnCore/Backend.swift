@@ -32,6 +32,8 @@ public protocol Backend: AnyObject {
     func readFloats(_ storage: any DeviceStorage) throws -> [Float]
     /// Reads every element as `Double`, waiting for pending work.
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double]
+    /// Enqueues a copy of every element of `source` into `destination` (same count).
+    func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws
     /// Enqueues `op` on `inputs`, writing `output` (freshly allocated, shape `outputShape`).
     /// Shapes were already checked by `Op.outputShape(for:)`.
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws

@@ -155,13 +155,13 @@ extension Op {
             try rule.arity(2)
             let (dy, w) = (inputs[0], inputs[1])
             try rule.require(dy.rank == 4 && w.rank == 4 && inputShape.rank == 4, "dy, w and the input shape must be rank 4")
-            let expected = try Op.conv2d(attributes).outputShape(for: [inputShape, w])
+            let expected = try rule.renamed { () throws(ShapeError) in try Op.conv2d(attributes).outputShape(for: [inputShape, w]) }
             try rule.require(dy == expected, "dy must be \(expected) for input \(inputShape)")
             return inputShape
         case .conv2dBackwardWeight(let attributes, let weightShape):
             try rule.arity(2)
             let (x, dy) = (inputs[0], inputs[1])
-            let expected = try Op.conv2d(attributes).outputShape(for: [x, weightShape])
+            let expected = try rule.renamed { () throws(ShapeError) in try Op.conv2d(attributes).outputShape(for: [x, weightShape]) }
             try rule.require(dy == expected, "dy must be \(expected) for weight \(weightShape)")
             return weightShape
         case .maxPool2d(let attributes), .avgPool2d(let attributes):
@@ -215,6 +215,11 @@ struct ShapeRule {
         try require(shapes.count == count, "takes \(count) inputs, got \(shapes.count)")
     }
 
+    /// Runs another op's shape rule, reporting its errors under this op's name and shapes.
+    func renamed<T>(_ body: () throws(ShapeError) -> T) throws(ShapeError) -> T {
+        do { return try body() } catch { throw self.error(error.reason) }
+    }
+
     func axis(_ axis: Int, rank: Int) throws(ShapeError) {
         try require(axis >= 0 && axis < rank, "axis \(axis) is out of range for rank \(rank)")
     }
@@ -258,6 +263,16 @@ extension Pooling2D {
         try rule.require(x.count > 0, "zero-sized input")
         let convolution = Convolution2D(stride: stride, padding: padding, dilation: dilation)
         let (oh, ow) = try convolution.outputSize(input: (x[2], x[3]), kernel: (kernel[0], kernel[1]), rule)
+        // With dilation a window can skip over the whole input; every window must read at least one element.
+        for (axis, outputs) in [(0, oh), (1, ow)] {
+            for position in 0..<outputs {
+                let start = position * stride[axis] - padding[axis]
+                let taps = (0..<kernel[axis]).map { start + $0 * dilation[axis] }
+                try rule.require(
+                    taps.contains { $0 >= 0 && $0 < x[2 + axis] },
+                    "window \(position) along \(axis == 0 ? "height" : "width") lies entirely in the padding (padding \(padding), dilation \(dilation))")
+            }
+        }
         return [x[0], x[1], oh, ow]
     }
 }

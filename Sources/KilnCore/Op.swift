@@ -43,7 +43,8 @@ public enum Op: Hashable, Sendable {
     case conv2dBackwardInput(Convolution2D, inputShape: Shape)
     /// Inputs `(x [N, C, H, W], dy [N, O, OH, OW])`: the gradient with respect to the weight, of shape `weightShape`.
     case conv2dBackwardWeight(Convolution2D, weightShape: Shape)
-    /// Input `x [N, C, H, W]`: max over each window; padding never wins.
+    /// Input `x [N, C, H, W]`: max over each window; padding never wins. Every window holds at least one
+    /// input element (the shape rule rejects attributes that would make a window of padding only).
     case maxPool2d(Pooling2D)
     /// Inputs `(x, dy)`: `dy` routed to the first maximum of each window in row-major window order.
     case maxPool2dBackward(Pooling2D)
@@ -58,10 +59,11 @@ public enum Op: Hashable, Sendable {
     /// output and `dState` its gradient: output `[N, 5H]` holding `dz` in `0..<4H` and `dcPrev` in `4H..<5H`.
     case lstmCellBackward
     /// Input `labels [N]` holding class indices as floats: output `[N, classes]` of zeros and ones.
-    /// A label outside `0..<classes` gives a zero row.
+    /// A label that is not an integer in `0..<classes` (or is NaN) gives a zero row.
     case oneHot(classes: Int)
     /// A dropout mask of `shape`: each element is `0` with probability `probability`, else `1 / (1 - probability)`.
-    /// Element `i` is decided by `DropoutHash.uniform(seed:index:)`, identical on every backend.
+    /// Element `i` is dropped when `DropoutHash.bits(seed:index:) < DropoutHash.threshold(probability:)`,
+    /// identical on every backend.
     case dropoutMask(probability: Double, seed: UInt64, shape: Shape)
 }
 
@@ -70,7 +72,7 @@ public enum UnaryFunction: Hashable, Sendable {
     case negate, exp, log, sqrt, abs
     /// `max(x, 0)`; its derivative at 0 is 0.
     case relu
-    /// `x` for `x > 0`, else `slope * x`.
+    /// `x` for `x > 0`, else `slope * x`; its derivative at 0 is `slope`.
     case leakyRelu(slope: Double)
     case sigmoid, tanh
     /// `log(1 + exp(x))`, computed as `max(x, 0) + log1p(exp(-|x|))`.
@@ -138,15 +140,28 @@ public struct Pooling2D: Hashable, Sendable {
 }
 
 /// The counter-based random numbers behind `Op.dropoutMask`: a SplitMix64 finaliser of
-/// `seed ^ (index * golden ratio)`, so every backend draws the same mask.
+/// `seed ^ (index * golden ratio)`, whose top 24 bits are compared with an integer threshold, so every
+/// backend draws exactly the same mask (no float comparison near `p`).
 public enum DropoutHash {
-    /// A uniform number in `[0, 1)` with 24 random bits.
+    /// 24 random bits for element `index`.
     @inlinable
-    public static func uniform(seed: UInt64, index: Int) -> Double {
+    public static func bits(seed: UInt64, index: Int) -> UInt32 {
         var z = seed ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15)
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z = z ^ (z >> 31)
-        return Double(z >> 40) / 16_777_216.0
+        return UInt32(truncatingIfNeeded: z >> 40)
+    }
+
+    /// Elements whose bits are below this are dropped: `ceil(probability · 2²⁴)`.
+    @inlinable
+    public static func threshold(probability: Double) -> UInt32 {
+        UInt32((probability * 16_777_216).rounded(.up))
+    }
+
+    /// A uniform number in `[0, 1)` with 24 random bits (for statistics; masks compare `bits` with `threshold`).
+    @inlinable
+    public static func uniform(seed: UInt64, index: Int) -> Double {
+        Double(bits(seed: seed, index: index)) / 16_777_216.0
     }
 }

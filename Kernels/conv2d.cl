@@ -1,0 +1,141 @@
+// conv2d.cl: 2-D cross-correlation (NCHW input, OIHW weight) and its two gradients, float32, direct.
+//
+// Layouts (contiguous, row-major):
+//   x  [N, C, H, W]        w  [O, C/G, KH, KW]     b  [O]     y, dy  [N, O, OH, OW]
+// with G groups: output channel o belongs to group g = o / (O/G) and reads input channels g*(C/G) ..< (g+1)*(C/G)
+// (depthwise: G = C). Output (oh, ow) at tap (kh, kw) reads input row ih = oh*SH - PT + kh*DH and column
+// iw = ow*SW - PL + kw*DW; taps in the padding (PT, PL top/left; bottom/right only shape OH, OW) read zero.
+// Reference: ReferenceBackend.conv2d, conv2dBackwardInput, conv2dBackwardWeight
+// (Sources/KilnReference/Reference+Convolution.swift).
+// Tests: Tests/KilnOpenCLTests/ConvolutionKernelTests.swift (stride 1-3, asymmetric padding, dilation 1-2,
+// groups 1, 2 and depthwise, non-square kernels, with and without bias, all three passes, convTranspose2d).
+//
+// conv2d_forward:         one work item per y element; sums C/G * KH * KW products (plus b[o] when hasBias).
+// conv2d_backward_input:  one work item per dx element; a gather over the (o, kh, kw) whose windows read it:
+//                         oh = (ih + PT - kh*DH) / SH when that divides exactly and lies in 0..<OH. No atomics.
+// conv2d_backward_weight: one work item per dw element; a gather over n, oh, ow. No atomics.
+//
+// The geometry travels as one int argument list in a fixed order (see CONV_GEOMETRY below).
+// Tunables: none yet (direct kernels; launch local size chosen by OpenCLBackend+Convolution.swift).
+
+// The geometry arguments every entry point takes, in this order.
+#define CONV_GEOMETRY                                                                                          \
+    const int N, const int C, const int H, const int W, const int O, const int OH, const int OW, const int KH,   \
+        const int KW, const int SH, const int SW, const int PT, const int PL, const int DH, const int DW,         \
+        const int G
+
+__kernel void conv2d_forward(__global const float *x, __global const float *w, __global const float *b,
+                             const int hasBias, __global float *y, CONV_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= N * O * OH * OW) {
+        return;
+    }
+    const int ow = index % OW;
+    const int oh = (index / OW) % OH;
+    const int o = (index / (OW * OH)) % O;
+    const int n = index / (OW * OH * O);
+    const int channelsPerGroup = C / G;
+    const int group = o / (O / G);
+    const int ih0 = oh * SH - PT;
+    const int iw0 = ow * SW - PL;
+
+    float sum = hasBias ? b[o] : 0.0f;
+    for (int c = 0; c < channelsPerGroup; ++c) {
+        __global const float *xPlane = x + ((size_t)n * C + group * channelsPerGroup + c) * H * W;
+        __global const float *wTaps = w + ((size_t)o * channelsPerGroup + c) * KH * KW;
+        for (int kh = 0; kh < KH; ++kh) {
+            const int ih = ih0 + kh * DH;
+            if (ih < 0 || ih >= H) {
+                continue;
+            }
+            for (int kw = 0; kw < KW; ++kw) {
+                const int iw = iw0 + kw * DW;
+                if (iw >= 0 && iw < W) {
+                    sum = fma(xPlane[ih * W + iw], wTaps[kh * KW + kw], sum);
+                }
+            }
+        }
+    }
+    y[index] = sum;
+}
+
+__kernel void conv2d_backward_input(__global const float *dy, __global const float *w, __global float *dx,
+                                    CONV_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= N * C * H * W) {
+        return;
+    }
+    const int iw = index % W;
+    const int ih = (index / W) % H;
+    const int ci = (index / (W * H)) % C;
+    const int n = index / (W * H * C);
+    const int channelsPerGroup = C / G;
+    const int outputsPerGroup = O / G;
+    const int group = ci / channelsPerGroup;
+    const int c = ci - group * channelsPerGroup; // the channel's index inside its group, the I of OIHW
+
+    float sum = 0.0f;
+    for (int kh = 0; kh < KH; ++kh) {
+        // Window row oh reads ih at tap kh when oh*SH - PT + kh*DH == ih.
+        const int rowOffset = ih + PT - kh * DH;
+        if (rowOffset < 0 || rowOffset % SH != 0) {
+            continue;
+        }
+        const int oh = rowOffset / SH;
+        if (oh >= OH) {
+            continue;
+        }
+        for (int kw = 0; kw < KW; ++kw) {
+            const int columnOffset = iw + PL - kw * DW;
+            if (columnOffset < 0 || columnOffset % SW != 0) {
+                continue;
+            }
+            const int ow = columnOffset / SW;
+            if (ow >= OW) {
+                continue;
+            }
+            for (int oo = 0; oo < outputsPerGroup; ++oo) {
+                const int o = group * outputsPerGroup + oo;
+                const float gradient = dy[(((size_t)n * O + o) * OH + oh) * OW + ow];
+                sum = fma(gradient, w[(((size_t)o * channelsPerGroup + c) * KH + kh) * KW + kw], sum);
+            }
+        }
+    }
+    dx[index] = sum;
+}
+
+__kernel void conv2d_backward_weight(__global const float *x, __global const float *dy, __global float *dw,
+                                     CONV_GEOMETRY) {
+    const int channelsPerGroup = C / G;
+    const int index = (int)get_global_id(0);
+    if (index >= O * channelsPerGroup * KH * KW) {
+        return;
+    }
+    const int kw = index % KW;
+    const int kh = (index / KW) % KH;
+    const int c = (index / (KW * KH)) % channelsPerGroup;
+    const int o = index / (KW * KH * channelsPerGroup);
+    const int group = o / (O / G);
+    const int ci = group * channelsPerGroup + c;
+
+    // The output rows (columns) whose tap kh (kw) lands inside the input: 0 <= oh*SH - PT + kh*DH < H.
+    const int rowShift = PT - kh * DH;
+    const int columnShift = PL - kw * DW;
+    const int ohStart = rowShift > 0 ? (rowShift + SH - 1) / SH : 0;
+    const int ohEnd = min(OH, (H - 1 + rowShift) >= 0 ? (H - 1 + rowShift) / SH + 1 : 0);
+    const int owStart = columnShift > 0 ? (columnShift + SW - 1) / SW : 0;
+    const int owEnd = min(OW, (W - 1 + columnShift) >= 0 ? (W - 1 + columnShift) / SW + 1 : 0);
+
+    float sum = 0.0f;
+    for (int n = 0; n < N; ++n) {
+        __global const float *xPlane = x + ((size_t)n * C + ci) * H * W;
+        __global const float *dyPlane = dy + ((size_t)n * O + o) * OH * OW;
+        for (int oh = ohStart; oh < ohEnd; ++oh) {
+            const int ih = oh * SH - rowShift;
+            for (int ow = owStart; ow < owEnd; ++ow) {
+                sum = fma(dyPlane[oh * OW + ow], xPlane[ih * W + ow * SW - columnShift], sum);
+            }
+        }
+    }
+    dw[index] = sum;
+}

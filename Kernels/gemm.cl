@@ -1,0 +1,125 @@
+// gemm.cl: matrix products C = op(A) . op(B), rank 2 and batched rank 3, float32.
+//
+// Layouts (contiguous, row-major, batch outermost; one launch covers every batch):
+//   A [B, M, K]  (or A^T stored [B, K, M]: the kernel reads A through a row stride and a column stride)
+//   B [B, K, N]  (B^T stored [B, N, K] is first transposed by gemm_transpose into a [B, K, N] scratch buffer,
+//                 so the micro-kernel always streams contiguous rows of B)
+//   C [B, M, N]
+// Reference: ReferenceBackend.matmul (Sources/KilnReference/Reference+Matmul.swift).
+// Tests: Tests/KilnOpenCLTests/GemmKernelTests.swift (all four transpose combinations, batched, sizes 1, primes
+// and one below / at / above the block sizes in M, N and K).
+//
+// gemm_forward: a CPU-style register-blocked micro-kernel (pocl runs work items as loops on CPU cores, where
+// local-memory tiling only costs copies). Work item (x, y, z) computes rows y*GEMM_ROWS ..< +GEMM_ROWS and
+// columns x*GEMM_WIDTH ..< +GEMM_WIDTH of C in batch z: GEMM_ROWS accumulators of GEMM_WIDTH floats held in
+// registers, each step p broadcasting A[i, p] and streaming one vector of row p of B. Rows past M read row
+// M - 1 (clamped, so the inner loop has no branch) and are not stored; a column block that sticks out past N
+// takes a bounds-checked scalar path.
+// gemm_transpose: out[b, p, j] = in[b, j, p] (in [B, N, K], out [B, K, N]).
+//
+// Tunables (-D, chosen by OpenCLBackend+Matmul.swift's kernel description):
+//   GEMM_ROWS   rows of C per work item, 1..12 (default 6: 6 x 16 floats = 12 AVX2 registers of accumulators)
+//   GEMM_WIDTH  columns of C per work item, the vector width: 4, 8 or 16 (default 16)
+
+#ifndef GEMM_ROWS
+#define GEMM_ROWS 6
+#endif
+#ifndef GEMM_WIDTH
+#define GEMM_WIDTH 16
+#endif
+
+#if GEMM_ROWS < 1 || GEMM_ROWS > 12
+#error "GEMM_ROWS must be between 1 and 12"
+#endif
+#if GEMM_WIDTH != 4 && GEMM_WIDTH != 8 && GEMM_WIDTH != 16
+#error "GEMM_WIDTH must be 4, 8 or 16"
+#endif
+
+#define GEMM_PASTE(a, b) a##b
+#define GEMM_JOIN(a, b) GEMM_PASTE(a, b)
+#define gemm_vector GEMM_JOIN(float, GEMM_WIDTH)
+#define gemm_vload GEMM_JOIN(vload, GEMM_WIDTH)
+#define gemm_vstore GEMM_JOIN(vstore, GEMM_WIDTH)
+
+// A[i, p] of batch matrix `a` is a[i * aRowStride + p * aColumnStride]: (K, 1) for A [M, K], (1, M) for A^T [K, M].
+__kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
+                           const int N, const int K, const int aRowStride, const int aColumnStride) {
+    const int column0 = (int)get_global_id(0) * GEMM_WIDTH;
+    const int row0 = (int)get_global_id(1) * GEMM_ROWS;
+    const int batch = (int)get_global_id(2);
+    if (column0 >= N || row0 >= M) {
+        return;
+    }
+    a += (size_t)batch * M * K;
+    b += (size_t)batch * K * N;
+    c += (size_t)batch * M * N;
+
+    // Offsets of this block's rows of A; rows past M repeat row M - 1 and are never stored.
+    int rowOffset[GEMM_ROWS];
+    for (int r = 0; r < GEMM_ROWS; ++r) {
+        rowOffset[r] = min(row0 + r, M - 1) * aRowStride;
+    }
+
+    if (column0 + GEMM_WIDTH <= N) {
+        gemm_vector accumulator[GEMM_ROWS];
+        for (int r = 0; r < GEMM_ROWS; ++r) {
+            accumulator[r] = (gemm_vector)(0.0f);
+        }
+        __global const float *aColumn = a;
+        __global const float *bRow = b + column0;
+        for (int p = 0; p < K; ++p) {
+            const gemm_vector bValues = gemm_vload(0, bRow);
+            for (int r = 0; r < GEMM_ROWS; ++r) {
+                accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
+            }
+            aColumn += aColumnStride;
+            bRow += N;
+        }
+        for (int r = 0; r < GEMM_ROWS; ++r) {
+            if (row0 + r < M) {
+                gemm_vstore(accumulator[r], 0, c + (size_t)(row0 + r) * N + column0);
+            }
+        }
+    } else {
+        // The last column block: only `width` < GEMM_WIDTH columns exist.
+        const int width = N - column0;
+        float accumulator[GEMM_ROWS][GEMM_WIDTH];
+        for (int r = 0; r < GEMM_ROWS; ++r) {
+            for (int t = 0; t < GEMM_WIDTH; ++t) {
+                accumulator[r][t] = 0.0f;
+            }
+        }
+        for (int p = 0; p < K; ++p) {
+            float bValues[GEMM_WIDTH];
+            for (int t = 0; t < GEMM_WIDTH; ++t) {
+                bValues[t] = t < width ? b[(size_t)p * N + column0 + t] : 0.0f;
+            }
+            for (int r = 0; r < GEMM_ROWS; ++r) {
+                const float aValue = a[rowOffset[r] + p * aColumnStride];
+                for (int t = 0; t < GEMM_WIDTH; ++t) {
+                    accumulator[r][t] = fma(aValue, bValues[t], accumulator[r][t]);
+                }
+            }
+        }
+        for (int r = 0; r < GEMM_ROWS; ++r) {
+            if (row0 + r < M) {
+                for (int t = 0; t < width; ++t) {
+                    c[(size_t)(row0 + r) * N + column0 + t] = accumulator[r][t];
+                }
+            }
+        }
+    }
+}
+
+// out[batch, p, j] = in[batch, j, p]: `in` is [batch, rows, columns], `out` is [batch, columns, rows].
+// One work item per element; work item (x, y) writes out[y, x] so consecutive items write consecutive floats.
+__kernel void gemm_transpose(__global const float *in, __global float *out, const int rows, const int columns) {
+    const int x = (int)get_global_id(0);
+    const int y = (int)get_global_id(1);
+    const int batch = (int)get_global_id(2);
+    if (x >= rows || y >= columns) {
+        return;
+    }
+    const size_t base = (size_t)batch * rows * columns;
+    out[base + (size_t)y * rows + x] = in[base + (size_t)x * columns + y];
+}

@@ -1,0 +1,42 @@
+// movement.cl: copies elements without arithmetic; one strided copy serves every movement op.
+//
+// move_copy: for every coordinate (c0, ..., c5) of a box of shape D0..D5 (rank padded to 6 with leading
+// 1s, c5 fastest), n = D0 * ... * D5:
+//     out[outOffset + sum ck * ok] = x[xOffset + sum ck * xk]
+// Buffers are float32. The host (OpenCLBackend+Movement.swift) expresses each op as one or more boxes:
+//   broadcast    box = output shape, x strides from Shape.broadcastStrides(to:) (0 on broadcast axes).
+//   transpose    box = output shape, xk = x.strides[permutation[k]].
+//   slice        box = output shape, xOffset = start * (stride of the axis), x strides of x.
+//   pad          the output zeroed first, then box = x's shape written at before * (stride of the axis).
+//   concatenate  one box per input, written at its running offset along the axis.
+// Output strides are always the output's own row-major strides, so boxes never overlap.
+// Adjacent axes that are contiguous in both x and out are merged on the host first, so ranks above 6
+// work whenever they merge down to 6.
+// Reference: Sources/KilnReference/Reference+Movement.swift (broadcast, transpose, slice, pad, concatenate).
+// Tests: Tests/KilnOpenCLTests/MovementKernelTests.swift.
+// Tunables: none. The launch is rounded up past n (no non-uniform work groups on pocl): bounds-checked.
+
+__kernel void move_copy(
+    __global const float *x, __global float *out, const int n, const int xOffset, const int outOffset,
+    const int d0, const int d1, const int d2, const int d3, const int d4, const int d5,
+    const int x0, const int x1, const int x2, const int x3, const int x4, const int x5,
+    const int o0, const int o1, const int o2, const int o3, const int o4, const int o5) {
+    const int i = (int)get_global_id(0);
+    if (i >= n) {
+        return;
+    }
+    // Peel the coordinates off from the fastest axis (5) to the slowest (0); c0 is what remains.
+    int rest = i;
+    int c;
+    int source = xOffset;
+    int target = outOffset;
+    c = rest % d5; rest /= d5; source += c * x5; target += c * o5;
+    c = rest % d4; rest /= d4; source += c * x4; target += c * o4;
+    c = rest % d3; rest /= d3; source += c * x3; target += c * o3;
+    c = rest % d2; rest /= d2; source += c * x2; target += c * o2;
+    c = rest % d1; rest /= d1; source += c * x1; target += c * o1;
+    source += rest * x0;
+    target += rest * o0;
+    (void)d0;
+    out[target] = x[source];
+}

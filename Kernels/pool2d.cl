@@ -1,0 +1,173 @@
+// pool2d.cl: 2-D max and average pooling (NCHW) and their gradients, float32.
+//
+// Layouts (contiguous, row-major): x, dx [N, C, H, W]; y, dy [N, C, OH, OW]. Batch and channel fold into one
+// plane index P = N * C, since pooling treats every plane alike.
+// Window (oh, ow) tap (kh, kw) reads input row ih = oh*SH - PT + kh*DH and column iw = ow*SW - PL + kw*DW;
+// taps outside the input (the padding) are skipped: padding never wins a max and adds nothing to a sum.
+// Reference: ReferenceBackend.maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward
+// (Sources/KilnReference/Reference+Pooling.swift).
+// Tests: Tests/KilnOpenCLTests/PoolingKernelTests.swift (max and average in both count modes, padding up to half
+// the window, dilation, overlapping windows, the 6x6 course example, the first-maximum tie rule).
+//
+// pool2d_forward_max:  one work item per y element: the first largest tap in row-major tap order (a later
+//                      equal value does not displace it); a window with no tap inside the input gives 0.
+// pool2d_forward_avg:  one work item per y element: the sum of the inside taps divided by KH*KW when
+//                      countIncludePadding, else by the number of inside taps (0 when there are none).
+// pool2d_backward_max: one work item per dx element: a gather over the windows that read it, adding a window's
+//                      dy when this element is that window's first maximum (recomputed). No atomics.
+// pool2d_backward_avg: one work item per dx element: a gather of dy / divisor over the windows that read it.
+//
+// Tunables: none (direct kernels; launch local size chosen by OpenCLBackend+Pooling.swift).
+
+// The geometry arguments every entry point takes, in this order.
+#define POOL_GEOMETRY                                                                                          \
+    const int P, const int H, const int W, const int OH, const int OW, const int KH, const int KW, const int SH, \
+        const int SW, const int PT, const int PL, const int DH, const int DW
+
+// The index inside plane `x` of window (oh, ow)'s first maximum, or -1 when no tap lies inside the input.
+static int pool2d_first_maximum(__global const float *x, const int oh, const int ow, POOL_GEOMETRY) {
+    int winner = -1;
+    float best = 0.0f;
+    for (int kh = 0; kh < KH; ++kh) {
+        const int ih = oh * SH - PT + kh * DH;
+        if (ih < 0 || ih >= H) {
+            continue;
+        }
+        for (int kw = 0; kw < KW; ++kw) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) {
+                continue;
+            }
+            const float value = x[ih * W + iw];
+            // Strictly greater, so ties keep the first maximum.
+            if (winner < 0 || value > best) {
+                winner = ih * W + iw;
+                best = value;
+            }
+        }
+    }
+    return winner;
+}
+
+// How many of `size` taps at `start`, `start + step`, ... lie in 0..<limit.
+static int pool2d_inside(const int start, const int step, const int size, const int limit) {
+    int count = 0;
+    for (int k = 0; k < size; ++k) {
+        const int position = start + k * step;
+        count += (position >= 0 && position < limit) ? 1 : 0;
+    }
+    return count;
+}
+
+// What window (oh, ow)'s sum is divided by: KH*KW, or the number of its taps inside the input.
+static int pool2d_divisor(const int oh, const int ow, const int countIncludePadding, POOL_GEOMETRY) {
+    if (countIncludePadding) {
+        return KH * KW;
+    }
+    return pool2d_inside(oh * SH - PT, DH, KH, H) * pool2d_inside(ow * SW - PL, DW, KW, W);
+}
+
+__kernel void pool2d_forward_max(__global const float *x, __global float *y, POOL_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= P * OH * OW) {
+        return;
+    }
+    const int ow = index % OW;
+    const int oh = (index / OW) % OH;
+    const int plane = index / (OW * OH);
+    __global const float *xPlane = x + (size_t)plane * H * W;
+    const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+    y[index] = winner >= 0 ? xPlane[winner] : 0.0f;
+}
+
+__kernel void pool2d_forward_avg(__global const float *x, __global float *y, const int countIncludePadding,
+                                 POOL_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= P * OH * OW) {
+        return;
+    }
+    const int ow = index % OW;
+    const int oh = (index / OW) % OH;
+    const int plane = index / (OW * OH);
+    __global const float *xPlane = x + (size_t)plane * H * W;
+    float sum = 0.0f;
+    for (int kh = 0; kh < KH; ++kh) {
+        const int ih = oh * SH - PT + kh * DH;
+        if (ih < 0 || ih >= H) {
+            continue;
+        }
+        for (int kw = 0; kw < KW; ++kw) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw >= 0 && iw < W) {
+                sum += xPlane[ih * W + iw];
+            }
+        }
+    }
+    const int divisor = pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+    y[index] = divisor > 0 ? sum / (float)divisor : 0.0f;
+}
+
+__kernel void pool2d_backward_max(__global const float *x, __global const float *dy, __global float *dx,
+                                  POOL_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= P * H * W) {
+        return;
+    }
+    const int iw = index % W;
+    const int ih = (index / W) % H;
+    const int plane = index / (W * H);
+    __global const float *xPlane = x + (size_t)plane * H * W;
+    __global const float *dyPlane = dy + (size_t)plane * OH * OW;
+    const int self = ih * W + iw;
+    float sum = 0.0f;
+    for (int kh = 0; kh < KH; ++kh) {
+        // Window row oh reads ih at tap kh when oh*SH - PT + kh*DH == ih.
+        const int rowOffset = ih + PT - kh * DH;
+        if (rowOffset < 0 || rowOffset % SH != 0 || rowOffset / SH >= OH) {
+            continue;
+        }
+        const int oh = rowOffset / SH;
+        for (int kw = 0; kw < KW; ++kw) {
+            const int columnOffset = iw + PL - kw * DW;
+            if (columnOffset < 0 || columnOffset % SW != 0 || columnOffset / SW >= OW) {
+                continue;
+            }
+            const int ow = columnOffset / SW;
+            if (pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW) == self) {
+                sum += dyPlane[oh * OW + ow];
+            }
+        }
+    }
+    dx[index] = sum;
+}
+
+__kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, const int countIncludePadding,
+                                  POOL_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= P * H * W) {
+        return;
+    }
+    const int iw = index % W;
+    const int ih = (index / W) % H;
+    const int plane = index / (W * H);
+    __global const float *dyPlane = dy + (size_t)plane * OH * OW;
+    float sum = 0.0f;
+    for (int kh = 0; kh < KH; ++kh) {
+        const int rowOffset = ih + PT - kh * DH;
+        if (rowOffset < 0 || rowOffset % SH != 0 || rowOffset / SH >= OH) {
+            continue;
+        }
+        const int oh = rowOffset / SH;
+        for (int kw = 0; kw < KW; ++kw) {
+            const int columnOffset = iw + PL - kw * DW;
+            if (columnOffset < 0 || columnOffset % SW != 0 || columnOffset / SW >= OW) {
+                continue;
+            }
+            const int ow = columnOffset / SW;
+            const int divisor =
+                pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+            sum += dyPlane[oh * OW + ow] / (float)divisor;
+        }
+    }
+    dx[index] = sum;
+}

@@ -1,0 +1,5 @@
+// Kiln: the umbrella module for embedders. One import gives tensors, both backends and device selection.
+@_exported import KilnCore
+@_exported import KilnOpenCL
+@_exported import KilnReference
+@_exported import KilnData

@@ -1,0 +1,189 @@
+// Plan: a graph compiled once and replayed. Compilation orders the nodes, folds constants, assigns every
+// intermediate a buffer slot that is reused once its last reader has run, and allocates everything up
+// front; a replay binds new input values and enqueues the same launches with no allocation, no graph
+// building and no host round trip until an output is read.
+
+/// A compiled graph: inputs bound per run, outputs to read, and variables overwritten by each run.
+public final class Plan {
+    /// What compilation decided, for reports.
+    public struct Report: CustomStringConvertible, Codable, Equatable {
+        /// Kernel launches per run (buffer copies for variable updates included).
+        public var launches: Int
+        /// Bytes of device memory for intermediates with slot reuse (the peak a run needs beyond inputs and variables).
+        public var intermediateBytes: Int
+        /// Bytes the same intermediates would take with a buffer each.
+        public var intermediateBytesWithoutReuse: Int
+        /// Bytes held by variables, inputs and folded constants.
+        public var persistentBytes: Int
+        /// Rewrites that merged several nodes into one launch, in words.
+        public var fusions: [String]
+
+        public var peakBytes: Int { intermediateBytes + persistentBytes }
+        public var peakBytesWithoutReuse: Int { intermediateBytesWithoutReuse + persistentBytes }
+
+        public var description: String {
+            let mib = { (bytes: Int) in "\(Double(bytes * 100 / 1_048_576) / 100) MiB" }
+            return "\(launches) launches per run; device memory at peak \(mib(peakBytes)) "
+                + "(\(mib(peakBytesWithoutReuse)) without buffer reuse); fusions: "
+                + (fusions.isEmpty ? "none" : fusions.joined(separator: "; "))
+        }
+    }
+
+    private struct Step {
+        var op: Op
+        let operands: [Operand]
+        let output: any DeviceStorage
+        let shape: Shape
+    }
+
+    public let device: Device
+    public let report: Report
+    private let inputs: [any DeviceStorage]
+    private let inputShapes: [Shape]
+    private var steps: [Step]
+    private let outputs: [(storage: any DeviceStorage, shape: Shape)]
+    private let updates: [(source: any DeviceStorage, destination: any DeviceStorage)]
+    /// Dropout masks get a fresh seed each run: (step index, base seed).
+    private let dropoutSteps: [(index: Int, seed: UInt64)]
+    private var runs: UInt64 = 0
+
+    /// Compiles the graph from `inputs` (data tensors whose values each run replaces) to `outputs`
+    /// and to the new value of each variable in `updates`.
+    public init(inputs: [Tensor], outputs: [Tensor], updates: [(variable: Variable, value: Tensor)]) throws {
+        let roots = outputs + updates.map(\.value)
+        guard let device = roots.first?.device ?? inputs.first?.device else {
+            preconditionFailure("[plan] nothing to compile")
+        }
+        if let stranger = (roots + inputs + updates.map(\.variable.value)).first(where: { $0.device !== device }) {
+            throw TensorError.deviceMismatch(op: "plan", devices: [device.description, stranger.device.description])
+        }
+        for (variable, value) in updates where variable.shape != value.shape {
+            throw ShapeError(op: "plan", "a variable's new value has a different shape", shapes: [variable.shape, value.shape])
+        }
+        self.device = device
+        let backend = device.backend
+        let inputIDs = Set(inputs.map { ObjectIdentifier($0.node) })
+        let order = Graph.postorder(from: roots.map(\.node)) { _ in true }
+
+        // A node varies between runs when it depends on an input or on a variable (variables change
+        // as runs update them); everything else is a constant, computed once here.
+        var varies = Set<ObjectIdentifier>()
+        let variableIDs = Set(updates.map { ObjectIdentifier($0.variable.value.node) })
+        for node in order {
+            let id = ObjectIdentifier(node)
+            if inputIDs.contains(id) || variableIDs.contains(id) || node.inputs.contains(where: { varies.contains(ObjectIdentifier($0)) }) {
+                varies.insert(id)
+            } else if case .dropoutMask = node.op {
+                varies.insert(id)
+            }
+        }
+        let constants = order.filter { !varies.contains(ObjectIdentifier($0)) && $0.storage == nil }
+        try Executor.evaluate(constants)
+
+        // Storage roots: a reshape shares its input's buffer.
+        var root: [ObjectIdentifier: Node] = [:]
+        func rootOf(_ node: Node) -> Node { root[ObjectIdentifier(node)] ?? node }
+        let computed = order.filter { node in
+            if case .data = node.op { return false }
+            return varies.contains(ObjectIdentifier(node))
+        }
+        for node in computed { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
+
+        // The last step that reads each root; outputs and update values live to the end.
+        var lastUse: [ObjectIdentifier: Int] = [:]
+        for (index, node) in computed.enumerated() {
+            for input in node.inputs { lastUse[ObjectIdentifier(rootOf(input)), default: -1] = max(lastUse[ObjectIdentifier(rootOf(input)), default: -1], index) }
+        }
+        for node in roots.map(\.node) { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
+
+        // Slots: a buffer is reused, by exact size, once its last reader has run.
+        var storage: [ObjectIdentifier: any DeviceStorage] = [:]
+        var free: [Int: [any DeviceStorage]] = [:]
+        var releasing: [Int: [(count: Int, storage: any DeviceStorage)]] = [:]
+        var intermediateBytes = 0
+        var withoutReuse = 0
+        var steps: [Step] = []
+        var dropoutSteps: [(Int, UInt64)] = []
+        func storageOf(_ node: Node) -> any DeviceStorage {
+            let source = rootOf(node)
+            if let slot = storage[ObjectIdentifier(source)] { return slot }
+            guard let held = source.storage else { preconditionFailure("[plan] \(node.op.name) used before it was computed") }
+            return held
+        }
+        for (index, node) in computed.enumerated() {
+            let id = ObjectIdentifier(node)
+            if case .reshape = node.op {
+                // Aliases its input: no launch, no buffer.
+            } else {
+                let count = node.shape.count
+                withoutReuse += count * 4
+                let slot: any DeviceStorage
+                if var pool = free[count], let reused = pool.popLast() {
+                    free[count] = pool
+                    slot = reused
+                } else {
+                    slot = try backend.allocate(count: count)
+                    intermediateBytes += count * 4
+                }
+                storage[id] = slot
+                if case .dropoutMask(_, let seed, _) = node.op { dropoutSteps.append((steps.count, seed)) }
+                steps.append(Step(
+                    op: node.op, operands: node.inputs.map { Operand(storage: storageOf($0), shape: $0.shape) },
+                    output: slot, shape: node.shape))
+                let last = lastUse[id] ?? index
+                if last != Int.max { releasing[max(last, index), default: []].append((count, slot)) }
+            }
+            // Buffers whose last reader is this step become free for the next steps.
+            for (count, slot) in releasing.removeValue(forKey: index) ?? [] { free[count, default: []].append(slot) }
+        }
+
+        self.inputs = inputs.map { input in
+            guard let storage = input.node.storage else { preconditionFailure("[plan] inputs must be data tensors") }
+            return storage
+        }
+        self.inputShapes = inputs.map(\.shape)
+        self.steps = steps
+        self.dropoutSteps = dropoutSteps
+        self.outputs = outputs.map { (storageOf($0.node), $0.shape) }
+        self.updates = updates.map { (storageOf($0.value.node), $0.variable.storage) }
+        // Variables, inputs and folded constants: every storage the graph held before this plan's slots.
+        var persistentStorages = Set<ObjectIdentifier>()
+        var persistentBytes = 0
+        for node in order where !varies.contains(ObjectIdentifier(node)) || inputIDs.contains(ObjectIdentifier(node)) || variableIDs.contains(ObjectIdentifier(node)) {
+            if let held = node.storage, persistentStorages.insert(ObjectIdentifier(held)).inserted { persistentBytes += held.count * 4 }
+        }
+        self.report = Report(
+            launches: steps.count + updates.count, intermediateBytes: intermediateBytes,
+            intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: [])
+    }
+
+    /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs
+    /// on the device; read them with `output(_:)`.
+    public func run(_ inputValues: [[Float]]) throws {
+        guard inputValues.count == inputs.count else {
+            throw TensorError.valueCount(expected: inputs.count, got: inputValues.count, shape: [inputs.count])
+        }
+        let backend = device.backend
+        for (index, values) in inputValues.enumerated() {
+            guard values.count == inputShapes[index].count else {
+                throw TensorError.valueCount(expected: inputShapes[index].count, got: values.count, shape: inputShapes[index])
+            }
+            try backend.write(values, to: inputs[index])
+        }
+        runs &+= 1
+        for (index, seed) in dropoutSteps {
+            if case .dropoutMask(let probability, _, let shape) = steps[index].op {
+                steps[index].op = .dropoutMask(probability: probability, seed: seed &+ runs &* 0x9E37_79B9_7F4A_7C15, shape: shape)
+            }
+        }
+        for step in steps {
+            try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+        }
+        for update in updates { try backend.copy(update.source, to: update.destination) }
+    }
+
+    /// The values of output `index` after the last run (waits for the device).
+    public func output(_ index: Int) throws -> [Float] {
+        try device.backend.readFloats(outputs[index].storage)
+    }
+}

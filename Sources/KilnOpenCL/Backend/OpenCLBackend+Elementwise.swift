@@ -1,0 +1,133 @@
+// Elementwise family: fill, dropout masks, unary functions and their gradients, broadcasting binary
+// functions, one-hot encoding and bias addition, with Kernels/elementwise.cl.
+import KilnCore
+
+extension KernelDescription {
+    /// elementwise.cl: one output element per work item.
+    static let elementwise = KernelDescription(
+        file: "elementwise.cl",
+        entries: [
+            "fill_forward", "dropout_mask_forward", "unary_forward", "unary_backward", "binary_forward",
+            "binary_forward_broadcast", "one_hot_forward", "bias_add_forward",
+        ],
+        tunables: [],
+        isValid: { _ in true })
+}
+
+extension UnaryFunction {
+    /// The code `unary_apply` and `unary_derivative` in elementwise.cl switch on.
+    var kernelCode: Int {
+        switch self {
+        case .negate: 0
+        case .exp: 1
+        case .log: 2
+        case .sqrt: 3
+        case .abs: 4
+        case .relu: 5
+        case .leakyRelu: 6
+        case .sigmoid: 7
+        case .tanh: 8
+        case .softplus: 9
+        }
+    }
+
+    /// The slope argument of the unary kernels: leakyRelu's slope, else unused.
+    var kernelSlope: Float {
+        if case .leakyRelu(let slope) = self { return Float(slope) }
+        return 0
+    }
+}
+
+extension BinaryFunction {
+    /// The code `binary_apply` in elementwise.cl switches on.
+    var kernelCode: Int {
+        switch self {
+        case .add: 0
+        case .subtract: 1
+        case .multiply: 2
+        case .divide: 3
+        case .power: 4
+        case .maximum: 5
+        case .minimum: 6
+        case .equal: 7
+        case .greater: 8
+        }
+    }
+}
+
+extension OpenCLBackend {
+    /// Work items per group of the elementwise kernels; fixed so pocl compiles each kernel once.
+    static let elementwiseLocal = [64]
+
+    private func elementwise(_ entry: String, _ arguments: [KernelArgument], count: Int) throws {
+        let kernel = try kernel(KernelDescription.elementwise.file, entry)
+        try launch(kernel, arguments, global: [count], preferredLocal: Self.elementwiseLocal)
+    }
+
+    func fill(_ out: OpenCLBuffer, count: Int, value: Float) throws {
+        try elementwise("fill_forward", [.buffer(out), .int(count), .float(value)], count: count)
+    }
+
+    /// Bit-exact with `DropoutHash.uniform(seed:index:)`: `u = k / 2^24` for a 24-bit integer `k`, so
+    /// `u < p` exactly when `k < ceil(p · 2^24)`, an integer test the kernel makes without rounding.
+    func dropoutMask(_ out: OpenCLBuffer, count: Int, probability: Double, seed: UInt64) throws {
+        let threshold = Int((probability * 16_777_216).rounded(.up))
+        // Kernel arguments are 32-bit ints: the seed travels as two halves, reassembled as a ulong.
+        let low = Int(Int32(truncatingIfNeeded: seed))
+        let high = Int(Int32(truncatingIfNeeded: seed >> 32))
+        try elementwise(
+            "dropout_mask_forward",
+            [.buffer(out), .int(count), .int(low), .int(high), .int(threshold), .float(Float(1 / (1 - probability)))],
+            count: count)
+    }
+
+    func unary(_ function: UnaryFunction, _ x: OpenCLOperand, _ out: OpenCLBuffer) throws {
+        let count = x.shape.count
+        try elementwise(
+            "unary_forward",
+            [.buffer(x.buffer), .buffer(out), .int(count), .int(function.kernelCode), .float(function.kernelSlope)],
+            count: count)
+    }
+
+    func unaryGradient(_ function: UnaryFunction, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer) throws {
+        let count = x.shape.count
+        try elementwise(
+            "unary_backward",
+            [
+                .buffer(x.buffer), .buffer(dy.buffer), .buffer(out), .int(count), .int(function.kernelCode),
+                .float(function.kernelSlope),
+            ],
+            count: count)
+    }
+
+    /// Operands of the output's shape take the plain kernel; any broadcast takes the strided one, with
+    /// each operand read through `Shape.broadcastStrides(to:)` (0 along broadcast axes).
+    func binary(_ function: BinaryFunction, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
+        let count = outShape.count
+        let head: [KernelArgument] = [.buffer(a.buffer), .buffer(b.buffer), .buffer(out), .int(count), .int(function.kernelCode)]
+        if a.shape == outShape && b.shape == outShape {
+            try elementwise("binary_forward", head, count: count)
+            return
+        }
+        let entry = "binary_forward_broadcast"
+        let layout = StridedLayout(
+            dimensions: outShape.dimensions,
+            strides: [a.shape.broadcastStrides(to: outShape), b.shape.broadcastStrides(to: outShape)])
+        try elementwise(entry, head + layout.arguments(kernel: entry), count: count)
+    }
+
+    func oneHot(labels: OpenCLOperand, classes: Int, _ out: OpenCLBuffer) throws {
+        let count = labels.shape.count * classes
+        try elementwise("one_hot_forward", [.buffer(labels.buffer), .buffer(out), .int(count), .int(classes)], count: count)
+    }
+
+    /// `x [N, C, ...]` plus `bias [C]` along axis 1.
+    func biasAdd(_ x: OpenCLOperand, bias: OpenCLOperand, _ out: OpenCLBuffer) throws {
+        let count = x.shape.count
+        let inner = x.shape.dimensions.dropFirst(2).reduce(1, *)
+        try elementwise(
+            "bias_add_forward",
+            [.buffer(x.buffer), .buffer(bias.buffer), .buffer(out), .int(count), .int(x.shape[1]), .int(inner)],
+            count: count)
+    }
+}

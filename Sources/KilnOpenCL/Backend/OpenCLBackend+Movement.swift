@@ -1,0 +1,122 @@
+// Movement family: broadcast, transpose, slice, pad and concatenate as strided copies with
+// Kernels/movement.cl, and `StridedLayout`, the merged 6-axis view that strided kernels receive.
+import KilnCore
+
+extension KernelDescription {
+    /// movement.cl: one strided copy (`move_copy`) for every movement op.
+    static let movement = KernelDescription(file: "movement.cl", entries: ["move_copy"], tunables: [], isValid: { _ in true })
+}
+
+/// A box of coordinates that several operands walk together, each with its own element strides, as the
+/// strided kernels (`move_copy`, `binary_forward_broadcast`) take it: at most `maximumRank` axes.
+struct StridedLayout: Equatable {
+    /// The rank the kernels are written for.
+    static let maximumRank = 6
+
+    var dimensions: [Int]
+    /// One array of strides per operand, each as long as `dimensions`.
+    var strides: [[Int]]
+
+    /// The same walk with size-1 axes dropped and each axis merged into the next one wherever every
+    /// operand steps over the pair as one axis (`stride[k] == stride[k + 1] * dimensions[k + 1]`):
+    /// fewer axes means less index arithmetic, and ranks above 6 usually merge down to 6.
+    func merged() -> StridedLayout {
+        var dimensions: [Int] = []
+        var strides = [[Int]](repeating: [], count: self.strides.count)
+        for axis in self.dimensions.indices where self.dimensions[axis] != 1 {
+            let size = self.dimensions[axis]
+            if let last = dimensions.indices.last,
+                self.strides.indices.allSatisfy({ strides[$0][last] == self.strides[$0][axis] * size })
+            {
+                // The previous axis steps exactly over this one: fold this one into it.
+                dimensions[last] *= size
+                for operand in strides.indices { strides[operand][last] = self.strides[operand][axis] }
+            } else {
+                dimensions.append(size)
+                for operand in strides.indices { strides[operand].append(self.strides[operand][axis]) }
+            }
+        }
+        return StridedLayout(dimensions: dimensions, strides: strides)
+    }
+
+    /// The kernel arguments of the merged layout: the 6 dimensions, then each operand's 6 strides,
+    /// padded at the front with size-1 axes (stride 0).
+    func arguments(kernel name: String) throws -> [KernelArgument] {
+        let layout = merged()
+        let rank = layout.dimensions.count
+        guard rank <= Self.maximumRank else {
+            throw OpenCLError.invalidLaunch(
+                kernel: name,
+                reason: "the strided walk \(dimensions) still has \(rank) axes after merging; the kernel takes at most \(Self.maximumRank)")
+        }
+        let padding = Self.maximumRank - rank
+        var arguments = (Array(repeating: 1, count: padding) + layout.dimensions).map(KernelArgument.int)
+        for operandStrides in layout.strides {
+            arguments += (Array(repeating: 0, count: padding) + operandStrides).map(KernelArgument.int)
+        }
+        return arguments
+    }
+}
+
+extension OpenCLBackend {
+    /// Work items per group of the movement kernels; fixed so pocl compiles each kernel once.
+    static let movementLocal = [64]
+
+    func move(_ op: Op, _ inputs: [OpenCLOperand], _ out: OpenCLBuffer, _ outShape: Shape) throws {
+        let outStrides = outShape.strides
+        switch op {
+        case .broadcast:
+            let x = inputs[0]
+            try copy(x.buffer, out, box: outShape, xStrides: x.shape.broadcastStrides(to: outShape), outStrides: outStrides)
+        case .transpose(let permutation):
+            // Walking output axis k moves along input axis permutation[k].
+            let x = inputs[0]
+            let inputStrides = x.shape.strides
+            try copy(x.buffer, out, box: outShape, xStrides: permutation.map { inputStrides[$0] }, outStrides: outStrides)
+        case .slice(let axis, let start, _):
+            let x = inputs[0]
+            let xStrides = x.shape.strides
+            try copy(x.buffer, out, box: outShape, xOffset: start * xStrides[axis], xStrides: xStrides, outStrides: outStrides)
+        case .pad(let axis, let before, _):
+            // Zero everything, then write x into the window that starts `before` elements along the axis.
+            let x = inputs[0]
+            try out.fillZero()
+            try copy(
+                x.buffer, out, box: x.shape, xStrides: x.shape.strides, outOffset: before * outStrides[axis], outStrides: outStrides)
+        case .concatenate(let axis):
+            // Each input fills the window that starts where the previous one ended along the axis.
+            var position = 0
+            for x in inputs {
+                try copy(
+                    x.buffer, out, box: x.shape, xStrides: x.shape.strides, outOffset: position * outStrides[axis],
+                    outStrides: outStrides)
+                position += x.shape[axis]
+            }
+        default:
+            throw OpenCLError.invalidLaunch(kernel: op.name, reason: "\(op.name) is not a movement op")
+        }
+    }
+
+    /// `out[outOffset + c · outStrides] = x[xOffset + c · xStrides]` for every coordinate `c` of `box`.
+    func copy(
+        _ x: OpenCLBuffer, _ out: OpenCLBuffer, box: Shape, xOffset: Int = 0, xStrides: [Int], outOffset: Int = 0,
+        outStrides: [Int]
+    ) throws {
+        let entry = "move_copy"
+        let layout = StridedLayout(dimensions: box.dimensions, strides: [xStrides, outStrides])
+        let copy = try kernel(KernelDescription.movement.file, entry)
+        try launch(
+            copy,
+            [.buffer(x), .buffer(out), .int(box.count), .int(xOffset), .int(outOffset)] + layout.arguments(kernel: entry),
+            global: [box.count], preferredLocal: Self.movementLocal)
+    }
+
+    /// `x` with its axes permuted (`result.dims[k] = x.dims[permutation[k]]`), in a new buffer.
+    func transposed(_ x: OpenCLOperand, permutation: [Int]) throws -> OpenCLOperand {
+        let shape = Shape(permutation.map { x.shape[$0] })
+        let buffer = try OpenCLBuffer(context: context, byteCount: shape.count * MemoryLayout<Float>.size)
+        let inputStrides = x.shape.strides
+        try copy(x.buffer, buffer, box: shape, xStrides: permutation.map { inputStrides[$0] }, outStrides: shape.strides)
+        return OpenCLOperand(buffer: buffer, shape: shape)
+    }
+}

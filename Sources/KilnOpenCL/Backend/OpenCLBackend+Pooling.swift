@@ -1,0 +1,54 @@
+// Pooling family: max and average pooling and their gradients with Kernels/pool2d.cl.
+import KilnCore
+
+extension KernelDescription {
+    /// pool2d.cl: direct kernels, one work item per output (forward) or input (backward) element.
+    static let pool2d = KernelDescription(
+        file: "pool2d.cl",
+        entries: ["pool2d_forward_max", "pool2d_forward_avg", "pool2d_backward_max", "pool2d_backward_avg"],
+        tunables: [],
+        isValid: { _ in true })
+}
+
+extension OpenCLBackend {
+    /// Work items per group of the pooling kernels; fixed so pocl compiles each kernel once.
+    static let poolingLocal = [64]
+
+    func pool2d(_ attributes: Pooling2D, maximum: Bool, x: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
+        let geometry = poolingGeometry(attributes, input: x.shape, output: outShape)
+        if maximum {
+            let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_max")
+            try launch(kernel, [.buffer(x.buffer), .buffer(out)] + geometry, global: [outShape.count], preferredLocal: Self.poolingLocal)
+        } else {
+            let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_avg")
+            try launch(
+                kernel, [.buffer(x.buffer), .buffer(out), .int(attributes.countIncludePadding ? 1 : 0)] + geometry,
+                global: [outShape.count], preferredLocal: Self.poolingLocal)
+        }
+    }
+
+    func maxPool2dBackward(_ attributes: Pooling2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer) throws {
+        let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_max")
+        try launch(
+            kernel, [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)] + poolingGeometry(attributes, input: x.shape, output: dy.shape),
+            global: [x.shape.count], preferredLocal: Self.poolingLocal)
+    }
+
+    func avgPool2dBackward(_ attributes: Pooling2D, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
+        let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_avg")
+        try launch(
+            kernel,
+            [.buffer(dy.buffer), .buffer(out), .int(attributes.countIncludePadding ? 1 : 0)]
+                + poolingGeometry(attributes, input: outShape, output: dy.shape),
+            global: [outShape.count], preferredLocal: Self.poolingLocal)
+    }
+
+    /// The `POOL_GEOMETRY` arguments of pool2d.cl, in its order: P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW.
+    private func poolingGeometry(_ attributes: Pooling2D, input: Shape, output: Shape) -> [KernelArgument] {
+        [
+            input[0] * input[1], input[2], input[3], output[2], output[3], attributes.kernel[0], attributes.kernel[1],
+            attributes.stride[0], attributes.stride[1], attributes.padding[0], attributes.padding[1],
+            attributes.dilation[0], attributes.dilation[1],
+        ].map { KernelArgument.int($0) }
+    }
+}

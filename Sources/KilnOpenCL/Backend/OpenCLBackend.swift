@@ -1,0 +1,175 @@
+// OpenCLBackend: runs every Op with kernels from Kernels/*.cl on one OpenCL device. This file holds the
+// storage, copies, kernel lookup, launches and the dispatch; each op family lives in its own extension.
+import COpenCL
+import Foundation
+import KilnCore
+
+/// Device memory holding `count` floats.
+public final class OpenCLStorage: DeviceStorage {
+    public let buffer: OpenCLBuffer
+    public let count: Int
+
+    init(buffer: OpenCLBuffer, count: Int) {
+        self.buffer = buffer
+        self.count = count
+    }
+}
+
+/// A kernel argument, in the order the kernel declares them.
+enum KernelArgument {
+    case buffer(OpenCLBuffer)
+    case int(Int)
+    case float(Float)
+}
+
+/// The Kiln backend on one OpenCL device, Float32 only.
+public final class OpenCLBackend: Backend {
+    public let context: OpenCLContext
+    public let programs: ProgramCache
+    public let name: String
+    private var kernels: [KernelKey: OpenCLKernel] = [:]
+
+    private struct KernelKey: Hashable {
+        let file: String
+        let entry: String
+        let options: String
+    }
+
+    /// Opens `device`; built programs are cached in `cacheDirectory` (default: see `ProgramCache`).
+    public init(device: OpenCLDeviceHandle, cacheDirectory: URL? = nil) throws {
+        context = try OpenCLContext(device: device)
+        programs = ProgramCache(context: context, cacheDirectory: cacheDirectory)
+        name = "opencl:\(device.info.index) (\(device.info.name))"
+    }
+
+    public func allocate(count: Int) throws -> any DeviceStorage {
+        OpenCLStorage(buffer: try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size), count: count)
+    }
+
+    public func write(_ values: [Float], to storage: any DeviceStorage) throws {
+        let storage = try own(storage)
+        try values.withUnsafeBytes { bytes in try storage.buffer.write(from: bytes) }
+    }
+
+    public func write(_ values: [Double], to storage: any DeviceStorage) throws {
+        try write(values.map { Float($0) }, to: storage)
+    }
+
+    public func readFloats(_ storage: any DeviceStorage) throws -> [Float] {
+        let storage = try own(storage)
+        var values = [Float](repeating: 0, count: storage.count)
+        try values.withUnsafeMutableBytes { bytes in try storage.buffer.read(into: bytes) }
+        return values
+    }
+
+    public func readDoubles(_ storage: any DeviceStorage) throws -> [Double] {
+        try readFloats(storage).map { Double($0) }
+    }
+
+    public func synchronize() throws { try context.finish() }
+
+    public func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws {
+        let (from, to) = (try own(source), try own(destination))
+        guard from.count == to.count else {
+            throw OpenCLError.invalidLaunch(kernel: "copy", reason: "copying \(from.count) floats into storage of \(to.count)")
+        }
+        if from.count == 0 { return }
+        try check(
+            clEnqueueCopyBuffer(context.queue, from.buffer.memory, to.buffer.memory, 0, 0, from.count * MemoryLayout<Float>.size, 0, nil, nil),
+            "clEnqueueCopyBuffer")
+    }
+
+    public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
+        let out = try own(output).buffer
+        let x = try inputs.map { OpenCLOperand(buffer: try own($0.storage).buffer, shape: $0.shape) }
+        switch op {
+        case .data, .reshape:
+            throw OpenCLError.invalidLaunch(kernel: op.name, reason: "the executor handles \(op.name) without a kernel")
+        case .fill(let value, _):
+            try fill(out, count: outputShape.count, value: Float(value))
+        case .dropoutMask(let probability, let seed, _):
+            try dropoutMask(out, count: outputShape.count, probability: probability, seed: seed)
+        case .unary(let function):
+            try unary(function, x[0], out)
+        case .unaryGradient(let function):
+            try unaryGradient(function, x: x[0], dy: x[1], out)
+        case .binary(let function):
+            try binary(function, x[0], x[1], out, outputShape)
+        case .oneHot(let classes):
+            try oneHot(labels: x[0], classes: classes, out)
+        case .broadcast, .transpose, .slice, .pad, .concatenate:
+            try move(op, x, out, outputShape)
+        case .reduce(let reduction, let axes, _):
+            try reduce(reduction, axes: axes, x[0], out)
+        case .softmax(let axis):
+            try softmax(axis: axis, logarithm: false, x[0], out)
+        case .logSoftmax(let axis):
+            try softmax(axis: axis, logarithm: true, x[0], out)
+        case .matmul(let transposeA, let transposeB):
+            try matmul(transposeA: transposeA, transposeB: transposeB, x[0], x[1], out, outputShape)
+        case .biasAdd:
+            try biasAdd(x[0], bias: x[1], out)
+        case .conv2d(let attributes):
+            try conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape)
+        case .conv2dBackwardInput(let attributes, _):
+            try conv2dBackwardInput(attributes, dy: x[0], w: x[1], out, outputShape)
+        case .conv2dBackwardWeight(let attributes, _):
+            try conv2dBackwardWeight(attributes, x: x[0], dy: x[1], out, outputShape)
+        case .maxPool2d(let attributes):
+            try pool2d(attributes, maximum: true, x: x[0], out, outputShape)
+        case .avgPool2d(let attributes):
+            try pool2d(attributes, maximum: false, x: x[0], out, outputShape)
+        case .maxPool2dBackward(let attributes):
+            try maxPool2dBackward(attributes, x: x[0], dy: x[1], out)
+        case .avgPool2dBackward(let attributes, _):
+            try avgPool2dBackward(attributes, dy: x[0], out, outputShape)
+        case .lstmCell:
+            try lstmCell(z: x[0], cPrev: x[1], out)
+        case .lstmCellBackward:
+            try lstmCellBackward(z: x[0], cPrev: x[1], state: x[2], dState: x[3], out)
+        }
+    }
+
+    /// The kernel `entry` of `file` built with `defines` (`-D NAME=VALUE`, in the given order so the
+    /// options can key the program cache).
+    func kernel(_ file: String, _ entry: String, defines: [(String, Int)] = []) throws -> OpenCLKernel {
+        let options = (["-cl-std=CL1.2"] + defines.map { "-D \($0.0)=\($0.1)" }).joined(separator: " ")
+        let key = KernelKey(file: file, entry: entry, options: options)
+        if let kernel = kernels[key] { return kernel }
+        let program = try programs.program(file: file, source: try KernelSource.text(of: file), options: options)
+        let kernel = try program.kernel(entry)
+        kernels[key] = kernel
+        return kernel
+    }
+
+    /// Sets `arguments` and enqueues `kernel` over `global` work items, with `preferredLocal` fitted to
+    /// the device (`launchSize`); kernels bounds-check the rounded-up extra items.
+    func launch(_ kernel: OpenCLKernel, _ arguments: [KernelArgument], global: [Int], preferredLocal: [Int]) throws {
+        for (index, argument) in arguments.enumerated() {
+            switch argument {
+            case .buffer(let buffer): try kernel.setArgument(index, buffer)
+            case .int(let value):
+                guard let narrow = Int32(exactly: value) else {
+                    throw OpenCLError.invalidLaunch(kernel: kernel.name, reason: "argument \(index) = \(value) does not fit in a 32-bit int")
+                }
+                try kernel.setArgument(index, int32: narrow)
+            case .float(let value): try kernel.setArgument(index, float: value)
+            }
+        }
+        let size = launchSize(global: global, preferredLocal: preferredLocal, kernel: kernel)
+        try kernel.enqueue(global: size.global, local: size.local)
+    }
+
+    private func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
+        guard let storage = storage as? OpenCLStorage, storage.buffer.context === context else {
+            throw OpenCLError.invalidLaunch(kernel: "storage", reason: "storage belongs to another device")
+        }
+        return storage
+    }
+}
+
+/// An input buffer and its shape, as the op families receive them.
+struct OpenCLOperand {
+    let buffer: OpenCLBuffer
+    let shape: Shape
+}

@@ -1,0 +1,125 @@
+// ConvolutionKernelTests: Kernels/conv2d.cl against the CPU reference for all three passes (forward, gradient
+// with respect to the input, gradient with respect to the weight) over random geometries: non-square kernels,
+// stride 1-3, asymmetric padding, dilation 1-2, groups 1, 2 and depthwise, with and without bias; and the
+// Tensor API's convTranspose2d on OpenCL against the reference.
+import Kiln
+import KilnTestSupport
+import XCTest
+
+final class ConvolutionKernelTests: XCTestCase {
+    /// One random convolution geometry whose dilated kernel fits the padded input.
+    private struct Geometry: CustomStringConvertible {
+        var attributes: Convolution2D
+        var input: Shape
+        var weight: Shape
+        var output: Shape
+        var description: String { "x \(input) w \(weight) \(attributes)" }
+    }
+
+    private static func randomGeometry(_ generator: inout SeededGenerator) -> Geometry {
+        while true {
+            let groupKind = generator.pick(["one", "two", "depthwise"])
+            let channelsPerGroup = groupKind == "depthwise" ? 1 : generator.pick([1, 2, 3])
+            let groups = groupKind == "one" ? 1 : groupKind == "two" ? 2 : generator.pick([2, 3, 4])
+            let outputsPerGroup = generator.pick([1, 2, 3])
+            let attributes = Convolution2D(
+                stride: [generator.pick([1, 2, 3]), generator.pick([1, 2, 3])],
+                padding: (0..<4).map { _ in generator.pick([0, 0, 1, 2]) },
+                dilation: [generator.pick([1, 2]), generator.pick([1, 2])],
+                groups: groups)
+            let input: Shape = [generator.pick([1, 2]), channelsPerGroup * groups, generator.pick([1, 4, 7, 9]), generator.pick([3, 5, 8, 11])]
+            let weight: Shape = [outputsPerGroup * groups, channelsPerGroup, generator.pick([1, 2, 3]), generator.pick([1, 3, 4])]
+            if let output = try? Op.conv2d(attributes).outputShape(for: [input, weight]) {
+                return Geometry(attributes: attributes, input: input, weight: weight, output: output)
+            }
+        }
+    }
+
+    func testForwardRandomGeometries() throws {
+        var generator = SeededGenerator(seed: 0xC0F0)
+        for index in 0..<24 {
+            let geometry = Self.randomGeometry(&generator)
+            var inputs = [
+                CaseInput(geometry.input, generator.values(geometry.input.count)),
+                CaseInput(geometry.weight, generator.values(geometry.weight.count)),
+            ]
+            if index % 2 == 0 { inputs.append(CaseInput([geometry.weight[0]], generator.values(geometry.weight[0]))) }
+            let terms = geometry.weight[1] * geometry.weight[2] * geometry.weight[3] + 1
+            try OpenCLTestDevice.check(OpCase(.conv2d(geometry.attributes), inputs, tolerance: .accumulation(terms: terms)))
+        }
+    }
+
+    func testBackwardInputRandomGeometries() throws {
+        var generator = SeededGenerator(seed: 0xC0B1)
+        for _ in 0..<24 {
+            let geometry = Self.randomGeometry(&generator)
+            let inputs = [
+                CaseInput(geometry.output, generator.values(geometry.output.count)),
+                CaseInput(geometry.weight, generator.values(geometry.weight.count)),
+            ]
+            // Each dx element sums at most O/groups * KH * KW products.
+            let terms = geometry.weight[0] / geometry.attributes.groups * geometry.weight[2] * geometry.weight[3]
+            try OpenCLTestDevice.check(
+                OpCase(.conv2dBackwardInput(geometry.attributes, inputShape: geometry.input), inputs, tolerance: .accumulation(terms: terms)))
+        }
+    }
+
+    func testBackwardWeightRandomGeometries() throws {
+        var generator = SeededGenerator(seed: 0xC0B2)
+        for _ in 0..<24 {
+            let geometry = Self.randomGeometry(&generator)
+            let inputs = [
+                CaseInput(geometry.input, generator.values(geometry.input.count)),
+                CaseInput(geometry.output, generator.values(geometry.output.count)),
+            ]
+            // Each dw element sums N * OH * OW products.
+            let terms = geometry.output[0] * geometry.output[2] * geometry.output[3]
+            try OpenCLTestDevice.check(
+                OpCase(.conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), inputs, tolerance: .accumulation(terms: terms)))
+        }
+    }
+
+    /// A larger, ordinary layer (stride 1, same padding, 8 -> 16 channels) in all three passes.
+    func testTypicalLayer() throws {
+        var generator = SeededGenerator(seed: 0xC0A7)
+        let attributes = Convolution2D(padding: [1, 1, 1, 1])
+        let (x, w, y): (Shape, Shape, Shape) = ([2, 8, 12, 12], [16, 8, 3, 3], [2, 16, 12, 12])
+        let xValues = generator.values(x.count), wValues = generator.values(w.count), dyValues = generator.values(y.count)
+        try OpenCLTestDevice.check(
+            OpCase(.conv2d(attributes), [CaseInput(x, xValues), CaseInput(w, wValues), CaseInput([16], generator.values(16))],
+                   tolerance: .accumulation(terms: 8 * 9 + 1)))
+        try OpenCLTestDevice.check(
+            OpCase(.conv2dBackwardInput(attributes, inputShape: x), [CaseInput(y, dyValues), CaseInput(w, wValues)],
+                   tolerance: .accumulation(terms: 16 * 9)))
+        try OpenCLTestDevice.check(
+            OpCase(.conv2dBackwardWeight(attributes, weightShape: w), [CaseInput(x, xValues), CaseInput(y, dyValues)],
+                   tolerance: .accumulation(terms: 2 * 12 * 12)))
+    }
+
+    /// `convTranspose2d` through the Tensor API (graph and executor) on OpenCL against the reference.
+    func testConvTranspose2dThroughTensorAPI() throws {
+        let backend = try OpenCLTestDevice.require()
+        let openCL = Device(backend)
+        let reference = Device(OpenCLTestDevice.reference)
+        var generator = SeededGenerator(seed: 0xC7A5)
+        let cases: [(x: Shape, w: Shape, stride: [Int], padding: [Int], outputPadding: [Int], dilation: [Int], groups: Int)] = [
+            ([1, 3, 4, 5], [3, 2, 3, 3], [2, 2], [1, 1, 1, 1], [1, 0], [1, 1], 1),
+            ([2, 4, 3, 3], [4, 1, 2, 3], [3, 1], [0, 1, 2, 0], [2, 0], [1, 2], 2),
+            ([1, 2, 5, 4], [2, 3, 3, 2], [1, 2], [0, 0, 0, 0], [0, 1], [2, 1], 1),
+        ]
+        for c in cases {
+            let xValues = generator.values(c.x.count).map { Double(Float($0)) }
+            let wValues = generator.values(c.w.count).map { Double(Float($0)) }
+            func result(on device: Device) throws -> [Double] {
+                let x = try Tensor(xValues, shape: c.x, on: device)
+                let w = try Tensor(wValues, shape: c.w, on: device)
+                return try x.convTranspose2d(
+                    weight: w, stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation, groups: c.groups
+                ).doubles()
+            }
+            let expected = try result(on: reference)
+            let actual = try result(on: openCL)
+            assertClose(actual, expected, .accumulation(terms: c.w[0] / c.groups * c.w[2] * c.w[3]), "convTranspose2d x \(c.x) w \(c.w)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+// PoolingKernelTests: Kernels/pool2d.cl against the CPU reference: max and average pooling (both count modes)
+// forward and backward over random geometries (padding up to half the window, dilation, stride different from
+// the window so windows overlap), the course's 6x6 example, and the first-maximum rule for ties.
+import Kiln
+import KilnTestSupport
+import XCTest
+
+final class PoolingKernelTests: XCTestCase {
+    private static func randomPooling(_ generator: inout SeededGenerator, dilation: Bool) -> (Pooling2D, Shape, Shape) {
+        while true {
+            let kernel = [generator.pick([1, 2, 3, 4]), generator.pick([1, 2, 3, 5])]
+            // Padding is at most half the window on each side.
+            let padding = [kernel[0], kernel[1], kernel[0], kernel[1]].map { generator.pick(Array(0...($0 / 2))) }
+            let attributes = Pooling2D(
+                kernel: kernel, stride: [generator.pick([1, 2, 3]), generator.pick([1, 2, 3])], padding: padding,
+                dilation: dilation ? [generator.pick([1, 2]), generator.pick([1, 2])] : [1, 1],
+                countIncludePadding: generator.pick([true, false]))
+            let input: Shape = [generator.pick([1, 2]), generator.pick([1, 3]), generator.pick([1, 5, 7, 8]), generator.pick([2, 6, 9, 13])]
+            if let output = try? Op.maxPool2d(attributes).outputShape(for: [input]) {
+                return (attributes, input, output)
+            }
+        }
+    }
+
+    func testMaxPoolForwardAndBackward() throws {
+        var generator = SeededGenerator(seed: 0x9001)
+        for _ in 0..<24 {
+            let (attributes, input, output) = Self.randomPooling(&generator, dilation: true)
+            let x = generator.values(input.count)
+            try OpenCLTestDevice.check(OpCase(.maxPool2d(attributes), [CaseInput(input, x)], tolerance: .elementwise))
+            // dx sums the dy of every window whose maximum it is: at most KH*KW windows overlap one element.
+            try OpenCLTestDevice.check(
+                OpCase(
+                    .maxPool2dBackward(attributes), [CaseInput(input, x), CaseInput(output, generator.values(output.count))],
+                    tolerance: .accumulation(terms: attributes.kernel[0] * attributes.kernel[1])))
+        }
+    }
+
+    func testAvgPoolForwardAndBackward() throws {
+        var generator = SeededGenerator(seed: 0x9002)
+        for index in 0..<24 {
+            // Average pooling with dilation is defined the same way; half the cases use it.
+            var (attributes, input, output) = Self.randomPooling(&generator, dilation: index % 2 == 1)
+            attributes.countIncludePadding = index % 4 < 2
+            let window = attributes.kernel[0] * attributes.kernel[1]
+            try OpenCLTestDevice.check(
+                OpCase(.avgPool2d(attributes), [CaseInput(input, generator.values(input.count))], tolerance: .accumulation(terms: window)))
+            try OpenCLTestDevice.check(
+                OpCase(
+                    .avgPool2dBackward(attributes, inputShape: input), [CaseInput(output, generator.values(output.count))],
+                    tolerance: .accumulation(terms: window)))
+        }
+    }
+
+    /// The course's example: 2x2 max pooling with stride 2 on a 6x6 image.
+    func testCourseExample() throws {
+        let backend = try OpenCLTestDevice.require()
+        let image: [Double] = [
+            3, 0, 1, 5, 1, 3,
+            5, 7, 3, 4, 4, 6,
+            7, 7, 1, 8, 3, 5,
+            6, 1, 7, 0, 0, 5,
+            0, 4, 5, 5, 7, 2,
+            3, 2, 0, 2, 0, 2,
+        ]
+        let pooled = try KilnTestSupport.run(.maxPool2d(Pooling2D(kernel: [2, 2])), [CaseInput([1, 1, 6, 6], image)], on: backend)
+        XCTAssertEqual(pooled, [7, 5, 6, 7, 8, 5, 4, 5, 7])
+    }
+
+    /// Ties: the gradient goes to the first maximum in row-major window order, and overlapping windows add up.
+    func testMaxPoolTiesGoToTheFirstMaximum() throws {
+        let backend = try OpenCLTestDevice.require()
+        // One 2x2 window of equal values: all of dy goes to the top-left element.
+        let flat = try KilnTestSupport.run(
+            .maxPool2dBackward(Pooling2D(kernel: [2, 2])), [CaseInput([1, 1, 2, 2], [4, 4, 4, 4]), CaseInput([1, 1, 1, 1], [1.5])],
+            on: backend)
+        XCTAssertEqual(flat, [1.5, 0, 0, 0])
+        // A 1x4 row [1, 9, 9, 2] with 1x2 windows at stride 1: windows [1, 9], [9, 9], [9, 2] all pick element 1.
+        let overlapping = try KilnTestSupport.run(
+            .maxPool2dBackward(Pooling2D(kernel: [1, 2], stride: [1, 1])),
+            [CaseInput([1, 1, 1, 4], [1, 9, 9, 2]), CaseInput([1, 1, 1, 3], [1, 10, 100])], on: backend)
+        XCTAssertEqual(overlapping, [0, 111, 0, 0])
+        try OpenCLTestDevice.check(
+            OpCase(
+                .maxPool2dBackward(Pooling2D(kernel: [3, 3], stride: [1, 2], padding: [1, 1, 1, 1])),
+                [CaseInput([1, 2, 5, 5], Array(repeating: 0.5, count: 50)), CaseInput([1, 2, 5, 3], (0..<30).map { Double($0) })],
+                tolerance: .accumulation(terms: 9)))
+    }
+}
