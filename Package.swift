@@ -27,12 +27,15 @@ let package = Package(
             plugins: ["EmbedKernels"]
         ),
 
+        // MARK: Neural-network layers, losses and optimizers (know no device)
+        .target(name: "KilnNN", dependencies: ["KilnCore"], path: "Sources/KilnNN"),
+
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "KilnData", dependencies: ["KilnCore", "CZlib"], path: "Sources/KilnData"),
 
         // MARK: Umbrella for embedders
-        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnData"], path: "Sources/Kiln"),
+        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
         // MARK: Command line
         .executableTarget(

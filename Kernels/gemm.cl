@@ -10,8 +10,8 @@
 // and one below / at / above the block sizes in M, N and K).
 //
 // gemm_forward: a CPU-style register-blocked micro-kernel (pocl runs work items as loops on CPU cores, where
-// local-memory tiling only costs copies). Work item (x, y, z) computes rows y*GEMM_ROWS ..< +GEMM_ROWS and
-// columns x*GEMM_WIDTH ..< +GEMM_WIDTH of C in batch z: GEMM_ROWS accumulators of GEMM_WIDTH floats held in
+// local-memory tiling only costs copies). Work item (x, y, z) computes rows x*GEMM_ROWS ..< +GEMM_ROWS and
+// columns y*GEMM_WIDTH ..< +GEMM_WIDTH of C in batch z: GEMM_ROWS accumulators of GEMM_WIDTH floats held in
 // registers, each step p broadcasting A[i, p] and streaming one vector of row p of B. Rows past M read row
 // M - 1 (clamped, so the inner loop has no branch) and are not stored; a column block that sticks out past N
 // takes a bounds-checked scalar path.
@@ -44,8 +44,9 @@
 // A[i, p] of batch matrix `a` is a[i * aRowStride + p * aColumnStride]: (K, 1) for A [M, K], (1, M) for A^T [K, M].
 __kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
                            const int N, const int K, const int aRowStride, const int aColumnStride) {
-    const int column0 = (int)get_global_id(0) * GEMM_WIDTH;
-    const int row0 = (int)get_global_id(1) * GEMM_ROWS;
+    // Dimension 0 walks down the rows so that consecutive work items share the same column panel of B.
+    const int row0 = (int)get_global_id(0) * GEMM_ROWS;
+    const int column0 = (int)get_global_id(1) * GEMM_WIDTH;
     const int batch = (int)get_global_id(2);
     if (column0 >= N || row0 >= M) {
         return;

@@ -9,7 +9,8 @@
 // lstm_cell_backward: out [N, 5H] = dz | dcPrev with dcTotal = dc + dh * o * (1 - tanh(c)^2) and
 //                     dz_i = dcTotal * g * i(1 - i), dz_f = dcTotal * cPrev * f(1 - f),
 //                     dz_g = dcTotal * i * (1 - g^2), dz_o = dh * tanh(c) * o(1 - o), dcPrev = dcTotal * f.
-//                     s(1 - s) is computed as sigmoid(z) * sigmoid(-z), which does not cancel.
+//                     s(1 - s) is computed as sigmoid(z) * sigmoid(-z) and 1 - tanh(x)^2 as
+//                     4 e / (1 + e)^2 with e = exp(-2|x|) (x = c, and z_g for 1 - g^2): neither cancels.
 // Reference: Sources/KilnReference/Reference+LSTM.swift (lstmCell, lstmCellBackward); the readable
 // decomposition is Tensor.lstmCellDecomposed in Sources/KilnCore/Tensor+Recurrent.swift.
 // Tests: Tests/KilnOpenCLTests/LSTMKernelTests.swift.
@@ -22,6 +23,13 @@ inline float lstm_sigmoid(const float x) {
     }
     const float e = exp(x);
     return e / (1.0f + e);
+}
+
+/// 1 - tanh(x)^2 as 4 e / (1 + e)^2 with e = exp(-2|x|), which does not cancel for large |x|.
+inline float lstm_sech_squared(const float x) {
+    const float e = exp(-2.0f * fabs(x));
+    const float denominator = 1.0f + e;
+    return 4.0f * e / (denominator * denominator);
 }
 
 __kernel void lstm_cell_forward(
@@ -57,17 +65,18 @@ __kernel void lstm_cell_backward(
     const float zo = gates[3 * hidden];
     const float i = lstm_sigmoid(zi);
     const float f = lstm_sigmoid(zf);
-    const float g = tanh(gates[2 * hidden]);
+    const float zg = gates[2 * hidden];
+    const float g = tanh(zg);
     const float o = lstm_sigmoid(zo);
     const float c = state[n * 2 * hidden + hidden + j];
     const float dh = dState[n * 2 * hidden + j];
     const float dc = dState[n * 2 * hidden + hidden + j];
     const float tanhC = tanh(c);
-    const float dcTotal = dc + dh * o * (1.0f - tanhC * tanhC);
+    const float dcTotal = dc + dh * o * lstm_sech_squared(c);
     __global float *row = out + n * 5 * hidden + j;
     row[0] = dcTotal * g * (i * lstm_sigmoid(-zi));
     row[hidden] = dcTotal * cPrev[id] * (f * lstm_sigmoid(-zf));
-    row[2 * hidden] = dcTotal * i * (1.0f - g * g);
+    row[2 * hidden] = dcTotal * i * lstm_sech_squared(zg);
     row[3 * hidden] = dh * tanhC * (o * lstm_sigmoid(-zo));
     row[4 * hidden] = dcTotal * f;
 }

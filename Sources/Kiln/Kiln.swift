@@ -3,3 +3,4 @@
 @_exported import KilnOpenCL
 @_exported import KilnReference
 @_exported import KilnData
+@_exported import KilnNN

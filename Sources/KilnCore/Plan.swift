@@ -62,19 +62,19 @@ public final class Plan {
         }
         self.device = device
         let backend = device.backend
-        let inputIDs = Set(inputs.map { ObjectIdentifier($0.node) })
+        for input in inputs {
+            guard case .data = input.node.op else { preconditionFailure("[plan] inputs must be data tensors, got \(input.node.op.name)") }
+        }
         let order = Graph.postorder(from: roots.map(\.node)) { _ in true }
 
-        // A node varies between runs when it depends on an input or on a variable (variables change
-        // as runs update them); everything else is a constant, computed once here.
+        // A node varies between runs when it depends on data (inputs are rebound, variables are updated
+        // by this or other plans) or draws a dropout mask; the rest (subgraphs of `fill` constants) is
+        // computed once here.
         var varies = Set<ObjectIdentifier>()
-        let variableIDs = Set(updates.map { ObjectIdentifier($0.variable.value.node) })
         for node in order {
-            let id = ObjectIdentifier(node)
-            if inputIDs.contains(id) || variableIDs.contains(id) || node.inputs.contains(where: { varies.contains(ObjectIdentifier($0)) }) {
-                varies.insert(id)
-            } else if case .dropoutMask = node.op {
-                varies.insert(id)
+            switch node.op {
+            case .data, .dropoutMask: varies.insert(ObjectIdentifier(node))
+            default: if node.inputs.contains(where: { varies.contains(ObjectIdentifier($0)) }) { varies.insert(ObjectIdentifier(node)) }
             }
         }
         let constants = order.filter { !varies.contains(ObjectIdentifier($0)) && $0.storage == nil }
@@ -149,7 +149,8 @@ public final class Plan {
         // Variables, inputs and folded constants: every storage the graph held before this plan's slots.
         var persistentStorages = Set<ObjectIdentifier>()
         var persistentBytes = 0
-        for node in order where !varies.contains(ObjectIdentifier(node)) || inputIDs.contains(ObjectIdentifier(node)) || variableIDs.contains(ObjectIdentifier(node)) {
+        let computedIDs = Set(computed.map(ObjectIdentifier.init))
+        for node in order where !computedIDs.contains(ObjectIdentifier(node)) {
             if let held = node.storage, persistentStorages.insert(ObjectIdentifier(held)).inserted { persistentBytes += held.count * 4 }
         }
         self.report = Report(

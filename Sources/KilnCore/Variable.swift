@@ -15,12 +15,16 @@ public final class Variable: CustomStringConvertible {
     public var device: Device { value.device }
     public var description: String { "Variable(\(shape))" }
 
-    /// Replaces the value with `newValue` (same shape), evaluating it now.
+    /// Replaces the value with `newValue` (same shape), evaluating it now. The storage stays the same,
+    /// so compiled plans that read or update this variable see the new value.
     public func assign(_ newValue: Tensor) throws {
         guard newValue.shape == shape else {
             throw ShapeError(op: "assign", "new value has a different shape", shapes: [shape, newValue.shape])
         }
-        value = try Variable.leaf(of: newValue)
+        if newValue.device !== device { throw TensorError.deviceMismatch(op: "assign", devices: [device.description, newValue.device.description]) }
+        try Tensor.evaluate([newValue])
+        guard let source = newValue.node.storage else { preconditionFailure("[variable] evaluation left no storage") }
+        try device.backend.copy(source, to: storage)
     }
 
     /// Overwrites the value's storage in place with host values (used by checkpoint loading).

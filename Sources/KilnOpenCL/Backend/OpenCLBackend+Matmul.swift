@@ -17,9 +17,9 @@ extension KernelDescription {
 }
 
 extension OpenCLBackend {
-    /// Work items per group of `gemm_forward`, `[column blocks, row blocks, batch]`: one group shares a
-    /// column panel of B across several row blocks. Fixed so pocl compiles the kernel once.
-    static let gemmLocal = [1, 8, 1]
+    /// Work items per group of `gemm_forward`, `[row blocks, column blocks, batch]`. Fixed so pocl compiles
+    /// the kernel once.
+    static let gemmLocal = [1, 1, 1]
 
     func matmul(
         transposeA: Bool, transposeB: Bool, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape
@@ -62,7 +62,7 @@ extension OpenCLBackend {
         try launch(
             forward,
             [.buffer(a.buffer), .buffer(bBuffer), .buffer(out), .int(m), .int(n), .int(k), .int(rowStride), .int(columnStride)],
-            global: [(n + width - 1) / width, (m + rows - 1) / rows, batch],
+            global: [(m + rows - 1) / rows, (n + width - 1) / width, batch],
             preferredLocal: Self.gemmLocal)
     }
 }

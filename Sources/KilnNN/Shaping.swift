@@ -1,0 +1,76 @@
+// Layers without parameters: pooling, flattening, dropout and activations.
+import KilnCore
+
+/// Max pooling over `kernel` windows.
+public final class MaxPool2D: Layer {
+    public let kernel: [Int], stride: [Int], padding: [Int], dilation: [Int]
+    public init(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0], dilation: [Int] = [1]) {
+        self.kernel = expandPair(kernel)
+        self.stride = stride.map(expandPair) ?? self.kernel
+        self.padding = expandPadding(padding)
+        self.dilation = expandPair(dilation)
+    }
+    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        try x.maxPool2d(kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    }
+}
+
+/// Average pooling over `kernel` windows.
+public final class AvgPool2D: Layer {
+    public let kernel: [Int], stride: [Int], padding: [Int], countIncludePadding: Bool
+    public init(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0], countIncludePadding: Bool = true) {
+        self.kernel = expandPair(kernel)
+        self.stride = stride.map(expandPair) ?? self.kernel
+        self.padding = expandPadding(padding)
+        self.countIncludePadding = countIncludePadding
+    }
+    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        try x.avgPool2d(kernel: kernel, stride: stride, padding: padding, countIncludePadding: countIncludePadding)
+    }
+}
+
+/// Mean over height and width: `[N, C, H, W]` to `[N, C, 1, 1]`.
+public final class GlobalAvgPool2D: Layer {
+    public init() {}
+    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor { try x.globalAvgPool2d() }
+}
+
+/// `[N, ...]` to `[N, product of the rest]`.
+public final class Flatten: Layer {
+    public init() {}
+    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        try x.reshaped([x.shape[0], x.shape.count / max(x.shape[0], 1)])
+    }
+}
+
+/// Zeros a fraction `probability` of the elements in training (scaling the rest); the identity in evaluation.
+public final class Dropout: Layer {
+    public let probability: Double
+    public init(probability: Double) { self.probability = probability }
+    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        guard context.training, probability > 0 else { return x }
+        return try x.dropout(probability: probability, seed: context.nextDropoutSeed())
+    }
+}
+
+/// An elementwise activation as a layer.
+public final class Activation: Layer {
+    public enum Function: Sendable { case relu, leakyRelu(slope: Double), sigmoid, tanh, softmax(axis: Int) }
+    public let function: Function
+    public init(_ function: Function) { self.function = function }
+    public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        switch function {
+        case .relu: try x.relu()
+        case .leakyRelu(let slope): try x.leakyRelu(slope: slope)
+        case .sigmoid: try x.sigmoid()
+        case .tanh: try x.tanh()
+        case .softmax(let axis): try x.softmax(axis: axis)
+        }
+    }
+}
+
+public func ReLU() -> Activation { Activation(.relu) }
+public func LeakyReLU(slope: Double = 0.01) -> Activation { Activation(.leakyRelu(slope: slope)) }
+public func Sigmoid() -> Activation { Activation(.sigmoid) }
+public func Tanh() -> Activation { Activation(.tanh) }
+public func Softmax(axis: Int = 1) -> Activation { Activation(.softmax(axis: axis)) }
