@@ -57,12 +57,14 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
 
     // Offsets of this block's rows of A; rows past M repeat row M - 1 and are never stored.
     int rowOffset[GEMM_ROWS];
+    #pragma unroll
     for (int r = 0; r < GEMM_ROWS; ++r) {
         rowOffset[r] = min(row0 + r, M - 1) * aRowStride;
     }
 
     if (column0 + GEMM_WIDTH <= N) {
         gemm_vector accumulator[GEMM_ROWS];
+        #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             accumulator[r] = (gemm_vector)(0.0f);
         }
@@ -70,12 +72,14 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
         __global const float *bRow = b + column0;
         for (int p = 0; p < K; ++p) {
             const gemm_vector bValues = gemm_vload(0, bRow);
+            #pragma unroll
             for (int r = 0; r < GEMM_ROWS; ++r) {
                 accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
             }
             aColumn += aColumnStride;
             bRow += N;
         }
+        #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             if (row0 + r < M) {
                 gemm_vstore(accumulator[r], 0, c + (size_t)(row0 + r) * N + column0);
@@ -85,27 +89,36 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
         // The last column block: only `width` < GEMM_WIDTH columns exist.
         const int width = N - column0;
         float accumulator[GEMM_ROWS][GEMM_WIDTH];
+        #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
+            #pragma unroll
             for (int t = 0; t < GEMM_WIDTH; ++t) {
                 accumulator[r][t] = 0.0f;
             }
         }
         for (int p = 0; p < K; ++p) {
             float bValues[GEMM_WIDTH];
+            #pragma unroll
             for (int t = 0; t < GEMM_WIDTH; ++t) {
                 bValues[t] = t < width ? b[(size_t)p * N + column0 + t] : 0.0f;
             }
+            #pragma unroll
             for (int r = 0; r < GEMM_ROWS; ++r) {
                 const float aValue = a[rowOffset[r] + p * aColumnStride];
+                #pragma unroll
                 for (int t = 0; t < GEMM_WIDTH; ++t) {
                     accumulator[r][t] = fma(aValue, bValues[t], accumulator[r][t]);
                 }
             }
         }
+        #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             if (row0 + r < M) {
-                for (int t = 0; t < width; ++t) {
-                    c[(size_t)(row0 + r) * N + column0 + t] = accumulator[r][t];
+                #pragma unroll
+                for (int t = 0; t < GEMM_WIDTH; ++t) {
+                    if (t < width) {
+                        c[(size_t)(row0 + r) * N + column0 + t] = accumulator[r][t];
+                    }
                 }
             }
         }

@@ -17,7 +17,9 @@
 //   reference (inf + -inf = NaN).
 // softmax_forward: x [O, S, I] -> out [O, S, I], one work item per (o, i) row of S elements:
 //     m = max_s x, e_s = exp(x_s - m), out = e_s / sum_s e_s, or (x_s - m) - log(sum_s e_s) when
-//     logarithm != 0. The sum of exponentials is Kahan-compensated too (its terms are all in (0, 1]).
+//     logarithm != 0. The sum is 1 + rest, rest = the other terms (Kahan-compensated, all in [0, 1]),
+//     and log(sum) = log1p(rest): log-softmax of a dominant class (about -rest) keeps its relative
+//     precision instead of rounding to a multiple of eps.
 // Reference: Sources/KilnReference/Reference+Reduce.swift (reduce, softmax).
 // Tests: Tests/KilnOpenCLTests/ReduceKernelTests.swift.
 // Tunables: none. Launches are rounded up past the work-item count: every kernel bounds-checks.
@@ -73,21 +75,30 @@ __kernel void softmax_forward(
     const int o = id / inner;
     const int base = o * size * inner + i;
     float m = -INFINITY;
+    int largest = 0;
     for (int s = 0; s < size; ++s) {
         const float v = x[base + s * inner];
-        m = v >= m ? v : m;
+        if (v >= m) {
+            m = v;
+            largest = s;
+        }
     }
-    float sum = 0.0f;
+    // The sum of exponentials is 1 (the maximum's own term) + rest; keeping rest apart lets log1p
+    // resolve log(1 + rest) when one class dominates and rest is below float's epsilon.
+    float rest = 0.0f;
     float compensation = 0.0f;
     for (int s = 0; s < size; ++s) {
-        KAHAN_ADD(sum, compensation, exp(x[base + s * inner] - m));
+        if (s != largest) {
+            KAHAN_ADD(rest, compensation, exp(x[base + s * inner] - m));
+        }
     }
     if (logarithm) {
-        const float logSum = log(sum);
+        const float logSum = log1p(rest);
         for (int s = 0; s < size; ++s) {
             out[base + s * inner] = (x[base + s * inner] - m) - logSum;
         }
     } else {
+        const float sum = 1.0f + rest;
         for (int s = 0; s < size; ++s) {
             out[base + s * inner] = exp(x[base + s * inner] - m) / sum;
         }

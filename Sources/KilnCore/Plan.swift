@@ -45,7 +45,6 @@ public final class Plan {
     private let updates: [(source: any DeviceStorage, destination: any DeviceStorage)]
     /// Dropout masks get a fresh seed each run: (step index, base seed).
     private let dropoutSteps: [(index: Int, seed: UInt64)]
-    private var runs: UInt64 = 0
 
     /// Compiles the graph from `inputs` (data tensors whose values each run replaces) to `outputs`
     /// and to the new value of each variable in `updates`.
@@ -159,8 +158,9 @@ public final class Plan {
     }
 
     /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs
-    /// on the device; read them with `output(_:)`.
-    public func run(_ inputValues: [[Float]]) throws {
+    /// on the device; read them with `output(_:)`. Dropout masks are drawn from their seed mixed with
+    /// `salt` (a training step passes its step number, so a resumed run draws the same masks).
+    public func run(_ inputValues: [[Float]], salt: UInt64 = 0) throws {
         guard inputValues.count == inputs.count else {
             throw TensorError.valueCount(expected: inputs.count, got: inputValues.count, shape: [inputs.count])
         }
@@ -171,10 +171,9 @@ public final class Plan {
             }
             try backend.write(values, to: inputs[index])
         }
-        runs &+= 1
         for (index, seed) in dropoutSteps {
             if case .dropoutMask(let probability, _, let shape) = steps[index].op {
-                steps[index].op = .dropoutMask(probability: probability, seed: seed &+ runs &* 0x9E37_79B9_7F4A_7C15, shape: shape)
+                steps[index].op = .dropoutMask(probability: probability, seed: seed &+ salt &* 0x9E37_79B9_7F4A_7C15, shape: shape)
             }
         }
         for step in steps {

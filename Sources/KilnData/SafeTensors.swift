@@ -21,6 +21,8 @@ public struct SafeTensorsFile {
     public var arrays: [NamedArray]
     /// Free-form string metadata (`__metadata__`).
     public var metadata: [String: String]
+    /// Tensors of other dtypes, by name (PyTorch's int64 `num_batches_tracked`, say): listed, not read.
+    public private(set) var otherDTypes: [String: String] = [:]
 
     public init(arrays: [NamedArray], metadata: [String: String] = [:]) {
         self.arrays = arrays
@@ -29,6 +31,7 @@ public struct SafeTensorsFile {
 
     /// The tensor called `name` with exactly `shape`, or an error naming the file and what differs.
     public func array(_ name: String, shape: [Int], file: String) throws -> NamedArray {
+        if let dtype = otherDTypes[name] { throw DataError.wrongDType(file: file, name: name, found: dtype) }
         guard let array = arrays.first(where: { $0.name == name }) else { throw DataError.missingTensor(file: file, name: name) }
         guard array.shape == shape else { throw DataError.wrongShape(file: file, name: name, expected: shape, found: array.shape) }
         return array
@@ -62,7 +65,10 @@ public struct SafeTensorsFile {
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                 let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
             else { throw DataError.invalidHeader(file: file, reason: "entry '\(name)' needs dtype, shape and data_offsets") }
-            guard dtype == "F32" else { throw DataError.wrongDType(file: file, name: name, found: dtype) }
+            guard dtype == "F32" else {
+                otherDTypes[name] = dtype
+                continue
+            }
             guard shape.allSatisfy({ $0 >= 0 }) else {
                 throw DataError.invalidHeader(file: file, reason: "entry '\(name)' has a negative dimension in \(shape)")
             }

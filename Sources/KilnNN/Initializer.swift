@@ -3,18 +3,7 @@
 import Foundation
 import KilnCore
 
-/// SplitMix64: a small seedable generator. Kiln passes one in wherever randomness is needed.
-public struct RandomSource: RandomNumberGenerator {
-    public private(set) var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension RandomSource {
     /// A standard normal sample (Box–Muller).
     public mutating func normal() -> Double {
         let u = Double.random(in: Double.ulpOfOne..<1, using: &self)

@@ -82,7 +82,7 @@ public final class TrainingStep {
     @discardableResult
     public func callAsFunction(inputs: [Float], shape: Shape, targets: [Float], learningRate: Double, on device: Device) throws -> Float {
         let plan = try plan(for: shape, on: device)
-        try plan.run([inputs, targets, optimizer.scalars(step: step + 1, learningRate: learningRate)])
+        try plan.run([inputs, targets, optimizer.scalars(step: step + 1, learningRate: learningRate)], salt: UInt64(step + 1))
         step += 1
         let value = try plan.output(0)[0]
         guard value.isFinite else { throw NonFiniteLossError(step: step, loss: value) }

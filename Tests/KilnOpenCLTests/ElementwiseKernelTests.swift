@@ -20,7 +20,8 @@ enum KernelTestShapes {
     ) -> [Shape] {
         var shapes = vectorLengths.prefix(count).map { Shape([$0]) }
         while shapes.count < count {
-            shapes.append(randomShape(using: &generator, rank: Int.random(in: 1...maximumRank, using: &generator), maximumCount: maximumCount))
+            shapes.append(
+                randomShape(using: &generator, rank: Int.random(in: 1...maximumRank, using: &generator), maximumCount: maximumCount))
         }
         return shapes
     }
@@ -124,7 +125,8 @@ final class ElementwiseKernelTests: XCTestCase {
             let keptFraction = Double(mask.filter { $0 != 0 }.count) / Double(count)
             let deviation = (probability * (1 - probability) / Double(count)).squareRoot()
             XCTAssertEqual(keptFraction, 1 - probability, accuracy: 5 * deviation + 1e-9, "p=\(probability)")
-            print("KERNEL-ERROR op=dropout_mask case=\"keep rate p=\(probability) n=\(count)\" max_abs=0.0 max_rel=0.0 kept=\(keptFraction)")
+            print(
+                "KERNEL-ERROR op=dropout_mask case=\"keep rate p=\(probability) n=\(count)\" max_abs=0.0 max_rel=0.0 kept=\(keptFraction)")
         }
     }
 
@@ -175,11 +177,15 @@ final class ElementwiseKernelTests: XCTestCase {
                     a = KernelTestShapes.broadcastOperand(of: shape, using: &generator)
                     b = KernelTestShapes.broadcastOperand(of: shape, using: &generator)
                 }
-                try OpenCLTestDevice.check(OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
+                try OpenCLTestDevice.check(
+                    OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
             }
             // Shapes that only broadcast against each other, and scalar with scalar.
-            for (a, b) in [([13, 1], [1, 65]), ([7, 1, 3], [31, 1]), ([], []), ([1], [64, 1, 2]), ([2, 1, 3, 1], [1, 5, 1, 7])] as [(Shape, Shape)] {
-                try OpenCLTestDevice.check(OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
+            for (a, b) in [([13, 1], [1, 65]), ([7, 1, 3], [31, 1]), ([], []), ([1], [64, 1, 2]), ([2, 1, 3, 1], [1, 5, 1, 7])]
+                as [(Shape, Shape)]
+            {
+                try OpenCLTestDevice.check(
+                    OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
             }
         }
     }

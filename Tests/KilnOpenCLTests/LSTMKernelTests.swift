@@ -67,7 +67,8 @@ final class LSTMKernelTests: XCTestCase {
                 let (a, e) = (try actual.doubles(), try expected.doubles())
                 let result = compare(a, e, .elementwise)
                 print(
-                    "KERNEL-ERROR op=lstm_cell_vs_decomposed case=\"\(name) \(label)\" max_abs=\(result.maxAbsoluteError) max_rel=\(result.maxRelativeError)")
+                    "KERNEL-ERROR op=lstm_cell_vs_decomposed case=\"\(name) \(label)\" max_abs=\(result.maxAbsoluteError) max_rel=\(result.maxRelativeError)"
+                )
                 assertClose(a, e, .elementwise, "\(name) \(label): fused vs decomposed")
             }
         }

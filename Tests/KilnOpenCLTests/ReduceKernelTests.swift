@@ -17,7 +17,8 @@ final class ReduceKernelTests: XCTestCase {
         let terms = axes.map { shape[$0] }.reduce(1, *)
         let x = generator.values(shape.count, in: -1...1)
         try OpenCLTestDevice.check(
-            OpCase(.reduce(reduction, axes: axes, keepDimensions: keep), [CaseInput(shape, x)], tolerance: tolerance(reduction, terms: terms)))
+            OpCase(
+                .reduce(reduction, axes: axes, keepDimensions: keep), [CaseInput(shape, x)], tolerance: tolerance(reduction, terms: terms)))
     }
 
     /// A random, sorted, non-empty set of axes of `rank`.

@@ -28,7 +28,10 @@ extension OpenCLBackend {
         let backward = try kernel(KernelDescription.lstmCell.file, "lstm_cell_backward")
         try launch(
             backward,
-            [.buffer(z.buffer), .buffer(cPrev.buffer), .buffer(state.buffer), .buffer(dState.buffer), .buffer(out), .int(batch), .int(hidden)],
+            [
+                .buffer(z.buffer), .buffer(cPrev.buffer), .buffer(state.buffer), .buffer(dState.buffer), .buffer(out), .int(batch),
+                .int(hidden),
+            ],
             global: [batch * hidden], preferredLocal: Self.lstmLocal)
     }
 }

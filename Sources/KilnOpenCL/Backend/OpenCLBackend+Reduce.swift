@@ -51,7 +51,10 @@ extension OpenCLBackend {
         guard wantedParts > 1 else {
             try launch(
                 kernel,
-                [.buffer(x), .buffer(out), .int(outputs), .int(reduced), .int(inner), .int(1), .int(reduced), .int(maximum), .float(divisor)],
+                [
+                    .buffer(x), .buffer(out), .int(outputs), .int(reduced), .int(inner), .int(1), .int(reduced), .int(maximum),
+                    .float(divisor),
+                ],
                 global: [outputs], preferredLocal: Self.reduceLocal)
             return
         }
@@ -60,11 +63,17 @@ extension OpenCLBackend {
         let partial = try OpenCLBuffer(context: context, byteCount: outputs * parts * MemoryLayout<Float>.size)
         try launch(
             kernel,
-            [.buffer(x), .buffer(partial), .int(outputs * parts), .int(reduced), .int(inner), .int(parts), .int(chunk), .int(maximum), .float(1)],
+            [
+                .buffer(x), .buffer(partial), .int(outputs * parts), .int(reduced), .int(inner), .int(parts), .int(chunk), .int(maximum),
+                .float(1),
+            ],
             global: [outputs * parts], preferredLocal: Self.reduceLocal)
         try launch(
             kernel,
-            [.buffer(partial), .buffer(out), .int(outputs), .int(parts), .int(inner), .int(1), .int(parts), .int(maximum), .float(divisor)],
+            [
+                .buffer(partial), .buffer(out), .int(outputs), .int(parts), .int(inner), .int(1), .int(parts), .int(maximum),
+                .float(divisor),
+            ],
             global: [outputs], preferredLocal: Self.reduceLocal)
     }
 
