@@ -63,10 +63,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnGradientTests",
-            dependencies: ["KilnCore", "KilnReference", "KilnTestSupport"],
+            dependencies: ["KilnCore", "KilnReference", "KilnNN", "KilnTestSupport"],
             path: "Tests/KilnGradientTests"
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
     ],
     swiftLanguageModes: [.v5]

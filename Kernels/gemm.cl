@@ -1,9 +1,9 @@
 // gemm.cl: matrix products C = op(A) . op(B), rank 2 and batched rank 3, float32.
 //
 // Layouts (contiguous, row-major, batch outermost; one launch covers every batch):
-//   A [B, M, K]  (or A^T stored [B, K, M]: the kernel reads A through a row stride and a column stride)
-//   B [B, K, N]  (B^T stored [B, N, K] is first transposed by gemm_transpose into a [B, K, N] scratch buffer,
-//                 so the micro-kernel always streams contiguous rows of B)
+//   A [B, M, K]  (A^T stored [B, K, M] is first transposed by gemm_transpose into a [B, M, K] scratch buffer)
+//   B [B, K, N]  (B^T stored [B, N, K] likewise into [B, K, N]), so the micro-kernel always reads rows of A
+//                and streams contiguous rows of B
 //   C [B, M, N]
 // Reference: ReferenceBackend.matmul (Sources/KilnReference/Reference+Matmul.swift).
 // Tests: Tests/KilnOpenCLTests/GemmKernelTests.swift (all four transpose combinations, batched, sizes 1, primes
@@ -15,17 +15,21 @@
 // registers, each step p broadcasting A[i, p] and streaming one vector of row p of B. Rows past M read row
 // M - 1 (clamped, so the inner loop has no branch) and are not stored; a column block that sticks out past N
 // takes a bounds-checked scalar path.
-// gemm_transpose: out[b, p, j] = in[b, j, p] (in [B, N, K], out [B, K, N]).
+// gemm_transpose: out[b, j, i] = in[b, i, j], tiled (B^T [B, N, K] -> B [B, K, N], A^T [B, K, M] -> A [B, M, K]).
 //
 // Tunables (-D, chosen by OpenCLBackend+Matmul.swift's kernel description):
 //   GEMM_ROWS   rows of C per work item, 1..12 (default 6: 6 x 16 floats = 12 AVX2 registers of accumulators)
 //   GEMM_WIDTH  columns of C per work item, the vector width: 4, 8 or 16 (default 16)
+//   GEMM_TILE   rows and columns of the square tile one work item of gemm_transpose moves, 1..16 (default 8)
 
 #ifndef GEMM_ROWS
 #define GEMM_ROWS 6
 #endif
 #ifndef GEMM_WIDTH
 #define GEMM_WIDTH 16
+#endif
+#ifndef GEMM_TILE
+#define GEMM_TILE 8
 #endif
 
 #if GEMM_ROWS < 1 || GEMM_ROWS > 12
@@ -34,6 +38,9 @@
 #if GEMM_WIDTH != 4 && GEMM_WIDTH != 8 && GEMM_WIDTH != 16
 #error "GEMM_WIDTH must be 4, 8 or 16"
 #endif
+#if GEMM_TILE < 1 || GEMM_TILE > 16
+#error "GEMM_TILE must be between 1 and 16"
+#endif
 
 #define GEMM_PASTE(a, b) a##b
 #define GEMM_JOIN(a, b) GEMM_PASTE(a, b)
@@ -41,9 +48,8 @@
 #define gemm_vload GEMM_JOIN(vload, GEMM_WIDTH)
 #define gemm_vstore GEMM_JOIN(vstore, GEMM_WIDTH)
 
-// A[i, p] of batch matrix `a` is a[i * aRowStride + p * aColumnStride]: (K, 1) for A [M, K], (1, M) for A^T [K, M].
 __kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
-                           const int N, const int K, const int aRowStride, const int aColumnStride) {
+                           const int N, const int K) {
     // Dimension 0 walks down the rows so that consecutive work items share the same column panel of B.
     const int row0 = (int)get_global_id(0) * GEMM_ROWS;
     const int column0 = (int)get_global_id(1) * GEMM_WIDTH;
@@ -59,7 +65,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
     int rowOffset[GEMM_ROWS];
     #pragma unroll
     for (int r = 0; r < GEMM_ROWS; ++r) {
-        rowOffset[r] = min(row0 + r, M - 1) * aRowStride;
+        rowOffset[r] = min(row0 + r, M - 1) * K;
     }
 
     if (column0 + GEMM_WIDTH <= N) {
@@ -76,7 +82,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
             for (int r = 0; r < GEMM_ROWS; ++r) {
                 accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
             }
-            aColumn += aColumnStride;
+            ++aColumn;
             bRow += N;
         }
         #pragma unroll
@@ -104,7 +110,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
             }
             #pragma unroll
             for (int r = 0; r < GEMM_ROWS; ++r) {
-                const float aValue = a[rowOffset[r] + p * aColumnStride];
+                const float aValue = a[rowOffset[r] + p];
                 #pragma unroll
                 for (int t = 0; t < GEMM_WIDTH; ++t) {
                     accumulator[r][t] = fma(aValue, bValues[t], accumulator[r][t]);
@@ -125,15 +131,40 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
     }
 }
 
-// out[batch, p, j] = in[batch, j, p]: `in` is [batch, rows, columns], `out` is [batch, columns, rows].
-// One work item per element; work item (x, y) writes out[y, x] so consecutive items write consecutive floats.
+// out[batch, j, i] = in[batch, i, j]: `in` is [batch, rows, columns], `out` is [batch, columns, rows]. Work item
+// (x, y, z) moves the GEMM_TILE x GEMM_TILE tile at rows x*GEMM_TILE, columns y*GEMM_TILE of batch z through
+// registers, so both the reads and the writes are runs of GEMM_TILE consecutive floats.
 __kernel void gemm_transpose(__global const float *in, __global float *out, const int rows, const int columns) {
-    const int x = (int)get_global_id(0);
-    const int y = (int)get_global_id(1);
+    const int row0 = (int)get_global_id(0) * GEMM_TILE;
+    const int column0 = (int)get_global_id(1) * GEMM_TILE;
     const int batch = (int)get_global_id(2);
-    if (x >= rows || y >= columns) {
+    if (row0 >= rows || column0 >= columns) {
         return;
     }
-    const size_t base = (size_t)batch * rows * columns;
-    out[base + (size_t)y * rows + x] = in[base + (size_t)x * columns + y];
+    in += (size_t)batch * rows * columns;
+    out += (size_t)batch * rows * columns;
+    float tile[GEMM_TILE][GEMM_TILE];
+    if (row0 + GEMM_TILE <= rows && column0 + GEMM_TILE <= columns) {
+        #pragma unroll
+        for (int i = 0; i < GEMM_TILE; ++i) {
+            #pragma unroll
+            for (int j = 0; j < GEMM_TILE; ++j) {
+                tile[i][j] = in[(size_t)(row0 + i) * columns + column0 + j];
+            }
+        }
+        #pragma unroll
+        for (int j = 0; j < GEMM_TILE; ++j) {
+            #pragma unroll
+            for (int i = 0; i < GEMM_TILE; ++i) {
+                out[(size_t)(column0 + j) * rows + row0 + i] = tile[i][j];
+            }
+        }
+    } else {
+        // A tile at the bottom or right edge: only the elements inside the matrix.
+        for (int i = 0; i < min(GEMM_TILE, rows - row0); ++i) {
+            for (int j = 0; j < min(GEMM_TILE, columns - column0); ++j) {
+                out[(size_t)(column0 + j) * rows + row0 + i] = in[(size_t)(row0 + i) * columns + column0 + j];
+            }
+        }
+    }
 }

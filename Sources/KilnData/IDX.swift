@@ -82,6 +82,11 @@ public struct IDXDataset {
     /// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
     public static let fashionMNISTDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
 
+    public init(training: LabeledImages, test: LabeledImages) {
+        self.training = training
+        self.test = test
+    }
+
     /// Reads the four files from `directory`.
     public init(directory: URL) throws {
         func file(_ stem: String) throws -> URL {
