@@ -7,6 +7,6 @@ struct KilnCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A deep-learning engine on OpenCL, with a CPU reference backend.",
-        subcommands: [DevicesCommand.self, TrainCommand.self]
+        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self]
     )
 }

@@ -1,0 +1,42 @@
+// `kiln eval`: accuracy, loss and the confusion matrix of a checkpoint on a test set.
+import ArgumentParser
+import Foundation
+import Kiln
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint (Kiln's, or a PyTorch state_dict saved as safetensors) on the test set."
+    )
+
+    @Option(help: "The safetensors file to evaluate.")
+    var checkpoint: String
+    @Option(help: "The layer list the checkpoint belongs to: cnn, mlp or a layer string (default: the one stored in a Kiln checkpoint, else cnn).")
+    var model: String?
+    @OptionGroup var common: CommonOptions
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        let url = URL(fileURLWithPath: checkpoint)
+        let stored = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"]
+            .flatMap { try? JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
+        var configuration = stored ?? TrainingConfiguration()
+        if let model { configuration.model = model }
+        let trainer = try Trainer(configuration: configuration, data: common.loadDataset(), device: common.openDevice())
+        try trainer.loadWeights(from: url)
+        let report = try trainer.evaluate(trainer.data.test)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print("model \(configuration.model) on \(trainer.device)")
+        print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d images)", report.accuracy * 100, report.loss, trainer.data.test.count))
+        print("confusion matrix (rows: true class, columns: predicted):")
+        for (label, row) in report.confusion.enumerated() {
+            print(String(format: "%2d ", label) + row.map { String(format: "%5d", $0) }.joined())
+        }
+    }
+}
