@@ -46,16 +46,21 @@ final class GemmKernelTests: XCTestCase {
         var generator = SeededGenerator(seed: 0xB10C)
         let (r, w) = (Self.rows, Self.width)
         for (m, n, k) in [(r - 1, w, 16), (r, w, 16), (r + 1, w, 16), (r, w - 1, 15), (r, w + 1, 17), (1, 1, 1), (r + 1, w + 1, 1)] {
-            try OpenCLTestDevice.check(Self.gemmCase(m: m, n: n, k: k, batch: nil, transposeA: false, transposeB: false, generator: &generator))
+            try OpenCLTestDevice.check(
+                Self.gemmCase(m: m, n: n, k: k, batch: nil, transposeA: false, transposeB: false, generator: &generator))
         }
     }
 
     func testPrimesAndLargerSizes() throws {
         var generator = SeededGenerator(seed: 0x127)
-        try OpenCLTestDevice.check(Self.gemmCase(m: 127, n: 31, k: 13, batch: nil, transposeA: false, transposeB: false, generator: &generator))
-        try OpenCLTestDevice.check(Self.gemmCase(m: 31, n: 127, k: 7, batch: nil, transposeA: true, transposeB: false, generator: &generator))
-        try OpenCLTestDevice.check(Self.gemmCase(m: 13, n: 7, k: 127, batch: nil, transposeA: false, transposeB: true, generator: &generator))
-        try OpenCLTestDevice.check(Self.gemmCase(m: 64, n: 96, k: 200, batch: nil, transposeA: true, transposeB: true, generator: &generator))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 127, n: 31, k: 13, batch: nil, transposeA: false, transposeB: false, generator: &generator))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 31, n: 127, k: 7, batch: nil, transposeA: true, transposeB: false, generator: &generator))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 13, n: 7, k: 127, batch: nil, transposeA: false, transposeB: true, generator: &generator))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 64, n: 96, k: 200, batch: nil, transposeA: true, transposeB: true, generator: &generator))
     }
 
     func testBatchedAllTransposes() throws {
@@ -66,7 +71,8 @@ final class GemmKernelTests: XCTestCase {
                     let (m, n, k) = (generator.pick(Self.sizesM), generator.pick(Self.sizesN), generator.pick(Self.sizesK))
                     let batch = generator.pick([1, 2, 3, 5])
                     try OpenCLTestDevice.check(
-                        Self.gemmCase(m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB, generator: &generator))
+                        Self.gemmCase(m: m, n: n, k: k, batch: batch, transposeA: transposeA, transposeB: transposeB, generator: &generator)
+                    )
                 }
             }
         }

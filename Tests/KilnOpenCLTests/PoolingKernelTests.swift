@@ -15,7 +15,9 @@ final class PoolingKernelTests: XCTestCase {
                 kernel: kernel, stride: [generator.pick([1, 2, 3]), generator.pick([1, 2, 3])], padding: padding,
                 dilation: dilation ? [generator.pick([1, 2]), generator.pick([1, 2])] : [1, 1],
                 countIncludePadding: generator.pick([true, false]))
-            let input: Shape = [generator.pick([1, 2]), generator.pick([1, 3]), generator.pick([1, 5, 7, 8]), generator.pick([2, 6, 9, 13])]
+            let input: Shape = [
+                generator.pick([1, 2]), generator.pick([1, 3]), generator.pick([1, 5, 7, 8]), generator.pick([2, 6, 9, 13]),
+            ]
             if let output = try? Op.maxPool2d(attributes).outputShape(for: [input]) {
                 return (attributes, input, output)
             }

@@ -3,25 +3,81 @@
 import KilnCore
 
 extension KernelDescription {
-    /// conv2d.cl: direct kernels, one work item per output element; no tunables yet.
+    /// conv2d.cl: direct kernels, one work item per output element, and the im2col / col2im / batch_to_rows
+    /// kernels of the GEMM path (groups == 1); no tunables yet.
     static let conv2d = KernelDescription(
         file: "conv2d.cl",
-        entries: ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"],
+        entries: [
+            "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_im2col",
+            "conv2d_im2col_transposed", "conv2d_col2im", "conv2d_batch_to_rows",
+        ],
         tunables: [],
         isValid: { _ in true })
+}
+
+/// Which kernels run a convolution pass.
+enum ConvolutionPath {
+    /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`, else `.direct`.
+    case automatic
+    /// The direct kernels (one work item per output element), which serve every geometry.
+    case direct
 }
 
 extension OpenCLBackend {
     /// Work items per group of the convolution kernels; fixed so pocl compiles each kernel once.
     static let convolutionLocal = [64]
+    /// The largest column matrix (im2col) the GEMM path allocates, in bytes; larger problems use the direct kernels.
+    static let columnBufferLimit = 256 << 20
+
+    /// The column matrix's float count, when the GEMM path applies (groups == 1 and the matrix fits the limits).
+    private func columnCount(_ attributes: Convolution2D, input: Shape, weight: Shape, output: Shape) -> Int? {
+        guard attributes.groups == 1 else { return nil }
+        let count = input[0] * input[1] * weight[2] * weight[3] * output[2] * output[3]
+        let bytes = count * MemoryLayout<Float>.size
+        guard bytes <= Self.columnBufferLimit, bytes <= context.device.maxAllocationBytes else { return nil }
+        return count
+    }
+
+    /// The column matrix of every image: `[N][Q][P]` (`conv2d_im2col`), or `[N * P][Q]` when `transposed`
+    /// (`conv2d_im2col_transposed`). Each work item writes a run of consecutive entries.
+    private func im2col(
+        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, count: Int, transposed: Bool
+    ) throws -> OpenCLBuffer {
+        let columns = try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size)
+        let kernel = try kernel(KernelDescription.conv2d.file, transposed ? "conv2d_im2col_transposed" : "conv2d_im2col")
+        let rows = transposed ? x.shape[0] * output[2] : x.shape[0] * x.shape[1] * weight[2] * weight[3]
+        try launch(
+            kernel,
+            [.buffer(x.buffer), .buffer(columns)] + convolutionGeometry(attributes, input: x.shape, weight: weight, output: output),
+            global: [rows, transposed ? output[3] : output[2]], preferredLocal: [1, 1])
+        return columns
+    }
 
     func conv2d(
         _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer,
         _ outShape: Shape
     ) throws {
+        try conv2d(attributes, x: x, w: w, bias: bias, out, outShape, path: .automatic)
+    }
+
+    func conv2d(
+        _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer,
+        _ outShape: Shape, path: ConvolutionPath
+    ) throws {
+        if path == .automatic, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
+            // y[n] [O, P] = w [O, Q] . col[n] [Q, P], each row starting from its bias.
+            let columns = try im2col(attributes, x: x, weight: w.shape, output: outShape, count: count, transposed: false)
+            let (q, p) = (w.shape[1] * w.shape[2] * w.shape[3], outShape[2] * outShape[3])
+            try gemm(
+                a: w.buffer, aBatchStride: 0, b: columns, bBatchStride: q * p, c: out, cBatchStride: w.shape[0] * p,
+                m: w.shape[0], n: p, k: q, batch: x.shape[0], rowBias: bias?.buffer)
+            return
+        }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_forward")
         // Without a bias the kernel never reads argument 2; any buffer fills the slot.
-        let arguments: [KernelArgument] = [.buffer(x.buffer), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out)]
+        let arguments: [KernelArgument] = [
+            .buffer(x.buffer), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
+        ]
         try launch(
             kernel, arguments + convolutionGeometry(attributes, input: x.shape, weight: w.shape, output: outShape),
             global: [outShape.count], preferredLocal: Self.convolutionLocal)
@@ -30,17 +86,58 @@ extension OpenCLBackend {
     func conv2dBackwardInput(
         _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape
     ) throws {
+        try conv2dBackwardInput(attributes, dy: dy, w: w, out, outShape, path: .automatic)
+    }
+
+    func conv2dBackwardInput(
+        _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
+        path: ConvolutionPath
+    ) throws {
+        let geometry = convolutionGeometry(attributes, input: outShape, weight: w.shape, output: dy.shape)
+        if path == .automatic, let count = columnCount(attributes, input: outShape, weight: w.shape, output: dy.shape) {
+            // dcol[n] [Q, P] = w^T [Q, O] . dy[n] [O, P], then col2im gathers the columns back into dx.
+            let (o, q, p) = (w.shape[0], w.shape[1] * w.shape[2] * w.shape[3], dy.shape[2] * dy.shape[3])
+            let weightTransposed = try transposed(w.buffer, rows: o, columns: q, batch: 1)
+            let columns = try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size)
+            try gemm(
+                a: weightTransposed, aBatchStride: 0, b: dy.buffer, bBatchStride: o * p, c: columns, cBatchStride: q * p,
+                m: q, n: p, k: o, batch: dy.shape[0])
+            let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_col2im")
+            try launch(
+                kernel, [.buffer(columns), .buffer(out)] + geometry, global: [outShape.count], preferredLocal: Self.convolutionLocal)
+            return
+        }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_backward_input")
         try launch(
             kernel,
-            [.buffer(dy.buffer), .buffer(w.buffer), .buffer(out)]
-                + convolutionGeometry(attributes, input: outShape, weight: w.shape, output: dy.shape),
+            [.buffer(dy.buffer), .buffer(w.buffer), .buffer(out)] + geometry,
             global: [outShape.count], preferredLocal: Self.convolutionLocal)
     }
 
     func conv2dBackwardWeight(
         _ attributes: Convolution2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape
     ) throws {
+        try conv2dBackwardWeight(attributes, x: x, dy: dy, out, outShape, path: .automatic)
+    }
+
+    func conv2dBackwardWeight(
+        _ attributes: Convolution2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
+        path: ConvolutionPath
+    ) throws {
+        if path == .automatic, let count = columnCount(attributes, input: x.shape, weight: outShape, output: dy.shape) {
+            // dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q]: one product whose inner dimension runs over the batch too.
+            let (batch, o, p) = (x.shape[0], outShape[0], dy.shape[2] * dy.shape[3])
+            let columns = try im2col(attributes, x: x, weight: outShape, output: dy.shape, count: count, transposed: true)
+            let rows = try OpenCLBuffer(context: context, byteCount: dy.shape.count * MemoryLayout<Float>.size)
+            let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_batch_to_rows")
+            try launch(
+                kernel, [.buffer(dy.buffer), .buffer(rows), .int(batch), .int(o), .int(p)], global: [dy.shape.count],
+                preferredLocal: Self.convolutionLocal)
+            try gemm(
+                a: rows, aBatchStride: 0, b: columns, bBatchStride: 0, c: out, cBatchStride: 0, m: o, n: outShape.count / o,
+                k: batch * p, batch: 1)
+            return
+        }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_backward_weight")
         try launch(
             kernel,

@@ -2,7 +2,7 @@
 import KilnCore
 
 extension KernelDescription {
-    /// gemm.cl: the register-blocked micro-kernel and the transpose that feeds it a transposed B.
+    /// gemm.cl: the register-blocked micro-kernel and the tiled transpose that feeds it transposed operands.
     static let gemm = KernelDescription(
         file: "gemm.cl",
         entries: ["gemm_forward", "gemm_transpose"],
@@ -19,7 +19,8 @@ extension KernelDescription {
 
 extension OpenCLBackend {
     /// Work items per group of `gemm_forward`, `[row blocks, column blocks, batch]`. Fixed so pocl compiles
-    /// the kernel once.
+    /// the kernel once. On pocl (2 cores) groups of 1, 4 or 16 work items ran within noise of each other; one
+    /// item per group gives the finest load balance for small products.
     static let gemmLocal = [1, 1, 1]
 
     func matmul(
@@ -50,17 +51,38 @@ extension OpenCLBackend {
         let aBuffer = transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, defines: defines) : a.buffer
         let bBuffer = transposeB ? try transposed(b.buffer, rows: n, columns: k, batch: batch, defines: defines) : b.buffer
 
+        try gemm(
+            a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, c: out, cBatchStride: m * n, m: m, n: n, k: k,
+            batch: batch, tunables: tunables)
+    }
+
+    /// `gemm_forward`: `C[z] = A[z] . B[z]` for `z < batch`, with A [M, K], B [K, N] and C [M, N] row-major at
+    /// the given batch strides (0 shares a matrix across the batch); row `i` of C starts from `rowBias[i]` when given.
+    func gemm(
+        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
+        m: Int, n: Int, k: Int, batch: Int, rowBias: OpenCLBuffer? = nil, tunables: [String: Int] = [:]
+    ) throws {
+        let description = KernelDescription.gemm
+        let defines = description.defines(tunables)
+        let values = Dictionary(uniqueKeysWithValues: defines)
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
         let forward = try kernel(description.file, "gemm_forward", defines: defines)
+        // Without a bias the kernel never reads it; any buffer fills the slot.
         try launch(
-            forward, [.buffer(aBuffer), .buffer(bBuffer), .buffer(out), .int(m), .int(n), .int(k)],
+            forward,
+            [
+                .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
+                .int(cBatchStride), .buffer(rowBias ?? a), .int(rowBias == nil ? 0 : 1),
+            ],
             global: [(m + rows - 1) / rows, (n + width - 1) / width, batch],
             preferredLocal: Self.gemmLocal)
     }
 
     /// `input` [batch, rows, columns] transposed into a new [batch, columns, rows] buffer by `gemm_transpose`.
-    private func transposed(_ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, defines: [(String, Int)]) throws -> OpenCLBuffer {
+    func transposed(
+        _ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, defines: [(String, Int)] = KernelDescription.gemm.defines()
+    ) throws -> OpenCLBuffer {
         let tile = defines.first { $0.0 == "GEMM_TILE" }?.1 ?? 1
         let output = try OpenCLBuffer(context: context, byteCount: batch * rows * columns * MemoryLayout<Float>.size)
         let transpose = try kernel(KernelDescription.gemm.file, "gemm_transpose", defines: defines)
