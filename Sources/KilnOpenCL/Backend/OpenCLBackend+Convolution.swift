@@ -43,7 +43,7 @@ extension OpenCLBackend {
     private func im2col(
         _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, count: Int, transposed: Bool
     ) throws -> OpenCLBuffer {
-        let columns = try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size)
+        let columns = try workspace(.columns, count: count)
         let kernel = try kernel(KernelDescription.conv2d.file, transposed ? "conv2d_im2col_transposed" : "conv2d_im2col")
         let rows = transposed ? x.shape[0] * output[2] : x.shape[0] * x.shape[1] * weight[2] * weight[3]
         try launch(
@@ -97,8 +97,8 @@ extension OpenCLBackend {
         if path == .automatic, let count = columnCount(attributes, input: outShape, weight: w.shape, output: dy.shape) {
             // dcol[n] [Q, P] = w^T [Q, O] . dy[n] [O, P], then col2im gathers the columns back into dx.
             let (o, q, p) = (w.shape[0], w.shape[1] * w.shape[2] * w.shape[3], dy.shape[2] * dy.shape[3])
-            let weightTransposed = try transposed(w.buffer, rows: o, columns: q, batch: 1)
-            let columns = try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size)
+            let weightTransposed = try transposed(w.buffer, rows: o, columns: q, batch: 1, into: .transposedWeight)
+            let columns = try workspace(.columns, count: count)
             try gemm(
                 a: weightTransposed, aBatchStride: 0, b: dy.buffer, bBatchStride: o * p, c: columns, cBatchStride: q * p,
                 m: q, n: p, k: o, batch: dy.shape[0])
@@ -128,7 +128,7 @@ extension OpenCLBackend {
             // dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q]: one product whose inner dimension runs over the batch too.
             let (batch, o, p) = (x.shape[0], outShape[0], dy.shape[2] * dy.shape[3])
             let columns = try im2col(attributes, x: x, weight: outShape, output: dy.shape, count: count, transposed: true)
-            let rows = try OpenCLBuffer(context: context, byteCount: dy.shape.count * MemoryLayout<Float>.size)
+            let rows = try workspace(.rows, count: dy.shape.count)
             let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_batch_to_rows")
             try launch(
                 kernel, [.buffer(dy.buffer), .buffer(rows), .int(batch), .int(o), .int(p)], global: [dy.shape.count],

@@ -48,8 +48,8 @@ extension OpenCLBackend {
         // A transposed operand is first transposed into a scratch buffer (O(MK) or O(KN) work), so the
         // micro-kernel streams contiguous rows of B and reads A row by row: reading A^T [K, M] in place
         // strides M floats per step and ran at about half the speed at 1024.
-        let aBuffer = transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, defines: defines) : a.buffer
-        let bBuffer = transposeB ? try transposed(b.buffer, rows: n, columns: k, batch: batch, defines: defines) : b.buffer
+        let aBuffer = transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
+        let bBuffer = transposeB ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
 
         try gemm(
             a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, c: out, cBatchStride: m * n, m: m, n: n, k: k,
@@ -79,12 +79,13 @@ extension OpenCLBackend {
             preferredLocal: Self.gemmLocal)
     }
 
-    /// `input` [batch, rows, columns] transposed into a new [batch, columns, rows] buffer by `gemm_transpose`.
+    /// `input` [batch, rows, columns] transposed into the `role` workspace as [batch, columns, rows] by `gemm_transpose`.
     func transposed(
-        _ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, defines: [(String, Int)] = KernelDescription.gemm.defines()
+        _ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, into role: Workspace,
+        defines: [(String, Int)] = KernelDescription.gemm.defines()
     ) throws -> OpenCLBuffer {
         let tile = defines.first { $0.0 == "GEMM_TILE" }?.1 ?? 1
-        let output = try OpenCLBuffer(context: context, byteCount: batch * rows * columns * MemoryLayout<Float>.size)
+        let output = try workspace(role, count: batch * rows * columns)
         let transpose = try kernel(KernelDescription.gemm.file, "gemm_transpose", defines: defines)
         try launch(
             transpose, [.buffer(input), .buffer(output), .int(rows), .int(columns)],

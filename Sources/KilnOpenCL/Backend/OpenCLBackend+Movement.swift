@@ -111,10 +111,10 @@ extension OpenCLBackend {
             global: [box.count], preferredLocal: Self.movementLocal)
     }
 
-    /// `x` with its axes permuted (`result.dims[k] = x.dims[permutation[k]]`), in a new buffer.
+    /// `x` with its axes permuted (`result.dims[k] = x.dims[permutation[k]]`), in the `.gathered` workspace.
     func transposed(_ x: OpenCLOperand, permutation: [Int]) throws -> OpenCLOperand {
         let shape = Shape(permutation.map { x.shape[$0] })
-        let buffer = try OpenCLBuffer(context: context, byteCount: shape.count * MemoryLayout<Float>.size)
+        let buffer = try workspace(.gathered, count: shape.count)
         let inputStrides = x.shape.strides
         try copy(x.buffer, buffer, box: shape, xStrides: permutation.map { inputStrides[$0] }, outStrides: shape.strides)
         return OpenCLOperand(buffer: buffer, shape: shape)

@@ -60,7 +60,7 @@ extension OpenCLBackend {
         }
         let chunk = (reduced + wantedParts - 1) / wantedParts
         let parts = (reduced + chunk - 1) / chunk
-        let partial = try OpenCLBuffer(context: context, byteCount: outputs * parts * MemoryLayout<Float>.size)
+        let partial = try workspace(.partialSums, count: outputs * parts)
         try launch(
             kernel,
             [

@@ -28,6 +28,7 @@ public final class OpenCLBackend: Backend {
     public let programs: ProgramCache
     public let name: String
     private var kernels: [KernelKey: OpenCLKernel] = [:]
+    private var workspaces: [Workspace: OpenCLBuffer] = [:]
 
     private struct KernelKey: Hashable {
         let file: String
@@ -160,12 +161,28 @@ public final class OpenCLBackend: Backend {
         try kernel.enqueue(global: size.global, local: size.local)
     }
 
+    /// Scratch memory for `role`, at least `count` floats, kept and reused across launches (it only
+    /// grows), so a replayed plan allocates nothing. Reuse is safe: the queue is in order, and each role
+    /// is used by one op at a time.
+    func workspace(_ role: Workspace, count: Int) throws -> OpenCLBuffer {
+        let bytes = max(count, 1) * MemoryLayout<Float>.size
+        if let buffer = workspaces[role], buffer.byteCount >= bytes { return buffer }
+        let buffer = try OpenCLBuffer(context: context, byteCount: bytes)
+        workspaces[role] = buffer
+        return buffer
+    }
+
     private func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
         guard let storage = storage as? OpenCLStorage, storage.buffer.context === context else {
             throw OpenCLError.invalidLaunch(kernel: "storage", reason: "storage belongs to another device")
         }
         return storage
     }
+}
+
+/// The roles scratch memory plays inside one op; each role has its own buffer.
+enum Workspace: Hashable {
+    case transposedA, transposedB, transposedWeight, columns, rows, gathered, partialSums
 }
 
 /// An input buffer and its shape, as the op families receive them.
