@@ -52,11 +52,25 @@
 #define gemm_vload GEMM_JOIN(vload, GEMM_WIDTH)
 #define gemm_vstore GEMM_JOIN(vstore, GEMM_WIDTH)
 
+// The epilogue applied to each element of C as it is stored: 0 none, 1 relu, 2 leaky ReLU (slope), 3 sigmoid,
+// 4 tanh (the activations plans fuse into `linear`; reference: ReferenceBackend's unary functions).
+inline float gemm_activation(const float x, const int activation, const float slope) {
+    switch (activation) {
+    case 1: return x > 0.0f ? x : 0.0f;
+    case 2: return x > 0.0f ? x : slope * x;
+    case 3: return x >= 0.0f ? 1.0f / (1.0f + exp(-x)) : exp(x) / (1.0f + exp(x));
+    case 4: return tanh(x);
+    default: return x;
+    }
+}
+
 // Batch z reads A at a + z * aBatchStride and B at b + z * bBatchStride and writes C at c + z * cBatchStride
-// (a stride of 0 shares one matrix across the batch). When hasRowBias, row i of C starts from rowBias[i].
+// (a stride of 0 shares one matrix across the batch). biasMode 1: row i of C starts from bias[i] (convolution);
+// biasMode 2: column j starts from bias[j] (linear layers); 0: no bias. `activation` picks the epilogue above.
 __kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
                            const int N, const int K, const int aBatchStride, const int bBatchStride,
-                           const int cBatchStride, __global const float *rowBias, const int hasRowBias) {
+                           const int cBatchStride, __global const float *bias, const int biasMode,
+                           const int activation, const float slope) {
     // Dimension 0 walks down the rows so that consecutive work items share the same column panel of B.
     const int row0 = (int)get_global_id(0) * GEMM_ROWS;
     const int column0 = (int)get_global_id(1) * GEMM_WIDTH;
@@ -74,14 +88,15 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
     #pragma unroll
     for (int r = 0; r < GEMM_ROWS; ++r) {
         rowOffset[r] = min(row0 + r, M - 1) * K;
-        rowStart[r] = hasRowBias ? rowBias[min(row0 + r, M - 1)] : 0.0f;
+        rowStart[r] = biasMode == 1 ? bias[min(row0 + r, M - 1)] : 0.0f;
     }
 
     if (column0 + GEMM_WIDTH <= N) {
+        const gemm_vector columnStart = biasMode == 2 ? gemm_vload(0, bias + column0) : (gemm_vector)(0.0f);
         gemm_vector accumulator[GEMM_ROWS];
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
-            accumulator[r] = (gemm_vector)(rowStart[r]);
+            accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
         }
         __global const float *aColumn = a;
         __global const float *bRow = b + column0;
@@ -97,6 +112,12 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             if (row0 + r < M) {
+                if (activation != 0) {
+                    #pragma unroll
+                    for (int t = 0; t < GEMM_WIDTH; ++t) {
+                        accumulator[r][t] = gemm_activation(accumulator[r][t], activation, slope);
+                    }
+                }
                 gemm_vstore(accumulator[r], 0, c + (size_t)(row0 + r) * N + column0);
             }
         }
@@ -108,7 +129,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
         for (int r = 0; r < GEMM_ROWS; ++r) {
             #pragma unroll
             for (int t = 0; t < GEMM_WIDTH; ++t) {
-                accumulator[r][t] = rowStart[r];
+                accumulator[r][t] = rowStart[r] + (biasMode == 2 && t < width ? bias[column0 + t] : 0.0f);
             }
         }
         for (int p = 0; p < K; ++p) {
@@ -132,7 +153,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
                 #pragma unroll
                 for (int t = 0; t < GEMM_WIDTH; ++t) {
                     if (t < width) {
-                        c[(size_t)(row0 + r) * N + column0 + t] = accumulator[r][t];
+                        c[(size_t)(row0 + r) * N + column0 + t] = gemm_activation(accumulator[r][t], activation, slope);
                     }
                 }
             }

@@ -40,6 +40,11 @@ extension Op {
             return [try g - output.exp() * g.sum(axes: [axis], keepDimensions: true)]
         case .matmul(let transposeA, let transposeB):
             return try matmulGradients(transposeA: transposeA, transposeB: transposeB, a: inputs[0], b: inputs[1], g: g)
+        case .linear(let transposeA, let transposeB, let activation):
+            // The decomposition's gradients: through the activation, then the bias add and the matmul.
+            let preactivation = try Tensor.apply(.biasAdd, [inputs[0].matmul(inputs[1], transposeSelf: transposeA, transposeOther: transposeB), inputs[2]])
+            let gPre = try activation.map { try Tensor.apply(.unaryGradient($0), [preactivation, g]) } ?? g
+            return try matmulGradients(transposeA: transposeA, transposeB: transposeB, a: inputs[0], b: inputs[1], g: gPre) + [gPre.sum(axes: [0])]
         case .biasAdd:
             let axes = (0..<g.shape.rank).filter { $0 != 1 }
             return [g, try g.sum(axes: axes)]

@@ -20,6 +20,7 @@ extension Op {
         case .logSoftmax: "log_softmax"
         case .matmul: "matmul"
         case .biasAdd: "bias_add"
+        case .linear: "linear"
         case .conv2d: "conv2d"
         case .conv2dBackwardInput: "conv2d_backward_input"
         case .conv2dBackwardWeight: "conv2d_backward_weight"
@@ -135,6 +136,15 @@ extension Op {
                 return [a[0], m, n]
             }
             return [m, n]
+        case .linear(let transposeA, let transposeB, let activation):
+            try rule.arity(3)
+            try rule.require(inputs[0].rank == 2, "operands must be rank 2")
+            if let activation { try rule.require(Fusion.isFusible(activation), "\(activation) cannot be fused") }
+            let product = try rule.renamed { () throws(ShapeError) in
+                try Op.matmul(transposeA: transposeA, transposeB: transposeB).outputShape(for: [inputs[0], inputs[1]])
+            }
+            try rule.require(inputs[2] == [product[1]], "bias must be [\(product[1])]")
+            return product
         case .biasAdd:
             try rule.arity(2)
             try rule.require(inputs[0].rank >= 2, "x must have a channel axis 1")

@@ -36,6 +36,9 @@ public enum Op: Hashable, Sendable {
     case matmul(transposeA: Bool, transposeB: Bool)
     /// Inputs `(x [N, C, ...], b [C])`: `b` added along axis 1.
     case biasAdd
+    /// Inputs `(a, b, bias [N])`, rank 2: `activation(op(a) · op(b) + bias)`, the fused form of matmul, bias add and
+    /// an activation (relu, leaky ReLU, sigmoid or tanh) that plans create.
+    case linear(transposeA: Bool, transposeB: Bool, activation: UnaryFunction?)
     /// Inputs `(x [N, C, H, W], w [O, C/groups, KH, KW])` and optionally `b [O]`: cross-correlation.
     case conv2d(Convolution2D)
     /// Inputs `(dy [N, O, OH, OW], w [O, C/groups, KH, KW])`: the gradient with respect to the input,

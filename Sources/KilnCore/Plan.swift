@@ -79,18 +79,20 @@ public final class Plan {
         let constants = order.filter { !varies.contains(ObjectIdentifier($0)) && $0.storage == nil }
         try Executor.evaluate(constants)
 
-        // Storage roots: a reshape shares its input's buffer.
-        var root: [ObjectIdentifier: Node] = [:]
-        func rootOf(_ node: Node) -> Node { root[ObjectIdentifier(node)] ?? node }
         let computed = order.filter { node in
             if case .data = node.op { return false }
             return varies.contains(ObjectIdentifier(node))
         }
-        for node in computed { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
+        let fusion = Fusion(computed: computed, roots: roots.map(\.node))
+
+        // Storage roots: a fused chain's links name the fused node's output; a reshape shares its input's buffer.
+        var root: [ObjectIdentifier: Node] = fusion.replaced
+        func rootOf(_ node: Node) -> Node { root[ObjectIdentifier(node)].map(rootOf) ?? node }
+        for node in fusion.nodes { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
 
         // The last step that reads each root; outputs and update values live to the end.
         var lastUse: [ObjectIdentifier: Int] = [:]
-        for (index, node) in computed.enumerated() {
+        for (index, node) in fusion.nodes.enumerated() {
             for input in node.inputs { lastUse[ObjectIdentifier(rootOf(input)), default: -1] = max(lastUse[ObjectIdentifier(rootOf(input)), default: -1], index) }
         }
         for node in roots.map(\.node) { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
@@ -109,7 +111,7 @@ public final class Plan {
             guard let held = source.storage else { preconditionFailure("[plan] \(node.op.name) used before it was computed") }
             return held
         }
-        for (index, node) in computed.enumerated() {
+        for (index, node) in fusion.nodes.enumerated() {
             let id = ObjectIdentifier(node)
             if case .reshape = node.op {
                 // Aliases its input: no launch, no buffer.
@@ -154,7 +156,7 @@ public final class Plan {
         }
         self.report = Report(
             launches: steps.count + updates.count, intermediateBytes: intermediateBytes,
-            intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: [])
+            intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: fusion.descriptions)
     }
 
     /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs

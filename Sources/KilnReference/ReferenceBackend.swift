@@ -131,6 +131,11 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
             return matmul(x[0], shapes[0], x[1], shapes[1], transposeA: transposeA, transposeB: transposeB, outputShape: outputShape)
         case .biasAdd:
             return biasAdd(x[0], shapes[0], bias: x[1])
+        case .linear(let transposeA, let transposeB, let activation):
+            // The fused op is defined by its decomposition.
+            let product = matmul(x[0], shapes[0], x[1], shapes[1], transposeA: transposeA, transposeB: transposeB, outputShape: outputShape)
+            let biased = biasAdd(product, outputShape, bias: x[2])
+            return activation.map { unary($0, biased) } ?? biased
         case .conv2d(let attributes):
             return conv2d(x[0], shapes[0], weight: x[1], shapes[1], bias: x.count > 2 ? x[2] : nil, attributes, outputShape: outputShape)
         case .conv2dBackwardInput(let attributes, let inputShape):

@@ -1,12 +1,19 @@
 // The kiln command line: a thin layer over the Kiln library.
 import ArgumentParser
+import Foundation
 import Kiln
 
 @main
 struct KilnCommand: ParsableCommand {
+    /// Line-buffered output, so progress shows up promptly when stdout is a file or a pipe.
+    static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        self.main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A deep-learning engine on OpenCL, with a CPU reference backend.",
-        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self]
+        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, WarmupCommand.self]
     )
 }

@@ -74,6 +74,8 @@ struct TrainCommand: ParsableCommand {
             print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch)")
         }
         print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(optimizer.rawValue), lr \(lr), batch \(batchSize)")
+        let batches = trainer.trainingBatches
+        print("training step plan: \(try trainer.step.plan(for: batches.shape(count: batches.batchSize), on: device).report)")
         let interrupt = InterruptFlag()
         while trainer.epoch < epochs {
             guard let report = try trainer.trainEpoch(shouldStop: { interrupt.raised }) else {

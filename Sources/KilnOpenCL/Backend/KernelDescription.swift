@@ -28,3 +28,8 @@ struct KernelDescription {
         tunables.map { ($0.name, values[$0.name] ?? $0.defaultValue) }
     }
 }
+
+extension KernelDescription {
+    /// Every kernel file the backend uses.
+    static let all: [KernelDescription] = [.elementwise, .movement, .reduce, .gemm, .conv2d, .pool2d, .lstmCell]
+}

@@ -70,7 +70,7 @@ extension OpenCLBackend {
             let (q, p) = (w.shape[1] * w.shape[2] * w.shape[3], outShape[2] * outShape[3])
             try gemm(
                 a: w.buffer, aBatchStride: 0, b: columns, bBatchStride: q * p, c: out, cBatchStride: w.shape[0] * p,
-                m: w.shape[0], n: p, k: q, batch: x.shape[0], rowBias: bias?.buffer)
+                m: w.shape[0], n: p, k: q, batch: x.shape[0], bias: bias.map { .rows($0.buffer) } ?? .none)
             return
         }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_forward")

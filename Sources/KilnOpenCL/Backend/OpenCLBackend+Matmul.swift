@@ -29,10 +29,20 @@ extension OpenCLBackend {
         try matmul(transposeA: transposeA, transposeB: transposeB, a, b, out, outShape, tunables: [:])
     }
 
+    /// `matmul` with a per-column bias and an activation in the same launch (the `linear` op).
+    func matmul(
+        transposeA: Bool, transposeB: Bool, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, outShape: Shape,
+        columnBias: OpenCLOperand, activation: UnaryFunction?
+    ) throws {
+        try matmul(
+            transposeA: transposeA, transposeB: transposeB, a, b, out, outShape, tunables: [:], bias: .columns(columnBias.buffer),
+            activation: activation)
+    }
+
     /// `matmul` with explicit tunable values (missing ones take the description's defaults), for tuning and tests.
     func matmul(
         transposeA: Bool, transposeB: Bool, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
-        tunables: [String: Int]
+        tunables: [String: Int], bias: GemmBias = .none, activation: UnaryFunction? = nil
     ) throws {
         let description = KernelDescription.gemm
         let defines = description.defines(tunables)
@@ -53,14 +63,14 @@ extension OpenCLBackend {
 
         try gemm(
             a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, c: out, cBatchStride: m * n, m: m, n: n, k: k,
-            batch: batch, tunables: tunables)
+            batch: batch, bias: bias, activation: activation, tunables: tunables)
     }
 
-    /// `gemm_forward`: `C[z] = A[z] . B[z]` for `z < batch`, with A [M, K], B [K, N] and C [M, N] row-major at
-    /// the given batch strides (0 shares a matrix across the batch); row `i` of C starts from `rowBias[i]` when given.
+    /// `gemm_forward`: `C[z] = activation(A[z] . B[z] + bias)` for `z < batch`, with A [M, K], B [K, N] and C [M, N]
+    /// row-major at the given batch strides (0 shares a matrix across the batch).
     func gemm(
         a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
-        m: Int, n: Int, k: Int, batch: Int, rowBias: OpenCLBuffer? = nil, tunables: [String: Int] = [:]
+        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil, tunables: [String: Int] = [:]
     ) throws {
         let description = KernelDescription.gemm
         let defines = description.defines(tunables)
@@ -73,7 +83,8 @@ extension OpenCLBackend {
             forward,
             [
                 .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
-                .int(cBatchStride), .buffer(rowBias ?? a), .int(rowBias == nil ? 0 : 1),
+                .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode), .int(Self.activationCode(activation)),
+                .float(Self.activationSlope(activation)),
             ],
             global: [(m + rows - 1) / rows, (n + width - 1) / width, batch],
             preferredLocal: Self.gemmLocal)
@@ -91,5 +102,47 @@ extension OpenCLBackend {
             transpose, [.buffer(input), .buffer(output), .int(rows), .int(columns)],
             global: [(rows + tile - 1) / tile, (columns + tile - 1) / tile, batch], preferredLocal: [1, 1, 1])
         return output
+    }
+}
+
+/// Where `gemm_forward` takes its bias from: none, one per row of C (convolution), or one per column (linear).
+enum GemmBias {
+    case none
+    case rows(OpenCLBuffer)
+    case columns(OpenCLBuffer)
+
+    var buffer: OpenCLBuffer? {
+        switch self {
+        case .none: nil
+        case .rows(let buffer), .columns(let buffer): buffer
+        }
+    }
+
+    /// The kernel's `biasMode` argument.
+    var mode: Int {
+        switch self {
+        case .none: 0
+        case .rows: 1
+        case .columns: 2
+        }
+    }
+}
+
+extension OpenCLBackend {
+    /// `gemm_activation`'s code for a fused activation.
+    static func activationCode(_ activation: UnaryFunction?) -> Int {
+        switch activation {
+        case nil: 0
+        case .relu: 1
+        case .leakyRelu: 2
+        case .sigmoid: 3
+        case .tanh: 4
+        case let other?: preconditionFailure("[linear] \(other) is not a fusible activation")
+        }
+    }
+
+    static func activationSlope(_ activation: UnaryFunction?) -> Float {
+        if case .leakyRelu(let slope) = activation { return Float(slope) }
+        return 0
     }
 }
