@@ -184,6 +184,24 @@ public final class Plan {
         for update in updates { try backend.copy(update.source, to: update.destination) }
     }
 
+    /// Runs the plan once, waiting for the device after every launch, and returns the seconds each op
+    /// kind took (summed over its launches) with its launch count, slowest first: where a step's time goes.
+    public func profile(_ inputValues: [[Float]], clock: () -> Double) throws -> [(op: String, seconds: Double, launches: Int)] {
+        try run(inputValues)
+        let backend = device.backend
+        try backend.synchronize()
+        var totals: [String: (seconds: Double, launches: Int)] = [:]
+        for step in steps {
+            let start = clock()
+            try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            try backend.synchronize()
+            let name = step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")
+            totals[name, default: (0, 0)].seconds += clock() - start
+            totals[name, default: (0, 0)].launches += 1
+        }
+        return totals.map { ($0.key, $0.value.seconds, $0.value.launches) }.sorted { $0.seconds > $1.seconds }
+    }
+
     /// The values of output `index` after the last run (waits for the device).
     public func output(_ index: Int) throws -> [Float] {
         try device.backend.readFloats(outputs[index].storage)
