@@ -59,4 +59,16 @@ enum Metrics {
         }
         try AtomicFile.write(Data(csv.utf8), to: folder.appendingPathComponent("metrics.csv"))
     }
+
+    /// Train and test loss, and test accuracy, per epoch.
+    static func chart(_ reports: [EpochReport], title: String) -> SVGChart {
+        let epochs = reports.map { Double($0.epoch) }
+        return SVGChart(
+            title: title, xLabel: "epoch", yLabel: "loss / accuracy",
+            series: [
+                SVGChart.Series("train loss", Array(zip(epochs, reports.map(\.trainLoss)))),
+                SVGChart.Series("test loss", Array(zip(epochs, reports.map(\.testLoss)))),
+                SVGChart.Series("test accuracy", Array(zip(epochs, reports.map(\.testAccuracy)))),
+            ])
+    }
 }

@@ -89,6 +89,7 @@ struct TrainCommand: ParsableCommand {
                 report.epoch, report.trainLoss, report.testLoss, report.testAccuracy * 100, report.imagesPerSecond, report.seconds))
             try trainer.saveCheckpoint(to: checkpoint)
             try Metrics.write(reports, to: folder)
+            try Metrics.chart(reports, title: "\(model) on \(device)").write(to: folder.appendingPathComponent("metrics.svg"))
         }
         print("checkpoint: \(checkpoint.path)")
     }
