@@ -1,0 +1,10 @@
+// `kiln demo`: the course's ideas, run and measured.
+import ArgumentParser
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run one of the course's ideas and measure it.",
+        subcommands: []
+    )
+}
