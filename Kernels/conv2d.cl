@@ -143,48 +143,59 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 }
 
 // ---- The GEMM path (groups == 1), chosen by OpenCLBackend+Convolution.swift when the column buffer fits ----
-// With Q = C*KH*KW rows q = (c*KH + kh)*KW + kw and P = OH*OW columns p = oh*OW + ow, the column matrix of image n
-// is col[n][q][p] = x[n, c, ih, iw] (0 in the padding). Then, with gemm.cl's gemm_forward:
-//   forward          y[n] [O, P]  = w [O, Q] . col[n] [Q, P]                 (+ b[o] as the row start)
-//   backward input   dcol[n] [Q, P] = w^T [Q, O] . dy[n] [O, P], then conv2d_col2im gathers dcol into dx
-//   backward weight  dw [O, Q] = dyT [O, N*P] . colT [N*P, Q], where dyT[o][n*P + p] = dy[n, o, p]
-//                    (conv2d_batch_to_rows) and colT[n*P + p][q] = col[n][q][p] (conv2d_im2col_transposed).
+// With Q = C*KH*KW rows q = (c*KH + kh)*KW + kw and P = OH*OW columns p = oh*OW + ow, the column matrix holds
+// col[q][n*P + p] = x[n, c, ih, iw] (0 in the padding): every image side by side, so one product covers the batch
+// with rows of N*P floats (a per-image product of P = 196 columns ran at half the speed: rows that start off
+// vector boundaries and a partial column block in every image). Then, with gemm.cl's gemm_forward:
+//   forward          yRows [O, N*P] = w [O, Q] . col [Q, N*P] (+ b[o] as the row start), then conv2d_rows_to_batch
+//                    moves yRows[o][n*P + p] to y[n, o, p]
+//   backward input   dcol [Q, N*P] = w^T [Q, O] . dyRows [O, N*P] with dyRows[o][n*P + p] = dy[n, o, p]
+//                    (conv2d_batch_to_rows), then conv2d_col2im gathers dcol into dx
+//   backward weight  dwPart[n] [O, Q] = dy[n] [O, P] . colT[n] [P, Q], one product per image (a batched launch),
+//                    where colT[n*P + p][q] = col[q][n*P + p] (conv2d_im2col_transposed); the host then sums
+//                    the N partial products with reduce.cl. When the N partial products would not fit the
+//                    column buffer limit it runs dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q] instead.
 
-// col[n][q][p]: work item (n*Q + q, oh) writes the OW consecutive entries p = oh*OW ..< (oh+1)*OW of row q.
+// col[q][n*P + p]: work item q*N + n writes the P consecutive entries of image n in row q, row by row of the
+// window. One dimension with groups of 64, and no divisions per entry: pocl pays a fixed cost per work group
+// (groups of one item cost more than the copy) and integer division is slow on CPUs.
 __kernel void conv2d_im2col(__global const float *x, __global float *col, CONV_GEOMETRY) {
     const int Q = C * KH * KW;
-    const int row = (int)get_global_id(0);
-    const int oh = (int)get_global_id(1);
-    if (row >= N * Q || oh >= OH) {
+    const int id = (int)get_global_id(0);
+    if (id >= N * Q) {
         return;
     }
-    const int n = row / Q;
-    const int q = row - n * Q;
+    const int n = id % N;
+    const int q = id / N;
     const int kw = q % KW;
     const int kh = (q / KW) % KH;
     const int c = q / (KW * KH);
-    const int ih = oh * SH - PT + kh * DH;
-    __global float *out = col + ((size_t)row * OH + oh) * OW;
-    if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ++ow) {
-            out[ow] = 0.0f;
+    __global const float *xPlane = x + ((size_t)n * C + c) * H * W;
+    __global float *out = col + (size_t)id * OH * OW;
+    for (int oh = 0; oh < OH; ++oh, out += OW) {
+        const int ih = oh * SH - PT + kh * DH;
+        if (ih < 0 || ih >= H) {
+            for (int ow = 0; ow < OW; ++ow) {
+                out[ow] = 0.0f;
+            }
+            continue;
         }
-        return;
-    }
-    __global const float *xRow = x + (((size_t)n * C + c) * H + ih) * W;
-    int iw = -PL + kw * DW;
-    for (int ow = 0; ow < OW; ++ow, iw += SW) {
-        out[ow] = (iw >= 0 && iw < W) ? xRow[iw] : 0.0f;
+        __global const float *xRow = xPlane + ih * W;
+        int iw = -PL + kw * DW;
+        for (int ow = 0; ow < OW; ++ow, iw += SW) {
+            out[ow] = (iw >= 0 && iw < W) ? xRow[iw] : 0.0f;
+        }
     }
 }
 
-// colT[n*P + p][q] = col[n][q][p]: work item (n*OH + oh, ow) writes the Q consecutive entries of row n*P + p.
+// colT[n*P + p][q] = col[q][n*P + p]: work item (n*OH + oh)*OW + ow writes the Q consecutive entries of row n*P + p.
 __kernel void conv2d_im2col_transposed(__global const float *x, __global float *colT, CONV_GEOMETRY) {
-    const int row = (int)get_global_id(0);
-    const int ow = (int)get_global_id(1);
-    if (row >= N * OH || ow >= OW) {
+    const int id = (int)get_global_id(0);
+    if (id >= N * OH * OW) {
         return;
     }
+    const int row = id / OW;
+    const int ow = id - row * OW;
     const int n = row / OH;
     const int oh = row - n * OH;
     const int ih0 = oh * SH - PT;
@@ -203,47 +214,75 @@ __kernel void conv2d_im2col_transposed(__global const float *x, __global float *
     }
 }
 
-// dx[n, c, ih, iw] = the sum of dcol[n][q][p] over the (q, p) whose column entry read x[n, c, ih, iw]: a gather
-// over the taps (kh, kw), as in conv2d_backward_input. One work item per dx element.
+// dx[n, c, ih, iw] = the sum of dcol[q][n*P + p] over the (q, p) whose column entry read x[n, c, ih, iw]. One work
+// item per dx row (n, c, ih): it zeroes the row, then for each tap (kh, kw) whose window row oh reads ih adds the
+// matching run of dcol's row q = (c*KH + kh)*KW + kw into it, so the inner loop has no divisions (a work item per
+// element tested divisibility for every tap).
 __kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV_GEOMETRY) {
     const int index = (int)get_global_id(0);
-    if (index >= N * C * H * W) {
+    if (index >= N * C * H) {
         return;
     }
-    const int iw = index % W;
-    const int ih = (index / W) % H;
-    const int c = (index / (W * H)) % C;
-    const int n = index / (W * H * C);
+    const int ih = index % H;
+    const int c = (index / H) % C;
+    const int n = index / (H * C);
     const int P = OH * OW;
-    __global const float *dcolImage = dcol + (size_t)n * C * KH * KW * P;
-    float sum = 0.0f;
+    const size_t rowLength = (size_t)N * P;
+    __global float *dxRow = dx + (size_t)index * W;
+    for (int iw = 0; iw < W; ++iw) {
+        dxRow[iw] = 0.0f;
+    }
     for (int kh = 0; kh < KH; ++kh) {
+        // Window row oh reads ih at tap kh when oh*SH - PT + kh*DH == ih.
         const int rowOffset = ih + PT - kh * DH;
         if (rowOffset < 0 || rowOffset % SH != 0 || rowOffset / SH >= OH) {
             continue;
         }
         const int oh = rowOffset / SH;
         for (int kw = 0; kw < KW; ++kw) {
-            const int columnOffset = iw + PL - kw * DW;
-            if (columnOffset < 0 || columnOffset % SW != 0 || columnOffset / SW >= OW) {
-                continue;
+            // Window column ow reads iw = ow*SW + shift at tap kw; keep the ow with 0 <= iw < W.
+            const int shift = kw * DW - PL;
+            const int owStart = shift < 0 ? (-shift + SW - 1) / SW : 0;
+            const int owEnd = min(OW, W - 1 - shift >= 0 ? (W - 1 - shift) / SW + 1 : 0);
+            __global const float *source = dcol + (size_t)((c * KH + kh) * KW + kw) * rowLength + (size_t)n * P + oh * OW;
+            for (int ow = owStart; ow < owEnd; ++ow) {
+                dxRow[ow * SW + shift] += source[ow];
             }
-            const int ow = columnOffset / SW;
-            sum += dcolImage[(size_t)((c * KH + kh) * KW + kw) * P + oh * OW + ow];
         }
     }
-    dx[index] = sum;
 }
 
-// rows[o][n*P + p] = dy[n][o][p] for dy [N, O, P]: the batch moved inside each output channel's row.
+// rows[o][n*P + p] = dy[n][o][p] for dy [N, O, P]: the batch moved inside each output channel's row. One work item
+// per run of P floats (index o*N + n), a contiguous copy: a work item per element spent most of its time on the
+// integer divisions of its index.
 __kernel void conv2d_batch_to_rows(__global const float *dy, __global float *rows, const int batch, const int O,
                                    const int P) {
     const int index = (int)get_global_id(0);
-    if (index >= batch * O * P) {
+    if (index >= batch * O) {
         return;
     }
-    const int p = index % P;
-    const int n = (index / P) % batch;
-    const int o = index / (P * batch);
-    rows[index] = dy[((size_t)n * O + o) * P + p];
+    const int n = index % batch;
+    const int o = index / batch;
+    __global const float *source = dy + ((size_t)n * O + o) * P;
+    __global float *target = rows + (size_t)index * P;
+    for (int p = 0; p < P; ++p) {
+        target[p] = source[p];
+    }
+}
+
+// y[n][o][p] = rows[o][n*P + p] for y [N, O, P]: conv2d_batch_to_rows undone, one work item per run of P floats
+// (index n*O + o).
+__kernel void conv2d_rows_to_batch(__global const float *rows, __global float *y, const int batch, const int O,
+                                   const int P) {
+    const int index = (int)get_global_id(0);
+    if (index >= batch * O) {
+        return;
+    }
+    const int o = index % O;
+    const int n = index / O;
+    __global const float *source = rows + ((size_t)o * batch + n) * P;
+    __global float *target = y + (size_t)index * P;
+    for (int p = 0; p < P; ++p) {
+        target[p] = source[p];
+    }
 }

@@ -10,6 +10,8 @@
 //   unary_forward             out[i] = f(x[i]) for the UnaryFunction code `function` (table below).
 //   unary_backward            out[i] = dy[i] * f'(x[i]) (the op unaryGradient).
 //   binary_forward            out[i] = f(a[i], b[i]) when a, b and out have the same shape.
+//   binary_forward_scalar     out[i] = f(a[0], b[i]) (scalarOperand = 0) or f(a[i], b[0]) (scalarOperand = 1):
+//                             one operand holds a single element, the other has the output's shape.
 //   binary_forward_broadcast  out[i] = f(a[A(i)], b[B(i)]) with NumPy broadcasting: i is split into
 //                             coordinates c0..c5 of the output shape D0..D5 (rank padded to 6 with
 //                             leading 1s, c5 fastest), and A(i) = sum ck * ak with ak = 0 on broadcast
@@ -142,6 +144,15 @@ __kernel void binary_forward(
     const int i = (int)get_global_id(0);
     if (i < n) {
         out[i] = binary_apply(function, a[i], b[i]);
+    }
+}
+
+__kernel void binary_forward_scalar(
+    __global const float *a, __global const float *b, __global float *out, const int n, const int function,
+    const int scalarOperand) {
+    const int i = (int)get_global_id(0);
+    if (i < n) {
+        out[i] = binary_apply(function, scalarOperand == 0 ? a[0] : a[i], scalarOperand == 1 ? b[0] : b[i]);
     }
 }
 

@@ -16,7 +16,7 @@
 // columns y*GEMM_WIDTH ..< +GEMM_WIDTH of C in batch z: GEMM_ROWS accumulators of GEMM_WIDTH floats held in
 // registers, each step p broadcasting A[i, p] and streaming one vector of row p of B. Rows past M read row
 // M - 1 (clamped, so the inner loop has no branch) and are not stored; a column block that sticks out past N
-// takes a bounds-checked scalar path. Every loop over the block carries `#pragma unroll`: without it pocl's
+// reads B through clamped column indices into the same vector accumulators and stores only its columns. Every loop over the block carries `#pragma unroll`: without it pocl's
 // compiler kept the accumulator array in memory (a load and a store around each FMA) and ran at 20-30 GFLOP/s
 // instead of 120-160 at 256-1024 on the 2-core development machine.
 // gemm_transpose: out[b, j, i] = in[b, i, j], tiled (B^T [B, N, K] -> B [B, K, N], A^T [B, K, M] -> A [B, M, K]).
@@ -122,30 +122,42 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
             }
         }
     } else {
-        // The last column block: only `width` < GEMM_WIDTH columns exist.
+        // The last column block: only `width` < GEMM_WIDTH columns exist. The same vector accumulators, with B
+        // read through clamped column indices (lanes past `width` repeat column N - 1 and are never stored), so
+        // the block stays in registers; a scalar [rows][width] array here spilled and cost as much as the
+        // whole vector path on a 196-column product.
         const int width = N - column0;
-        float accumulator[GEMM_ROWS][GEMM_WIDTH];
-        #pragma unroll
-        for (int r = 0; r < GEMM_ROWS; ++r) {
+        gemm_vector columnStart = (gemm_vector)(0.0f);
+        if (biasMode == 2) {
             #pragma unroll
             for (int t = 0; t < GEMM_WIDTH; ++t) {
-                accumulator[r][t] = rowStart[r] + (biasMode == 2 && t < width ? bias[column0 + t] : 0.0f);
+                columnStart[t] = bias[min(column0 + t, N - 1)];
             }
         }
+        gemm_vector accumulator[GEMM_ROWS];
+        #pragma unroll
+        for (int r = 0; r < GEMM_ROWS; ++r) {
+            accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
+        }
+        int columnOffset[GEMM_WIDTH];
+        #pragma unroll
+        for (int t = 0; t < GEMM_WIDTH; ++t) {
+            columnOffset[t] = min(column0 + t, N - 1);
+        }
+        __global const float *aColumn = a;
+        __global const float *bRow = b;
         for (int p = 0; p < K; ++p) {
-            float bValues[GEMM_WIDTH];
+            gemm_vector bValues;
             #pragma unroll
             for (int t = 0; t < GEMM_WIDTH; ++t) {
-                bValues[t] = t < width ? b[(size_t)p * N + column0 + t] : 0.0f;
+                bValues[t] = bRow[columnOffset[t]];
             }
             #pragma unroll
             for (int r = 0; r < GEMM_ROWS; ++r) {
-                const float aValue = a[rowOffset[r] + p];
-                #pragma unroll
-                for (int t = 0; t < GEMM_WIDTH; ++t) {
-                    accumulator[r][t] = fma(aValue, bValues[t], accumulator[r][t]);
-                }
+                accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
             }
+            ++aColumn;
+            bRow += N;
         }
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {

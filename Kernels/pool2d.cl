@@ -15,6 +15,10 @@
 //                      countIncludePadding, else by the number of inside taps (0 when there are none).
 // pool2d_backward_max: one work item per dx element: a gather over the windows that read it, adding a window's
 //                      dy when this element is that window's first maximum (recomputed). No atomics.
+// pool2d_backward_max_disjoint: the same result when windows cannot overlap ((KH-1)*DH < SH and
+//                      (KW-1)*DW < SW, as in 2x2 pooling with stride 2): one work item per window finds its
+//                      first maximum once and writes dy there and 0 to the window's other taps. Elements that
+//                      no window reads are left alone: the host zeroes dx first unless the windows tile it.
 // pool2d_backward_avg: one work item per dx element: a gather of dy / divisor over the windows that read it.
 //
 // Tunables: none (direct kernels; launch local size chosen by OpenCLBackend+Pooling.swift).
@@ -139,6 +143,33 @@ __kernel void pool2d_backward_max(__global const float *x, __global const float 
         }
     }
     dx[index] = sum;
+}
+
+__kernel void pool2d_backward_max_disjoint(__global const float *x, __global const float *dy, __global float *dx,
+                                           POOL_GEOMETRY) {
+    const int index = (int)get_global_id(0);
+    if (index >= P * OH * OW) {
+        return;
+    }
+    const int ow = index % OW;
+    const int oh = (index / OW) % OH;
+    const int plane = index / (OW * OH);
+    __global const float *xPlane = x + (size_t)plane * H * W;
+    __global float *dxPlane = dx + (size_t)plane * H * W;
+    const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+    const float gradient = dy[index];
+    for (int kh = 0; kh < KH; ++kh) {
+        const int ih = oh * SH - PT + kh * DH;
+        if (ih < 0 || ih >= H) {
+            continue;
+        }
+        for (int kw = 0; kw < KW; ++kw) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw >= 0 && iw < W) {
+                dxPlane[ih * W + iw] = ih * W + iw == winner ? gradient : 0.0f;
+            }
+        }
+    }
 }
 
 __kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, const int countIncludePadding,

@@ -2,8 +2,9 @@
 //
 // Layout: x is float32, contiguous, seen as [O, R, I]: O = product of the axes before the reduced ones,
 // R = product of the reduced axes (adjacent), I = product of the axes after them. The host
-// (OpenCLBackend+Reduce.swift) transposes x first with movement.cl when the reduced axes are not
-// adjacent, so every axis set arrives here in this form.
+// (OpenCLBackend+Reduce.swift) merges adjacent axes of the same kind and reduces one run of reduced
+// axes per pass, the last run first, into scratch memory: [N, C, H, W] over [0, 2, 3] is [N*C, H*W]
+// reduced along its rows (reduce_rows), then [N, C] over N (reduce_forward, I = C). No transposes.
 //
 // reduce_forward: x [O, R, I] -> out [O, P, I], P = parts. Part p reduces r in [p*chunk, min(R, (p+1)*chunk)):
 //     out[o, p, i] = (sum over r of x[o, r, i]) / divisor    (maximum = 0)
@@ -15,6 +16,11 @@
 //   the order or R (eps = 2^-24), better than the sqrt(R) eps growth Tolerance.accumulation allows.
 //   Once the running sum is infinite the compensation is dropped, so infinities propagate as in the
 //   reference (inf + -inf = NaN).
+// reduce_rows: reduce_forward for I = 1 (the reduced run is the last one, so each output sums a
+//   contiguous row): x [O, R] -> out [O, P], one work item per (o, p), reading REDUCE_WIDTH floats per
+//   step with vector loads and one Kahan (or max) accumulator per lane; the lanes are combined at the
+//   end (the sum, then the lanes' compensations), so the error bound above still holds. pocl runs work
+//   items as loops, and a work item per output of a gather across rows cannot use vector loads.
 // softmax_forward: x [O, S, I] -> out [O, S, I], one work item per (o, i) row of S elements:
 //     m = max_s x, e_s = exp(x_s - m), out = e_s / sum_s e_s, or (x_s - m) - log(sum_s e_s) when
 //     logarithm != 0. The sum is 1 + rest, rest = the other terms (Kahan-compensated, all in [0, 1]),
@@ -22,7 +28,19 @@
 //     precision instead of rounding to a multiple of eps.
 // Reference: Sources/KilnReference/Reference+Reduce.swift (reduce, softmax).
 // Tests: Tests/KilnOpenCLTests/ReduceKernelTests.swift.
-// Tunables: none. Launches are rounded up past the work-item count: every kernel bounds-checks.
+// Tunables: REDUCE_WIDTH, reduce_rows's vector width: 4, 8 or 16 (default 8). Launches are rounded up
+// past the work-item count: every kernel bounds-checks.
+
+#ifndef REDUCE_WIDTH
+#define REDUCE_WIDTH 8
+#endif
+#if REDUCE_WIDTH != 4 && REDUCE_WIDTH != 8 && REDUCE_WIDTH != 16
+#error "REDUCE_WIDTH must be 4, 8 or 16"
+#endif
+#define REDUCE_PASTE(a, b) a##b
+#define REDUCE_JOIN(a, b) REDUCE_PASTE(a, b)
+#define reduce_vector REDUCE_JOIN(float, REDUCE_WIDTH)
+#define reduce_vload REDUCE_JOIN(vload, REDUCE_WIDTH)
 
 /// One step of Kahan summation; the compensation is reset once the sum is no longer finite.
 #define KAHAN_ADD(sum, compensation, value)                                   \
@@ -59,6 +77,63 @@ __kernel void reduce_forward(
         float compensation = 0.0f;
         for (int r = start; r < end; ++r) {
             KAHAN_ADD(sum, compensation, row[r * inner]);
+        }
+        out[id] = sum / divisor;
+    }
+}
+
+__kernel void reduce_rows(
+    __global const float *x, __global float *out, const int n, const int reduced, const int parts, const int chunk,
+    const int maximum, const float divisor) {
+    const int id = (int)get_global_id(0);
+    if (id >= n) {
+        return;
+    }
+    // id enumerates out [O, P].
+    const int p = id % parts;
+    const int o = id / parts;
+    const int start = p * chunk;
+    const int end = min(reduced, start + chunk);
+    const int vectorEnd = start + (end - start) / REDUCE_WIDTH * REDUCE_WIDTH;
+    __global const float *row = x + (size_t)o * reduced;
+    if (maximum) {
+        reduce_vector lanes = (reduce_vector)(-INFINITY);
+        for (int r = start; r < vectorEnd; r += REDUCE_WIDTH) {
+            const reduce_vector v = reduce_vload(0, row + r);
+            lanes = select(lanes, v, v >= lanes);
+        }
+        float m = -INFINITY;
+        #pragma unroll
+        for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
+            const float v = lanes[lane];
+            m = v >= m ? v : m;
+        }
+        for (int r = vectorEnd; r < end; ++r) {
+            const float v = row[r];
+            m = v >= m ? v : m;
+        }
+        out[id] = m;
+    } else {
+        reduce_vector sums = (reduce_vector)(0.0f);
+        reduce_vector compensations = (reduce_vector)(0.0f);
+        for (int r = start; r < vectorEnd; r += REDUCE_WIDTH) {
+            const reduce_vector y = reduce_vload(0, row + r) - compensations;
+            const reduce_vector t = sums + y;
+            compensations = select((reduce_vector)(0.0f), (t - sums) - y, isfinite(t));
+            sums = t;
+        }
+        float sum = 0.0f;
+        float compensation = 0.0f;
+        #pragma unroll
+        for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
+            KAHAN_ADD(sum, compensation, sums[lane]);
+        }
+        #pragma unroll
+        for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
+            KAHAN_ADD(sum, compensation, -compensations[lane]);
+        }
+        for (int r = vectorEnd; r < end; ++r) {
+            KAHAN_ADD(sum, compensation, row[r]);
         }
         out[id] = sum / divisor;
     }

@@ -172,6 +172,26 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// The weight gradient's single product over the whole batch (`.singleWeightProduct`, taken when the per-image
+    /// partial products would not fit the column buffer limit) on groups == 1 geometries.
+    func testSingleWeightProduct() throws {
+        let backend = try OpenCLTestDevice.require()
+        var generator = SeededGenerator(seed: 0xD1ED)
+        for _ in 0..<12 {
+            let geometry = Self.randomGeometry(&generator, oneGroup: true)
+            let x = CaseInput(geometry.input, generator.values(geometry.input.count))
+            let dy = CaseInput(geometry.output, generator.values(geometry.output.count))
+            try Self.checkDirect(
+                OpCase(
+                    .conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), [x, dy],
+                    tolerance: .accumulation(terms: geometry.output[0] * geometry.output[2] * geometry.output[3])), backend
+            ) { operands, out, shape in
+                try backend.conv2dBackwardWeight(
+                    geometry.attributes, x: operands[0], dy: operands[1], out, shape, path: .singleWeightProduct)
+            }
+        }
+    }
+
     /// Runs `body` on OpenCL buffers holding `opCase`'s inputs and compares its output with the reference.
     private static func checkDirect(
         _ opCase: OpCase, _ backend: OpenCLBackend, file: StaticString = #filePath, line: UInt = #line,

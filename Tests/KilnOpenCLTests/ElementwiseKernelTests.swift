@@ -190,6 +190,21 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// A one-element operand on either side of one of the output's shape (the scalar kernel), for every
+    /// function: rank-0 and `[1, 1]` scalars, outputs of 1, primes and around the group size of 64.
+    func testBinaryWithScalarOperand() throws {
+        var generator = SeededGenerator(seed: 7)
+        let cases: [(Shape, Shape)] = [
+            ([], [128, 31]), ([7, 13], []), ([1, 1], [3, 65]), ([63], [1]), ([1], [1]), ([], [1]), ([64], [1, 1]),
+        ]
+        for function in Self.binaryFunctions {
+            for (a, b) in cases {
+                try OpenCLTestDevice.check(
+                    OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
+            }
+        }
+    }
+
     /// Power with negative bases and whole exponents: C's pow gives a finite, signed result there.
     func testPowerOfNegativeBaseWithWholeExponent() throws {
         var generator = SeededGenerator(seed: 6)

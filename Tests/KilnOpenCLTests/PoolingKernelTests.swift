@@ -5,6 +5,8 @@ import Kiln
 import KilnTestSupport
 import XCTest
 
+@testable import KilnOpenCL
+
 final class PoolingKernelTests: XCTestCase {
     private static func randomPooling(_ generator: inout SeededGenerator, dilation: Bool) -> (Pooling2D, Shape, Shape) {
         while true {
@@ -51,6 +53,38 @@ final class PoolingKernelTests: XCTestCase {
                 OpCase(
                     .avgPool2dBackward(attributes, inputShape: input), [CaseInput(output, generator.values(output.count))],
                     tolerance: .accumulation(terms: window)))
+        }
+    }
+
+    /// Windows that cannot overlap take `pool2d_backward_max_disjoint`: windows that tile the input (2x2 stride 2,
+    /// 3x1 stride 3x1), leave gaps (stride above the window, a remainder row or column, dilation inside a window)
+    /// or reach into the padding. Each is checked against the reference, and the gather kernel on the same geometry
+    /// against the reference too.
+    func testMaxPoolBackwardDisjointWindows() throws {
+        let backend = try OpenCLTestDevice.require()
+        var generator = SeededGenerator(seed: 0x9003)
+        let cases: [(Pooling2D, Shape)] = [
+            (Pooling2D(kernel: [2, 2]), [2, 3, 28, 28]), (Pooling2D(kernel: [2, 2]), [1, 2, 7, 9]),
+            (Pooling2D(kernel: [3, 1], stride: [3, 1]), [2, 1, 9, 5]), (Pooling2D(kernel: [2, 2], stride: [3, 4]), [1, 3, 8, 13]),
+            (Pooling2D(kernel: [2, 2], stride: [3, 3], dilation: [2, 2]), [2, 2, 7, 8]),
+            (Pooling2D(kernel: [2, 2], padding: [1, 1, 1, 1]), [1, 2, 5, 6]), (Pooling2D(kernel: [1, 1]), [1, 1, 1, 1]),
+        ]
+        for (attributes, input) in cases {
+            let output = try Op.maxPool2d(attributes).outputShape(for: [input])
+            // Small whole numbers, so windows hold ties and the first-maximum rule matters.
+            let x = CaseInput(input, (0..<input.count).map { _ in Double(Int.random(in: 0..<4, using: &generator)) })
+            let dy = CaseInput(output, generator.values(output.count))
+            let opCase = OpCase(.maxPool2dBackward(attributes), [x, dy], tolerance: .accumulation(terms: 1))
+            try OpenCLTestDevice.check(opCase)
+            let expected = try KilnTestSupport.run(opCase.op, opCase.inputs, on: OpenCLTestDevice.reference)
+            let operands = try opCase.inputs.map { input -> OpenCLOperand in
+                let storage = try XCTUnwrap(try backend.allocate(count: input.shape.count) as? OpenCLStorage)
+                try backend.write(input.values, to: storage)
+                return OpenCLOperand(buffer: storage.buffer, shape: input.shape)
+            }
+            let out = try XCTUnwrap(try backend.allocate(count: input.count) as? OpenCLStorage)
+            try backend.maxPool2dBackward(attributes, x: operands[0], dy: operands[1], out.buffer, allowDisjoint: false)
+            assertClose(try backend.readDoubles(out), expected, opCase.tolerance, "gather \(attributes) x \(input)")
         }
     }
 

@@ -1,6 +1,6 @@
 // ReduceKernelTests: Kernels/reduce.cl against the CPU reference: sum, mean and max over many axis sets
-// (adjacent, scattered, all, none; kept dimensions both ways), long reductions that take the two-pass
-// split, and softmax / log-softmax along every axis, including inputs up to ±80.
+// (adjacent, scattered, all, none; kept dimensions both ways), several passes for several runs of reduced
+// axes, contiguous rows around the vector width, long reductions that take the two-pass split, and softmax / log-softmax along every axis, including inputs up to ±80.
 import KilnCore
 import KilnTestSupport
 import XCTest
@@ -53,6 +53,22 @@ final class ReduceKernelTests: XCTestCase {
         let cases: [(Shape, [Int])] = [
             ([100_003], [0]), ([3, 5_000], [1]), ([5_000, 3], [0]), ([2, 4_099, 7], [1]), ([16, 3, 2_048], [0, 2]),
             ([4_096], [0]), ([4_097], [0]), ([1_024, 64], [0]),
+        ]
+        for reduction in [Reduction.sum, .mean, .max] {
+            for (shape, axes) in cases {
+                try check(reduction, shape, axes: axes, keep: false, using: &generator)
+            }
+        }
+    }
+
+    /// Several passes (one per run of reduced axes, the last run first, through scratch memory) and
+    /// `reduce_rows` with row lengths around its vector width of 8 and 16, split into parts or not.
+    func testMultiPassAndContiguousRows() throws {
+        var generator = SeededGenerator(seed: 25)
+        let cases: [(Shape, [Int])] = [
+            ([3, 2, 5, 3, 7], [0, 2, 4]), ([2, 3, 1, 4, 5, 2], [1, 4]), ([5, 3, 2, 7, 1, 3], [0, 1, 3, 5]),
+            ([4, 7], [1]), ([3, 8], [1]), ([2, 9], [1]), ([5, 15], [1]), ([2, 16], [1]), ([3, 17], [1]), ([1, 1], [1]),
+            ([7, 3, 33], [0, 2]), ([2, 3, 4_111], [0, 2]), ([9_000, 2, 3], [0, 2]),
         ]
         for reduction in [Reduction.sum, .mean, .max] {
             for (shape, axes) in cases {

@@ -3,13 +3,13 @@
 import KilnCore
 
 extension KernelDescription {
-    /// conv2d.cl: direct kernels, one work item per output element, and the im2col / col2im / batch_to_rows
+    /// conv2d.cl: direct kernels, one work item per output element, and the im2col / col2im / layout
     /// kernels of the GEMM path (groups == 1); no tunables yet.
     static let conv2d = KernelDescription(
         file: "conv2d.cl",
         entries: [
             "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_im2col",
-            "conv2d_im2col_transposed", "conv2d_col2im", "conv2d_batch_to_rows",
+            "conv2d_im2col_transposed", "conv2d_col2im", "conv2d_batch_to_rows", "conv2d_rows_to_batch",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -19,6 +19,9 @@ extension KernelDescription {
 enum ConvolutionPath {
     /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`, else `.direct`.
     case automatic
+    /// `.automatic`, except that the weight gradient takes the single product over the whole batch, which it
+    /// otherwise keeps for when the per-image partial products would not fit `columnBufferLimit`.
+    case singleWeightProduct
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
 }
@@ -38,19 +41,27 @@ extension OpenCLBackend {
         return count
     }
 
-    /// The column matrix of every image: `[N][Q][P]` (`conv2d_im2col`), or `[N * P][Q]` when `transposed`
+    /// The column matrix of the batch: `[Q][N * P]` (`conv2d_im2col`), or `[N * P][Q]` when `transposed`
     /// (`conv2d_im2col_transposed`). Each work item writes a run of consecutive entries.
     private func im2col(
         _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, count: Int, transposed: Bool
     ) throws -> OpenCLBuffer {
         let columns = try workspace(.columns, count: count)
         let kernel = try kernel(KernelDescription.conv2d.file, transposed ? "conv2d_im2col_transposed" : "conv2d_im2col")
-        let rows = transposed ? x.shape[0] * output[2] : x.shape[0] * x.shape[1] * weight[2] * weight[3]
+        let items = transposed ? x.shape[0] * output[2] * output[3] : x.shape[0] * x.shape[1] * weight[2] * weight[3]
         try launch(
             kernel,
             [.buffer(x.buffer), .buffer(columns)] + convolutionGeometry(attributes, input: x.shape, weight: weight, output: output),
-            global: [rows, transposed ? output[3] : output[2]], preferredLocal: [1, 1])
+            global: [items], preferredLocal: Self.convolutionLocal)
         return columns
+    }
+
+    /// `conv2d_batch_to_rows` (`[N, O, P]` to `[O, N * P]`, `toRows`) or `conv2d_rows_to_batch` (back).
+    private func moveBatch(_ input: OpenCLBuffer, _ output: OpenCLBuffer, batch: Int, channels: Int, plane: Int, toRows: Bool) throws {
+        let kernel = try kernel(KernelDescription.conv2d.file, toRows ? "conv2d_batch_to_rows" : "conv2d_rows_to_batch")
+        try launch(
+            kernel, [.buffer(input), .buffer(output), .int(batch), .int(channels), .int(plane)], global: [batch * channels],
+            preferredLocal: Self.convolutionLocal)
     }
 
     func conv2d(
@@ -64,13 +75,15 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer,
         _ outShape: Shape, path: ConvolutionPath
     ) throws {
-        if path == .automatic, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
-            // y[n] [O, P] = w [O, Q] . col[n] [Q, P], each row starting from its bias.
+        if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
+            // yRows [O, N*P] = w [O, Q] . col [Q, N*P], each row starting from its bias, then back to [N, O, P].
             let columns = try im2col(attributes, x: x, weight: w.shape, output: outShape, count: count, transposed: false)
-            let (q, p) = (w.shape[1] * w.shape[2] * w.shape[3], outShape[2] * outShape[3])
+            let (batch, o, q, p) = (x.shape[0], w.shape[0], w.shape[1] * w.shape[2] * w.shape[3], outShape[2] * outShape[3])
+            let rows = try workspace(.rows, count: outShape.count)
             try gemm(
-                a: w.buffer, aBatchStride: 0, b: columns, bBatchStride: q * p, c: out, cBatchStride: w.shape[0] * p,
-                m: w.shape[0], n: p, k: q, batch: x.shape[0], bias: bias.map { .rows($0.buffer) } ?? .none)
+                a: w.buffer, aBatchStride: 0, b: columns, bBatchStride: 0, c: rows, cBatchStride: 0, m: o, n: batch * p, k: q, batch: 1,
+                bias: bias.map { .rows($0.buffer) } ?? .none)
+            try moveBatch(rows, out, batch: batch, channels: o, plane: p, toRows: false)
             return
         }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_forward")
@@ -94,17 +107,20 @@ extension OpenCLBackend {
         path: ConvolutionPath
     ) throws {
         let geometry = convolutionGeometry(attributes, input: outShape, weight: w.shape, output: dy.shape)
-        if path == .automatic, let count = columnCount(attributes, input: outShape, weight: w.shape, output: dy.shape) {
-            // dcol[n] [Q, P] = w^T [Q, O] . dy[n] [O, P], then col2im gathers the columns back into dx.
-            let (o, q, p) = (w.shape[0], w.shape[1] * w.shape[2] * w.shape[3], dy.shape[2] * dy.shape[3])
+        if path != .direct, let count = columnCount(attributes, input: outShape, weight: w.shape, output: dy.shape) {
+            // dcol [Q, N*P] = w^T [Q, O] . dyRows [O, N*P], then col2im gathers the columns back into dx.
+            let (batch, o, q, p) = (dy.shape[0], w.shape[0], w.shape[1] * w.shape[2] * w.shape[3], dy.shape[2] * dy.shape[3])
             let weightTransposed = try transposed(w.buffer, rows: o, columns: q, batch: 1, into: .transposedWeight)
+            let rows = try workspace(.rows, count: dy.shape.count)
+            try moveBatch(dy.buffer, rows, batch: batch, channels: o, plane: p, toRows: true)
             let columns = try workspace(.columns, count: count)
             try gemm(
-                a: weightTransposed, aBatchStride: 0, b: dy.buffer, bBatchStride: o * p, c: columns, cBatchStride: q * p,
-                m: q, n: p, k: o, batch: dy.shape[0])
+                a: weightTransposed, aBatchStride: 0, b: rows, bBatchStride: 0, c: columns, cBatchStride: 0, m: q, n: batch * p, k: o,
+                batch: 1)
             let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_col2im")
             try launch(
-                kernel, [.buffer(columns), .buffer(out)] + geometry, global: [outShape.count], preferredLocal: Self.convolutionLocal)
+                kernel, [.buffer(columns), .buffer(out)] + geometry, global: [outShape[0] * outShape[1] * outShape[2]],
+                preferredLocal: Self.convolutionLocal)
             return
         }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_backward_input")
@@ -124,18 +140,25 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
-        if path == .automatic, let count = columnCount(attributes, input: x.shape, weight: outShape, output: dy.shape) {
-            // dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q]: one product whose inner dimension runs over the batch too.
-            let (batch, o, p) = (x.shape[0], outShape[0], dy.shape[2] * dy.shape[3])
+        if path != .direct, let count = columnCount(attributes, input: x.shape, weight: outShape, output: dy.shape) {
+            let (batch, o, q, p) = (x.shape[0], outShape[0], outShape.count / outShape[0], dy.shape[2] * dy.shape[3])
             let columns = try im2col(attributes, x: x, weight: outShape, output: dy.shape, count: count, transposed: true)
+            let partialBytes = batch * o * q * MemoryLayout<Float>.size
+            if path == .automatic, partialBytes <= Self.columnBufferLimit, partialBytes <= context.device.maxAllocationBytes {
+                // dwPart[n] [O, Q] = dy[n] [O, P] . colT[n] [P, Q] for every image at once (each image's column block
+                // stays in cache while all of its rows use it, and the batch gives many work items even when O * Q
+                // is small), then the N partial products summed.
+                let partials = try workspace(.weightPartials, count: batch * o * q)
+                try gemm(
+                    a: dy.buffer, aBatchStride: o * p, b: columns, bBatchStride: p * q, c: partials, cBatchStride: o * q, m: o, n: q, k: p,
+                    batch: batch)
+                try reduce(.sum, partials, out, outer: 1, reduced: batch, inner: o * q, divisor: 1)
+                return
+            }
+            // dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q]: one product whose inner dimension runs over the batch too.
             let rows = try workspace(.rows, count: dy.shape.count)
-            let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_batch_to_rows")
-            try launch(
-                kernel, [.buffer(dy.buffer), .buffer(rows), .int(batch), .int(o), .int(p)], global: [dy.shape.count],
-                preferredLocal: Self.convolutionLocal)
-            try gemm(
-                a: rows, aBatchStride: 0, b: columns, bBatchStride: 0, c: out, cBatchStride: 0, m: o, n: outShape.count / o,
-                k: batch * p, batch: 1)
+            try moveBatch(dy.buffer, rows, batch: batch, channels: o, plane: p, toRows: true)
+            try gemm(a: rows, aBatchStride: 0, b: columns, bBatchStride: 0, c: out, cBatchStride: 0, m: o, n: q, k: batch * p, batch: 1)
             return
         }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_backward_weight")

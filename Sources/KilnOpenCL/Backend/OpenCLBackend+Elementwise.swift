@@ -8,7 +8,7 @@ extension KernelDescription {
         file: "elementwise.cl",
         entries: [
             "fill_forward", "dropout_mask_forward", "unary_forward", "unary_backward", "binary_forward",
-            "binary_forward_broadcast", "one_hot_forward", "bias_add_forward",
+            "binary_forward_scalar", "binary_forward_broadcast", "one_hot_forward", "bias_add_forward",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -100,13 +100,18 @@ extension OpenCLBackend {
             count: count)
     }
 
-    /// Operands of the output's shape take the plain kernel; any broadcast takes the strided one, with
-    /// each operand read through `Shape.broadcastStrides(to:)` (0 along broadcast axes).
+    /// Operands of the output's shape take the plain kernel; a one-element operand beside one of the
+    /// output's shape takes the scalar kernel; any other broadcast takes the strided one, with each
+    /// operand read through `Shape.broadcastStrides(to:)` (0 along broadcast axes).
     func binary(_ function: BinaryFunction, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
         let count = outShape.count
         let head: [KernelArgument] = [.buffer(a.buffer), .buffer(b.buffer), .buffer(out), .int(count), .int(function.kernelCode)]
         if a.shape == outShape && b.shape == outShape {
             try elementwise("binary_forward", head, count: count)
+            return
+        }
+        if a.shape.count == 1 && b.shape == outShape || b.shape.count == 1 && a.shape == outShape {
+            try elementwise("binary_forward_scalar", head + [.int(a.shape == outShape ? 1 : 0)], count: count)
             return
         }
         let entry = "binary_forward_broadcast"

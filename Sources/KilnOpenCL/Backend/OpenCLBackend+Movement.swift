@@ -110,13 +110,4 @@ extension OpenCLBackend {
             [.buffer(x), .buffer(out), .int(box.count), .int(xOffset), .int(outOffset)] + layout.arguments(kernel: entry),
             global: [box.count], preferredLocal: Self.movementLocal)
     }
-
-    /// `x` with its axes permuted (`result.dims[k] = x.dims[permutation[k]]`), in the `.gathered` workspace.
-    func transposed(_ x: OpenCLOperand, permutation: [Int]) throws -> OpenCLOperand {
-        let shape = Shape(permutation.map { x.shape[$0] })
-        let buffer = try workspace(.gathered, count: shape.count)
-        let inputStrides = x.shape.strides
-        try copy(x.buffer, buffer, box: shape, xStrides: permutation.map { inputStrides[$0] }, outStrides: shape.strides)
-        return OpenCLOperand(buffer: buffer, shape: shape)
-    }
 }

@@ -5,7 +5,9 @@ extension KernelDescription {
     /// pool2d.cl: direct kernels, one work item per output (forward) or input (backward) element.
     static let pool2d = KernelDescription(
         file: "pool2d.cl",
-        entries: ["pool2d_forward_max", "pool2d_forward_avg", "pool2d_backward_max", "pool2d_backward_avg"],
+        entries: [
+            "pool2d_forward_max", "pool2d_forward_avg", "pool2d_backward_max", "pool2d_backward_max_disjoint", "pool2d_backward_avg",
+        ],
         tunables: [],
         isValid: { _ in true })
 }
@@ -28,10 +30,33 @@ extension OpenCLBackend {
     }
 
     func maxPool2dBackward(_ attributes: Pooling2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer) throws {
-        let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_max")
+        try maxPool2dBackward(attributes, x: x, dy: dy, out, allowDisjoint: true)
+    }
+
+    /// Windows that cannot overlap take `pool2d_backward_max_disjoint` (one work item per window) unless
+    /// `allowDisjoint` is false (tests run the gather on those geometries too).
+    func maxPool2dBackward(_ attributes: Pooling2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, allowDisjoint: Bool) throws {
+        let geometry = poolingGeometry(attributes, input: x.shape, output: dy.shape)
+        let (kernelSize, stride, dilation) = (attributes.kernel, attributes.stride, attributes.dilation)
+        let disjoint = (0..<2).allSatisfy { (kernelSize[$0] - 1) * dilation[$0] < stride[$0] }
+        guard allowDisjoint, disjoint else {
+            let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_max")
+            try launch(
+                kernel, [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)] + geometry, global: [x.shape.count],
+                preferredLocal: Self.poolingLocal)
+            return
+        }
+        // The windows tile dx exactly when each is a dense block as wide as the stride, without padding,
+        // and together they span the input; otherwise the elements no window reads must be zeroed first.
+        let tiles = (0..<2).allSatisfy { axis in
+            dilation[axis] == 1 && kernelSize[axis] == stride[axis] && attributes.padding[axis] == 0
+                && dy.shape[axis + 2] * stride[axis] == x.shape[axis + 2]
+        }
+        if !tiles { try out.fillZero() }
+        let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_max_disjoint")
         try launch(
-            kernel, [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)] + poolingGeometry(attributes, input: x.shape, output: dy.shape),
-            global: [x.shape.count], preferredLocal: Self.poolingLocal)
+            kernel, [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)] + geometry, global: [dy.shape.count],
+            preferredLocal: Self.poolingLocal)
     }
 
     func avgPool2dBackward(_ attributes: Pooling2D, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {

@@ -1,11 +1,14 @@
 // Reduce family: sum, mean and max over any set of axes, and softmax / log-softmax along an axis,
-// with Kernels/reduce.cl (and movement.cl to bring scattered axes together).
+// with Kernels/reduce.cl.
 import KilnCore
 
 extension KernelDescription {
-    /// reduce.cl: reductions over the middle axis of `[O, R, I]`, and softmax along it.
+    /// reduce.cl: reductions over the middle axis of `[O, R, I]` (over contiguous rows when `I = 1`), and
+    /// softmax along an axis.
     static let reduce = KernelDescription(
-        file: "reduce.cl", entries: ["reduce_forward", "softmax_forward"], tunables: [], isValid: { _ in true })
+        file: "reduce.cl", entries: ["reduce_forward", "reduce_rows", "softmax_forward"],
+        tunables: [KernelTunable(name: "REDUCE_WIDTH", defaultValue: 8, candidates: [4, 8, 16])],
+        isValid: { values in values["REDUCE_WIDTH"].map { [4, 8, 16].contains($0) } ?? false })
 }
 
 extension OpenCLBackend {
@@ -17,64 +20,81 @@ extension OpenCLBackend {
     /// The fewest elements a part of a split reduction sums.
     static let reduceMinimumChunk = 1024
 
-    /// `x` viewed as `[O, R, I]` with `R` the product of `axes`. Axes that are not adjacent (ignoring
-    /// size-1 axes between them) are first moved behind the kept ones by a transpose into scratch memory.
+    /// `x` reduced over `axes`. Size-1 axes are dropped and neighbouring axes of the same kind merged, so
+    /// `x` is a row of alternating kept and reduced runs; each pass reduces the last reduced run, seen as
+    /// `[O, R, I]` with only kept axes in `I`, into scratch memory (the last pass into `out`), and then
+    /// merges the kept runs on either side of it. `[N, C, H, W]` over `[0, 2, 3]` takes two passes:
+    /// rows of `H*W` (`[N, C]` left), then `N` with `I = C`. No pass moves data without reducing it.
     func reduce(_ reduction: Reduction, axes: [Int], _ x: OpenCLOperand, _ out: OpenCLBuffer) throws {
-        let dims = x.shape.dimensions
-        guard let first = axes.first, let last = axes.last else {
-            // Nothing to reduce: every element is its own output.
-            try reduce(reduction, x.buffer, out, outer: x.shape.count, reduced: 1, inner: 1)
-            return
+        var runs: [(size: Int, reduced: Bool)] = []
+        for (axis, size) in x.shape.dimensions.enumerated() where size != 1 {
+            let reduced = axes.contains(axis)
+            if let last = runs.last, last.reduced == reduced {
+                runs[runs.count - 1].size *= size
+            } else {
+                runs.append((size, reduced))
+            }
         }
-        let adjacent = (first...last).allSatisfy { axes.contains($0) || dims[$0] == 1 }
-        if adjacent {
-            try reduce(
-                reduction, x.buffer, out, outer: dims[..<first].reduce(1, *), reduced: dims[first...last].reduce(1, *),
-                inner: dims[(last + 1)...].reduce(1, *))
-            return
+        let divisor = reduction == .mean ? Float(axes.map { x.shape[$0] }.reduce(1, *)) : 1
+        var source = x.buffer
+        var stage = 0
+        while let last = runs.lastIndex(where: { $0.reduced }) {
+            let outer = runs[..<last].map(\.size).reduce(1, *)
+            let inner = runs[(last + 1)...].map(\.size).reduce(1, *)
+            let final = !runs[..<last].contains { $0.reduced }
+            let target = final ? out : try workspace(stage % 2 == 0 ? .reducedStage : .reducedStageAlternate, count: outer * inner)
+            try reduce(reduction, source, target, outer: outer, reduced: runs[last].size, inner: inner, divisor: final ? divisor : 1)
+            // The kept runs on either side of the reduced one are now adjacent: merge them.
+            runs.remove(at: last)
+            if last > 0, last < runs.count {
+                runs[last - 1].size *= runs[last].size
+                runs.remove(at: last)
+            }
+            source = target
+            stage += 1
         }
-        let kept = dims.indices.filter { !axes.contains($0) }
-        let gathered = try transposed(x, permutation: kept + axes)
-        try reduce(
-            reduction, gathered.buffer, out, outer: kept.map { dims[$0] }.reduce(1, *), reduced: axes.map { dims[$0] }.reduce(1, *),
-            inner: 1)
+        if stage == 0 {
+            // Nothing to reduce (no axes, or only size-1 axes): every element is its own output.
+            try reduce(reduction, x.buffer, out, outer: x.shape.count, reduced: 1, inner: 1, divisor: 1)
+        }
     }
 
     /// `out [O, I]` from `x [O, R, I]`, in one pass, or in two when there are few outputs and `R` is long
     /// (parts of at least `reduceMinimumChunk` elements into `[O, P, I]` scratch, then the parts).
-    private func reduce(_ reduction: Reduction, _ x: OpenCLBuffer, _ out: OpenCLBuffer, outer: Int, reduced: Int, inner: Int) throws {
-        let kernel = try kernel(KernelDescription.reduce.file, "reduce_forward")
+    /// `I = 1` takes `reduce_rows`, which reads each row with vector loads.
+    func reduce(
+        _ reduction: Reduction, _ x: OpenCLBuffer, _ out: OpenCLBuffer, outer: Int, reduced: Int, inner: Int, divisor: Float
+    ) throws {
+        let description = KernelDescription.reduce
         let maximum = reduction == .max ? 1 : 0
-        let divisor = reduction == .mean ? Float(reduced) : 1
         let outputs = outer * inner
         let wantedParts = Swift.min(Self.reduceSplitOutputs / outputs, reduced / Self.reduceMinimumChunk)
-        guard wantedParts > 1 else {
-            try launch(
-                kernel,
-                [
-                    .buffer(x), .buffer(out), .int(outputs), .int(reduced), .int(inner), .int(1), .int(reduced), .int(maximum),
-                    .float(divisor),
-                ],
-                global: [outputs], preferredLocal: Self.reduceLocal)
-            return
-        }
-        let chunk = (reduced + wantedParts - 1) / wantedParts
+        let width = description.defaults["REDUCE_WIDTH"] ?? 1
+        // Parts start on whole vectors, so a row that starts aligned stays aligned.
+        let chunk = wantedParts > 1 ? ((reduced + wantedParts - 1) / wantedParts + width - 1) / width * width : reduced
         let parts = (reduced + chunk - 1) / chunk
-        let partial = try workspace(.partialSums, count: outputs * parts)
-        try launch(
-            kernel,
-            [
-                .buffer(x), .buffer(partial), .int(outputs * parts), .int(reduced), .int(inner), .int(parts), .int(chunk), .int(maximum),
-                .float(1),
-            ],
-            global: [outputs * parts], preferredLocal: Self.reduceLocal)
-        try launch(
-            kernel,
-            [
-                .buffer(partial), .buffer(out), .int(outputs), .int(parts), .int(inner), .int(1), .int(parts), .int(maximum),
-                .float(divisor),
-            ],
-            global: [outputs], preferredLocal: Self.reduceLocal)
+        let partial = parts > 1 ? try workspace(.partialSums, count: outputs * parts) : out
+        if inner == 1 {
+            let rows = try kernel(description.file, "reduce_rows", defines: description.defines())
+            try launch(
+                rows,
+                [
+                    .buffer(x), .buffer(partial), .int(outputs * parts), .int(reduced), .int(parts), .int(chunk), .int(maximum),
+                    .float(parts > 1 ? 1 : divisor),
+                ],
+                global: [outputs * parts], preferredLocal: Self.reduceLocal)
+        } else {
+            let forward = try kernel(description.file, "reduce_forward", defines: description.defines())
+            try launch(
+                forward,
+                [
+                    .buffer(x), .buffer(partial), .int(outputs * parts), .int(reduced), .int(inner), .int(parts), .int(chunk),
+                    .int(maximum), .float(parts > 1 ? 1 : divisor),
+                ],
+                global: [outputs * parts], preferredLocal: Self.reduceLocal)
+        }
+        guard parts > 1 else { return }
+        try reduce(reduction, partial, out, outer: outer, reduced: parts, inner: inner, divisor: divisor)
     }
 
     /// One work item per row along `axis` of `x` seen as `[O, S, I]`.
@@ -82,7 +102,7 @@ extension OpenCLBackend {
         let dims = x.shape.dimensions
         let inner = dims[(axis + 1)...].reduce(1, *)
         let rows = dims[..<axis].reduce(1, *) * inner
-        let kernel = try kernel(KernelDescription.reduce.file, "softmax_forward")
+        let kernel = try kernel(KernelDescription.reduce.file, "softmax_forward", defines: KernelDescription.reduce.defines())
         try launch(
             kernel, [.buffer(x.buffer), .buffer(out), .int(rows), .int(dims[axis]), .int(inner), .int(logarithm ? 1 : 0)],
             global: [rows], preferredLocal: Self.reduceLocal)

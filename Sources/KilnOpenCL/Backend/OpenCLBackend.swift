@@ -196,7 +196,7 @@ public final class OpenCLBackend: Backend {
 
 /// The roles scratch memory plays inside one op; each role has its own buffer.
 enum Workspace: Hashable {
-    case transposedA, transposedB, transposedWeight, columns, rows, gathered, partialSums
+    case transposedA, transposedB, transposedWeight, columns, rows, weightPartials, partialSums, reducedStage, reducedStageAlternate
 }
 
 /// An input buffer and its shape, as the op families receive them.
