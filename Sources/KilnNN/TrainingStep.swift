@@ -33,6 +33,10 @@ public enum Loss: Sendable {
 public struct NonFiniteLossError: Error, CustomStringConvertible {
     public let step: Int
     public let loss: Float
+    public init(step: Int, loss: Float) {
+        self.step = step
+        self.loss = loss
+    }
     public var description: String {
         "training stopped at step \(step): the loss is \(loss); lower the learning rate or clip gradients (the last checkpoint is intact)"
     }
