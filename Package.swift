@@ -37,10 +37,13 @@ let package = Package(
         // MARK: Umbrella for embedders
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
+        // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks"),
+
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kiln"
         ),
 
@@ -67,7 +70,7 @@ let package = Package(
             path: "Tests/KilnGradientTests"
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData"], path: "Tests/KilnDataTests"),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnTestSupport"], path: "Tests/KilnTests"),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
     ],
     swiftLanguageModes: [.v5]

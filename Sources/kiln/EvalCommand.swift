@@ -17,6 +17,13 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    func validate() throws {
+        try common.validateDataset()
+        guard FileManager.default.fileExists(atPath: checkpoint) else {
+            throw ValidationError("--checkpoint: no file \(checkpoint)")
+        }
+    }
+
     func run() throws {
         let url = URL(fileURLWithPath: checkpoint)
         let stored = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"]

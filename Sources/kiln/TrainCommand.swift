@@ -12,86 +12,91 @@ struct TrainCommand: ParsableCommand {
             conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10
             (tokens: conv{out}k{kernel}[s{stride}][p{pad}][d{dilation}][g{groups}], maxpool{k}[s{stride}],
             avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, relu, leakyrelu, sigmoid, tanh).
+
+            The output folder gets checkpoint.safetensors (after every epoch), metrics.json, metrics.csv and \
+            metrics.svg. Ctrl-C writes the checkpoint at the next batch and exits with status 130; run the same \
+            command with --resume to continue from it.
             """
     )
 
     @Option(help: "cnn, mlp, or a layer string (see below).")
     var model = "cnn"
     @OptionGroup var common: CommonOptions
-    @Option(help: "Epochs to train.")
-    var epochs = 5
-    @Option(help: "Examples per batch.")
-    var batchSize = 64
-    @Option(help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var optimizer: OptimizerKind = .momentum
-    @Option(help: "Learning rate.")
-    var lr = 0.01
-    @Option(help: "Momentum (momentum and nesterov).")
-    var momentum = 0.9
-    @Option(help: "Weight decay (L2, added to the gradient).")
-    var weightDecay = 0.0
-    @Option(help: "Clip the gradients' global norm to this.")
-    var clipNorm: Double?
-    @Option(help: "Cosine-anneal the learning rate to 0 over this many epochs.")
-    var cosine: Int?
-    @Option(help: "Seed for initialisation, shuffling and dropout.")
-    var seed: UInt64 = 0
+    @OptionGroup var training: TrainingOptions
     @Option(help: "Folder for the checkpoint and metrics.")
     var out = "kiln-run"
     @Flag(help: "Continue from the checkpoint in --out.")
     var resume = false
+    @Option(help: "Progress within an epoch (auto: a bar when standard output is a terminal).")
+    var progress: ProgressStyle = .auto
+
+    private var folder: URL { URL(fileURLWithPath: out) }
+    private var checkpoint: URL { folder.appendingPathComponent("checkpoint.safetensors") }
 
     func validate() throws {
-        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-        guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
-        if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive") }
+        try common.validateDataset()
+        if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
+            throw ValidationError(
+                "--resume: no checkpoint \(checkpoint.path); point --out at the folder of an earlier run, or leave out --resume to start one")
+        }
     }
 
     func run() throws {
-        var configuration = TrainingConfiguration()
-        configuration.model = model
-        configuration.optimizer = optimizer
-        configuration.learningRate = lr
-        configuration.momentum = momentum
-        configuration.weightDecay = weightDecay
-        configuration.batchSize = batchSize
-        configuration.seed = seed
-        configuration.clipNorm = clipNorm
-        configuration.cosineEpochs = cosine
+        // Catch Ctrl-C from the start, so an early one still ends with a checkpoint.
+        let interrupt = InterruptFlag()
+        let configuration = training.configuration(model: model)
+        if resume { try Self.checkResumable(checkpoint, with: configuration) }
         let device = try common.openDevice()
         let data = try common.loadDataset()
         let trainer = try Trainer(configuration: configuration, data: data, device: device)
-        let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let checkpoint = folder.appendingPathComponent("checkpoint.safetensors")
         var reports: [EpochReport] = []
         let metricsURL = folder.appendingPathComponent("metrics.json")
         if resume {
             try trainer.resume(from: checkpoint)
             reports = (try? JSONDecoder().decode([EpochReport].self, from: Data(contentsOf: metricsURL))) ?? []
+            reports = reports.filter { $0.epoch <= trainer.epoch }
             print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch)")
         }
-        print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(optimizer.rawValue), lr \(lr), batch \(batchSize)")
+        let epochs = training.epochs
+        print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize)")
         let batches = trainer.trainingBatches
         print("training step plan: \(try trainer.step.plan(for: batches.shape(count: batches.batchSize), on: device).report)")
-        let interrupt = InterruptFlag()
+        if trainer.epoch >= epochs {
+            print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
+        }
         while trainer.epoch < epochs {
-            guard let report = try trainer.trainEpoch(shouldStop: { interrupt.raised }) else {
+            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
+            let report = try trainer.trainEpoch(
+                progress: { bar.update(batch: $0, of: $1, loss: $2) }, shouldStop: { interrupt.raised })
+            bar.finish()
+            guard let report else {
                 try trainer.saveCheckpoint(to: checkpoint)
-                print("\ninterrupted: checkpoint written to \(checkpoint.path); continue with --resume")
+                print("interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")
                 throw ExitCode(130)
             }
             reports.append(report)
-            print(String(
-                format: "epoch %d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.0f images/s  %.1f s",
-                report.epoch, report.trainLoss, report.testLoss, report.testAccuracy * 100, report.imagesPerSecond, report.seconds))
+            print(Metrics.line(report))
             try trainer.saveCheckpoint(to: checkpoint)
             try Metrics.write(reports, to: folder)
             try Metrics.chart(reports, title: "\(model) on \(device)").write(to: folder.appendingPathComponent("metrics.svg"))
         }
         print("checkpoint: \(checkpoint.path)")
     }
+
+    /// Refuses to resume with settings that do not fit the checkpoint (another model or optimizer cannot
+    /// load its tensors; another batch size or seed would not continue the same run).
+    static func checkResumable(_ checkpoint: URL, with configuration: TrainingConfiguration) throws {
+        guard let text = try SafeTensorsFile(contentsOf: checkpoint).metadata["kiln.configuration"],
+            let stored = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
+        else { throw ValidationError("--resume: \(checkpoint.path) is not a Kiln training checkpoint (no kiln.configuration)") }
+        var differences: [String] = []
+        if ModelSpec(stored.model).text != ModelSpec(configuration.model).text { differences.append("--model \(stored.model)") }
+        if stored.optimizer != configuration.optimizer { differences.append("--optimizer \(stored.optimizer.rawValue)") }
+        if stored.batchSize != configuration.batchSize { differences.append("--batch-size \(stored.batchSize)") }
+        if stored.seed != configuration.seed { differences.append("--seed \(stored.seed)") }
+        guard differences.isEmpty else {
+            throw ValidationError("--resume: \(checkpoint.path) was trained with \(differences.joined(separator: ", ")); pass the same to continue it")
+        }
+    }
 }
-extension OptimizerKind: ExpressibleByArgument {}

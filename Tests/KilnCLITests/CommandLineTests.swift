@@ -2,39 +2,8 @@
 import Foundation
 import XCTest
 
-final class CommandLineTests: XCTestCase {
-    struct Result {
-        let status: Int32
-        let output: String
-        let error: String
-    }
-
-    /// The `kiln` binary next to the test bundle.
-    var executable: URL {
-        var directory = Bundle(for: CommandLineTests.self).bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("kiln")
-    }
-
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
-    }
+final class CommandLineTests: KilnCommandLineTestCase {
+    typealias Result = CommandResult
 
     func testHelpListsSubcommands() throws {
         let result = try run(["--help"])
@@ -62,31 +31,6 @@ final class CommandLineTests: XCTestCase {
 }
 
 extension CommandLineTests {
-    /// Writes a tiny IDX data set (the four MNIST file names) of 28×28 images into a new folder.
-    func tinyDataset() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        func idx(_ dimensions: [Int], _ payload: [UInt8]) -> Data {
-            var bytes: [UInt8] = [0, 0, 8, UInt8(dimensions.count)]
-            for dimension in dimensions { bytes += withUnsafeBytes(of: UInt32(dimension).bigEndian, Array.init) }
-            return Data(bytes + payload)
-        }
-        for (prefix, count) in [("train", 96), ("t10k", 32)] {
-            let labels = (0..<count).map { UInt8($0 % 10) }
-            // Class k lights up row 2k + 3, so the classes are learnable.
-            var pixels: [UInt8] = []
-            for label in labels {
-                for pixel in 0..<784 {
-                    let lit = pixel / 28 == Int(label) * 2 + 3
-                    pixels.append(lit ? 220 : UInt8((pixel * 7) % 40))
-                }
-            }
-            try idx([count, 28, 28], pixels).write(to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
-            try idx([count], labels).write(to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
-        }
-        return folder
-    }
-
     func testShortTrainingWritesALoadableCheckpointAndMetrics() throws {
         let data = try tinyDataset()
         let out = data.appendingPathComponent("run")

@@ -1,0 +1,251 @@
+// BenchRunner: runs one workload on one device the way `kiln bench` reports it. First the cold start
+// (a fresh program cache, then the cache it filled), then the check against the reference in Double
+// (a workload that fails it is not timed), then warm-up and replicates, each between two
+// synchronisations of the device.
+import Foundation
+import Kiln
+
+/// A device the bench runs on, by the name the user gives it.
+public struct BenchDevice {
+    public enum Kind {
+        /// The CPU reference backend in Float32.
+        case reference
+        case openCL(OpenCLDeviceHandle)
+    }
+
+    /// `cpu` or `opencl:N`.
+    public let label: String
+    /// The device's own name.
+    public let name: String
+    public let kind: Kind
+
+    public var isReference: Bool {
+        if case .reference = kind { return true }
+        return false
+    }
+
+    public static let reference = BenchDevice(label: "cpu", name: "CPU reference backend", kind: .reference)
+
+    init(label: String, name: String, kind: Kind) {
+        self.label = label
+        self.name = name
+        self.kind = kind
+    }
+
+    init(_ handle: OpenCLDeviceHandle) {
+        self.init(label: "opencl:\(handle.info.index)", name: handle.info.name, kind: .openCL(handle))
+    }
+
+    /// The device `query` names: `cpu`, `opencl`, `opencl:N` or `opencl:NAME` (as `Device.named`).
+    public static func named(_ query: String) throws -> BenchDevice {
+        let trimmed = query.trimmingCharacters(in: .whitespaces)
+        let lowered = trimmed.lowercased()
+        if lowered == "cpu" { return .reference }
+        if lowered == "opencl" { return BenchDevice(try OpenCLDiscovery.select("")) }
+        if lowered.hasPrefix("opencl:") { return BenchDevice(try OpenCLDiscovery.select(String(trimmed.dropFirst("opencl:".count)))) }
+        _ = try Device.named(query)  // throws the error that lists the accepted names
+        return .reference
+    }
+
+    /// `cpu` and every OpenCL device there is (none when no OpenCL platform is installed).
+    public static func all() -> [BenchDevice] {
+        [.reference] + ((try? OpenCLDiscovery.devices()) ?? []).map(BenchDevice.init)
+    }
+}
+
+/// How much to run.
+public struct BenchSettings {
+    /// Timed replicates (nil: 10 on OpenCL, 2 on `cpu`).
+    public var replicates: Int?
+    /// Untimed runs after the check (nil: 2 on OpenCL, 0 on `cpu`, whose first run serves).
+    public var warmup: Int?
+    /// A replicate repeats the step back to back until it lasts about this long (then divides), so
+    /// short steps are not dominated by the synchronisation.
+    public var replicateSeconds = 0.2
+
+    public init(replicates: Int? = nil, warmup: Int? = nil) {
+        self.replicates = replicates
+        self.warmup = warmup
+    }
+}
+
+/// Runs workloads and reports `BenchResult`s. Expected values are computed once per workload and
+/// shared by every device.
+public final class BenchRunner {
+    public let settings: BenchSettings
+    private var expected: [String: Result<CheckedValues, any Error>] = [:]
+
+    public init(settings: BenchSettings = BenchSettings()) { self.settings = settings }
+
+    /// Checks and times `workload` on `device`. Never throws: a failure is a result with status `failed`.
+    public func run(_ workload: Workload, on device: BenchDevice) -> BenchResult {
+        var result = BenchResult(workload: workload.name, device: device.label, deviceName: device.name)
+        do {
+            let (instance, backend) = try coldStart(workload, on: device, into: &result)
+            try check(workload.checkedInstance(timed: instance, on: Device(backend)), against: workload, into: &result)
+            try time(instance, workload: workload, backend: backend, isReference: device.isReference, into: &result)
+        } catch {
+            result.status = .failed
+            result.error = String(describing: error)
+        }
+        return result
+    }
+
+    /// Builds the workload on `device`, timing the builds and the first run; returns the instance to check
+    /// and time (after one run).
+    private func coldStart(_ workload: Workload, on device: BenchDevice, into result: inout BenchResult) throws
+        -> (WorkloadInstance, any Backend)
+    {
+        switch device.kind {
+        case .reference:
+            let backend = ReferenceBackend<Float>()
+            let instance = try workload.instantiate(on: Device(backend))
+            result.firstStepMs = try Self.milliseconds { try instance.run(); try backend.synchronize() }
+            return (instance, backend)
+        case .openCL(let handle):
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            do {
+                let cold = try OpenCLBackend(device: handle, cacheDirectory: folder)
+                let instance = try workload.instantiate(on: Device(cold))
+                result.firstStepMs = try Self.milliseconds { try instance.run(); try cold.synchronize() }
+                let stats = cold.programs.stats
+                result.coldBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
+                result.coldPrograms = stats.compiles
+            }
+            let warm = try OpenCLBackend(device: handle, cacheDirectory: folder)
+            let instance = try workload.instantiate(on: Device(warm))
+            result.warmFirstStepMs = try Self.milliseconds { try instance.run(); try warm.synchronize() }
+            let stats = warm.programs.stats
+            result.warmBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
+            return (instance, warm)
+        }
+    }
+
+    /// Compares the first run's results with the reference; throws when they are outside the tolerance.
+    private func check(_ instance: WorkloadInstance, against workload: Workload, into result: inout BenchResult) throws {
+        let expected = try expectedValues(of: workload)
+        let actual = try instance.results()
+        let picked: [Double]
+        if let indices = expected.indices {
+            guard let last = indices.max(), last < actual.count else {
+                throw BenchError.check("[\(workload.name)] the device gave \(actual.count) values; the check samples beyond them")
+            }
+            picked = indices.map { actual[$0] }
+        } else {
+            guard actual.count == expected.values.count else {
+                throw BenchError.check("[\(workload.name)] the device gave \(actual.count) values, the reference \(expected.values.count)")
+            }
+            picked = actual
+        }
+        let scale = expected.values.reduce(0) { Swift.max($0, Swift.abs($1)) }
+        var maxAbs = 0.0
+        var maxRel = 0.0
+        var worst = 0
+        for (index, (a, e)) in zip(picked, expected.values).enumerated() {
+            let error = a.isFinite ? Swift.abs(a - e) : .infinity
+            if error > maxAbs || index == 0 { (maxAbs, worst) = (error, index) }
+            if Swift.abs(e) >= 1e-3 * scale, Swift.abs(e) > 0 { maxRel = Swift.max(maxRel, error / Swift.abs(e)) }
+        }
+        result.maxAbsErr = maxAbs
+        result.maxRelErr = maxRel
+        result.tolerance = workload.tolerance.normwise
+        result.checkedValues = picked.count
+        guard maxAbs <= workload.tolerance.normwise * Swift.max(scale, .leastNormalMagnitude) else {
+            let position = expected.indices.map { $0[worst] } ?? worst
+            throw BenchError.check(
+                "[\(workload.name)] differs from the reference: value \(position) is \(picked[worst]), expected \(expected.values[worst]); "
+                    + "max abs error \(maxAbs) exceeds \(workload.tolerance) = \(workload.tolerance.normwise * scale); not timed")
+        }
+    }
+
+    private func expectedValues(of workload: Workload) throws -> CheckedValues {
+        if let cached = expected[workload.name] { return try cached.get() }
+        let computed = Result { try workload.expectedValues() }
+        expected[workload.name] = computed
+        return try computed.get()
+    }
+
+    /// Warm-up, then replicates of back-to-back runs between synchronisations.
+    private func time(
+        _ instance: WorkloadInstance, workload: Workload, backend: any Backend, isReference: Bool, into result: inout BenchResult
+    ) throws {
+        let warmup = settings.warmup ?? (isReference ? 0 : 2)
+        let replicates = Swift.max(1, settings.replicates ?? (isReference ? 2 : 10))
+        var oneRun = (result.warmFirstStepMs ?? result.firstStepMs ?? 0) / 1000
+        for _ in 0..<warmup {
+            oneRun = try Self.milliseconds { try instance.run(); try backend.synchronize() } / 1000
+        }
+        let inner = Swift.max(1, Swift.min(10_000, Int(settings.replicateSeconds / Swift.max(oneRun, 1e-6))))
+        var samples: [Double] = []
+        var foreign: [Double] = []
+        for _ in 0..<replicates {
+            try backend.synchronize()
+            let probe = NoiseProbe()
+            for _ in 0..<inner { try instance.run() }
+            try backend.synchronize()
+            let (seconds, others) = probe.stop()
+            samples.append(seconds * 1000 / Double(inner))
+            if let others { foreign.append(others) }
+        }
+        let median = Self.median(samples)
+        result.medianMs = median
+        result.minMs = samples.min()
+        result.maxMs = samples.max()
+        result.replicates = replicates
+        result.runsPerReplicate = inner
+        result.foreignCores = foreign.isEmpty ? nil : Self.median(foreign)
+        result.launches = instance.plan.report.launches
+        result.gflops = workload.flopsPerStep.map { $0 / (median / 1000) / 1e9 }
+        result.itemsPerS = workload.itemsPerStep.map { Double($0) / (median / 1000) }
+    }
+
+    static func milliseconds(_ body: () throws -> Void) throws -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
+
+/// How many cores other processes kept busy during an interval: system-wide busy time from /proc/stat
+/// minus this process's own CPU time (the same probe as ../shared/peers/noise.py). Linux only.
+struct NoiseProbe {
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private let busy = NoiseProbe.systemBusySeconds()
+    private let own = NoiseProbe.ownSeconds()
+
+    /// Wall seconds since creation, and the average number of cores others used (nil without /proc/stat).
+    func stop() -> (seconds: Double, foreignCores: Double?) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard let busy, let now = Self.systemBusySeconds() else { return (seconds, nil) }
+        let others = (now - busy) - (Self.ownSeconds() - own)
+        return (seconds, Swift.max(0, others) / Swift.max(seconds, 1e-9))
+    }
+
+    /// Busy CPU seconds of the whole machine (every state but idle and iowait).
+    static func systemBusySeconds() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 8 else { return nil }
+        let ticks = fields[0..<8].reduce(0, +) - fields[3] - fields[4]
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// User and system CPU seconds of this process, all threads (pocl's included).
+    static func ownSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
+    }
+}

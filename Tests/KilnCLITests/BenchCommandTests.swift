@@ -1,0 +1,86 @@
+// Tests of `kiln bench` through the built executable: JSON lines with the documented keys, and clear
+// failures for a bad workload or device.
+import Foundation
+import XCTest
+
+final class BenchCommandTests: XCTestCase {
+    /// The keys every `--json` line carries (null where a figure does not apply).
+    static let requiredKeys = ["workload", "device", "median_ms", "min_ms", "max_ms", "gflops", "items_per_s", "max_abs_err", "max_rel_err"]
+
+    /// Runs the `kiln` binary next to the test bundle (as CommandLineTests does) and returns its exit
+    /// status, standard output and standard error.
+    func kiln(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        var directory = Bundle(for: BenchCommandTests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        let process = Process()
+        process.executableURL = directory.appendingPathComponent("kiln")
+        process.arguments = arguments
+        let (output, error) = (Pipe(), Pipe())
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    }
+
+    func testJSONLinesCarryTheDocumentedKeys() throws {
+        let result = try kiln([
+            "bench", "--json", "--device", "cpu", "--workload", "sgemm_256", "--replicates", "1", "--warmup", "0",
+        ])
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.output)
+        for line in lines {
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            for key in Self.requiredKeys { XCTAssertNotNil(object[key], "\(key) missing in \(line)") }
+            XCTAssertEqual(object["workload"] as? String, "sgemm_256")
+            XCTAssertEqual(object["device"] as? String, "cpu")
+            XCTAssertEqual(object["status"] as? String, "ok", String(line))
+            XCTAssertGreaterThan(object["median_ms"] as? Double ?? 0, 0)
+            XCTAssertNotNil(object["gflops"] as? Double, "sgemm has a FLOP count")
+            XCTAssertTrue(object["items_per_s"] is NSNull, "sgemm has no items per second")
+            XCTAssertLessThan(object["max_abs_err"] as? Double ?? .infinity, 1e-3)
+        }
+    }
+
+    func testSavedRunServesAsBaseline() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let arguments = ["bench", "--device", "cpu", "--workload", "sgemm_256", "--replicates", "1", "--warmup", "0"]
+        let first = try kiln(arguments + ["--save", file.path])
+        XCTAssertEqual(first.status, 0, first.error)
+        XCTAssertTrue(first.output.contains("sgemm_256"), first.output)
+        let second = try kiln(arguments + ["--json", "--baseline", file.path])
+        XCTAssertNotEqual(second.status, 1, second.error)
+        let object = try JSONSerialization.jsonObject(with: Data(second.output.utf8)) as? [String: Any]
+        XCTAssertNotNil(object?["baseline_ratio"] as? Double, second.output)
+    }
+
+    func testBadWorkloadIsRejectedWithTheList() throws {
+        let result = try kiln(["bench", "--device", "cpu", "--workload", "sgemm_3"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("unknown workload 'sgemm_3'"), result.error)
+        XCTAssertTrue(result.error.contains("sgemm_256"), "the message lists the workloads: \(result.error)")
+    }
+
+    func testBadDeviceIsRejected() throws {
+        for device in ["tpu", "opencl:nosuchdevice"] {
+            let result = try kiln(["bench", "--device", device, "--workload", "sgemm_256"])
+            XCTAssertNotEqual(result.status, 0, device)
+            XCTAssertTrue(result.error.contains(device.replacingOccurrences(of: "opencl:", with: "")), result.error)
+            XCTAssertTrue(result.output.isEmpty || !result.output.contains("sgemm_256 "), "nothing runs: \(result.output)")
+        }
+    }
+
+    func testBadNumbersAreRejected() throws {
+        for arguments in [["--replicates", "0"], ["--warmup", "-1"], ["--baseline", "/nonexistent/kiln.jsonl"]] {
+            let result = try kiln(["bench", "--device", "cpu", "--workload", "sgemm_256"] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertFalse(result.error.isEmpty, "\(arguments)")
+        }
+    }
+}

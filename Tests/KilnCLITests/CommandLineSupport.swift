@@ -1,0 +1,93 @@
+// Helpers for tests that run the built `kiln` executable: find it, run it to the end or start it in the
+// background, and write a tiny IDX data set to train on.
+import Foundation
+import XCTest
+
+/// What a finished `kiln` process printed and how it ended.
+struct CommandResult {
+    let status: Int32
+    let output: String
+    let error: String
+}
+
+/// A test case that runs the `kiln` executable.
+class KilnCommandLineTestCase: XCTestCase {
+    /// The `kiln` binary next to the test bundle.
+    var executable: URL {
+        var directory = Bundle(for: KilnCommandLineTestCase.self).bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("kiln")
+    }
+
+    /// Runs `kiln arguments` to the end.
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Drain standard error on another thread so a chatty process cannot block on a full pipe.
+        let errorData = LockedData()
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            errorData.append(error.fileHandleForReading.readDataToEndOfFile())
+            drained.signal()
+        }
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData.data, as: UTF8.self))
+    }
+
+    /// Writes a tiny IDX data set (the four MNIST file names) of 28×28 images into a new folder:
+    /// `trainingCount` training images and 32 test images.
+    func tinyDataset(trainingCount: Int = 96) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        func idx(_ dimensions: [Int], _ payload: [UInt8]) -> Data {
+            var bytes: [UInt8] = [0, 0, 8, UInt8(dimensions.count)]
+            for dimension in dimensions { bytes += withUnsafeBytes(of: UInt32(dimension).bigEndian, Array.init) }
+            return Data(bytes + payload)
+        }
+        for (prefix, count) in [("train", trainingCount), ("t10k", 32)] {
+            let labels = (0..<count).map { UInt8($0 % 10) }
+            // Class k lights up row 2k + 3, so the classes are learnable.
+            var pixels: [UInt8] = []
+            for label in labels {
+                for pixel in 0..<784 {
+                    let lit = pixel / 28 == Int(label) * 2 + 3
+                    pixels.append(lit ? 220 : UInt8((pixel * 7) % 40))
+                }
+            }
+            try idx([count, 28, 28], pixels).write(to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try idx([count], labels).write(to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+        }
+        return folder
+    }
+}
+
+/// Bytes appended from one thread and read from another.
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = Data()
+
+    func append(_ more: Data) {
+        lock.lock()
+        bytes.append(more)
+        lock.unlock()
+    }
+
+    var data: Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return bytes
+    }
+}

@@ -1,0 +1,72 @@
+// The bench's workload descriptions: every one builds on the reference backend, the list matches the
+// issue's, and the check refuses to time a workload whose results differ from the reference.
+import Kiln
+import KilnBenchmarks
+import XCTest
+
+final class BenchmarkWorkloadTests: XCTestCase {
+    func testTheListMatchesTheIssue() {
+        XCTAssertEqual(Workload.all.map(\.name), [
+            "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd",
+            "conv2_fwd", "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd", "cnn_train_step", "mlp_train_step",
+        ])
+        XCTAssertEqual(Workload.named("SGEMM_256")?.name, "sgemm_256")
+        XCTAssertNil(Workload.named("sgemm_3"))
+    }
+
+    /// Builds (compiles the plan of) every workload on the reference backend without running it.
+    func testEveryWorkloadBuildsOnTheReferenceBackend() throws {
+        let device = Device(ReferenceBackend<Float>())
+        for workload in Workload.all {
+            let instance = try workload.instantiate(on: device)
+            XCTAssertGreaterThan(instance.plan.report.launches, 0, workload.name)
+            XCTAssertTrue(workload.flopsPerStep != nil || workload.itemsPerStep != nil || workload.name.hasPrefix("pool"), workload.name)
+            XCTAssertGreaterThan(workload.tolerance.normwise, 0, workload.name)
+        }
+        XCTAssertEqual(Workload.named("conv2_fwdbwd")?.flopsPerStep, 3 * 2 * 64 * 64 * 14 * 14 * 32 * 9)
+        XCTAssertEqual(Workload.named("cnn_train_step")?.itemsPerStep, 64)
+    }
+
+    /// A small SGEMM goes through the whole bench on `cpu`: checked against Double, then timed.
+    func testSmallWorkloadIsCheckedAndTimed() {
+        let runner = BenchRunner(settings: BenchSettings(replicates: 2, warmup: 1))
+        let result = runner.run(Workload.sgemm(8, 5, 7), on: .reference)
+        XCTAssertEqual(result.status, .ok, result.error ?? "")
+        XCTAssertEqual(result.workload, "sgemm_8x5x7")
+        XCTAssertEqual(result.checkedValues, 40)
+        XCTAssertLessThan(result.maxAbsErr ?? .infinity, 1e-5)
+        XCTAssertEqual(result.replicates, 2)
+        XCTAssertNotNil(result.gflops)
+        XCTAssertNotNil(result.medianMs)
+    }
+
+    /// A workload whose device results differ from the reference fails its check and is not timed.
+    func testWrongResultsAreNotTimed() {
+        let wrong = Workload(
+            name: "wrong", summary: "a sum the reference disagrees with", flopsPerStep: 1, tolerance: .exact,
+            build: { device in
+                let x = try Tensor([1, 2, 3] as [Float], shape: [3], on: device)
+                let plan = try Plan(inputs: [], outputs: [x.sum()], updates: [])
+                return WorkloadInstance(plan: plan, outputCount: 1)
+            },
+            reference: { CheckedValues(values: [7]) })
+        let result = BenchRunner().run(wrong, on: .reference)
+        XCTAssertEqual(result.status, .failed)
+        XCTAssertTrue(result.error?.contains("differs from the reference") ?? false, result.error ?? "")
+        XCTAssertNil(result.medianMs)
+        XCTAssertEqual(result.maxAbsErr, 1)
+    }
+
+    func testBaselineFlagsOnlySlowdownsBeyondTheSpread() {
+        var saved = BenchResult(workload: "w", device: "cpu", deviceName: "cpu")
+        (saved.medianMs, saved.minMs, saved.maxMs) = (10, 9, 11)
+        var current = saved
+        (current.medianMs, current.minMs, current.maxMs) = (10.5, 8, 13)
+        current.compare(with: [saved])
+        XCTAssertEqual(current.regression, false)
+        (current.medianMs, current.minMs, current.maxMs) = (14, 12, 15)
+        current.compare(with: [saved])
+        XCTAssertEqual(current.regression, true)
+        XCTAssertEqual(current.baselineRatio ?? 0, 1.4, accuracy: 1e-12)
+    }
+}
