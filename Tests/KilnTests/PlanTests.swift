@@ -66,3 +66,35 @@ final class PlanTests: XCTestCase {
         assertClose(try plan.output(0), [Float](repeating: Float(3 * Foundation.exp(2.0)), count: 3), .elementwise)
     }
 }
+
+extension PlanTests {
+    /// A compiled training step of a CNN (conv, pooling, dense, momentum) updates every parameter exactly as
+    /// eager evaluation of the same loss and gradients does: slot reuse and fusion change nothing.
+    func testCompiledStepMatchesEagerGradients() throws {
+        for device in try devices() {
+            var random = RandomSource(seed: 11)
+            let model = try ModelSpec("conv6k3p1-relu-maxpool2-conv8k3p1-relu-maxpool2-flatten-dense16-relu-dense10")
+                .build(inputShape: [1, 12, 12], random: &random, on: device)
+            var generator = SeededGenerator(seed: 12)
+            let inputs = generator.values(8 * 144, in: 0...1).map(Float.init)
+            let labels: [Float] = [3, 1, 4, 1, 5, 9, 2, 6]
+            let x = try Tensor(inputs, shape: [8, 1, 12, 12], on: device)
+            let y = try Tensor(labels, shape: [8], on: device)
+            let parameters = model.parameters
+            let loss = try Tensor.softmaxCrossEntropy(logits: model(x), labels: y)
+            let grads = try gradients(of: loss, withRespectTo: parameters.map(\.variable.value))
+            try Tensor.evaluate([loss] + grads)
+            let learningRate = 0.1
+            // First momentum step: v = g, p ← p − lr·g.
+            let expected = try zip(parameters, grads).map { try ($0.variable.value - $1 * learningRate).floats() }
+            let expectedLoss = try loss.floats()[0]
+
+            let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
+            let planLoss = try step(inputs: inputs, shape: [8, 1, 12, 12], targets: labels, learningRate: learningRate, on: device)
+            XCTAssertEqual(planLoss, expectedLoss, accuracy: 1e-5, "\(device)")
+            for ((name, variable), values) in zip(parameters, expected) {
+                assertClose(try variable.value.floats(), values, .accumulation(terms: 1000), "\(device) \(name)")
+            }
+        }
+    }
+}
