@@ -5,6 +5,6 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run one of the course's ideas and measure it.",
-        subcommands: [DemoMomentumCommand.self, DemoBatchingCommand.self]
+        subcommands: [DemoMomentumCommand.self, DemoBatchingCommand.self, DemoVanishingCommand.self]
     )
 }

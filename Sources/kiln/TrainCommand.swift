@@ -29,11 +29,23 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Option(help: "Progress within an epoch (auto: a bar when standard output is a terminal).")
     var progress: ProgressStyle = .auto
+    @Option(help: "With --model char-lstm: the text file to learn (a character-level language model).")
+    var text: String?
 
     private var folder: URL { URL(fileURLWithPath: out) }
     private var checkpoint: URL { folder.appendingPathComponent("checkpoint.safetensors") }
 
+    /// The character-level language model trains on text, not on an image data set.
+    private var isCharacterModel: Bool { model.lowercased() == "char-lstm" }
+
     func validate() throws {
+        if isCharacterModel {
+            guard let text else { throw ValidationError("--model char-lstm needs --text FILE, the text to learn") }
+            guard FileManager.default.fileExists(atPath: text) else { throw ValidationError("--text: no file \(text)") }
+            guard !resume else { throw ValidationError("--resume is not supported for char-lstm yet") }
+            return
+        }
+        if text != nil { throw ValidationError("--text is only for --model char-lstm") }
         try common.validateDataset()
         if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
             throw ValidationError(
@@ -42,6 +54,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if isCharacterModel, let text {
+            // Its own defaults (Adam 3e-3, batch 32) suit it better than the image models'; use --lr and
+            // --batch-size only when given.
+            let given = { (flag: String) in CommandLine.arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") } }
+            try trainCharacterModel(
+                text: URL(fileURLWithPath: text), device: try common.openDevice(), epochs: training.epochs, out: folder,
+                batchSize: given("--batch-size") ? training.batchSize : nil, learningRate: given("--lr") ? training.lr : nil,
+                clipNorm: training.clipNorm, seed: training.seed)
+            return
+        }
         // Catch Ctrl-C from the start, so an early one still ends with a checkpoint.
         let interrupt = InterruptFlag()
         let configuration = training.configuration(model: model)
