@@ -3,32 +3,12 @@
 import Foundation
 import XCTest
 
-final class BenchCommandTests: XCTestCase {
+final class BenchCommandTests: KilnCommandLineTestCase {
     /// The keys every `--json` line carries (null where a figure does not apply).
     static let requiredKeys = ["workload", "device", "median_ms", "min_ms", "max_ms", "gflops", "items_per_s", "max_abs_err", "max_rel_err"]
 
-    /// Runs the `kiln` binary next to the test bundle (as CommandLineTests does) and returns its exit
-    /// status, standard output and standard error.
-    func kiln(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        var directory = Bundle(for: BenchCommandTests.self).bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        let process = Process()
-        process.executableURL = directory.appendingPathComponent("kiln")
-        process.arguments = arguments
-        let (output, error) = (Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-    }
-
     func testJSONLinesCarryTheDocumentedKeys() throws {
-        let result = try kiln([
+        let result = try run([
             "bench", "--json", "--device", "cpu", "--workload", "sgemm_256", "--replicates", "1", "--warmup", "0",
         ])
         XCTAssertEqual(result.status, 0, result.error)
@@ -51,17 +31,17 @@ final class BenchCommandTests: XCTestCase {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: file) }
         let arguments = ["bench", "--device", "cpu", "--workload", "sgemm_256", "--replicates", "1", "--warmup", "0"]
-        let first = try kiln(arguments + ["--save", file.path])
+        let first = try run(arguments + ["--save", file.path])
         XCTAssertEqual(first.status, 0, first.error)
         XCTAssertTrue(first.output.contains("sgemm_256"), first.output)
-        let second = try kiln(arguments + ["--json", "--baseline", file.path])
+        let second = try run(arguments + ["--json", "--baseline", file.path])
         XCTAssertNotEqual(second.status, 1, second.error)
         let object = try JSONSerialization.jsonObject(with: Data(second.output.utf8)) as? [String: Any]
         XCTAssertNotNil(object?["baseline_ratio"] as? Double, second.output)
     }
 
     func testBadWorkloadIsRejectedWithTheList() throws {
-        let result = try kiln(["bench", "--device", "cpu", "--workload", "sgemm_3"])
+        let result = try run(["bench", "--device", "cpu", "--workload", "sgemm_3"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.error.contains("unknown workload 'sgemm_3'"), result.error)
         XCTAssertTrue(result.error.contains("sgemm_256"), "the message lists the workloads: \(result.error)")
@@ -69,7 +49,7 @@ final class BenchCommandTests: XCTestCase {
 
     func testBadDeviceIsRejected() throws {
         for device in ["tpu", "opencl:nosuchdevice"] {
-            let result = try kiln(["bench", "--device", device, "--workload", "sgemm_256"])
+            let result = try run(["bench", "--device", device, "--workload", "sgemm_256"])
             XCTAssertNotEqual(result.status, 0, device)
             XCTAssertTrue(result.error.contains(device.replacingOccurrences(of: "opencl:", with: "")), result.error)
             XCTAssertTrue(result.output.isEmpty || !result.output.contains("sgemm_256 "), "nothing runs: \(result.output)")
@@ -78,7 +58,7 @@ final class BenchCommandTests: XCTestCase {
 
     func testBadNumbersAreRejected() throws {
         for arguments in [["--replicates", "0"], ["--warmup", "-1"], ["--baseline", "/nonexistent/kiln.jsonl"]] {
-            let result = try kiln(["bench", "--device", "cpu", "--workload", "sgemm_256"] + arguments)
+            let result = try run(["bench", "--device", "cpu", "--workload", "sgemm_256"] + arguments)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
             XCTAssertFalse(result.error.isEmpty, "\(arguments)")
         }

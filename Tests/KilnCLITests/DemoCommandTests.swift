@@ -3,51 +3,7 @@
 import Foundation
 import XCTest
 
-final class DemoCommandTests: XCTestCase {
-    private struct Outcome {
-        let status: Int32
-        let output: String
-        let error: String
-    }
-
-    /// What a pipe held, filled on another thread; the semaphore orders the write before the read.
-    private final class DrainedPipe: @unchecked Sendable {
-        var data = Data()
-    }
-
-    /// The `kiln` binary next to the test bundle.
-    private var kilnExecutable: URL {
-        var directory = Bundle(for: DemoCommandTests.self).bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("kiln")
-    }
-
-    /// Runs `kiln arguments` to the end (standard error drained on another thread so neither pipe fills).
-    private func runKiln(_ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = kilnExecutable
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let errorData = DrainedPipe()
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            errorData.data = error.fileHandleForReading.readDataToEndOfFile()
-            drained.signal()
-        }
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData.data, as: UTF8.self))
-    }
-
+final class DemoCommandTests: KilnCommandLineTestCase {
     private func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -55,7 +11,7 @@ final class DemoCommandTests: XCTestCase {
     }
 
     func testDemoListsItsSubcommands() throws {
-        let result = try runKiln(["demo", "--help"])
+        let result = try run(["demo", "--help"])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("momentum") && result.output.contains("batching"), result.output)
     }
@@ -68,7 +24,7 @@ final class DemoCommandTests: XCTestCase {
             (["--mlp-steps=-1"], "--mlp-steps must be zero or positive"),
         ]
         for (arguments, message) in cases {
-            let result = try runKiln(["demo", "momentum"] + arguments)
+            let result = try run(["demo", "momentum"] + arguments)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
             XCTAssertTrue(result.error.contains(message), "\(arguments): \(result.error)")
         }
@@ -82,7 +38,7 @@ final class DemoCommandTests: XCTestCase {
             (["--batch-size", "0"], "--batch-size must be positive"),
         ]
         for (arguments, message) in cases {
-            let result = try runKiln(["demo", "batching"] + arguments)
+            let result = try run(["demo", "batching"] + arguments)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
             XCTAssertTrue(result.error.contains(message), "\(arguments): \(result.error)")
         }
@@ -92,7 +48,7 @@ final class DemoCommandTests: XCTestCase {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // --mlp-steps 0 skips the network, so no data set is read.
-        let result = try runKiln([
+        let result = try run([
             "demo", "momentum", "--device", "cpu", "--steps", "60", "--mlp-steps", "0", "--dataset", folder.path, "--out", folder.path,
         ])
         XCTAssertEqual(result.status, 0, result.error)

@@ -3,39 +3,7 @@
 import Foundation
 import XCTest
 
-final class GANCommandTests: XCTestCase {
-    struct Result {
-        let status: Int32
-        let output: String
-        let error: String
-    }
-
-    /// The `kiln` binary next to the test bundle.
-    var executable: URL {
-        var directory = Bundle(for: GANCommandTests.self).bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiln").path), directory.path != "/" {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("kiln")
-    }
-
-    func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
-    }
-
+final class GANCommandTests: KilnCommandLineTestCase {
     /// A folder with a tiny IDX data set (48 training and 12 test images, 28×28, class k lights row 2k + 3) and a
     /// tiny CNN trained on it for one epoch on the reference backend (`cnn.safetensors`).
     func tinyDatasetAndCNN() throws -> URL {
