@@ -31,8 +31,10 @@ public struct SVGChart {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
 
     /// The SVG document.
-    public func render(width: Double = 720, height: Double = 440) -> String {
-        let (left, right, top, bottom) = (70.0, 170.0, 40.0, 50.0)
+    public func render(width: Double = 800, height: Double = 440) -> String {
+        // The legend column grows with the longest series name (about 7 px a character at 12 px).
+        let longestName = Double(series.map(\.name.count).max() ?? 0)
+        let (left, right, top, bottom) = (70.0, max(120.0, 50 + 7 * longestName), 40.0, 50.0)
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         let transform: (Double) -> Double = logarithmicY ? { Foundation.log10($0) } : { $0 }
@@ -55,7 +57,7 @@ public struct SVGChart {
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(width / 2 - right / 2 + left / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+            <text x="\(left)" y="22" font-size="15">\(escape(title))</text>
             <rect x="\(left)" y="\(top)" width="\(plotWidth)" height="\(plotHeight)" fill="none" stroke="#444"/>
 
             """
