@@ -16,6 +16,16 @@
 //                             coordinates c0..c5 of the output shape D0..D5 (rank padded to 6 with
 //                             leading 1s, c5 fastest), and A(i) = sum ck * ak with ak = 0 on broadcast
 //                             axes (Shape.broadcastStrides(to:)); likewise B(i).
+//   binary_forward_channel    the output seen as rows of `inner` elements (row = o * channels + c), one operand
+//                             of the output's shape ("full") and the other ("small") holding [channels]:
+//                             out[row, k] = f(full[row, k], small[row % channels]) (or with the operands swapped
+//                             when smallOperand = 0, i.e. a is the small one). Covers [1, C, 1] against [N, C, I]
+//                             after axis merging (batch norm's per-channel operands). Work item j handles the run
+//                             k = (j % chunks) * run ..< min(+run, inner) of row j / chunks: one division per run,
+//                             none per element, and the operand is a constant within the run.
+//   binary_forward_row        the output seen as rows of `inner` elements, full operand as above, small [inner]:
+//                             out[row, k] = f(full[row, k], small[k]) (row broadcast [1, K] against [M, K]); the same
+//                             runs as binary_forward_channel.
 //   one_hot_forward           labels [N] (class indices as floats) -> out [N, K]: out[n, k] = 1 when
 //                             labels[n] is the whole number k, else 0 (so a label outside 0..<K, or NaN,
 //                             gives a zero row).
@@ -179,6 +189,76 @@ __kernel void binary_forward_broadcast(
     offsetB += rest * b0;
     (void)d0;
     out[i] = binary_apply(function, a[offsetA], b[offsetB]);
+}
+
+// The run loop of the row kernels, once per (function, which operand is small), so that the body has a constant
+// function code and no switch per element. SMALL(k) is the small operand's value at position k of the row.
+#define KILN_ROW_CASE(CODE, SMALL)                                                                             \
+    case CODE:                                                                                                 \
+        if (smallOperand == 0) {                                                                               \
+            for (int k = start; k < end; ++k) {                                                                \
+                outRow[k] = binary_apply(CODE, SMALL(k), fullRow[k]);                                          \
+            }                                                                                                  \
+        } else {                                                                                               \
+            for (int k = start; k < end; ++k) {                                                                \
+                outRow[k] = binary_apply(CODE, fullRow[k], SMALL(k));                                          \
+            }                                                                                                  \
+        }                                                                                                      \
+        break;
+
+#define KILN_ROW_SWITCH(SMALL)                                                                                 \
+    switch (function) {                                                                                        \
+        KILN_ROW_CASE(0, SMALL)                                                                                \
+        KILN_ROW_CASE(1, SMALL)                                                                                \
+        KILN_ROW_CASE(2, SMALL)                                                                                \
+        KILN_ROW_CASE(3, SMALL)                                                                                \
+        KILN_ROW_CASE(4, SMALL)                                                                                \
+        KILN_ROW_CASE(5, SMALL)                                                                                \
+        KILN_ROW_CASE(6, SMALL)                                                                                \
+        KILN_ROW_CASE(7, SMALL)                                                                                \
+        KILN_ROW_CASE(8, SMALL)                                                                                \
+    default:                                                                                                   \
+        for (int k = start; k < end; ++k) {                                                                    \
+            outRow[k] = NAN;                                                                                   \
+        }                                                                                                      \
+        break;                                                                                                 \
+    }
+
+#define KILN_SMALL_CONSTANT(k) rowValue
+#define KILN_SMALL_VECTOR(k) small[k]
+
+/// Work item j: row j / chunks, elements (j % chunks) * run ..< min(that + run, inner) of it.
+__kernel void binary_forward_channel(
+    __global const float *a, __global const float *b, __global float *out, const int rows, const int function,
+    const int smallOperand, const int channels, const int inner, const int chunks, const int run) {
+    const int j = (int)get_global_id(0);
+    if (j >= rows * chunks) {
+        return;
+    }
+    const int row = j / chunks;
+    const int start = (j - row * chunks) * run;
+    const int end = min(start + run, inner);
+    __global const float *small = smallOperand == 0 ? a : b;
+    __global const float *fullRow = (smallOperand == 0 ? b : a) + (size_t)row * inner;
+    __global float *outRow = out + (size_t)row * inner;
+    const float rowValue = small[row % channels];
+    KILN_ROW_SWITCH(KILN_SMALL_CONSTANT)
+}
+
+__kernel void binary_forward_row(
+    __global const float *a, __global const float *b, __global float *out, const int rows, const int function,
+    const int smallOperand, const int inner, const int chunks, const int run) {
+    const int j = (int)get_global_id(0);
+    if (j >= rows * chunks) {
+        return;
+    }
+    const int row = j / chunks;
+    const int start = (j - row * chunks) * run;
+    const int end = min(start + run, inner);
+    __global const float *small = smallOperand == 0 ? a : b;
+    __global const float *fullRow = (smallOperand == 0 ? b : a) + (size_t)row * inner;
+    __global float *outRow = out + (size_t)row * inner;
+    KILN_ROW_SWITCH(KILN_SMALL_VECTOR)
 }
 
 __kernel void one_hot_forward(__global const float *labels, __global float *out, const int n, const int classes) {

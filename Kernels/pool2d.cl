@@ -9,16 +9,20 @@
 // Tests: Tests/KilnOpenCLTests/PoolingKernelTests.swift (max and average in both count modes, padding up to half
 // the window, dilation, overlapping windows, the 6x6 course example, the first-maximum tie rule).
 //
-// pool2d_forward_max:  one work item per y element: the first largest tap in row-major tap order (a later
-//                      equal value does not displace it); a window with no tap inside the input gives 0.
 // pool2d_forward_avg:  one work item per y element: the sum of the inside taps divided by KH*KW when
 //                      countIncludePadding, else by the number of inside taps (0 when there are none).
 // pool2d_backward_max: one work item per dx element: a gather over the windows that read it, adding a window's
 //                      dy when this element is that window's first maximum (recomputed). No atomics.
-// pool2d_backward_max_disjoint: the same result when windows cannot overlap ((KH-1)*DH < SH and
-//                      (KW-1)*DW < SW, as in 2x2 pooling with stride 2): one work item per window finds its
-//                      first maximum once and writes dy there and 0 to the window's other taps. Elements that
-//                      no window reads are left alone: the host zeroes dx first unless the windows tile it.
+// pool2d_forward_max_rows: one work item per y row (plane, oh), no division per element: each output is the
+//                      first largest tap in row-major tap order (a later equal value does not displace it).
+// pool2d_forward_max_2x2: 2x2 windows at stride 2, no padding or dilation: one work item per y row, reading the
+//                      two input rows it covers (8 outputs at a time as float16 loads).
+// pool2d_backward_max_disjoint_rows: the same result as pool2d_backward_max when windows cannot overlap
+//                      ((KH-1)*DH < SH and (KW-1)*DW < SW): one work item per dy row finds each window's first
+//                      maximum once and writes dy there and 0 to the window's other taps. Elements that no
+//                      window reads are left alone: the host zeroes dx first unless the windows tile it.
+// pool2d_backward_max_2x2: the same for 2x2 windows at stride 2 without padding or dilation, one work item
+//                      per dy row (writes the two dx rows under it).
 // pool2d_backward_avg: one work item per dx element: a gather of dy / divisor over the windows that read it.
 //
 // Tunables: none (direct kernels; launch local size chosen by OpenCLBackend+Pooling.swift).
@@ -69,19 +73,6 @@ static int pool2d_divisor(const int oh, const int ow, const int countIncludePadd
         return KH * KW;
     }
     return pool2d_inside(oh * SH - PT, DH, KH, H) * pool2d_inside(ow * SW - PL, DW, KW, W);
-}
-
-__kernel void pool2d_forward_max(__global const float *x, __global float *y, POOL_GEOMETRY) {
-    const int index = (int)get_global_id(0);
-    if (index >= P * OH * OW) {
-        return;
-    }
-    const int ow = index % OW;
-    const int oh = (index / OW) % OH;
-    const int plane = index / (OW * OH);
-    __global const float *xPlane = x + (size_t)plane * H * W;
-    const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
-    y[index] = winner >= 0 ? xPlane[winner] : 0.0f;
 }
 
 __kernel void pool2d_forward_avg(__global const float *x, __global float *y, const int countIncludePadding,
@@ -145,33 +136,6 @@ __kernel void pool2d_backward_max(__global const float *x, __global const float 
     dx[index] = sum;
 }
 
-__kernel void pool2d_backward_max_disjoint(__global const float *x, __global const float *dy, __global float *dx,
-                                           POOL_GEOMETRY) {
-    const int index = (int)get_global_id(0);
-    if (index >= P * OH * OW) {
-        return;
-    }
-    const int ow = index % OW;
-    const int oh = (index / OW) % OH;
-    const int plane = index / (OW * OH);
-    __global const float *xPlane = x + (size_t)plane * H * W;
-    __global float *dxPlane = dx + (size_t)plane * H * W;
-    const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
-    const float gradient = dy[index];
-    for (int kh = 0; kh < KH; ++kh) {
-        const int ih = oh * SH - PT + kh * DH;
-        if (ih < 0 || ih >= H) {
-            continue;
-        }
-        for (int kw = 0; kw < KW; ++kw) {
-            const int iw = ow * SW - PL + kw * DW;
-            if (iw >= 0 && iw < W) {
-                dxPlane[ih * W + iw] = ih * W + iw == winner ? gradient : 0.0f;
-            }
-        }
-    }
-}
-
 __kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, const int countIncludePadding,
                                   POOL_GEOMETRY) {
     const int index = (int)get_global_id(0);
@@ -201,4 +165,109 @@ __kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, 
         }
     }
     dx[index] = sum;
+}
+
+__kernel void pool2d_forward_max_rows(__global const float *x, __global float *y, POOL_GEOMETRY) {
+    const int r = (int)get_global_id(0);
+    if (r >= P * OH) {
+        return;
+    }
+    const int plane = r / OH;
+    const int oh = r - plane * OH;
+    __global const float *xPlane = x + (size_t)plane * H * W;
+    __global float *yRow = y + (size_t)r * OW;
+    for (int ow = 0; ow < OW; ++ow) {
+        const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+        yRow[ow] = winner >= 0 ? xPlane[winner] : 0.0f;
+    }
+}
+
+__kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y, const int P, const int H, const int W,
+                                     const int OH, const int OW) {
+    const int r = (int)get_global_id(0);
+    if (r >= P * OH) {
+        return;
+    }
+    const int plane = r / OH;
+    const int oh = r - plane * OH;
+    __global const float *top = x + (size_t)plane * H * W + (size_t)(2 * oh) * W;
+    __global const float *bottom = top + W;
+    __global float *yRow = y + (size_t)r * OW;
+    int ow = 0;
+    // Taps in row-major order; a later tap wins only when strictly greater (the first maximum).
+    for (; ow + 8 <= OW; ow += 8) {
+        const float16 t = vload16(0, top + 2 * ow);
+        const float16 u = vload16(0, bottom + 2 * ow);
+        float8 best = t.even;
+        best = select(best, t.odd, t.odd > best);
+        best = select(best, u.even, u.even > best);
+        best = select(best, u.odd, u.odd > best);
+        vstore8(best, 0, yRow + ow);
+    }
+    for (; ow < OW; ++ow) {
+        float best = top[2 * ow];
+        best = top[2 * ow + 1] > best ? top[2 * ow + 1] : best;
+        best = bottom[2 * ow] > best ? bottom[2 * ow] : best;
+        best = bottom[2 * ow + 1] > best ? bottom[2 * ow + 1] : best;
+        yRow[ow] = best;
+    }
+}
+
+__kernel void pool2d_backward_max_disjoint_rows(__global const float *x, __global const float *dy, __global float *dx,
+                                                POOL_GEOMETRY) {
+    const int r = (int)get_global_id(0);
+    if (r >= P * OH) {
+        return;
+    }
+    const int plane = r / OH;
+    const int oh = r - plane * OH;
+    __global const float *xPlane = x + (size_t)plane * H * W;
+    __global float *dxPlane = dx + (size_t)plane * H * W;
+    __global const float *dyRow = dy + (size_t)r * OW;
+    for (int ow = 0; ow < OW; ++ow) {
+        const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+        const float gradient = dyRow[ow];
+        for (int kh = 0; kh < KH; ++kh) {
+            const int ih = oh * SH - PT + kh * DH;
+            if (ih < 0 || ih >= H) {
+                continue;
+            }
+            for (int kw = 0; kw < KW; ++kw) {
+                const int iw = ow * SW - PL + kw * DW;
+                if (iw >= 0 && iw < W) {
+                    dxPlane[ih * W + iw] = ih * W + iw == winner ? gradient : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+__kernel void pool2d_backward_max_2x2(__global const float *x, __global const float *dy, __global float *dx,
+                                      const int P, const int H, const int W, const int OH, const int OW) {
+    const int r = (int)get_global_id(0);
+    if (r >= P * OH) {
+        return;
+    }
+    const int plane = r / OH;
+    const int oh = r - plane * OH;
+    const size_t offset = (size_t)plane * H * W + (size_t)(2 * oh) * W;
+    __global const float *top = x + offset;
+    __global const float *bottom = top + W;
+    __global float *dxTop = dx + offset;
+    __global float *dxBottom = dxTop + W;
+    __global const float *dyRow = dy + (size_t)r * OW;
+    for (int ow = 0; ow < OW; ++ow) {
+        const float t00 = top[2 * ow], t01 = top[2 * ow + 1], t10 = bottom[2 * ow], t11 = bottom[2 * ow + 1];
+        // The first maximum in row-major tap order: a later tap wins only when strictly greater.
+        int winner = 0;
+        float best = t00;
+        if (t01 > best) { best = t01; winner = 1; }
+        if (t10 > best) { best = t10; winner = 2; }
+        if (t11 > best) { winner = 3; }
+        const float g = dyRow[ow];
+        dxTop[2 * ow] = winner == 0 ? g : 0.0f;
+        dxTop[2 * ow + 1] = winner == 1 ? g : 0.0f;
+        dxBottom[2 * ow] = winner == 2 ? g : 0.0f;
+        dxBottom[2 * ow + 1] = winner == 3 ? g : 0.0f;
+    }
 }

@@ -6,6 +6,8 @@ import KilnCore
 import KilnTestSupport
 import XCTest
 
+@testable import KilnOpenCL
+
 /// Awkward shapes for kernel tests: size 1, primes, and one below / at / above the work-group sizes.
 enum KernelTestShapes {
     /// Sizes for each axis of a random shape.
@@ -201,6 +203,47 @@ final class ElementwiseKernelTests: XCTestCase {
             for (a, b) in cases {
                 try OpenCLTestDevice.check(
                     OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
+            }
+        }
+    }
+
+    /// Broadcasts that take the row kernels: a per-channel operand ([1, C, 1, 1] against [N, C, H, W], and
+    /// [C, 1] against [C, I]) for `binary_forward_channel`, a row ([K] or [1, K] against [M, K]) for
+    /// `binary_forward_row`, the small operand on either side, for every function. Row lengths are 1, primes
+    /// and around the run length (128) and its multiples, so runs end early, exactly and one past.
+    func testBinaryRowAndChannelBroadcast() throws {
+        var generator = SeededGenerator(seed: 9)
+        let run = OpenCLBackend.binaryRunLength
+        let channelCases: [(Shape, Shape)] = [
+            ([2, 3, 5, 7], [1, 3, 1, 1]), ([1, 7, 1, 127], [1, 7, 1, 1]), ([3, 2, 1, run], [2, 1, 1]),
+            ([2, 5, run + 1], [5, 1]), ([13, run - 1], [13, 1]), ([2, 13, 2 * run + 1], [13, 1]), ([1, 2, 2 * run], [1, 2, 1]),
+            ([3, 31, 2, 2], [1, 31, 1, 1]), ([2, 2, 1, 1, 3, 5], [2, 1, 1, 1, 1]),
+        ]
+        let rowCases: [(Shape, Shape)] = [
+            ([5, 127], [127]), ([3, run], [1, run]), ([2, run + 1], [run + 1]), ([31, 1, 2 * run + 1], [2 * run + 1]),
+            ([64, 3, 1, 1], [1, 3, 1, 1]), ([3, 7, 2], [7, 2]), ([1, 7, 2], [1, 1, 2]), ([2, 2], [1, 2]), ([65, 10], [10]),
+        ]
+        for (full, small) in channelCases {
+            let layout = StridedLayout(dimensions: full.dimensions, strides: [full.strides, small.broadcastStrides(to: full)])
+            let pattern = try XCTUnwrap(OpenCLBackend.rowBroadcast(layout, smallOperand: 1), "\(small) against \(full)")
+            XCTAssertNotNil(pattern.channels, "\(small) against \(full) is a per-channel broadcast")
+        }
+        for (full, small) in rowCases {
+            let layout = StridedLayout(dimensions: full.dimensions, strides: [full.strides, small.broadcastStrides(to: full)])
+            let pattern = try XCTUnwrap(OpenCLBackend.rowBroadcast(layout, smallOperand: 1), "\(small) against \(full)")
+            XCTAssertNil(pattern.channels, "\(small) against \(full) is a row broadcast")
+        }
+        // Patterns that stay on the strided kernel.
+        for (full, small) in [([2, 3, 4], [2, 1, 4]), ([2, 3, 4, 5], [1, 3, 1, 5]), ([3, 4], [3, 4])] as [(Shape, Shape)] {
+            let layout = StridedLayout(dimensions: full.dimensions, strides: [full.strides, small.broadcastStrides(to: full)])
+            XCTAssertNil(OpenCLBackend.rowBroadcast(layout, smallOperand: 1), "\(small) against \(full)")
+        }
+        for function in Self.binaryFunctions {
+            for (full, small) in channelCases + rowCases {
+                for (a, b) in [(full, small), (small, full)] {
+                    try OpenCLTestDevice.check(
+                        OpCase(.binary(function), binaryInputs(function, a, b, using: &generator), tolerance: .elementwise))
+                }
             }
         }
     }

@@ -56,7 +56,7 @@ final class PoolingKernelTests: XCTestCase {
         }
     }
 
-    /// Windows that cannot overlap take `pool2d_backward_max_disjoint`: windows that tile the input (2x2 stride 2,
+    /// Windows that cannot overlap take `pool2d_backward_max_disjoint_rows` (or `pool2d_backward_max_2x2`): windows that tile the input (2x2 stride 2,
     /// 3x1 stride 3x1), leave gaps (stride above the window, a remainder row or column, dilation inside a window)
     /// or reach into the padding. Each is checked against the reference, and the gather kernel on the same geometry
     /// against the reference too.
@@ -85,6 +85,46 @@ final class PoolingKernelTests: XCTestCase {
             let out = try XCTUnwrap(try backend.allocate(count: input.count) as? OpenCLStorage)
             try backend.maxPool2dBackward(attributes, x: operands[0], dy: operands[1], out.buffer, allowDisjoint: false)
             assertClose(try backend.readDoubles(out), expected, opCase.tolerance, "gather \(attributes) x \(input)")
+        }
+    }
+
+    /// Max pooling forward and backward with 2x2 windows at stride 2 (the fixed kernels `pool2d_forward_max_2x2`
+    /// and `pool2d_backward_max_2x2`, and the general row kernels on the same geometry): output widths 1, around
+    /// the 8 outputs the forward kernel takes at a time, primes; odd heights and widths leave a row or column
+    /// no window reads. Small whole numbers, so windows hold ties.
+    func testMaxPool2x2Rows() throws {
+        let backend = try OpenCLTestDevice.require()
+        var generator = SeededGenerator(seed: 0x9004)
+        let attributes = Pooling2D(kernel: [2, 2])
+        XCTAssertTrue(OpenCLBackend.isPlain2x2(attributes))
+        let inputs: [Shape] = [
+            [1, 1, 2, 2], [1, 1, 3, 3], [2, 3, 2, 14], [1, 2, 5, 15], [2, 1, 4, 16], [1, 3, 7, 17], [1, 1, 2, 18],
+            [2, 2, 6, 31], [1, 1, 3, 32], [3, 1, 4, 33], [1, 2, 9, 34], [2, 5, 13, 26], [64, 2, 8, 8],
+        ]
+        for input in inputs {
+            let output = try Op.maxPool2d(attributes).outputShape(for: [input])
+            let x = CaseInput(input, (0..<input.count).map { _ in Double(Int.random(in: 0..<4, using: &generator)) - 1.5 })
+            let dy = CaseInput(output, generator.values(output.count))
+            let forward = OpCase(.maxPool2d(attributes), [x], tolerance: .elementwise)
+            let backward = OpCase(.maxPool2dBackward(attributes), [x, dy], tolerance: .accumulation(terms: 1))
+            try OpenCLTestDevice.check(forward)
+            try OpenCLTestDevice.check(backward)
+            // The general row kernels on the same geometry.
+            let operands = try [x, dy].map { input -> OpenCLOperand in
+                let storage = try XCTUnwrap(try backend.allocate(count: input.shape.count) as? OpenCLStorage)
+                try backend.write(input.values, to: storage)
+                return OpenCLOperand(buffer: storage.buffer, shape: input.shape)
+            }
+            let y = try XCTUnwrap(try backend.allocate(count: output.count) as? OpenCLStorage)
+            try backend.pool2d(attributes, maximum: true, x: operands[0], y.buffer, output, allowFixed: false)
+            assertClose(
+                try backend.readDoubles(y), try KilnTestSupport.run(forward.op, forward.inputs, on: OpenCLTestDevice.reference),
+                forward.tolerance, "rows forward \(input)")
+            let dx = try XCTUnwrap(try backend.allocate(count: input.count) as? OpenCLStorage)
+            try backend.maxPool2dBackward(attributes, x: operands[0], dy: operands[1], dx.buffer, allowDisjoint: true, allowFixed: false)
+            assertClose(
+                try backend.readDoubles(dx), try KilnTestSupport.run(backward.op, backward.inputs, on: OpenCLTestDevice.reference),
+                backward.tolerance, "rows backward \(input)")
         }
     }
 

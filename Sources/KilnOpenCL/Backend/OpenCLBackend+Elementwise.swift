@@ -8,7 +8,8 @@ extension KernelDescription {
         file: "elementwise.cl",
         entries: [
             "fill_forward", "dropout_mask_forward", "unary_forward", "unary_backward", "binary_forward",
-            "binary_forward_scalar", "binary_forward_broadcast", "one_hot_forward", "bias_add_forward",
+            "binary_forward_scalar", "binary_forward_broadcast", "binary_forward_channel", "binary_forward_row",
+            "one_hot_forward", "bias_add_forward",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -100,13 +101,19 @@ extension OpenCLBackend {
             count: count)
     }
 
-    /// Operands of the output's shape take the plain kernel; a one-element operand beside one of the
-    /// output's shape takes the scalar kernel; any other broadcast takes the strided one, with each
-    /// operand read through `Shape.broadcastStrides(to:)` (0 along broadcast axes).
+    /// Elements per work item of `binary_forward_channel` and `binary_forward_row` (the run along a row).
+    static let binaryRunLength = 128
+
+    /// Operands of the output's shape (up to size-1 axes) take the plain kernel; a one-element operand beside one of the
+    /// output's shape takes the scalar kernel; an operand of the output's shape beside one that, after
+    /// axis merging, is a per-channel block ([1, C, 1] against [N, C, I]) or a row ([1, K] against [M, K])
+    /// takes the row kernels; any other broadcast takes the strided one, with each operand read through
+    /// `Shape.broadcastStrides(to:)` (0 along broadcast axes).
     func binary(_ function: BinaryFunction, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
         let count = outShape.count
         let head: [KernelArgument] = [.buffer(a.buffer), .buffer(b.buffer), .buffer(out), .int(count), .int(function.kernelCode)]
-        if a.shape == outShape && b.shape == outShape {
+        // Operands with as many elements as the output differ from it only by size-1 axes: the same layout.
+        if a.shape.count == count && b.shape.count == count {
             try elementwise("binary_forward", head, count: count)
             return
         }
@@ -114,11 +121,43 @@ extension OpenCLBackend {
             try elementwise("binary_forward_scalar", head + [.int(a.shape == outShape ? 1 : 0)], count: count)
             return
         }
-        let entry = "binary_forward_broadcast"
         let layout = StridedLayout(
             dimensions: outShape.dimensions,
             strides: [a.shape.broadcastStrides(to: outShape), b.shape.broadcastStrides(to: outShape)])
+        if count > 0, a.shape == outShape || b.shape == outShape,
+            let pattern = Self.rowBroadcast(layout, smallOperand: a.shape == outShape ? 1 : 0)
+        {
+            let run = Self.binaryRunLength
+            let chunks = (pattern.inner + run - 1) / run
+            let rows = count / pattern.inner
+            let smallOperand = a.shape == outShape ? 1 : 0
+            let entry = pattern.channels == nil ? "binary_forward_row" : "binary_forward_channel"
+            var arguments: [KernelArgument] = [
+                .buffer(a.buffer), .buffer(b.buffer), .buffer(out), .int(rows), .int(function.kernelCode), .int(smallOperand),
+            ]
+            if let channels = pattern.channels { arguments.append(.int(channels)) }
+            arguments += [.int(pattern.inner), .int(chunks), .int(run)]
+            try elementwise(entry, arguments, count: rows * chunks)
+            return
+        }
+        let entry = "binary_forward_broadcast"
         try elementwise(entry, head + layout.arguments(kernel: entry), count: count)
+    }
+
+    /// The row-kernel view of a broadcast whose operand `1 - smallOperand` has the output's shape: after
+    /// merging, the small operand's strides are (0, 1, 0) over [O, C, I] or (1, 0) over [C, I] (a constant
+    /// per row of I elements: `channels` = C), or (0, 1) over [M, K] (a row of K: `channels` = nil, inner = K).
+    /// nil for any other pattern.
+    static func rowBroadcast(_ layout: StridedLayout, smallOperand: Int) -> (channels: Int?, inner: Int)? {
+        let merged = layout.merged()
+        let dimensions = merged.dimensions
+        let strides = merged.strides[smallOperand]
+        switch strides {
+        case [0, 1, 0]: return (dimensions[1], dimensions[2])
+        case [1, 0]: return (dimensions[0], dimensions[1])
+        case [0, 1]: return (nil, dimensions[1])
+        default: return nil
+        }
     }
 
     func oneHot(labels: OpenCLOperand, classes: Int, _ out: OpenCLBuffer) throws {

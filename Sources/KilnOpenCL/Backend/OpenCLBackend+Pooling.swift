@@ -2,11 +2,13 @@
 import KilnCore
 
 extension KernelDescription {
-    /// pool2d.cl: direct kernels, one work item per output (forward) or input (backward) element.
+    /// pool2d.cl: direct kernels, one work item per output (forward) or input (backward) element, or per
+    /// output row (max pooling forward, and its backward when windows cannot overlap).
     static let pool2d = KernelDescription(
         file: "pool2d.cl",
         entries: [
-            "pool2d_forward_max", "pool2d_forward_avg", "pool2d_backward_max", "pool2d_backward_max_disjoint", "pool2d_backward_avg",
+            "pool2d_forward_avg", "pool2d_backward_max", "pool2d_backward_avg",
+            "pool2d_forward_max_rows", "pool2d_forward_max_2x2", "pool2d_backward_max_disjoint_rows", "pool2d_backward_max_2x2",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -16,11 +18,34 @@ extension OpenCLBackend {
     /// Work items per group of the pooling kernels; fixed so pocl compiles each kernel once.
     static let poolingLocal = [64]
 
+    /// 2x2 windows at stride 2 without padding or dilation: the fixed kernels `pool2d_forward_max_2x2` and
+    /// `pool2d_backward_max_2x2`.
+    static func isPlain2x2(_ attributes: Pooling2D) -> Bool {
+        attributes.kernel == [2, 2] && attributes.stride == [2, 2] && attributes.dilation == [1, 1]
+            && attributes.padding.allSatisfy { $0 == 0 }
+    }
+
     func pool2d(_ attributes: Pooling2D, maximum: Bool, x: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
+        try pool2d(attributes, maximum: maximum, x: x, out, outShape, allowFixed: true)
+    }
+
+    /// Max pooling takes one work item per output row: `pool2d_forward_max_2x2` for plain 2x2 windows unless
+    /// `allowFixed` is false (tests run the general row kernel on that geometry too), else
+    /// `pool2d_forward_max_rows`.
+    func pool2d(
+        _ attributes: Pooling2D, maximum: Bool, x: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape, allowFixed: Bool
+    ) throws {
         let geometry = poolingGeometry(attributes, input: x.shape, output: outShape)
+        let rows = outShape[0] * outShape[1] * outShape[2]
         if maximum {
-            let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_max")
-            try launch(kernel, [.buffer(x.buffer), .buffer(out)] + geometry, global: [outShape.count], preferredLocal: Self.poolingLocal)
+            if allowFixed && Self.isPlain2x2(attributes) {
+                let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_max_2x2")
+                try launch(
+                    kernel, [.buffer(x.buffer), .buffer(out)] + geometry.prefix(5), global: [rows], preferredLocal: Self.poolingLocal)
+                return
+            }
+            let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_max_rows")
+            try launch(kernel, [.buffer(x.buffer), .buffer(out)] + geometry, global: [rows], preferredLocal: Self.poolingLocal)
         } else {
             let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_avg")
             try launch(
@@ -33,9 +58,13 @@ extension OpenCLBackend {
         try maxPool2dBackward(attributes, x: x, dy: dy, out, allowDisjoint: true)
     }
 
-    /// Windows that cannot overlap take `pool2d_backward_max_disjoint` (one work item per window) unless
-    /// `allowDisjoint` is false (tests run the gather on those geometries too).
-    func maxPool2dBackward(_ attributes: Pooling2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, allowDisjoint: Bool) throws {
+    /// Windows that cannot overlap take one work item per dy row (`pool2d_backward_max_2x2` for plain 2x2
+    /// windows unless `allowFixed` is false, else `pool2d_backward_max_disjoint_rows`) unless `allowDisjoint`
+    /// is false (tests run the gather on those geometries too).
+    func maxPool2dBackward(
+        _ attributes: Pooling2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, allowDisjoint: Bool,
+        allowFixed: Bool = true
+    ) throws {
         let geometry = poolingGeometry(attributes, input: x.shape, output: dy.shape)
         let (kernelSize, stride, dilation) = (attributes.kernel, attributes.stride, attributes.dilation)
         let disjoint = (0..<2).allSatisfy { (kernelSize[$0] - 1) * dilation[$0] < stride[$0] }
@@ -53,10 +82,12 @@ extension OpenCLBackend {
                 && dy.shape[axis + 2] * stride[axis] == x.shape[axis + 2]
         }
         if !tiles { try out.fillZero() }
-        let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_max_disjoint")
+        let rows = dy.shape[0] * dy.shape[1] * dy.shape[2]
+        let fixed = allowFixed && Self.isPlain2x2(attributes)
+        let kernel = try kernel(KernelDescription.pool2d.file, fixed ? "pool2d_backward_max_2x2" : "pool2d_backward_max_disjoint_rows")
         try launch(
-            kernel, [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)] + geometry, global: [dy.shape.count],
-            preferredLocal: Self.poolingLocal)
+            kernel, [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)] + (fixed ? Array(geometry.prefix(5)) : geometry),
+            global: [rows], preferredLocal: Self.poolingLocal)
     }
 
     func avgPool2dBackward(_ attributes: Pooling2D, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
