@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     var progress: ProgressStyle = .auto
     @Option(help: "With --model char-lstm: the text file to learn (a character-level language model).")
     var text: String?
+    @Option(help: "Stop after this many steps, printing each step's loss (to compare devices step by step).")
+    var steps: Int?
 
     private var folder: URL { URL(fileURLWithPath: out) }
     private var checkpoint: URL { folder.appendingPathComponent("checkpoint.safetensors") }
@@ -46,6 +48,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         if text != nil { throw ValidationError("--text is only for --model char-lstm") }
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
         try common.validateDataset()
         if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
             throw ValidationError(
@@ -90,8 +93,20 @@ struct TrainCommand: ParsableCommand {
         while trainer.epoch < epochs {
             let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
             let report = try trainer.trainEpoch(
-                progress: { bar.update(batch: $0, of: $1, loss: $2) }, shouldStop: { interrupt.raised })
+                progress: { batch, batches, loss in
+                    if let steps, trainer.step.step <= steps {
+                        print("step \(trainer.step.step) loss \(loss)")
+                    } else {
+                        bar.update(batch: batch, of: batches, loss: loss)
+                    }
+                },
+                shouldStop: { interrupt.raised || steps.map { trainer.step.step >= $0 } ?? false })
             bar.finish()
+            if report == nil, !interrupt.raised, let steps {
+                try trainer.saveCheckpoint(to: checkpoint)
+                print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)")
+                return
+            }
             guard let report else {
                 try trainer.saveCheckpoint(to: checkpoint)
                 print("interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")

@@ -69,3 +69,21 @@ extension CommandLineTests {
         XCTAssertTrue(badDevice.error.contains("nosuchdevice"), badDevice.error)
     }
 }
+
+extension CommandLineTests {
+    func testStepsStopsEarlyAndPrintsEachLoss() throws {
+        let data = try tinyDataset()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let out = data.appendingPathComponent("steps")
+        let result = try run([
+            "train", "--model", "flatten-dense10", "--device", "cpu", "--dataset", data.path, "--steps", "3", "--batch-size", "16",
+            "--out", out.path,
+        ])
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertEqual(result.output.split(separator: "\n").filter { $0.hasPrefix("step ") }.count, 3, result.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path))
+        let bad = try run(["train", "--steps", "0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.error.contains("--steps"), bad.error)
+    }
+}
