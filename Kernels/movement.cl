@@ -12,6 +12,14 @@
 // Output strides are always the output's own row-major strides, so boxes never overlap.
 // Adjacent axes that are contiguous in both x and out are merged on the host first, so ranks above 6
 // work whenever they merge down to 6.
+//
+// Row fast paths for broadcast (chosen on the host by OpenCLBackend.broadcastRows when the merged walk
+// matches; move_copy serves every other case). The output is seen as `rows` rows of `inner` elements:
+//   move_fill_rows  out[row, k] = x[row % channels]: a value per (outer, middle) row repeated along the
+//                   row ([1, C, 1] -> [N, C, I], [C, 1] -> [C, I], and a scalar -> [N] with channels = 1).
+//   move_copy_rows  out[row, k] = x[k]: one row copied into every row ([1, K] -> [M, K]).
+// Work item j handles the run k = (j % chunks) * run ..< min(+run, inner) of row j / chunks: one division
+// per run, none per element.
 // Reference: Sources/KilnReference/Reference+Movement.swift (broadcast, transpose, slice, pad, concatenate).
 // Tests: Tests/KilnOpenCLTests/MovementKernelTests.swift.
 // Tunables: none. The launch is rounded up past n (no non-uniform work groups on pocl): bounds-checked.
@@ -39,4 +47,37 @@ __kernel void move_copy(
     target += rest * o0;
     (void)d0;
     out[target] = x[source];
+}
+
+__kernel void move_fill_rows(
+    __global const float *x, __global float *out, const int rows, const int channels, const int inner,
+    const int chunks, const int run) {
+    const int j = (int)get_global_id(0);
+    if (j >= rows * chunks) {
+        return;
+    }
+    const int row = j / chunks;
+    const int start = (j - row * chunks) * run;
+    const int end = min(start + run, inner);
+    const float value = x[row % channels];
+    __global float *outRow = out + (size_t)row * inner;
+    for (int k = start; k < end; ++k) {
+        outRow[k] = value;
+    }
+}
+
+__kernel void move_copy_rows(
+    __global const float *x, __global float *out, const int rows, const int inner, const int chunks,
+    const int run) {
+    const int j = (int)get_global_id(0);
+    if (j >= rows * chunks) {
+        return;
+    }
+    const int row = j / chunks;
+    const int start = (j - row * chunks) * run;
+    const int end = min(start + run, inner);
+    __global float *outRow = out + (size_t)row * inner;
+    for (int k = start; k < end; ++k) {
+        outRow[k] = x[k];
+    }
 }

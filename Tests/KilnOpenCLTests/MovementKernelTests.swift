@@ -26,6 +26,64 @@ final class MovementKernelTests: XCTestCase {
         try check(.broadcast([2, 3, 5, 7, 2]), [[3, 1, 7, 1]], using: &generator)
     }
 
+    /// The row fast paths (`move_fill_rows`, `move_copy_rows`): rows and runs of 1, primes, and sizes
+    /// around the 128-element run, for both patterns, against the reference.
+    func testBroadcastRowFastPaths() throws {
+        var generator = SeededGenerator(seed: 17)
+        let sizes = [1, 2, 7, 127, 128, 129, 257]
+        var cases: [(Shape, Shape)] = []
+        for inner in sizes {
+            // A value per (outer, middle) row: [1, C, 1] -> [N, C, I], and [C, 1] -> [C, I].
+            for (outer, channels) in [(1, 3), (2, 1), (5, 13), (3, 2)] {
+                cases.append(([1, channels, 1], [outer, channels, inner]))
+            }
+            cases.append(([11, 1], [11, inner]))
+            // A row copied into every row: [1, K] -> [M, K], and [K] -> [M, K].
+            for rows in [1, 2, 13] {
+                cases.append(([1, inner], [rows, inner]))
+            }
+            cases.append(([inner], [7, inner]))
+            // A scalar filling a vector.
+            cases.append(([], [inner]))
+        }
+        // Batch norm's shape, with unit axes that merge away, and a rank-5 per-channel broadcast.
+        cases += [
+            ([1, 32, 1, 1], [4, 32, 28, 28]), ([1, 5, 1, 1], [3, 5, 7, 11]), ([1, 1, 5, 1, 1], [2, 1, 5, 3, 43]),
+            ([1, 1, 131], [3, 2, 131]), ([1, 2, 1], [1, 2, 1]),
+        ]
+        for (source, target) in cases {
+            try check(.broadcast(target), [source], using: &generator)
+        }
+    }
+
+    /// The selection: row patterns take the fast kernels, everything else `move_copy`.
+    func testBroadcastSelection() {
+        let entry = OpenCLBackend.broadcastEntry
+        // A value per row.
+        XCTAssertEqual(entry([1, 32, 1, 1], [64, 32, 28, 28]), "move_fill_rows")
+        XCTAssertEqual(entry([1, 7, 1], [5, 7, 129]), "move_fill_rows")
+        XCTAssertEqual(entry([13, 1], [13, 2]), "move_fill_rows")
+        XCTAssertEqual(entry([1, 1], [3, 5]), "move_fill_rows")
+        XCTAssertEqual(entry([], [257]), "move_fill_rows")
+        // A row copied into every row.
+        XCTAssertEqual(entry([1, 128], [64, 128]), "move_copy_rows")
+        XCTAssertEqual(entry([10], [3, 10]), "move_copy_rows")
+        XCTAssertEqual(entry([1, 3, 5], [2, 4, 3, 5]), "move_copy_rows")
+        // Others fall back to the strided copy.
+        XCTAssertEqual(entry([3, 1, 4], [3, 2, 4]), "move_copy")
+        XCTAssertEqual(entry([1, 3, 1, 5], [2, 3, 4, 5]), "move_copy")
+        XCTAssertEqual(entry([2, 1, 3, 1], [2, 4, 3, 5]), "move_copy")
+        XCTAssertEqual(entry([], [1]), "move_copy")
+        XCTAssertEqual(entry([1, 3], [0, 3]), "move_copy")
+        // The pattern's sizes.
+        let fill = OpenCLBackend.broadcastRows(from: [1, 32, 1, 1], to: [64, 32, 28, 28])
+        XCTAssertEqual(fill?.channels, 32)
+        XCTAssertEqual(fill?.inner, 784)
+        let copy = OpenCLBackend.broadcastRows(from: [1, 1, 10], to: [4, 3, 10])
+        XCTAssertNil(copy?.channels)
+        XCTAssertEqual(copy?.inner, 10)
+    }
+
     /// Every permutation of ranks 1 to 3, and random ones of ranks 4 and 6.
     func testTranspose() throws {
         var generator = SeededGenerator(seed: 12)

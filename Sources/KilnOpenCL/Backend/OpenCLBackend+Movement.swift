@@ -3,8 +3,10 @@
 import KilnCore
 
 extension KernelDescription {
-    /// movement.cl: one strided copy (`move_copy`) for every movement op.
-    static let movement = KernelDescription(file: "movement.cl", entries: ["move_copy"], tunables: [], isValid: { _ in true })
+    /// movement.cl: one strided copy (`move_copy`) for every movement op, and the row fast paths of
+    /// broadcast (`move_fill_rows`, `move_copy_rows`).
+    static let movement = KernelDescription(
+        file: "movement.cl", entries: ["move_copy", "move_fill_rows", "move_copy_rows"], tunables: [], isValid: { _ in true })
 }
 
 /// A box of coordinates that several operands walk together, each with its own element strides, as the
@@ -62,11 +64,55 @@ extension OpenCLBackend {
     /// Work items per group of the movement kernels; fixed so pocl compiles each kernel once.
     static let movementLocal = [64]
 
+    /// Elements per work item of `move_fill_rows` and `move_copy_rows` (the run along a row).
+    static let movementRunLength = 128
+
+    /// The row view of a broadcast from `source` to `target` (contiguous output): after merging, x's
+    /// strides are (0, 1, 0) over [O, C, I], (1, 0) over [C, I] or (0) over [I] (a value per row of I
+    /// elements, `channels` = C, or 1 for a scalar source: `move_fill_rows`), or (0, 1) over [M, K] or (1)
+    /// over [K] (a row of K copied into every row: `channels` = nil, `move_copy_rows`). nil for any other
+    /// pattern, and for an empty or one-element output, which `move_copy` takes.
+    static func broadcastRows(from source: Shape, to target: Shape) -> (channels: Int?, inner: Int)? {
+        guard target.count > 1 else { return nil }
+        let merged = StridedLayout(dimensions: target.dimensions, strides: [source.broadcastStrides(to: target), target.strides])
+            .merged()
+        let dimensions = merged.dimensions
+        switch merged.strides[0] {
+        case [0, 1, 0]: return (dimensions[1], dimensions[2])
+        case [1, 0]: return (dimensions[0], dimensions[1])
+        case [0]: return (1, dimensions[0])
+        case [0, 1]: return (nil, dimensions[1])
+        case [1]: return (nil, dimensions[0])
+        default: return nil
+        }
+    }
+
+    /// The kernel `broadcast` from `source` to `target` runs: a row fast path where `broadcastRows`
+    /// matches, else `move_copy`.
+    static func broadcastEntry(from source: Shape, to target: Shape) -> String {
+        guard let pattern = broadcastRows(from: source, to: target) else { return "move_copy" }
+        return pattern.channels == nil ? "move_copy_rows" : "move_fill_rows"
+    }
+
     func move(_ op: Op, _ inputs: [OpenCLOperand], _ out: OpenCLBuffer, _ outShape: Shape) throws {
         let outStrides = outShape.strides
         switch op {
         case .broadcast:
             let x = inputs[0]
+            if let pattern = Self.broadcastRows(from: x.shape, to: outShape) {
+                // One work item per run of up to `movementRunLength` elements of a row.
+                let run = Self.movementRunLength
+                let chunks = (pattern.inner + run - 1) / run
+                let rows = outShape.count / pattern.inner
+                let entry = pattern.channels == nil ? "move_copy_rows" : "move_fill_rows"
+                var arguments: [KernelArgument] = [.buffer(x.buffer), .buffer(out), .int(rows)]
+                if let channels = pattern.channels { arguments.append(.int(channels)) }
+                arguments += [.int(pattern.inner), .int(chunks), .int(run)]
+                try launch(
+                    try kernel(KernelDescription.movement.file, entry), arguments, global: [rows * chunks],
+                    preferredLocal: Self.movementLocal)
+                return
+            }
             try copy(x.buffer, out, box: outShape, xStrides: x.shape.broadcastStrides(to: outShape), outStrides: outStrides)
         case .transpose(let permutation):
             // Walking output axis k moves along input axis permutation[k].
