@@ -3,6 +3,7 @@
 
 import KilnCore
 import KilnReference
+import KilnTestSupport
 import XCTest
 
 /// A tensor on the host: row-major values and a shape.
@@ -32,25 +33,10 @@ func evaluate(_ op: Op, _ inputs: [HostTensor], on backend: any Backend = Refere
     return HostTensor(try backend.readDoubles(output), outputShape)
 }
 
-/// SplitMix64: a small seeded generator, so every test draws the same numbers on every run and machine.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
+/// The engine's SplitMix64 (`RandomSource`), so every test draws the same numbers on every run and machine.
+typealias SplitMix64 = RandomSource
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// `count` numbers drawn uniformly from `range`.
-    mutating func values(_ count: Int, in range: ClosedRange<Double> = -1...1) -> [Double] {
-        (0..<count).map { _ in Double.random(in: range, using: &self) }
-    }
-
+extension RandomSource {
     /// A tensor of `shape` with values drawn uniformly from `range`.
     mutating func tensor(_ shape: Shape, in range: ClosedRange<Double> = -1...1) -> HostTensor {
         HostTensor(values(shape.count, in: range), shape)

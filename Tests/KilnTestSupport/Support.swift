@@ -4,18 +4,10 @@ import Foundation
 import KilnCore
 import XCTest
 
-/// SplitMix64: a small, seedable generator so every test is reproducible.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The tests' seeded generator is the engine's own SplitMix64, so every test is reproducible.
+public typealias SeededGenerator = RandomSource
 
+extension RandomSource {
     /// `count` uniform values in `range`.
     public mutating func values(_ count: Int, in range: ClosedRange<Double> = -1...1) -> [Double] {
         (0..<count).map { _ in Double.random(in: range, using: &self) }
