@@ -48,8 +48,8 @@ class KilnCommandLineTestCase: XCTestCase {
     }
 
     /// Writes a tiny IDX data set (the four MNIST file names) of 28×28 images into a new folder:
-    /// `trainingCount` training images and 32 test images.
-    func tinyDataset(trainingCount: Int = 96) throws -> URL {
+    /// `trainingCount` training images and `testCount` test images.
+    func tinyDataset(trainingCount: Int = 96, testCount: Int = 32) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         func idx(_ dimensions: [Int], _ payload: [UInt8]) -> Data {
@@ -57,7 +57,7 @@ class KilnCommandLineTestCase: XCTestCase {
             for dimension in dimensions { bytes += withUnsafeBytes(of: UInt32(dimension).bigEndian, Array.init) }
             return Data(bytes + payload)
         }
-        for (prefix, count) in [("train", trainingCount), ("t10k", 32)] {
+        for (prefix, count) in [("train", trainingCount), ("t10k", testCount)] {
             let labels = (0..<count).map { UInt8($0 % 10) }
             // Class k lights up row 2k + 3, so the classes are learnable.
             var pixels: [UInt8] = []

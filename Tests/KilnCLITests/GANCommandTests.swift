@@ -7,22 +7,7 @@ final class GANCommandTests: KilnCommandLineTestCase {
     /// A folder with a tiny IDX data set (48 training and 12 test images, 28×28, class k lights row 2k + 3) and a
     /// tiny CNN trained on it for one epoch on the reference backend (`cnn.safetensors`).
     func tinyDatasetAndCNN() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-gan-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        func idx(_ dimensions: [Int], _ payload: [UInt8]) -> Data {
-            var bytes: [UInt8] = [0, 0, 8, UInt8(dimensions.count)]
-            for dimension in dimensions { bytes += withUnsafeBytes(of: UInt32(dimension).bigEndian, Array.init) }
-            return Data(bytes + payload)
-        }
-        for (prefix, count) in [("train", 48), ("t10k", 12)] {
-            let labels = (0..<count).map { UInt8($0 % 10) }
-            var pixels: [UInt8] = []
-            for label in labels {
-                for pixel in 0..<784 { pixels.append(pixel / 28 == Int(label) * 2 + 3 ? 220 : UInt8((pixel * 7) % 40)) }
-            }
-            try idx([count, 28, 28], pixels).write(to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
-            try idx([count], labels).write(to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
-        }
+        let folder = try tinyDataset(trainingCount: 48, testCount: 12)
         let train = try run([
             "train", "--model", "conv4k3p1-relu-maxpool2-conv6k3p1-relu-maxpool2-flatten-dense10", "--device", "cpu",
             "--dataset", folder.path, "--epochs", "1", "--batch-size", "16", "--out", folder.appendingPathComponent("cnn").path,
