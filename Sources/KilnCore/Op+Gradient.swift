@@ -78,7 +78,9 @@ extension Op {
                 try packed.slice(axis: 1, start: 0, length: 4 * hidden),
                 try packed.slice(axis: 1, start: 4 * hidden, length: hidden),
             ]
-        case .unaryGradient, .conv2dBackwardWeight, .maxPool2dBackward, .lstmCellBackward:
+        case .softmaxCrossEntropy:
+            return [try Tensor.apply(.softmaxCrossEntropyBackward, [inputs[0], inputs[1], g]), nil]
+        case .unaryGradient, .conv2dBackwardWeight, .maxPool2dBackward, .lstmCellBackward, .softmaxCrossEntropyBackward, .update:
             throw TensorError.noGradient(op: name)
         }
     }

@@ -32,6 +32,9 @@ extension Op {
         case .lstmCellBackward: "lstm_cell_backward"
         case .oneHot: "one_hot"
         case .dropoutMask: "dropout_mask"
+        case .softmaxCrossEntropy: "softmax_cross_entropy"
+        case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
+        case .update(let rule): rule.name
         }
     }
 
@@ -206,6 +209,61 @@ extension Op {
             try rule.require(classes > 0, "needs at least one class")
             try rule.require(inputs[0].rank == 1, "labels must be rank 1")
             return [inputs[0][0], classes]
+        case .softmaxCrossEntropy:
+            try rule.arity(2)
+            try rule.require(inputs[0].rank == 2 && inputs[1] == [inputs[0][0]], "needs logits [N, C] and labels [N]")
+            return [inputs[0][0]]
+        case .softmaxCrossEntropyBackward:
+            try rule.arity(3)
+            let rows: Shape = [inputs[0][0]]
+            try rule.require(inputs[0].rank == 2 && inputs[1] == rows && inputs[2] == rows, "needs logits [N, C], labels [N] and dy [N]")
+            return inputs[0]
+        case .update(let update):
+            try rule.arity(update.arity)
+            let tensors = update.takesScalars ? inputs.dropLast() : inputs[...]
+            try rule.require(tensors.allSatisfy { $0 == inputs[0] }, "every tensor must have the updated tensor's shape \(inputs[0])")
+            if update.takesScalars {
+                try rule.require(inputs.last!.rank == 1 && inputs.last![0] >= update.scalarCount, "scalars must be [\(update.scalarCount)] or longer")
+            }
+            return inputs[0]
+        }
+    }
+}
+
+extension UpdateRule {
+    /// The op's name in reports.
+    public var name: String {
+        switch self {
+        case .momentumBuffer: "momentum_buffer_update"
+        case .sgdParameter: "sgd_update"
+        case .adamMoment: "adam_moment_update"
+        case .adamParameter: "adam_update"
+        }
+    }
+
+    /// Inputs the rule takes.
+    public var arity: Int {
+        switch self {
+        case .momentumBuffer, .adamMoment: 3
+        case .sgdParameter(let momentum, _, _): momentum == 0 ? 3 : 4
+        case .adamParameter: 4
+        }
+    }
+
+    /// Whether the last input is the per-step scalars tensor.
+    public var takesScalars: Bool {
+        switch self {
+        case .momentumBuffer, .adamMoment: false
+        case .sgdParameter, .adamParameter: true
+        }
+    }
+
+    /// Per-step scalars the rule reads.
+    public var scalarCount: Int {
+        switch self {
+        case .momentumBuffer, .adamMoment: 0
+        case .sgdParameter: 1
+        case .adamParameter: 3
         }
     }
 }

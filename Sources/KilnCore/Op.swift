@@ -68,6 +68,31 @@ public enum Op: Hashable, Sendable {
     /// Element `i` is dropped when `DropoutHash.bits(seed:index:) < DropoutHash.threshold(probability:)`,
     /// identical on every backend.
     case dropoutMask(probability: Double, seed: UInt64, shape: Shape)
+    /// Inputs `(logits [N, C], labels [N])`, labels as class indices in floats: output `[N]` holding each
+    /// row's `logsumexp(logits[n]) − logits[n, label]` (computed with the maximum subtracted); a label that is
+    /// not a whole number in `0..<C` gives 0, as `−Σ logSoftmax · oneHot` does.
+    case softmaxCrossEntropy
+    /// Inputs `(logits [N, C], labels [N], dy [N])`: output `[N, C]`, `dy[n] · (softmax(logits[n]) − oneHot(label))`,
+    /// or zeros for a row whose label is invalid.
+    case softmaxCrossEntropyBackward
+    /// An optimizer's elementwise update of one tensor in one launch; see `UpdateRule` for the inputs.
+    /// The output replaces `inputs[0]`, and plans write it in place.
+    case update(UpdateRule)
+}
+
+/// The elementwise update rules of the optimizers (PyTorch's semantics). `d = g + decay·p` is the
+/// gradient with weight decay; every rule's first input is the tensor it replaces, of the output's shape.
+public enum UpdateRule: Hashable, Sendable {
+    /// Inputs `(buffer, g, p)`: SGD's momentum buffer, `buffer·μ + d`.
+    case momentumBuffer(momentum: Double, weightDecay: Double)
+    /// Inputs `(p, g, scalars)` when `momentum` is 0, else `(p, g, buffer, scalars)` with the buffer's new
+    /// value: `p − lr·step`, where step is `d`, the buffer, or `d + buffer·μ` (Nesterov); `lr = scalars[0]`.
+    case sgdParameter(momentum: Double, nesterov: Bool, weightDecay: Double)
+    /// Inputs `(m, g, p)`: an Adam moment, `m·β + d·(1 − β)`, or with `d·d` for the second moment (`squared`).
+    case adamMoment(beta: Double, squared: Bool, weightDecay: Double)
+    /// Inputs `(p, m, v, scalars)` with the moments' new values and `scalars = [lr, 1/(1−β₁ᵗ), 1/√(1−β₂ᵗ)]`:
+    /// `p − lr·c₁·m / (√v·c₂ + ε)`.
+    case adamParameter(epsilon: Double)
 }
 
 /// Elementwise functions of one argument.

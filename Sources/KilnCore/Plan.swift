@@ -1,13 +1,13 @@
 // Plan: a graph compiled once and replayed. Compilation orders the nodes, folds constants, assigns every
-// intermediate a buffer slot that is reused once its last reader has run, and allocates everything up
-// front; a replay binds new input values and enqueues the same launches with no allocation, no graph
+// intermediate a buffer slot that is reused once its last reader has run, writes variable updates in place
+// where that is safe, and allocates everything up front; a replay binds new input values and enqueues the same launches with no allocation, no graph
 // building and no host round trip until an output is read.
 
 /// A compiled graph: inputs bound per run, outputs to read, and variables overwritten by each run.
 public final class Plan {
     /// What compilation decided, for reports.
     public struct Report: CustomStringConvertible, Codable, Equatable {
-        /// Kernel launches per run (buffer copies for variable updates included).
+        /// Kernel launches per run (buffer copies for variable updates not written in place included).
         public var launches: Int
         /// Bytes of device memory for intermediates with slot reuse (the peak a run needs beyond inputs and variables).
         public var intermediateBytes: Int
@@ -97,6 +97,24 @@ public final class Plan {
         }
         for node in roots.map(\.node) { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
 
+        // An update whose value an elementwise step computes is written straight into the variable when no
+        // later step reads the variable's old value (elementwise kernels read element i before writing it,
+        // so the step may read the variable itself); the others are copied after the run.
+        var lastPersistentRead: [ObjectIdentifier: Int] = [:]
+        for (index, node) in fusion.nodes.enumerated() {
+            for input in node.inputs { if let held = rootOf(input).storage { lastPersistentRead[ObjectIdentifier(held)] = index } }
+        }
+        let position = Dictionary(fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
+        var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
+        for (variable, value) in updates {
+            let node = rootOf(value.node)
+            let id = ObjectIdentifier(node)
+            guard node.op.writesInPlaceSafely, inPlace[id] == nil, let index = position[id],
+                lastPersistentRead[ObjectIdentifier(variable.storage), default: -1] <= index
+            else { continue }
+            inPlace[id] = variable.storage
+        }
+
         // Slots: a buffer is reused, by exact size, once its last reader has run.
         var storage: [ObjectIdentifier: any DeviceStorage] = [:]
         var free: [Int: [any DeviceStorage]] = [:]
@@ -119,7 +137,9 @@ public final class Plan {
                 let count = node.shape.count
                 withoutReuse += count * 4
                 let slot: any DeviceStorage
-                if var pool = free[count], let reused = pool.popLast() {
+                if let variable = inPlace[id] {
+                    slot = variable
+                } else if var pool = free[count], let reused = pool.popLast() {
                     free[count] = pool
                     slot = reused
                 } else {
@@ -132,7 +152,7 @@ public final class Plan {
                     op: node.op, operands: node.inputs.map { Operand(storage: storageOf($0), shape: $0.shape) },
                     output: slot, shape: node.shape))
                 let last = lastUse[id] ?? index
-                if last != Int.max { releasing[max(last, index), default: []].append((count, slot)) }
+                if last != Int.max, inPlace[id] == nil { releasing[max(last, index), default: []].append((count, slot)) }
             }
             // Buffers whose last reader is this step become free for the next steps.
             for (count, slot) in releasing.removeValue(forKey: index) ?? [] { free[count, default: []].append(slot) }
@@ -146,7 +166,10 @@ public final class Plan {
         self.steps = steps
         self.dropoutSteps = dropoutSteps
         self.outputs = outputs.map { (storageOf($0.node), $0.shape) }
-        self.updates = updates.map { (storageOf($0.value.node), $0.variable.storage) }
+        self.updates = updates.compactMap { update in
+            let source = storageOf(update.value.node)
+            return source === update.variable.storage ? nil : (source, update.variable.storage)
+        }
         // Variables, inputs and folded constants: every storage the graph held before this plan's slots.
         var persistentStorages = Set<ObjectIdentifier>()
         var persistentBytes = 0
@@ -155,7 +178,7 @@ public final class Plan {
             if let held = node.storage, persistentStorages.insert(ObjectIdentifier(held)).inserted { persistentBytes += held.count * 4 }
         }
         self.report = Report(
-            launches: steps.count + updates.count, intermediateBytes: intermediateBytes,
+            launches: steps.count + self.updates.count, intermediateBytes: intermediateBytes,
             intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: fusion.descriptions)
     }
 
@@ -184,8 +207,8 @@ public final class Plan {
         for update in updates { try backend.copy(update.source, to: update.destination) }
     }
 
-    /// Runs the plan once, waiting for the device after every launch, and returns the seconds each op
-    /// kind took (summed over its launches) with its launch count, slowest first: where a step's time goes.
+    /// Runs the plan once, then its steps again waiting for the device after every launch (so variables updated
+    /// in place advance twice), and returns the seconds each op kind took (summed over its launches) with its launch count, slowest first: where a step's time goes.
     public func profile(_ inputValues: [[Float]], clock: () -> Double) throws -> [(op: String, seconds: Double, launches: Int)] {
         try run(inputValues)
         let backend = device.backend
@@ -205,5 +228,16 @@ public final class Plan {
     /// The values of output `index` after the last run (waits for the device).
     public func output(_ index: Int) throws -> [Float] {
         try device.backend.readFloats(outputs[index].storage)
+    }
+}
+
+extension Op {
+    /// Whether the op's output may overwrite an input of its own shape: each output element is computed
+    /// from the same element of such an input (and from other inputs), so no element is read after it is written.
+    var writesInPlaceSafely: Bool {
+        switch self {
+        case .unary, .unaryGradient, .binary, .update: true
+        default: false
+        }
     }
 }

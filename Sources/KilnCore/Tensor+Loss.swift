@@ -6,14 +6,14 @@ public enum LossReduction: Sendable {
 }
 
 extension Tensor {
-    /// Softmax cross-entropy of `logits [N, C]` against `labels [N]` (class indices as floats),
-    /// computed from log-softmax (the maximum subtracted).
+    /// Softmax cross-entropy of `logits [N, C]` against `labels [N]` (class indices as floats): one fused op
+    /// per row (log-sum-exp with the maximum subtracted) whose gradient is `softmax − oneHot` in one launch.
     public static func softmaxCrossEntropy(logits: Tensor, labels: Tensor, reduction: LossReduction = .mean) throws -> Tensor {
         guard logits.shape.rank == 2, labels.shape == [logits.shape[0]] else {
             throw ShapeError(op: "softmax_cross_entropy", "needs logits [N, C] and labels [N]", shapes: [logits.shape, labels.shape])
         }
-        let picked = try (logits.logSoftmax(axis: 1) * labels.oneHot(classes: logits.shape[1])).sum()
-        return try reduce(-picked, count: logits.shape[0], reduction)
+        let rows = try apply(.softmaxCrossEntropy, [logits, labels])
+        return try reduce(rows.sum(), count: logits.shape[0], reduction)
     }
 
     /// Mean (or summed) squared error.

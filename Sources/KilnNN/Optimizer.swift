@@ -1,5 +1,6 @@
 // Optimizers: SGD (plain, momentum, Nesterov) and Adam, with weight decay. Each writes its update as
-// lazy tensors, so a training step (forward, backward and update) compiles into one plan. Values that
+// lazy tensors, one fused `update` op per tensor it changes (which plans run in place), so a training
+// step (forward, backward and update) compiles into one plan. Values that
 // change every step (the learning rate, Adam's bias corrections) come in through a small input tensor,
 // so a compiled step never bakes them in.
 import Foundation
@@ -37,17 +38,18 @@ public final class SGD: Optimizer {
     public func scalars(step: Int, learningRate: Double) -> [Float] { [Float(learningRate)] }
 
     public func updates(parameters: [NamedVariable], gradients: [Tensor], scalars: Tensor) throws -> [(variable: Variable, value: Tensor)] {
-        let learningRate = try scalars.slice(axis: 0, start: 0, length: 1).reshaped([])
         var result: [(variable: Variable, value: Tensor)] = []
         for ((name, parameter), gradient) in zip(parameters, gradients) {
-            var g = weightDecay == 0 ? gradient : try gradient + parameter.value * weightDecay
+            var inputs = [parameter.value, gradient]
             if momentum != 0 {
                 let velocity = try buffer(for: parameter, name: "\(name).momentum_buffer")
-                let newVelocity = try velocity.value * momentum + g
+                let newVelocity = try Tensor.apply(
+                    .update(.momentumBuffer(momentum: momentum, weightDecay: weightDecay)), [velocity.value, gradient, parameter.value])
                 result.append((velocity, newVelocity))
-                g = nesterov ? try g + newVelocity * momentum : newVelocity
+                inputs.append(newVelocity)
             }
-            result.append((parameter, try parameter.value - learningRate * g))
+            let rule = UpdateRule.sgdParameter(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+            result.append((parameter, try Tensor.apply(.update(rule), inputs + [scalars])))
         }
         return result
     }
@@ -90,19 +92,16 @@ public final class Adam: Optimizer {
     }
 
     public func updates(parameters: [NamedVariable], gradients: [Tensor], scalars: Tensor) throws -> [(variable: Variable, value: Tensor)] {
-        func scalar(_ index: Int) throws -> Tensor { try scalars.slice(axis: 0, start: index, length: 1).reshaped([]) }
-        let (learningRate, firstCorrection, secondCorrection) = (try scalar(0), try scalar(1), try scalar(2))
         var result: [(variable: Variable, value: Tensor)] = []
         for ((name, parameter), gradient) in zip(parameters, gradients) {
-            let g = weightDecay == 0 ? gradient : try gradient + parameter.value * weightDecay
             let (first, second) = try buffers(for: parameter, name: name)
-            let m = try first.value * beta1 + g * (1 - beta1)
-            let v = try second.value * beta2 + g * g * (1 - beta2)
+            let m = try Tensor.apply(
+                .update(.adamMoment(beta: beta1, squared: false, weightDecay: weightDecay)), [first.value, gradient, parameter.value])
+            let v = try Tensor.apply(
+                .update(.adamMoment(beta: beta2, squared: true, weightDecay: weightDecay)), [second.value, gradient, parameter.value])
             result.append((first, m))
             result.append((second, v))
-            // √(v̂) = √v / √(1−β₂ᵗ), so the denominator is √v · secondCorrection + ε.
-            let step = try learningRate * firstCorrection * m / (v.sqrt() * secondCorrection + epsilon)
-            result.append((parameter, try parameter.value - step))
+            result.append((parameter, try Tensor.apply(.update(.adamParameter(epsilon: epsilon)), [parameter.value, m, v, scalars])))
         }
         return result
     }

@@ -155,6 +155,12 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
         case .lstmCellBackward:
             return lstmCellBackward(
                 z: x[0], cPrevious: x[1], state: x[2], dState: x[3], batch: shapes[1][0], hidden: shapes[1][1])
+        case .softmaxCrossEntropy:
+            return softmaxCrossEntropy(logits: x[0], labels: x[1], classes: shapes[0][1])
+        case .softmaxCrossEntropyBackward:
+            return softmaxCrossEntropyBackward(logits: x[0], labels: x[1], dy: x[2], classes: shapes[0][1])
+        case .update(let rule):
+            return update(rule, x)
         }
     }
 

@@ -98,3 +98,28 @@ extension PlanTests {
         }
     }
 }
+
+/// Variable updates written in place, and the copies kept where a later step still reads the old value.
+extension PlanTests {
+    func testUpdatesRunInPlaceUnlessALaterStepReadsTheOldValue() throws {
+        for device in try devices() {
+            let a = try Variable(Tensor([1, 2, 3] as [Float], shape: [3], on: device))
+            let b = try Variable(Tensor([10, 20, 30] as [Float], shape: [3], on: device))
+            // The output reads a's old value before the update: in place, two launches.
+            let doubled = try a.value * 2
+            let simple = try Plan(inputs: [], outputs: [doubled], updates: [(a, try a.value + 1)])
+            XCTAssertEqual(simple.report.launches, 2, "\(simple.report)")
+            try simple.run([])
+            XCTAssertEqual(try simple.output(0), [2, 4, 6])
+            XCTAssertEqual(try a.value.floats(), [2, 3, 4])
+
+            // A swap: a ← b + 1 runs first in place, so b ← a + 1, which reads a's old value, must not
+            // find it overwritten: a's new value goes through a copy after the run.
+            let swap = try Plan(inputs: [], outputs: [], updates: [(a, try b.value + 1), (b, try a.value + 1)])
+            XCTAssertEqual(swap.report.launches, 3, "two steps and one copy: \(swap.report)")
+            try swap.run([])
+            XCTAssertEqual(try a.value.floats(), [11, 21, 31], "\(device)")
+            XCTAssertEqual(try b.value.floats(), [3, 4, 5], "\(device)")
+        }
+    }
+}

@@ -3,13 +3,13 @@
 import KilnCore
 
 extension KernelDescription {
-    /// elementwise.cl: one output element per work item.
+    /// elementwise.cl: elementwise kernels; the contiguous ones take `vectorLanes` elements per work item.
     static let elementwise = KernelDescription(
         file: "elementwise.cl",
         entries: [
             "fill_forward", "dropout_mask_forward", "unary_forward", "unary_backward", "binary_forward",
             "binary_forward_scalar", "binary_forward_broadcast", "binary_forward_channel", "binary_forward_row",
-            "one_hot_forward", "bias_add_forward",
+            "one_hot_forward", "bias_add_forward", "update_momentum_buffer", "update_sgd", "update_adam_moment", "update_adam",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -60,13 +60,21 @@ extension OpenCLBackend {
     /// Work items per group of the elementwise kernels; fixed so pocl compiles each kernel once.
     static let elementwiseLocal = [64]
 
+    /// Elements per work item of the contiguous kernels (`KILN_LANES` in elementwise.cl).
+    static let vectorLanes = 8
+
     private func elementwise(_ entry: String, _ arguments: [KernelArgument], count: Int) throws {
         let kernel = try kernel(KernelDescription.elementwise.file, entry)
         try launch(kernel, arguments, global: [count], preferredLocal: Self.elementwiseLocal)
     }
 
+    /// Launches a contiguous kernel over `count` elements, `vectorLanes` per work item.
+    func vectorElementwise(_ entry: String, _ arguments: [KernelArgument], count: Int) throws {
+        try elementwise(entry, arguments, count: (count + Self.vectorLanes - 1) / Self.vectorLanes)
+    }
+
     func fill(_ out: OpenCLBuffer, count: Int, value: Float) throws {
-        try elementwise("fill_forward", [.buffer(out), .int(count), .float(value)], count: count)
+        try vectorElementwise("fill_forward", [.buffer(out), .int(count), .float(value)], count: count)
     }
 
     /// Bit-exact with `DropoutHash.uniform(seed:index:)`: `u = k / 2^24` for a 24-bit integer `k`, so
@@ -84,7 +92,7 @@ extension OpenCLBackend {
 
     func unary(_ function: UnaryFunction, _ x: OpenCLOperand, _ out: OpenCLBuffer) throws {
         let count = x.shape.count
-        try elementwise(
+        try vectorElementwise(
             "unary_forward",
             [.buffer(x.buffer), .buffer(out), .int(count), .int(function.kernelCode), .float(function.kernelSlope)],
             count: count)
@@ -92,7 +100,7 @@ extension OpenCLBackend {
 
     func unaryGradient(_ function: UnaryFunction, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer) throws {
         let count = x.shape.count
-        try elementwise(
+        try vectorElementwise(
             "unary_backward",
             [
                 .buffer(x.buffer), .buffer(dy.buffer), .buffer(out), .int(count), .int(function.kernelCode),
@@ -114,11 +122,11 @@ extension OpenCLBackend {
         let head: [KernelArgument] = [.buffer(a.buffer), .buffer(b.buffer), .buffer(out), .int(count), .int(function.kernelCode)]
         // Operands with as many elements as the output differ from it only by size-1 axes: the same layout.
         if a.shape.count == count && b.shape.count == count {
-            try elementwise("binary_forward", head, count: count)
+            try vectorElementwise("binary_forward", head, count: count)
             return
         }
         if a.shape.count == 1 && b.shape == outShape || b.shape.count == 1 && a.shape == outShape {
-            try elementwise("binary_forward_scalar", head + [.int(a.shape == outShape ? 1 : 0)], count: count)
+            try vectorElementwise("binary_forward_scalar", head + [.int(a.shape == outShape ? 1 : 0)], count: count)
             return
         }
         let layout = StridedLayout(

@@ -130,6 +130,12 @@ public final class OpenCLBackend: Backend {
             try lstmCell(z: x[0], cPrev: x[1], out)
         case .lstmCellBackward:
             try lstmCellBackward(z: x[0], cPrev: x[1], state: x[2], dState: x[3], out)
+        case .softmaxCrossEntropy:
+            try softmaxCrossEntropy(logits: x[0], labels: x[1], out)
+        case .softmaxCrossEntropyBackward:
+            try softmaxCrossEntropyBackward(logits: x[0], labels: x[1], dy: x[2], out)
+        case .update(let rule):
+            try update(rule, x, out)
         }
     }
 
