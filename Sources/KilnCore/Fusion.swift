@@ -1,6 +1,7 @@
 // Fusion: the plan's rewrite that merges elementwise epilogues into the kernel producing their input:
 // a matmul followed by a bias add becomes one `linear` launch, and a following activation joins it when
-// nothing else reads the value before the activation (in evaluation; training's backward pass reads it).
+// nothing else reads the value before the activation (ReLU's gradient reads ReLU's output, so in training
+// too; the gradients of sigmoid and tanh read their input, so those fuse in evaluation only).
 
 /// The nodes a plan runs after fusion, and which original nodes now name a fused node's output.
 struct Fusion {

@@ -10,6 +10,10 @@ extension Op {
             return []
         case .oneHot, .binary(.equal), .binary(.greater):
             return inputs.map { _ in nil }
+        case .unary(.relu):
+            // relu'(x) = [x > 0] = [relu(x) > 0]: reading the output leaves the input to its producer alone,
+            // so a plan can fuse the activation into the layer before it in training too.
+            return [try Tensor.apply(.unaryGradient(.relu), [output, g])]
         case .unary(let function):
             return [try Tensor.apply(.unaryGradient(function), [inputs[0], g])]
         case .binary(let function):

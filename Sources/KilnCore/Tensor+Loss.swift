@@ -13,7 +13,7 @@ extension Tensor {
             throw ShapeError(op: "softmax_cross_entropy", "needs logits [N, C] and labels [N]", shapes: [logits.shape, labels.shape])
         }
         let rows = try apply(.softmaxCrossEntropy, [logits, labels])
-        return try reduce(rows.sum(), count: logits.shape[0], reduction)
+        return try reduction == .mean ? rows.mean() : rows.sum()
     }
 
     /// Mean (or summed) squared error.
