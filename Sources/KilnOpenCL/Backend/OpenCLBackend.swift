@@ -29,6 +29,8 @@ public final class OpenCLBackend: Backend {
     public let name: String
     private var kernels: [KernelKey: OpenCLKernel] = [:]
     private var workspaces: [Workspace: OpenCLBuffer] = [:]
+    /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
+    public internal(set) var tuning: TuningTable?
 
     private struct KernelKey: Hashable {
         let file: String
@@ -41,6 +43,7 @@ public final class OpenCLBackend: Backend {
         context = try OpenCLContext(device: device)
         programs = ProgramCache(context: context, cacheDirectory: cacheDirectory)
         name = "opencl:\(device.info.index) (\(device.info.name))"
+        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.directory)
     }
 
     public func allocate(count: Int) throws -> any DeviceStorage {
