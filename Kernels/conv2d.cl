@@ -164,7 +164,8 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 // writes the P consecutive entries of image n in row q, row by row of the window. One dimension with groups of 64,
 // and no divisions per entry: pocl pays a fixed cost per work group (groups of one item cost more than the copy)
 // and integer division is slow on CPUs.
-__kernel void conv2d_im2col(__global const float *x, __global float *col, const int sliceImages, CONV_GEOMETRY) {
+__kernel void conv2d_im2col(__global const float *restrict x, __global float *restrict col, const int sliceImages,
+                            CONV_GEOMETRY) {
     const int Q = C * KH * KW;
     const int id = (int)get_global_id(0);
     if (id >= N * Q) {
@@ -178,6 +179,11 @@ __kernel void conv2d_im2col(__global const float *x, __global float *col, const 
     const int slice = n / sliceImages;
     __global const float *xPlane = x + ((size_t)n * C + c) * H * W;
     __global float *out = col + (((size_t)slice * Q + q) * sliceImages + n - slice * sliceImages) * OH * OW;
+    // Window column ow reads iw = ow*SW + shift; only ow in owStart ..< owEnd land inside the row, so each row is a
+    // zero run, a copy (contiguous when SW == 1, which the compiler vectorises) and a zero run, with no test per entry.
+    const int shift = kw * DW - PL;
+    const int owStart = min(OW, shift < 0 ? (-shift + SW - 1) / SW : 0);
+    const int owEnd = max(owStart, min(OW, W - 1 - shift >= 0 ? (W - 1 - shift) / SW + 1 : 0));
     for (int oh = 0; oh < OH; ++oh, out += OW) {
         const int ih = oh * SH - PT + kh * DH;
         if (ih < 0 || ih >= H) {
@@ -186,10 +192,21 @@ __kernel void conv2d_im2col(__global const float *x, __global float *col, const 
             }
             continue;
         }
-        __global const float *xRow = xPlane + ih * W;
-        int iw = -PL + kw * DW;
-        for (int ow = 0; ow < OW; ++ow, iw += SW) {
-            out[ow] = (iw >= 0 && iw < W) ? xRow[iw] : 0.0f;
+        __global const float *xRow = xPlane + ih * W + shift;
+        for (int ow = 0; ow < owStart; ++ow) {
+            out[ow] = 0.0f;
+        }
+        if (SW == 1) {
+            for (int ow = owStart; ow < owEnd; ++ow) {
+                out[ow] = xRow[ow];
+            }
+        } else {
+            for (int ow = owStart; ow < owEnd; ++ow) {
+                out[ow] = xRow[ow * SW];
+            }
+        }
+        for (int ow = owEnd; ow < OW; ++ow) {
+            out[ow] = 0.0f;
         }
     }
 }
@@ -198,7 +215,7 @@ __kernel void conv2d_im2col(__global const float *x, __global float *col, const 
 // item per dx row (n, c, ih): it zeroes the row, then for each tap (kh, kw) whose window row oh reads ih adds the
 // matching run of dcol's row q = (c*KH + kh)*KW + kw into it, so the inner loop has no divisions (a work item per
 // element tested divisibility for every tap).
-__kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV_GEOMETRY) {
+__kernel void conv2d_col2im(__global const float *restrict dcol, __global float *restrict dx, CONV_GEOMETRY) {
     const int index = (int)get_global_id(0);
     if (index >= N * C * H) {
         return;
@@ -208,7 +225,7 @@ __kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV
     const int n = index / (H * C);
     const int P = OH * OW;
     const size_t rowLength = (size_t)N * P;
-    __global float *dxRow = dx + (size_t)index * W;
+    __global float *restrict dxRow = dx + (size_t)index * W;
     for (int iw = 0; iw < W; ++iw) {
         dxRow[iw] = 0.0f;
     }
@@ -225,8 +242,15 @@ __kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV
             const int owStart = shift < 0 ? (-shift + SW - 1) / SW : 0;
             const int owEnd = min(OW, W - 1 - shift >= 0 ? (W - 1 - shift) / SW + 1 : 0);
             __global const float *source = dcol + (size_t)((c * KH + kh) * KW + kw) * rowLength + (size_t)n * P + oh * OW;
-            for (int ow = owStart; ow < owEnd; ++ow) {
-                dxRow[ow * SW + shift] += source[ow];
+            __global float *restrict target = dxRow + shift;
+            if (SW == 1) {
+                for (int ow = owStart; ow < owEnd; ++ow) {
+                    target[ow] += source[ow];
+                }
+            } else {
+                for (int ow = owStart; ow < owEnd; ++ow) {
+                    target[ow * SW] += source[ow];
+                }
             }
         }
     }
