@@ -22,7 +22,7 @@
 //                      maximum once and writes dy there and 0 to the window's other taps. Elements that no
 //                      window reads are left alone: the host zeroes dx first unless the windows tile it.
 // pool2d_backward_max_2x2: the same for 2x2 windows at stride 2 without padding or dilation, one work item
-//                      per dy row (writes the two dx rows under it).
+//                      per dy row (writes the two dx rows under it, 8 windows at a time as float16 stores).
 // pool2d_backward_avg: one work item per dx element: a gather of dy / divisor over the windows that read it.
 //
 // Tunables: none (direct kernels; launch local size chosen by OpenCLBackend+Pooling.swift).
@@ -193,9 +193,10 @@ __kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y,
     __global const float *top = x + (size_t)plane * H * W + (size_t)(2 * oh) * W;
     __global const float *bottom = top + W;
     __global float *yRow = y + (size_t)r * OW;
-    int ow = 0;
-    // Taps in row-major order; a later tap wins only when strictly greater (the first maximum).
-    for (; ow + 8 <= OW; ow += 8) {
+    // Taps in row-major order; a later tap wins only when strictly greater (the first maximum). A row of at least
+    // 8 outputs ends with a block at OW - 8 that overlaps the one before, so only shorter rows take the scalar loop.
+    for (int step = 0; OW >= 8 && step < OW; step += 8) {
+        const int ow = min(step, OW - 8);
         const float16 t = vload16(0, top + 2 * ow);
         const float16 u = vload16(0, bottom + 2 * ow);
         float8 best = t.even;
@@ -204,7 +205,7 @@ __kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y,
         best = select(best, u.odd, u.odd > best);
         vstore8(best, 0, yRow + ow);
     }
-    for (; ow < OW; ++ow) {
+    for (int ow = 0; OW < 8 && ow < OW; ++ow) {
         float best = top[2 * ow];
         best = top[2 * ow + 1] > best ? top[2 * ow + 1] : best;
         best = bottom[2 * ow] > best ? bottom[2 * ow] : best;
@@ -256,7 +257,32 @@ __kernel void pool2d_backward_max_2x2(__global const float *x, __global const fl
     __global float *dxTop = dx + offset;
     __global float *dxBottom = dxTop + W;
     __global const float *dyRow = dy + (size_t)r * OW;
-    for (int ow = 0; ow < OW; ++ow) {
+    // 8 windows at a time: the same first-maximum rule as below, with masks (a later tap wins only when strictly
+    // greater, so tap k is the winner when it beat the taps before it and no later tap beat it). A row of at least
+    // 8 windows ends with a block at OW - 8 that overlaps the one before (rewriting the same values), so only
+    // rows shorter than 8 take the scalar loop.
+    for (int step = 0; OW >= 8 && step < OW; step += 8) {
+        const int ow = min(step, OW - 8);
+        const float16 t = vload16(0, top + 2 * ow);
+        const float16 u = vload16(0, bottom + 2 * ow);
+        const float8 g = vload8(0, dyRow + ow);
+        float8 best = t.even;
+        const int8 beats1 = t.odd > best;
+        best = select(best, t.odd, beats1);
+        const int8 beats2 = u.even > best;
+        best = select(best, u.even, beats2);
+        const int8 beats3 = u.odd > best;
+        const int8 laterBeats2 = beats2 | beats3;
+        const float8 zero = (float8)(0.0f);
+        float16 topGradient, bottomGradient;
+        topGradient.even = select(g, zero, beats1 | laterBeats2);
+        topGradient.odd = select(zero, g, beats1 & ~laterBeats2);
+        bottomGradient.even = select(zero, g, beats2 & ~beats3);
+        bottomGradient.odd = select(zero, g, beats3);
+        vstore16(topGradient, 0, dxTop + 2 * ow);
+        vstore16(bottomGradient, 0, dxBottom + 2 * ow);
+    }
+    for (int ow = 0; OW < 8 && ow < OW; ++ow) {
         const float t00 = top[2 * ow], t01 = top[2 * ow + 1], t10 = bottom[2 * ow], t11 = bottom[2 * ow + 1];
         // The first maximum in row-major tap order: a later tap wins only when strictly greater.
         int winner = 0;

@@ -90,7 +90,7 @@ final class PoolingKernelTests: XCTestCase {
 
     /// Max pooling forward and backward with 2x2 windows at stride 2 (the fixed kernels `pool2d_forward_max_2x2`
     /// and `pool2d_backward_max_2x2`, and the general row kernels on the same geometry): output widths 1, around
-    /// the 8 outputs the forward kernel takes at a time, primes; odd heights and widths leave a row or column
+    /// the 8 windows both kernels take at a time, primes; odd heights and widths leave a row or column
     /// no window reads. Small whole numbers, so windows hold ties.
     func testMaxPool2x2Rows() throws {
         let backend = try OpenCLTestDevice.require()
