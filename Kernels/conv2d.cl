@@ -15,7 +15,8 @@
 //                         oh = (ih + PT - kh*DH) / SH when that divides exactly and lies in 0..<OH. No atomics.
 // conv2d_backward_weight: one work item per dw element; a gather over n, oh, ow. No atomics.
 // These direct kernels serve every geometry; for groups == 1 the backend prefers the GEMM path at the end of this
-// file (conv2d_im2col, conv2d_col2im, conv2d_batch_to_rows with gemm.cl), 10-20x faster on pocl.
+// file (conv2d_im2col, conv2d_col2im, conv2d_batch_to_rows, conv2d_weight_slices_sum with gemm.cl), 10-20x faster
+// on pocl.
 //
 // The geometry travels as one int argument list in a fixed order (see CONV_GEOMETRY below).
 // Tunables: none yet (direct kernels; launch local size chosen by OpenCLBackend+Convolution.swift).
@@ -151,15 +152,20 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
 //                    moves yRows[o][n*P + p] to y[n, o, p]
 //   backward input   dcol [Q, N*P] = w^T [Q, O] . dyRows [O, N*P] with dyRows[o][n*P + p] = dy[n, o, p]
 //                    (conv2d_batch_to_rows), then conv2d_col2im gathers dcol into dx
-//   backward weight  dwPart[n] [O, Q] = dy[n] [O, P] . colT[n] [P, Q], one product per image (a batched launch),
-//                    where colT[n*P + p][q] = col[q][n*P + p] (conv2d_im2col_transposed); the host then sums
-//                    the N partial products with reduce.cl. When the N partial products would not fit the
-//                    column buffer limit it runs dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q] instead.
+//   backward weight  the product runs over the batch, so its inner dimension N*P is split into S slices of whole
+//                    images, col written slice by slice (conv2d_im2col's sliceImages = N/S), one batched launch:
+//                    part[z] [Q, O] = col[z] [Q, N*P/S] . dyT[z] [N*P/S, O] with dyT[n*P + p][o] = dy[n, o, p]
+//                    (gemm_transpose of each image's [O, P] block), then conv2d_weight_slices_sum adds the S parts
+//                    into dw [O, Q]. No transposed copy of the column matrix, and each slice of col stays in cache
+//                    while all of its output columns use it.
 
-// col[q][n*P + p]: work item q*N + n writes the P consecutive entries of image n in row q, row by row of the
-// window. One dimension with groups of 64, and no divisions per entry: pocl pays a fixed cost per work group
-// (groups of one item cost more than the copy) and integer division is slow on CPUs.
-__kernel void conv2d_im2col(__global const float *x, __global float *col, CONV_GEOMETRY) {
+// col[z][q][m*P + p] for image n = z*IMG + m, IMG = `sliceImages` (a divisor of N): the batch in N/IMG slices of IMG
+// whole images, each slice a [Q, IMG*P] matrix (one slice, IMG = N, is the forward's [Q, N*P]). Work item q*N + n
+// writes the P consecutive entries of image n in row q, row by row of the window. One dimension with groups of 64,
+// and no divisions per entry: pocl pays a fixed cost per work group (groups of one item cost more than the copy)
+// and integer division is slow on CPUs.
+__kernel void conv2d_im2col(__global const float *restrict x, __global float *restrict col, const int sliceImages,
+                            CONV_GEOMETRY) {
     const int Q = C * KH * KW;
     const int id = (int)get_global_id(0);
     if (id >= N * Q) {
@@ -170,8 +176,14 @@ __kernel void conv2d_im2col(__global const float *x, __global float *col, CONV_G
     const int kw = q % KW;
     const int kh = (q / KW) % KH;
     const int c = q / (KW * KH);
+    const int slice = n / sliceImages;
     __global const float *xPlane = x + ((size_t)n * C + c) * H * W;
-    __global float *out = col + (size_t)id * OH * OW;
+    __global float *out = col + (((size_t)slice * Q + q) * sliceImages + n - slice * sliceImages) * OH * OW;
+    // Window column ow reads iw = ow*SW + shift; only ow in owStart ..< owEnd land inside the row, so each row is a
+    // zero run, a copy (contiguous when SW == 1, which the compiler vectorises) and a zero run, with no test per entry.
+    const int shift = kw * DW - PL;
+    const int owStart = min(OW, shift < 0 ? (-shift + SW - 1) / SW : 0);
+    const int owEnd = max(owStart, min(OW, W - 1 - shift >= 0 ? (W - 1 - shift) / SW + 1 : 0));
     for (int oh = 0; oh < OH; ++oh, out += OW) {
         const int ih = oh * SH - PT + kh * DH;
         if (ih < 0 || ih >= H) {
@@ -180,36 +192,21 @@ __kernel void conv2d_im2col(__global const float *x, __global float *col, CONV_G
             }
             continue;
         }
-        __global const float *xRow = xPlane + ih * W;
-        int iw = -PL + kw * DW;
-        for (int ow = 0; ow < OW; ++ow, iw += SW) {
-            out[ow] = (iw >= 0 && iw < W) ? xRow[iw] : 0.0f;
+        __global const float *xRow = xPlane + ih * W + shift;
+        for (int ow = 0; ow < owStart; ++ow) {
+            out[ow] = 0.0f;
         }
-    }
-}
-
-// colT[n*P + p][q] = col[q][n*P + p]: work item (n*OH + oh)*OW + ow writes the Q consecutive entries of row n*P + p.
-__kernel void conv2d_im2col_transposed(__global const float *x, __global float *colT, CONV_GEOMETRY) {
-    const int id = (int)get_global_id(0);
-    if (id >= N * OH * OW) {
-        return;
-    }
-    const int row = id / OW;
-    const int ow = id - row * OW;
-    const int n = row / OH;
-    const int oh = row - n * OH;
-    const int ih0 = oh * SH - PT;
-    const int iw0 = ow * SW - PL;
-    __global float *out = colT + ((size_t)row * OW + ow) * C * KH * KW;
-    for (int c = 0; c < C; ++c) {
-        __global const float *xPlane = x + ((size_t)n * C + c) * H * W;
-        for (int kh = 0; kh < KH; ++kh) {
-            const int ih = ih0 + kh * DH;
-            const bool rowInside = ih >= 0 && ih < H;
-            for (int kw = 0; kw < KW; ++kw) {
-                const int iw = iw0 + kw * DW;
-                *out++ = (rowInside && iw >= 0 && iw < W) ? xPlane[ih * W + iw] : 0.0f;
+        if (SW == 1) {
+            for (int ow = owStart; ow < owEnd; ++ow) {
+                out[ow] = xRow[ow];
             }
+        } else {
+            for (int ow = owStart; ow < owEnd; ++ow) {
+                out[ow] = xRow[ow * SW];
+            }
+        }
+        for (int ow = owEnd; ow < OW; ++ow) {
+            out[ow] = 0.0f;
         }
     }
 }
@@ -218,7 +215,7 @@ __kernel void conv2d_im2col_transposed(__global const float *x, __global float *
 // item per dx row (n, c, ih): it zeroes the row, then for each tap (kh, kw) whose window row oh reads ih adds the
 // matching run of dcol's row q = (c*KH + kh)*KW + kw into it, so the inner loop has no divisions (a work item per
 // element tested divisibility for every tap).
-__kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV_GEOMETRY) {
+__kernel void conv2d_col2im(__global const float *restrict dcol, __global float *restrict dx, CONV_GEOMETRY) {
     const int index = (int)get_global_id(0);
     if (index >= N * C * H) {
         return;
@@ -228,7 +225,7 @@ __kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV
     const int n = index / (H * C);
     const int P = OH * OW;
     const size_t rowLength = (size_t)N * P;
-    __global float *dxRow = dx + (size_t)index * W;
+    __global float *restrict dxRow = dx + (size_t)index * W;
     for (int iw = 0; iw < W; ++iw) {
         dxRow[iw] = 0.0f;
     }
@@ -245,8 +242,15 @@ __kernel void conv2d_col2im(__global const float *dcol, __global float *dx, CONV
             const int owStart = shift < 0 ? (-shift + SW - 1) / SW : 0;
             const int owEnd = min(OW, W - 1 - shift >= 0 ? (W - 1 - shift) / SW + 1 : 0);
             __global const float *source = dcol + (size_t)((c * KH + kh) * KW + kw) * rowLength + (size_t)n * P + oh * OW;
-            for (int ow = owStart; ow < owEnd; ++ow) {
-                dxRow[ow * SW + shift] += source[ow];
+            __global float *restrict target = dxRow + shift;
+            if (SW == 1) {
+                for (int ow = owStart; ow < owEnd; ++ow) {
+                    target[ow] += source[ow];
+                }
+            } else {
+                for (int ow = owStart; ow < owEnd; ++ow) {
+                    target[ow * SW] += source[ow];
+                }
             }
         }
     }
@@ -285,4 +289,22 @@ __kernel void conv2d_rows_to_batch(__global const float *rows, __global float *y
     for (int p = 0; p < P; ++p) {
         target[p] = source[p];
     }
+}
+
+// dw[o][q] = the sum over z < slices of part[z][q][o], for the S partial products [S, Q, O] of the weight gradient:
+// one work item per dw element (index o*Q + q).
+__kernel void conv2d_weight_slices_sum(__global const float *part, __global float *dw, const int slices, const int O,
+                                       const int Q) {
+    const int index = (int)get_global_id(0);
+    if (index >= O * Q) {
+        return;
+    }
+    const int q = index % Q;
+    const int o = index / Q;
+    __global const float *source = part + (size_t)q * O + o;
+    float sum = 0.0f;
+    for (int z = 0; z < slices; ++z, source += (size_t)Q * O) {
+        sum += *source;
+    }
+    dw[index] = sum;
 }

@@ -16,13 +16,13 @@
 // pool2d_forward_max_rows: one work item per y row (plane, oh), no division per element: each output is the
 //                      first largest tap in row-major tap order (a later equal value does not displace it).
 // pool2d_forward_max_2x2: 2x2 windows at stride 2, no padding or dilation: one work item per y row, reading the
-//                      two input rows it covers (8 outputs at a time as float16 loads).
+//                      two input rows it covers (8 outputs at a time as float16 loads, 4 in rows of 4 to 7).
 // pool2d_backward_max_disjoint_rows: the same result as pool2d_backward_max when windows cannot overlap
 //                      ((KH-1)*DH < SH and (KW-1)*DW < SW): one work item per dy row finds each window's first
 //                      maximum once and writes dy there and 0 to the window's other taps. Elements that no
 //                      window reads are left alone: the host zeroes dx first unless the windows tile it.
 // pool2d_backward_max_2x2: the same for 2x2 windows at stride 2 without padding or dilation, one work item
-//                      per dy row (writes the two dx rows under it).
+//                      per dy row (writes the two dx rows under it, 8 or 4 windows at a time as vector stores).
 // pool2d_backward_avg: one work item per dx element: a gather of dy / divisor over the windows that read it.
 //
 // Tunables: none (direct kernels; launch local size chosen by OpenCLBackend+Pooling.swift).
@@ -193,9 +193,11 @@ __kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y,
     __global const float *top = x + (size_t)plane * H * W + (size_t)(2 * oh) * W;
     __global const float *bottom = top + W;
     __global float *yRow = y + (size_t)r * OW;
-    int ow = 0;
-    // Taps in row-major order; a later tap wins only when strictly greater (the first maximum).
-    for (; ow + 8 <= OW; ow += 8) {
+    // Taps in row-major order; a later tap wins only when strictly greater (the first maximum). A row of at least
+    // 8 outputs ends with a block at OW - 8 that overlaps the one before, so only rows shorter than 4 take the scalar
+    // loop.
+    for (int step = 0; OW >= 8 && step < OW; step += 8) {
+        const int ow = min(step, OW - 8);
         const float16 t = vload16(0, top + 2 * ow);
         const float16 u = vload16(0, bottom + 2 * ow);
         float8 best = t.even;
@@ -204,7 +206,18 @@ __kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y,
         best = select(best, u.odd, u.odd > best);
         vstore8(best, 0, yRow + ow);
     }
-    for (; ow < OW; ++ow) {
+    // Rows of 4 to 7 outputs: the same with 4 at a time.
+    for (int step = 0; OW >= 4 && OW < 8 && step < OW; step += 4) {
+        const int ow = min(step, OW - 4);
+        const float8 t = vload8(0, top + 2 * ow);
+        const float8 u = vload8(0, bottom + 2 * ow);
+        float4 best = t.even;
+        best = select(best, t.odd, t.odd > best);
+        best = select(best, u.even, u.even > best);
+        best = select(best, u.odd, u.odd > best);
+        vstore4(best, 0, yRow + ow);
+    }
+    for (int ow = 0; OW < 4 && ow < OW; ++ow) {
         float best = top[2 * ow];
         best = top[2 * ow + 1] > best ? top[2 * ow + 1] : best;
         best = bottom[2 * ow] > best ? bottom[2 * ow] : best;
@@ -242,6 +255,32 @@ __kernel void pool2d_backward_max_disjoint_rows(__global const float *x, __globa
     }
 }
 
+// WIDTH windows of pool2d_backward_max_2x2 from window `start` (DOUBLE = 2 * WIDTH input columns): the first-maximum
+// rule with masks (a later tap wins only when strictly greater, so tap k is the winner when it beat the taps
+// before it and no later tap beat it).
+#define POOL_2X2_BACKWARD_BLOCK(WIDTH, DOUBLE, start)                                                          \
+    do {                                                                                                       \
+        const int ow = (start);                                                                                \
+        const float##DOUBLE t = vload##DOUBLE(0, top + 2 * ow);                                               \
+        const float##DOUBLE u = vload##DOUBLE(0, bottom + 2 * ow);                                            \
+        const float##WIDTH g = vload##WIDTH(0, dyRow + ow);                                                   \
+        float##WIDTH best = t.even;                                                                            \
+        const int##WIDTH beats1 = t.odd > best;                                                                \
+        best = select(best, t.odd, beats1);                                                                    \
+        const int##WIDTH beats2 = u.even > best;                                                               \
+        best = select(best, u.even, beats2);                                                                   \
+        const int##WIDTH beats3 = u.odd > best;                                                                \
+        const int##WIDTH laterBeats2 = beats2 | beats3;                                                        \
+        const float##WIDTH zero = (float##WIDTH)(0.0f);                                                        \
+        float##DOUBLE topGradient, bottomGradient;                                                             \
+        topGradient.even = select(g, zero, beats1 | laterBeats2);                                              \
+        topGradient.odd = select(zero, g, beats1 & ~laterBeats2);                                              \
+        bottomGradient.even = select(zero, g, beats2 & ~beats3);                                               \
+        bottomGradient.odd = select(zero, g, beats3);                                                          \
+        vstore##DOUBLE(topGradient, 0, dxTop + 2 * ow);                                                        \
+        vstore##DOUBLE(bottomGradient, 0, dxBottom + 2 * ow);                                                  \
+    } while (0)
+
 __kernel void pool2d_backward_max_2x2(__global const float *x, __global const float *dy, __global float *dx,
                                       const int P, const int H, const int W, const int OH, const int OW) {
     const int r = (int)get_global_id(0);
@@ -256,7 +295,19 @@ __kernel void pool2d_backward_max_2x2(__global const float *x, __global const fl
     __global float *dxTop = dx + offset;
     __global float *dxBottom = dxTop + W;
     __global const float *dyRow = dy + (size_t)r * OW;
-    for (int ow = 0; ow < OW; ++ow) {
+    // 8 (or, in rows of 4 to 7 windows, 4) windows at a time: POOL_2X2_BACKWARD_BLOCK. A row ends with a block at
+    // OW - 8 (OW - 4) that overlaps the one before (rewriting the same values), so only rows shorter than 4 take
+    // the scalar loop, which cost ten times the vector blocks on pocl.
+    if (OW >= 8) {
+        for (int step = 0; step < OW; step += 8) {
+            POOL_2X2_BACKWARD_BLOCK(8, 16, min(step, OW - 8));
+        }
+    } else if (OW >= 4) {
+        for (int step = 0; step < OW; step += 4) {
+            POOL_2X2_BACKWARD_BLOCK(4, 8, min(step, OW - 4));
+        }
+    }
+    for (int ow = 0; OW < 4 && ow < OW; ++ow) {
         const float t00 = top[2 * ow], t01 = top[2 * ow + 1], t10 = bottom[2 * ow], t11 = bottom[2 * ow + 1];
         // The first maximum in row-major tap order: a later tap wins only when strictly greater.
         int winner = 0;

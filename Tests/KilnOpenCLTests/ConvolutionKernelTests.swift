@@ -172,24 +172,27 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// The weight gradient's single product over the whole batch (`.singleWeightProduct`, taken when the per-image
-    /// partial products would not fit the column buffer limit) on groups == 1 geometries.
-    func testSingleWeightProduct() throws {
-        let backend = try OpenCLTestDevice.require()
+    /// The weight gradient's product split into slices of whole images (`weightSliceImages`), on groups == 1
+    /// geometries with batches that give one slice, several slices, and a prime number of one-image slices.
+    func testWeightGradientSlices() throws {
         var generator = SeededGenerator(seed: 0xD1ED)
-        for _ in 0..<12 {
-            let geometry = Self.randomGeometry(&generator, oneGroup: true)
-            let x = CaseInput(geometry.input, generator.values(geometry.input.count))
-            let dy = CaseInput(geometry.output, generator.values(geometry.output.count))
-            try Self.checkDirect(
+        for batch in [1, 7, 9, 12, 16, 64] {
+            var geometry = Self.randomGeometry(&generator, oneGroup: true)
+            geometry.input = Shape([batch] + geometry.input.dimensions.dropFirst())
+            geometry.output = Shape([batch] + geometry.output.dimensions.dropFirst())
+            let inputs = [
+                CaseInput(geometry.input, generator.values(geometry.input.count)),
+                CaseInput(geometry.output, generator.values(geometry.output.count)),
+            ]
+            try OpenCLTestDevice.check(
                 OpCase(
-                    .conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), [x, dy],
-                    tolerance: .accumulation(terms: geometry.output[0] * geometry.output[2] * geometry.output[3])), backend
-            ) { operands, out, shape in
-                try backend.conv2dBackwardWeight(
-                    geometry.attributes, x: operands[0], dy: operands[1], out, shape, path: .singleWeightProduct)
-            }
+                    .conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), inputs,
+                    tolerance: .accumulation(terms: batch * geometry.output[2] * geometry.output[3])))
         }
+    }
+
+    func testWeightSliceImages() {
+        XCTAssertEqual([1, 7, 9, 12, 16, 64].map { OpenCLBackend.weightSliceImages(batch: $0) }, [1, 1, 1, 2, 2, 8])
     }
 
     /// Runs `body` on OpenCL buffers holding `opCase`'s inputs and compares its output with the reference.

@@ -90,7 +90,7 @@ final class PoolingKernelTests: XCTestCase {
 
     /// Max pooling forward and backward with 2x2 windows at stride 2 (the fixed kernels `pool2d_forward_max_2x2`
     /// and `pool2d_backward_max_2x2`, and the general row kernels on the same geometry): output widths 1, around
-    /// the 8 outputs the forward kernel takes at a time, primes; odd heights and widths leave a row or column
+    /// the 8 or 4 windows both kernels take at a time, primes; odd heights and widths leave a row or column
     /// no window reads. Small whole numbers, so windows hold ties.
     func testMaxPool2x2Rows() throws {
         let backend = try OpenCLTestDevice.require()
@@ -99,7 +99,8 @@ final class PoolingKernelTests: XCTestCase {
         XCTAssertTrue(OpenCLBackend.isPlain2x2(attributes))
         let inputs: [Shape] = [
             [1, 1, 2, 2], [1, 1, 3, 3], [2, 3, 2, 14], [1, 2, 5, 15], [2, 1, 4, 16], [1, 3, 7, 17], [1, 1, 2, 18],
-            [2, 2, 6, 31], [1, 1, 3, 32], [3, 1, 4, 33], [1, 2, 9, 34], [2, 5, 13, 26], [64, 2, 8, 8],
+            [2, 2, 6, 31], [1, 1, 3, 32], [3, 1, 4, 33], [1, 2, 9, 34], [2, 5, 13, 26], [64, 2, 8, 8], [1, 1, 2, 6],
+            [1, 2, 4, 10], [2, 1, 6, 12], [2, 3, 4, 14],
         ]
         for input in inputs {
             let output = try Op.maxPool2d(attributes).outputShape(for: [input])

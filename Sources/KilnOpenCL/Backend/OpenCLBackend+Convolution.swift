@@ -8,8 +8,8 @@ extension KernelDescription {
     static let conv2d = KernelDescription(
         file: "conv2d.cl",
         entries: [
-            "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_im2col",
-            "conv2d_im2col_transposed", "conv2d_col2im", "conv2d_batch_to_rows", "conv2d_rows_to_batch",
+            "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_im2col", "conv2d_col2im",
+            "conv2d_batch_to_rows", "conv2d_rows_to_batch", "conv2d_weight_slices_sum",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -19,9 +19,6 @@ extension KernelDescription {
 enum ConvolutionPath {
     /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`, else `.direct`.
     case automatic
-    /// `.automatic`, except that the weight gradient takes the single product over the whole batch, which it
-    /// otherwise keeps for when the per-image partial products would not fit `columnBufferLimit`.
-    case singleWeightProduct
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
 }
@@ -41,17 +38,24 @@ extension OpenCLBackend {
         return count
     }
 
-    /// The column matrix of the batch: `[Q][N * P]` (`conv2d_im2col`), or `[N * P][Q]` when `transposed`
-    /// (`conv2d_im2col_transposed`). Each work item writes a run of consecutive entries.
+    /// The images per slice of the weight gradient's product (a divisor of `batch`, so every slice is whole):
+    /// about eight slices, enough partial products to share two cores with few extra sums.
+    static func weightSliceImages(batch: Int) -> Int {
+        let target = (batch + 7) / 8
+        return (1...target).last { batch % $0 == 0 } ?? 1
+    }
+
+    /// The column matrix of the batch (`conv2d_im2col`): `[Q][N * P]`, or with `sliceImages` < N, N / sliceImages
+    /// slices `[Q][sliceImages * P]` one after the other. Each work item writes a run of consecutive entries.
     private func im2col(
-        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, count: Int, transposed: Bool
+        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, count: Int, sliceImages: Int? = nil
     ) throws -> OpenCLBuffer {
         let columns = try workspace(.columns, count: count)
-        let kernel = try kernel(KernelDescription.conv2d.file, transposed ? "conv2d_im2col_transposed" : "conv2d_im2col")
-        let items = transposed ? x.shape[0] * output[2] * output[3] : x.shape[0] * x.shape[1] * weight[2] * weight[3]
+        let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_im2col")
+        let items = x.shape[0] * x.shape[1] * weight[2] * weight[3]
         try launch(
             kernel,
-            [.buffer(x.buffer), .buffer(columns)] + convolutionGeometry(attributes, input: x.shape, weight: weight, output: output),
+            [.buffer(x.buffer), .buffer(columns), .int(sliceImages ?? x.shape[0])] + convolutionGeometry(attributes, input: x.shape, weight: weight, output: output),
             global: [items], preferredLocal: Self.convolutionLocal)
         return columns
     }
@@ -77,7 +81,7 @@ extension OpenCLBackend {
     ) throws {
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
             // yRows [O, N*P] = w [O, Q] . col [Q, N*P], each row starting from its bias, then back to [N, O, P].
-            let columns = try im2col(attributes, x: x, weight: w.shape, output: outShape, count: count, transposed: false)
+            let columns = try im2col(attributes, x: x, weight: w.shape, output: outShape, count: count)
             let (batch, o, q, p) = (x.shape[0], w.shape[0], w.shape[1] * w.shape[2] * w.shape[3], outShape[2] * outShape[3])
             let rows = try workspace(.rows, count: outShape.count)
             try gemm(
@@ -141,24 +145,20 @@ extension OpenCLBackend {
         path: ConvolutionPath
     ) throws {
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: outShape, output: dy.shape) {
+            // part[z] [Q, O] = col[:, slice z] . dyT[slice z] for S slices of whole images, then dw [O, Q] = their sum.
             let (batch, o, q, p) = (x.shape[0], outShape[0], outShape.count / outShape[0], dy.shape[2] * dy.shape[3])
-            let columns = try im2col(attributes, x: x, weight: outShape, output: dy.shape, count: count, transposed: true)
-            let partialBytes = batch * o * q * MemoryLayout<Float>.size
-            if path == .automatic, partialBytes <= Self.columnBufferLimit, partialBytes <= context.device.maxAllocationBytes {
-                // dwPart[n] [O, Q] = dy[n] [O, P] . colT[n] [P, Q] for every image at once (each image's column block
-                // stays in cache while all of its rows use it, and the batch gives many work items even when O * Q
-                // is small), then the N partial products summed.
-                let partials = try workspace(.weightPartials, count: batch * o * q)
-                try gemm(
-                    a: dy.buffer, aBatchStride: o * p, b: columns, bBatchStride: p * q, c: partials, cBatchStride: o * q, m: o, n: q, k: p,
-                    batch: batch)
-                try reduce(.sum, partials, out, outer: 1, reduced: batch, inner: o * q, divisor: 1)
-                return
-            }
-            // dw [O, Q] = dyRows [O, N*P] . colT [N*P, Q]: one product whose inner dimension runs over the batch too.
-            let rows = try workspace(.rows, count: dy.shape.count)
-            try moveBatch(dy.buffer, rows, batch: batch, channels: o, plane: p, toRows: true)
-            try gemm(a: rows, aBatchStride: 0, b: columns, bBatchStride: 0, c: out, cBatchStride: 0, m: o, n: q, k: batch * p, batch: 1)
+            let sliceImages = Self.weightSliceImages(batch: batch)
+            let (slices, k) = (batch / sliceImages, sliceImages * p)
+            let columns = try im2col(attributes, x: x, weight: outShape, output: dy.shape, count: count, sliceImages: sliceImages)
+            let gradientsTransposed = try transposed(dy.buffer, rows: o, columns: p, batch: batch, into: .rows)
+            let parts = try workspace(.weightPartials, count: slices * q * o)
+            try gemm(
+                a: columns, aBatchStride: q * k, b: gradientsTransposed, bBatchStride: k * o, c: parts, cBatchStride: q * o, m: q,
+                n: o, k: k, batch: slices)
+            let sum = try kernel(KernelDescription.conv2d.file, "conv2d_weight_slices_sum")
+            try launch(
+                sum, [.buffer(parts), .buffer(out), .int(slices), .int(o), .int(q)], global: [o * q],
+                preferredLocal: Self.convolutionLocal)
             return
         }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_backward_weight")
