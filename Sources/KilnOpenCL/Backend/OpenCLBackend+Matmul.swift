@@ -39,13 +39,13 @@ extension OpenCLBackend {
             activation: activation)
     }
 
-    /// `matmul` with explicit tunable values (missing ones take the description's defaults), for tuning and tests.
+    /// `matmul` with explicit tunable values (missing ones take the device's tuned values, else the defaults), for tuning and tests.
     func matmul(
         transposeA: Bool, transposeB: Bool, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         tunables: [String: Int], bias: GemmBias = .none, activation: UnaryFunction? = nil
     ) throws {
         let description = KernelDescription.gemm
-        let defines = description.defines(tunables)
+        let defines = tunedDefines(description, tunables)
         let values = Dictionary(uniqueKeysWithValues: defines)
         guard description.isValid(values) else {
             throw OpenCLError.invalidLaunch(kernel: "gemm_forward", reason: "invalid tunables \(values)")
@@ -73,7 +73,7 @@ extension OpenCLBackend {
         m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil, tunables: [String: Int] = [:]
     ) throws {
         let description = KernelDescription.gemm
-        let defines = description.defines(tunables)
+        let defines = tunedDefines(description, tunables)
         let values = Dictionary(uniqueKeysWithValues: defines)
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
@@ -93,8 +93,9 @@ extension OpenCLBackend {
     /// `input` [batch, rows, columns] transposed into the `role` workspace as [batch, columns, rows] by `gemm_transpose`.
     func transposed(
         _ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, into role: Workspace,
-        defines: [(String, Int)] = KernelDescription.gemm.defines()
+        defines: [(String, Int)]? = nil
     ) throws -> OpenCLBuffer {
+        let defines = defines ?? tunedDefines(.gemm)
         let tile = defines.first { $0.0 == "GEMM_TILE" }?.1 ?? 1
         let output = try workspace(role, count: batch * rows * columns)
         let transpose = try kernel(KernelDescription.gemm.file, "gemm_transpose", defines: defines)

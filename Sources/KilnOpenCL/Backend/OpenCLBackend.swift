@@ -161,7 +161,7 @@ public final class OpenCLBackend: Backend {
     public func warmUp() throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         for description in KernelDescription.all {
-            for entry in description.entries { _ = try kernel(description.file, entry, defines: description.defines()) }
+            for entry in description.entries { _ = try kernel(description.file, entry, defines: tunedDefines(description)) }
         }
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
