@@ -1,5 +1,6 @@
 // Fusion: the plan's rewrite that merges elementwise epilogues into the kernel producing their input:
-// a matmul followed by a bias add becomes one `linear` launch, and a following activation joins it when
+// a matmul followed by a bias add becomes one `linear` launch, a convolution followed by an activation one
+// `fusedConv2d` launch, and an activation joins a matmul and bias add when
 // nothing else reads the value before the activation (ReLU's gradient reads ReLU's output, so in training
 // too; the gradients of sigmoid and tanh read their input, so those fuse in evaluation only).
 
@@ -29,36 +30,49 @@ struct Fusion {
         let computedIDs = Set(computed.map(ObjectIdentifier.init))
         func onlyReader(_ node: Node) -> Bool { computedIDs.contains(ObjectIdentifier(node)) && readers[ObjectIdentifier(node)] == 1 }
 
-        // Chains: matmul → bias add (→ activation), each link read only by the next.
         var absorbed = Set<ObjectIdentifier>()
         var fusedAt: [ObjectIdentifier: Node] = [:]
         var counts: [String: Int] = [:]
-        for node in computed {
-            guard case .biasAdd = node.op, node.shape.rank == 2, case .matmul(let transposeA, let transposeB) = node.inputs[0].op,
-                node.inputs[0].shape.rank == 2, onlyReader(node.inputs[0])
-            else { continue }
-            let product = node.inputs[0]
-            var activation: UnaryFunction?
-            var last = node
-            if onlyReader(node), let reader = computed.first(where: { $0.inputs.contains { $0 === node } }),
+        /// The fusible activation that alone reads `node`, if any.
+        func activationReader(_ node: Node) -> (node: Node, function: UnaryFunction)? {
+            guard onlyReader(node), let reader = computed.first(where: { $0.inputs.contains { $0 === node } }),
                 case .unary(let function) = reader.op, Fusion.isFusible(function)
-            {
-                activation = function
-                last = reader
+            else { return nil }
+            return (reader, function)
+        }
+        /// Replaces the chain `links` (in order, each read only by the next) by `fused`, run where the last link ran.
+        func fuse(_ links: [Node], into fused: Node, _ description: String) {
+            for link in links { absorbed.insert(ObjectIdentifier(link)) }
+            for link in links.dropFirst() { replaced[ObjectIdentifier(link)] = fused }
+            fusedAt[ObjectIdentifier(links[links.count - 1])] = fused
+            counts[description, default: 0] += 1
+        }
+
+        for node in computed {
+            switch node.op {
+            // matmul → bias add (→ activation).
+            case .biasAdd where node.shape.rank == 2:
+                guard case .matmul(let transposeA, let transposeB) = node.inputs[0].op, node.inputs[0].shape.rank == 2,
+                    onlyReader(node.inputs[0])
+                else { continue }
+                let product = node.inputs[0]
+                let activation = activationReader(node)
+                let fused = Node(
+                    op: .linear(transposeA: transposeA, transposeB: transposeB, activation: activation?.function),
+                    inputs: [product.inputs[0], product.inputs[1], node.inputs[1]], shape: node.shape, device: node.device)
+                fuse(
+                    [product, node] + (activation.map { [$0.node] } ?? []), into: fused,
+                    "matmul+bias_add" + (activation.map { "+\($0.function)" } ?? "") + " → linear")
+            // conv2d (with its bias) → activation.
+            case .conv2d(let attributes):
+                guard let activation = activationReader(node) else { continue }
+                let fused = Node(
+                    op: .fusedConv2d(attributes, activation: activation.function), inputs: node.inputs, shape: node.shape,
+                    device: node.device)
+                fuse([node, activation.node], into: fused, "conv2d+\(activation.function) → \(fused.op.name)")
+            default:
+                continue
             }
-            let fused = Node(
-                op: .linear(transposeA: transposeA, transposeB: transposeB, activation: activation),
-                inputs: [product.inputs[0], product.inputs[1], node.inputs[1]], shape: node.shape, device: node.device)
-            absorbed.insert(ObjectIdentifier(product))
-            absorbed.insert(ObjectIdentifier(node))
-            replaced[ObjectIdentifier(node)] = fused
-            if last !== node {
-                absorbed.insert(ObjectIdentifier(last))
-                replaced[ObjectIdentifier(last)] = fused
-            }
-            // Run the fused node where its last link ran, after every input it needs.
-            fusedAt[ObjectIdentifier(last)] = fused
-            counts[activation.map { "matmul+bias_add+\($0)" } ?? "matmul+bias_add", default: 0] += 1
         }
         for node in computed {
             if let fused = fusedAt[ObjectIdentifier(node)] {
@@ -67,6 +81,6 @@ struct Fusion {
                 nodes.append(node)
             }
         }
-        descriptions = counts.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key) → linear" }
+        descriptions = counts.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }
     }
 }

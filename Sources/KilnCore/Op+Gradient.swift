@@ -84,7 +84,8 @@ extension Op {
             ]
         case .softmaxCrossEntropy:
             return [try Tensor.apply(.softmaxCrossEntropyBackward, [inputs[0], inputs[1], g]), nil]
-        case .unaryGradient, .conv2dBackwardWeight, .maxPool2dBackward, .lstmCellBackward, .softmaxCrossEntropyBackward, .update:
+        case .unaryGradient, .conv2dBackwardWeight, .maxPool2dBackward, .lstmCellBackward, .softmaxCrossEntropyBackward, .update,
+            .fusedConv2d:
             throw TensorError.noGradient(op: name)
         }
     }

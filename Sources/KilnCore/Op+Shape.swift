@@ -35,6 +35,7 @@ extension Op {
         case .softmaxCrossEntropy: "softmax_cross_entropy"
         case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
         case .update(let rule): rule.name
+        case .fusedConv2d(_, let activation): "conv2d_\(activation)"
         }
     }
 
@@ -164,6 +165,8 @@ extension Op {
             if inputs.count == 3 { try rule.require(inputs[2] == [w[0]], "bias must be [\(w[0])]") }
             let (oh, ow) = try attributes.outputSize(input: (x[2], x[3]), kernel: (w[2], w[3]), rule)
             return [x[0], w[0], oh, ow]
+        case .fusedConv2d(let attributes, _):
+            return try rule.renamed { () throws(ShapeError) in try Op.conv2d(attributes).outputShape(for: inputs) }
         case .conv2dBackwardInput(let attributes, let inputShape):
             try rule.arity(2)
             let (dy, w) = (inputs[0], inputs[1])

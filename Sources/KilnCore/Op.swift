@@ -78,6 +78,9 @@ public enum Op: Hashable, Sendable {
     /// An optimizer's elementwise update of one tensor in one launch; see `UpdateRule` for the inputs.
     /// The output replaces `inputs[0]`, and plans write it in place.
     case update(UpdateRule)
+    /// Inputs as `conv2d`: `activation(conv2d(x, w, b))` (relu, leaky ReLU, sigmoid or tanh) in one launch
+    /// where the backend can, the fused form plans create.
+    case fusedConv2d(Convolution2D, activation: UnaryFunction)
 }
 
 /// The elementwise update rules of the optimizers (PyTorch's semantics). `d = g + decay·p` is the

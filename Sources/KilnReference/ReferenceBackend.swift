@@ -138,6 +138,9 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
             return activation.map { unary($0, biased) } ?? biased
         case .conv2d(let attributes):
             return conv2d(x[0], shapes[0], weight: x[1], shapes[1], bias: x.count > 2 ? x[2] : nil, attributes, outputShape: outputShape)
+        case .fusedConv2d(let attributes, let activation):
+            // The fused op is defined by its decomposition.
+            return unary(activation, conv2d(x[0], shapes[0], weight: x[1], shapes[1], bias: x.count > 2 ? x[2] : nil, attributes, outputShape: outputShape))
         case .conv2dBackwardInput(let attributes, let inputShape):
             return conv2dBackwardInput(dy: x[0], shapes[0], weight: x[1], shapes[1], attributes, inputShape: inputShape)
         case .conv2dBackwardWeight(let attributes, let weightShape):

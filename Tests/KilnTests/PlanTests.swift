@@ -88,8 +88,16 @@ extension PlanTests {
             // First momentum step: v = g, p ← p − lr·g.
             let expected = try zip(parameters, grads).map { try ($0.variable.value - $1 * learningRate).floats() }
             let expectedLoss = try loss.floats()[0]
+            // Evaluation runs each convolution and its ReLU as one launch, with the eager values.
+            let logits = try model(x).floats()
+            let evaluationPlan = try Plan(inputs: [x], outputs: [model(x)], updates: [])
+            XCTAssertTrue(evaluationPlan.report.fusions.contains("2× conv2d+relu → conv2d_relu"), "\(evaluationPlan.report)")
+            assertClose(try Evaluation(model: model)(inputs: inputs, shape: [8, 1, 12, 12], on: device), logits, .accumulation(terms: 100), "\(device)")
 
             let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
+            XCTAssertTrue(
+                try step.plan(for: [8, 1, 12, 12], on: device).report.fusions.contains("2× conv2d+relu → conv2d_relu"),
+                "ReLU's gradient reads its output, so the convolutions fuse in training too")
             let planLoss = try step(inputs: inputs, shape: [8, 1, 12, 12], targets: labels, learningRate: learningRate, on: device)
             XCTAssertEqual(planLoss, expectedLoss, accuracy: 1e-5, "\(device)")
             for ((name, variable), values) in zip(parameters, expected) {

@@ -75,9 +75,10 @@ extension OpenCLBackend {
         try conv2d(attributes, x: x, w: w, bias: bias, out, outShape, path: .automatic)
     }
 
+    /// The convolution, then `activation` when given: in the GEMM's epilogue, or (direct path) in place after it.
     func conv2d(
         _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer,
-        _ outShape: Shape, path: ConvolutionPath
+        _ outShape: Shape, path: ConvolutionPath, activation: UnaryFunction? = nil
     ) throws {
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
             // yRows [O, N*P] = w [O, Q] . col [Q, N*P], each row starting from its bias, then back to [N, O, P].
@@ -86,7 +87,7 @@ extension OpenCLBackend {
             let rows = try workspace(.rows, count: outShape.count)
             try gemm(
                 a: w.buffer, aBatchStride: 0, b: columns, bBatchStride: 0, c: rows, cBatchStride: 0, m: o, n: batch * p, k: q, batch: 1,
-                bias: bias.map { .rows($0.buffer) } ?? .none)
+                bias: bias.map { .rows($0.buffer) } ?? .none, activation: activation)
             try moveBatch(rows, out, batch: batch, channels: o, plane: p, toRows: false)
             return
         }
@@ -98,6 +99,7 @@ extension OpenCLBackend {
         try launch(
             kernel, arguments + convolutionGeometry(attributes, input: x.shape, weight: w.shape, output: outShape),
             global: [outShape.count], preferredLocal: Self.convolutionLocal)
+        if let activation { try unary(activation, OpenCLOperand(buffer: out, shape: outShape), out) }
     }
 
     func conv2dBackwardInput(

@@ -117,6 +117,8 @@ public final class OpenCLBackend: Backend {
             try matmul(transposeA: transposeA, transposeB: transposeB, x[0], x[1], out, outShape: outputShape, columnBias: x[2], activation: activation)
         case .conv2d(let attributes):
             try conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape)
+        case .fusedConv2d(let attributes, let activation):
+            try conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape, path: .automatic, activation: activation)
         case .conv2dBackwardInput(let attributes, _):
             try conv2dBackwardInput(attributes, dy: x[0], w: x[1], out, outputShape)
         case .conv2dBackwardWeight(let attributes, _):
