@@ -20,10 +20,10 @@
 // of contiguous units and broadcasts one element of h (or dz) per row. Rows past N read row N - 1 and are not
 // stored; the launch asks for a width that divides H, so there is no column tail.
 // Reference: Sources/KilnReference/Reference+LSTMSequence.swift. Tests: Tests/KilnOpenCLTests/LSTMSequenceKernelTests.swift.
-// Tunables (-D, see OpenCLBackend+LSTM.swift): LSTM_ROWS 1..8 (default 2), LSTM_WIDTH 1, 2, 4, 8 or 16 (default 8).
+// Tunables (-D, see OpenCLBackend+LSTM.swift): LSTM_ROWS 1..8 (default 3), LSTM_WIDTH 1, 2, 4, 8 or 16 (default 8).
 
 #ifndef LSTM_ROWS
-#define LSTM_ROWS 2
+#define LSTM_ROWS 3
 #endif
 #ifndef LSTM_WIDTH
 #define LSTM_WIDTH 8

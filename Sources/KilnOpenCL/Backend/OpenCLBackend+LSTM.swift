@@ -9,11 +9,12 @@ extension KernelDescription {
         file: "lstm_cell.cl", entries: ["lstm_cell_forward", "lstm_cell_backward"], tunables: [], isValid: { _ in true })
 
     /// lstm_sequence.cl: one launch per time step, each work item a block of batch rows by hidden units.
-    /// On pocl (2 cores, the lstm_fwdbwd workload) rows 2 × width 8 was the fastest of rows 1, 2, 4 × width 4, 8, 16.
+    /// On pocl (2 cores, the lstm_fwdbwd workload) rows 3 × width 8 (12 vector accumulators, the
+    /// 16 AVX2 registers' limit) ran fastest of rows 1 to 4 × width 4, 8, 16, with one work item per group.
     static let lstmSequence = KernelDescription(
         file: "lstm_sequence.cl", entries: ["lstm_sequence_forward", "lstm_sequence_backward"],
         tunables: [
-            KernelTunable(name: "LSTM_ROWS", defaultValue: 2, candidates: [1, 2, 4]),
+            KernelTunable(name: "LSTM_ROWS", defaultValue: 3, candidates: [1, 2, 3, 4]),
             KernelTunable(name: "LSTM_WIDTH", defaultValue: 8, candidates: [4, 8, 16]),
         ],
         isValid: { values in
