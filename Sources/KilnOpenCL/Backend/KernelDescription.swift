@@ -31,5 +31,5 @@ struct KernelDescription {
 
 extension KernelDescription {
     /// Every kernel file the backend uses.
-    static let all: [KernelDescription] = [.elementwise, .movement, .reduce, .gemm, .conv2d, .pool2d, .lstmCell, .lstmSequence]
+    static let all: [KernelDescription] = [.elementwise, .movement, .reduce, .gemm, .conv2d, .pool2d, .lstmCell, .lstmSequenceForward, .lstmSequenceBackward]
 }

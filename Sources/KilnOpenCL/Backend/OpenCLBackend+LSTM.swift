@@ -8,19 +8,25 @@ extension KernelDescription {
     static let lstmCell = KernelDescription(
         file: "lstm_cell.cl", entries: ["lstm_cell_forward", "lstm_cell_backward"], tunables: [], isValid: { _ in true })
 
-    /// lstm_sequence.cl: one launch per time step, each work item a block of batch rows by hidden units.
-    /// On pocl (2 cores, the lstm_fwdbwd workload) rows 3 × width 8 (12 vector accumulators, the
-    /// 16 AVX2 registers' limit) ran fastest of rows 1 to 4 × width 4, 8, 16, with one work item per group.
-    static let lstmSequence = KernelDescription(
-        file: "lstm_sequence.cl", entries: ["lstm_sequence_forward", "lstm_sequence_backward"],
-        tunables: [
-            KernelTunable(name: "LSTM_ROWS", defaultValue: 3, candidates: [1, 2, 3, 4]),
-            KernelTunable(name: "LSTM_WIDTH", defaultValue: 8, candidates: [4, 8, 16]),
-        ],
-        isValid: { values in
-            guard let rows = values["LSTM_ROWS"], let width = values["LSTM_WIDTH"] else { return false }
-            return (1...8).contains(rows) && [1, 2, 4, 8, 16].contains(width)
-        })
+    /// lstm_sequence.cl's forward: one launch for the whole sequence, a work group per block of `LSTM_ROWS` batch rows.
+    /// On pocl (2 cores, lstm_fwdbwd) width 16 ran fastest; rows 2 to 4 were within the noise of a shared machine
+    /// for the forward, rows 4 for the backward (whose product streams one weight row per step instead of four).
+    static let lstmSequenceForward = lstmSequence(entry: "lstm_sequence_forward", rows: 2, width: 16)
+    /// lstm_sequence.cl's backward through time, likewise.
+    static let lstmSequenceBackward = lstmSequence(entry: "lstm_sequence_backward", rows: 4, width: 16)
+
+    private static func lstmSequence(entry: String, rows: Int, width: Int) -> KernelDescription {
+        KernelDescription(
+            file: "lstm_sequence.cl", entries: [entry],
+            tunables: [
+                KernelTunable(name: "LSTM_ROWS", defaultValue: rows, candidates: [1, 2, 3, 4]),
+                KernelTunable(name: "LSTM_WIDTH", defaultValue: width, candidates: [4, 8, 16]),
+            ],
+            isValid: { values in
+                guard let rows = values["LSTM_ROWS"], let width = values["LSTM_WIDTH"] else { return false }
+                return (1...4).contains(rows) && [1, 2, 4, 8, 16].contains(width)
+            })
+    }
 }
 
 extension OpenCLBackend {
@@ -53,7 +59,7 @@ extension OpenCLBackend {
 
     /// The packed `state [6T + 2, N, H]` of `Op.lstmSequence`: one GEMM projects every step's input
     /// (`x · W_ihᵀ + bias`), `W_hh` is transposed once, `h0` and `c0` are copied into their blocks, then one
-    /// `lstm_sequence_forward` launch per step.
+    /// `lstm_sequence_forward` launch runs every step.
     func lstmSequence(
         x: OpenCLOperand, h0: OpenCLOperand, c0: OpenCLOperand, weightIH: OpenCLOperand, weightHH: OpenCLOperand,
         bias: OpenCLOperand, _ out: OpenCLBuffer, tunables: [String: Int] = [:]
@@ -68,46 +74,45 @@ extension OpenCLBackend {
         let block = batch * hidden
         try copy(h0.buffer, to: out, offset: 0, count: block)
         try copy(c0.buffer, to: out, offset: (steps + 1) * block, count: block)
-
-        let (defines, width) = Self.lstmSequenceDefines(hidden: hidden, tunables: tunables)
-        let forward = try kernel(KernelDescription.lstmSequence.file, "lstm_sequence_forward", defines: defines)
-        let global = [(batch + defines[0].1 - 1) / defines[0].1, hidden / width]
-        for t in 0..<steps {
-            try launch(
-                forward, [.buffer(projection), .buffer(weightT), .buffer(out), .int(t), .int(steps), .int(batch), .int(hidden)],
-                global: global, preferredLocal: [1, 1])
-        }
+        try launchSequence(
+            .lstmSequenceForward, batch: batch, hidden: hidden, tunables: tunables,
+            arguments: [.buffer(projection), .buffer(weightT), .buffer(out), .int(steps), .int(batch), .int(hidden)])
     }
 
-    /// `dz [T, N, 4H] | dh0 | dc0` of `Op.lstmSequenceBackward`: one `lstm_sequence_backward` launch per step from
-    /// the last, then one more for the initial state.
+    /// `dz [T, N, 4H] | dh0 | dc0` of `Op.lstmSequenceBackward`: one `lstm_sequence_backward` launch runs every step
+    /// from the last, then the initial state.
     func lstmSequenceBackward(
         weightHH: OpenCLOperand, state: OpenCLOperand, dState: OpenCLOperand, _ out: OpenCLBuffer, tunables: [String: Int] = [:]
     ) throws {
         let (steps, batch, hidden) = ((state.shape[0] - 2) / 6, state.shape[1], state.shape[2])
         let cellGradient = try workspace(.lstmCellGradient, count: batch * hidden)
-        let (defines, width) = Self.lstmSequenceDefines(hidden: hidden, tunables: tunables)
-        let backward = try kernel(KernelDescription.lstmSequence.file, "lstm_sequence_backward", defines: defines)
-        let global = [(batch + defines[0].1 - 1) / defines[0].1, hidden / width]
-        for t in stride(from: steps - 1, through: -1, by: -1) {
-            try launch(
-                backward,
-                [
-                    .buffer(weightHH.buffer), .buffer(state.buffer), .buffer(dState.buffer), .buffer(out), .buffer(cellGradient),
-                    .int(t), .int(steps), .int(batch), .int(hidden),
-                ],
-                global: global, preferredLocal: [1, 1])
-        }
+        try launchSequence(
+            .lstmSequenceBackward, batch: batch, hidden: hidden, tunables: tunables,
+            arguments: [
+                .buffer(weightHH.buffer), .buffer(state.buffer), .buffer(dState.buffer), .buffer(out), .buffer(cellGradient), .int(steps),
+                .int(batch), .int(hidden),
+            ])
     }
 
-    /// The `lstm_sequence.cl` defines (`LSTM_ROWS`, `LSTM_WIDTH`, in the description's order) and the width used:
-    /// the requested width when it divides `hidden`, else the widest smaller power of two that does.
-    static func lstmSequenceDefines(hidden: Int, tunables: [String: Int]) -> (defines: [(String, Int)], width: Int) {
-        var defines = KernelDescription.lstmSequence.defines(tunables)
-        var width = defines[1].1
-        while hidden % width != 0 { width /= 2 }
-        defines[1].1 = width
-        return (defines, width)
+    /// Launches a `lstm_sequence.cl` kernel with a work group per block of batch rows spanning every hidden unit:
+    /// each step of a row needs all of the row's previous step, and batch rows are independent, so the groups
+    /// never wait for each other and the whole sequence is one launch.
+    private func launchSequence(
+        _ description: KernelDescription, batch: Int, hidden: Int, tunables: [String: Int], arguments: [KernelArgument]
+    ) throws {
+        var defines = description.defines(tunables)
+        let rows = defines[0].1
+        // The widest vector that divides `hidden`, so no work item straddles the last unit.
+        while hidden % defines[1].1 != 0 { defines[1].1 /= 2 }
+        let units = hidden / defines[1].1
+        let kernel = try kernel(description.file, description.entries[0], defines: defines)
+        let device = context.device
+        guard units <= min(kernel.workGroupSizeLimit, device.maxWorkGroupSize, device.maxWorkItemSizes.dropFirst().first ?? 1) else {
+            throw OpenCLError.invalidLaunch(
+                kernel: kernel.name,
+                reason: "hidden size \(hidden) needs \(units) work items in a group, more than the device allows")
+        }
+        try launch(kernel, arguments, global: [(batch + rows - 1) / rows, units], preferredLocal: [1, units])
     }
 
     /// Enqueues a copy of `count` floats from the start of `source` into `destination` at float `offset`.
