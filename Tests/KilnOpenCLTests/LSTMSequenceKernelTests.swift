@@ -1,9 +1,11 @@
 // LSTMSequenceKernelTests: Kernels/lstm_sequence.cl against the CPU reference (forward and backward through
-// time), and the fused layer against the same layer run step by step on the OpenCL device, values and
+// time, with the default tunables and with every other candidate), and the fused layer against the same layer run step by step on the OpenCL device, values and
 // gradients, through the Tensor API.
 import Kiln
 import KilnTestSupport
 import XCTest
+
+@testable import KilnOpenCL
 
 final class LSTMSequenceKernelTests: XCTestCase {
     /// (T, N, I, H): sizes 1, primes (H = 7 and 13 run the width-1 variant, 6 width 2, 12 width 4), one below,
@@ -51,6 +53,56 @@ final class LSTMSequenceKernelTests: XCTestCase {
             let dState = CaseInput(stateShape, generator.values(stateShape.count))
             try OpenCLTestDevice.check(
                 OpCase(.lstmSequenceBackward, [inputs[4], state, dState], tolerance: tolerance(terms: 4 * hidden, steps: steps)))
+        }
+    }
+
+    /// Every candidate of every tunable of both kernels (others at their default), on a batch that sticks out of
+    /// the row block and a hidden size every width divides.
+    func testEveryTunableCandidate() throws {
+        let backend = try OpenCLTestDevice.require()
+        var generator = SeededGenerator(seed: 73)
+        func operand(_ input: CaseInput) throws -> OpenCLOperand {
+            let storage = try backend.allocate(count: input.shape.count)
+            try backend.write(input.values, to: storage)
+            guard let storage = storage as? OpenCLStorage else { throw XCTSkip("not OpenCL storage") }
+            return OpenCLOperand(buffer: storage.buffer, shape: input.shape)
+        }
+        func run(_ shape: Shape, _ body: (OpenCLBuffer) throws -> Void) throws -> [Double] {
+            let output = try backend.allocate(count: shape.count)
+            guard let out = output as? OpenCLStorage else { throw XCTSkip("not OpenCL storage") }
+            try body(out.buffer)
+            return try backend.readDoubles(output)
+        }
+        for description in [KernelDescription.lstmSequenceForward, .lstmSequenceBackward] {
+            for tunable in description.tunables {
+                for candidate in tunable.candidates {
+                    let values = [tunable.name: candidate]
+                    let rows = values["LSTM_ROWS"] ?? description.defaults["LSTM_ROWS"] ?? 1
+                    let shape = (3, 2 * rows + 1, 5, 32)
+                    let (steps, batch, _, hidden) = shape
+                    let inputs = OpenCLTestDevice.roundedToFloat(forwardInputs(shape, using: &generator))
+                    let stateShape: Shape = [6 * steps + 2, batch, hidden]
+                    let state = try KilnTestSupport.run(.lstmSequence, inputs, on: OpenCLTestDevice.reference)
+                    let label = "\(description.entries[0]) with \(values), T=\(steps) N=\(batch) H=\(hidden)"
+                    if description.entries[0] == "lstm_sequence_forward" {
+                        let x = try inputs.map(operand)
+                        let actual = try run(stateShape) {
+                            try backend.lstmSequence(x: x[0], h0: x[1], c0: x[2], weightIH: x[3], weightHH: x[4], bias: x[5], $0, tunables: values)
+                        }
+                        assertClose(actual, state, tolerance(terms: shape.2 + hidden, steps: steps), label)
+                    } else {
+                        let dState = CaseInput(stateShape, generator.values(stateShape.count))
+                        let backwardInputs = OpenCLTestDevice.roundedToFloat([inputs[4], CaseInput(stateShape, state), dState])
+                        let expected = try KilnTestSupport.run(.lstmSequenceBackward, backwardInputs, on: OpenCLTestDevice.reference)
+                        let x = try backwardInputs.map(operand)
+                        let outputShape = try Op.lstmSequenceBackward.outputShape(for: backwardInputs.map(\.shape))
+                        let actual = try run(outputShape) {
+                            try backend.lstmSequenceBackward(weightHH: x[0], state: x[1], dState: x[2], $0, tunables: values)
+                        }
+                        assertClose(actual, expected, tolerance(terms: 4 * hidden, steps: steps), label)
+                    }
+                }
+            }
         }
     }
 
