@@ -30,6 +30,8 @@ extension Op {
         case .avgPool2dBackward: "avg_pool2d_backward"
         case .lstmCell: "lstm_cell"
         case .lstmCellBackward: "lstm_cell_backward"
+        case .lstmSequence: "lstm_sequence"
+        case .lstmSequenceBackward: "lstm_sequence_backward"
         case .oneHot: "one_hot"
         case .dropoutMask: "dropout_mask"
         case .softmaxCrossEntropy: "softmax_cross_entropy"
@@ -207,6 +209,27 @@ extension Op {
             let state: Shape = [c[0], 2 * c[1]]
             try rule.require(inputs[2] == state && inputs[3] == state, "state and dState must be \(state)")
             return [c[0], 5 * c[1]]
+        case .lstmSequence:
+            try rule.arity(6)
+            let (x, h0, c0, weightIH, weightHH, bias) = (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5])
+            try rule.require(x.rank == 3, "x must be [T, N, I]")
+            try rule.require(h0.rank == 2 && h0 == c0 && h0[0] == x[1], "h0 and c0 must both be [N, H] with N = \(x[1])")
+            let hidden = h0[1]
+            try rule.require(weightIH == [4 * hidden, x[2]], "weightIH must be [\(4 * hidden), \(x[2])]")
+            try rule.require(weightHH == [4 * hidden, hidden], "weightHH must be [\(4 * hidden), \(hidden)]")
+            try rule.require(bias == [4 * hidden], "bias must be [\(4 * hidden)]")
+            return [6 * x[0] + 2, x[1], hidden]
+        case .lstmSequenceBackward:
+            try rule.arity(3)
+            let (weightHH, state) = (inputs[0], inputs[1])
+            try rule.require(weightHH.rank == 2 && weightHH[0] == 4 * weightHH[1], "weightHH must be [4H, H]")
+            let hidden = weightHH[1]
+            try rule.require(
+                state.rank == 3 && state[0] >= 8 && (state[0] - 2) % 6 == 0 && state[2] == hidden,
+                "state must be [6T + 2, N, \(hidden)], lstm_sequence's output")
+            try rule.require(inputs[2] == state, "dState must have state's shape")
+            let (steps, batch) = ((state[0] - 2) / 6, state[1])
+            return [steps * batch * 4 * hidden + 2 * batch * hidden]
         case .oneHot(let classes):
             try rule.arity(1)
             try rule.require(classes > 0, "needs at least one class")

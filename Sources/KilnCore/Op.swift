@@ -61,6 +61,15 @@ public enum Op: Hashable, Sendable {
     /// Inputs `(z [N, 4H], cPrev [N, H], state [N, 2H], dState [N, 2H])`, where `state` is `lstmCell`'s
     /// output and `dState` its gradient: output `[N, 5H]` holding `dz` in `0..<4H` and `dcPrev` in `4H..<5H`.
     case lstmCellBackward
+    /// Inputs `(x [T, N, I], h0 [N, H], c0 [N, H], weightIH [4H, I], weightHH [4H, H], bias [4H])`, where `bias` is
+    /// `b_ih + b_hh`: a whole LSTM layer over `T` steps (gates i, f, g, o). Output `[6T + 2, N, H]`, blocks of `[N, H]`:
+    /// `0...T` hold `h0, h_0, ..., h_{T−1}`, `T + 1 ... 2T + 1` hold `c0, c_0, ..., c_{T−1}`, and block
+    /// `2T + 2 + 4t + k` holds gate `k`'s activation at step `t`, which the backward reuses.
+    case lstmSequence
+    /// Inputs `(weightHH [4H, H], state, dState)`, where `state [6T + 2, N, H]` is `lstmSequence`'s output and
+    /// `dState` its gradient: output `[T·N·4H + 2·N·H]` holding the gate pre-activation gradients `dz [T, N, 4H]`, then
+    /// `dh0 [N, H]` and `dc0 [N, H]`. The gradients of `x`, the weights and the bias are products of `dz` in the graph.
+    case lstmSequenceBackward
     /// Input `labels [N]` holding class indices as floats: output `[N, classes]` of zeros and ones.
     /// A label that is not an integer in `0..<classes` (or is NaN) gives a zero row.
     case oneHot(classes: Int)

@@ -1,4 +1,5 @@
-// Recurrent cells: the fused LSTM cell, its readable decomposition, and the vanilla tanh RNN cell.
+// Recurrent cells: the fused LSTM cell, its readable decomposition, the fused LSTM sequence, and the vanilla
+// tanh RNN cell.
 
 /// The weights of one recurrent layer in PyTorch's layout: `weightIH [G·H, I]`, `weightHH [G·H, H]`,
 /// `biasIH [G·H]`, `biasHH [G·H]`, with G = 4 gates (i, f, g, o) for an LSTM and 1 for a tanh RNN.
@@ -46,6 +47,24 @@ extension Tensor {
     /// One LSTM step from input `x [N, I]` and state `(h, c)`.
     public static func lstmStep(x: Tensor, h: Tensor, c: Tensor, weights: RecurrentWeights) throws -> (h: Tensor, c: Tensor) {
         try lstmCell(z: weights.preactivation(x: x, h: h), cPrev: c)
+    }
+
+    /// A whole LSTM layer over `x [T, N, I]` from state `(h0, c0)`, each `[N, H]`, as one fused op: every step's
+    /// hidden state `[T, N, H]` and the final `h` and `c`. It computes what `lstmStep` computes step by step
+    /// (the readable decomposition the tests compare it with).
+    public static func lstmSequence(
+        x: Tensor, h0: Tensor, c0: Tensor, weights: RecurrentWeights
+    ) throws -> (outputs: Tensor, h: Tensor, c: Tensor) {
+        let gates = weights.weightIH.shape[0]
+        let biases = [weights.biasIH, weights.biasHH].compactMap { $0 }
+        let bias = try biases.isEmpty ? Tensor.zeros([gates], on: x.device) : biases.dropFirst().reduce(biases[0], +)
+        let state = try apply(.lstmSequence, [x, h0, c0, weights.weightIH, weights.weightHH, bias])
+        // Blocks of `state`: h0, h_0 ... h_{T−1}, then c0, c_0 ... c_{T−1} (see `Op.lstmSequence`).
+        let (steps, batch, hidden) = (x.shape[0], h0.shape[0], h0.shape[1])
+        func block(_ index: Int) throws -> Tensor {
+            try state.slice(axis: 0, start: index, length: 1).reshaped([batch, hidden])
+        }
+        return (try state.slice(axis: 0, start: 1, length: steps), try block(steps), try block(2 * steps + 1))
     }
 
     /// One vanilla RNN step: `h' = tanh(x · W_ihᵀ + b_ih + h · W_hhᵀ + b_hh)`.

@@ -77,7 +77,7 @@ public final class RNN: RecurrentLayer, Layer {
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor { try run(x).outputs }
 }
 
-/// An LSTM whose every step runs the fused cell kernels (gates i, f, g, o).
+/// An LSTM (gates i, f, g, o) whose whole sequence runs as one fused op, `Tensor.lstmSequence`.
 public final class LSTM: RecurrentLayer, Layer {
     public init(inputs: Int, hidden: Int, random: inout RandomSource, on device: Device) throws {
         try super.init(inputs: inputs, hidden: hidden, gates: 4, random: &random, on: device)
@@ -87,13 +87,9 @@ public final class LSTM: RecurrentLayer, Layer {
     public func run(_ x: Tensor, initial: (h: Tensor, c: Tensor)? = nil) throws -> RecurrentOutput {
         try checkInput(x, op: "lstm")
         let zeros = try Tensor.zeros([x.shape[1], hiddenSize], on: x.device)
-        var (h, c) = initial ?? (zeros, zeros)
-        var states: [Tensor] = []
-        for t in 0..<x.shape[0] {
-            (h, c) = try Tensor.lstmStep(x: step(x, t), h: h, c: c, weights: weights)
-            states.append(h)
-        }
-        return RecurrentOutput(outputs: try stack(states), hidden: h, cell: c)
+        let (h0, c0) = initial ?? (zeros, zeros)
+        let result = try Tensor.lstmSequence(x: x, h0: h0, c0: c0, weights: weights)
+        return RecurrentOutput(outputs: result.outputs, hidden: result.h, cell: result.c)
     }
 
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor { try run(x).outputs }

@@ -158,6 +158,13 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
         case .lstmCellBackward:
             return lstmCellBackward(
                 z: x[0], cPrevious: x[1], state: x[2], dState: x[3], batch: shapes[1][0], hidden: shapes[1][1])
+        case .lstmSequence:
+            return lstmSequence(
+                x: x[0], h0: x[1], c0: x[2], weightIH: x[3], weightHH: x[4], bias: x[5], steps: shapes[0][0], batch: shapes[0][1],
+                inputs: shapes[0][2], hidden: shapes[1][1])
+        case .lstmSequenceBackward:
+            return lstmSequenceBackward(
+                weightHH: x[0], state: x[1], dState: x[2], steps: (shapes[1][0] - 2) / 6, batch: shapes[1][1], hidden: shapes[1][2])
         case .softmaxCrossEntropy:
             return softmaxCrossEntropy(logits: x[0], labels: x[1], classes: shapes[0][1])
         case .softmaxCrossEntropyBackward:

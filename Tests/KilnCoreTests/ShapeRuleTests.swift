@@ -34,6 +34,9 @@ final class ShapeRuleTests: XCTestCase {
         XCTAssertEqual(try Op.maxPool2d(pool).outputShape(for: [[1, 1, 6, 6]]), [1, 1, 3, 3])
         XCTAssertEqual(try Op.lstmCell.outputShape(for: [[3, 20], [3, 5]]), [3, 10])
         XCTAssertEqual(try Op.lstmCellBackward.outputShape(for: [[3, 20], [3, 5], [3, 10], [3, 10]]), [3, 25])
+        // T = 4, N = 3, I = 7, H = 5: 6T + 2 blocks of [N, H]; backward T·N·4H + 2·N·H = 240 + 30.
+        XCTAssertEqual(try Op.lstmSequence.outputShape(for: [[4, 3, 7], [3, 5], [3, 5], [20, 7], [20, 5], [20]]), [26, 3, 5])
+        XCTAssertEqual(try Op.lstmSequenceBackward.outputShape(for: [[20, 5], [26, 3, 5], [26, 3, 5]]), [270])
         XCTAssertEqual(try Op.transpose(permutation: [2, 0, 1]).outputShape(for: [[2, 3, 4]]), [4, 2, 3])
         XCTAssertEqual(try Op.concatenate(axis: 1).outputShape(for: [[2, 3], [2, 1], [2, 4]]), [2, 8])
     }
@@ -47,6 +50,11 @@ final class ShapeRuleTests: XCTestCase {
         assertRejects(.conv2d(Convolution2D()), [[1, 3, 8, 8], [4, 3, 3, 3], [3]], mentioning: "bias")
         assertRejects(.biasAdd, [[2, 3], [4]], mentioning: "bias")
         assertRejects(.lstmCell, [[2, 12], [2, 4]], mentioning: "4H")
+        assertRejects(.lstmSequence, [[4, 3, 7], [3, 5], [3, 5], [20, 6], [20, 5], [20]], mentioning: "weightIH")
+        assertRejects(.lstmSequence, [[4, 3, 7], [2, 5], [2, 5], [20, 7], [20, 5], [20]], mentioning: "N = 3")
+        assertRejects(.lstmSequence, [[4, 3, 7], [3, 5], [3, 5], [20, 7], [20, 5], [5]], mentioning: "bias")
+        assertRejects(.lstmSequenceBackward, [[20, 5], [25, 3, 5], [25, 3, 5]], mentioning: "6T + 2")
+        assertRejects(.lstmSequenceBackward, [[20, 5], [26, 3, 5], [26, 3, 4]], mentioning: "dState")
         assertRejects(.reshape([5]), [[2, 3]], mentioning: "reshape")
         assertRejects(.softmax(axis: 2), [[2, 3]], mentioning: "axis 2")
         assertRejects(.reduce(.sum, axes: [3], keepDimensions: false), [[2, 3]], mentioning: "axis 3")

@@ -31,5 +31,7 @@ struct KernelDescription {
 
 extension KernelDescription {
     /// Every kernel file the backend uses.
-    static let all: [KernelDescription] = [.elementwise, .movement, .reduce, .loss, .gemm, .conv2d, .pool2d, .lstmCell]
+    static let all: [KernelDescription] = [
+        .elementwise, .movement, .reduce, .loss, .gemm, .conv2d, .pool2d, .lstmCell, .lstmSequenceForward, .lstmSequenceBackward,
+    ]
 }

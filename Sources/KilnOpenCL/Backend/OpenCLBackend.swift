@@ -135,6 +135,10 @@ public final class OpenCLBackend: Backend {
             try lstmCell(z: x[0], cPrev: x[1], out)
         case .lstmCellBackward:
             try lstmCellBackward(z: x[0], cPrev: x[1], state: x[2], dState: x[3], out)
+        case .lstmSequence:
+            try lstmSequence(x: x[0], h0: x[1], c0: x[2], weightIH: x[3], weightHH: x[4], bias: x[5], out)
+        case .lstmSequenceBackward:
+            try lstmSequenceBackward(weightHH: x[0], state: x[1], dState: x[2], out)
         case .softmaxCrossEntropy:
             try softmaxCrossEntropy(logits: x[0], labels: x[1], out)
         case .softmaxCrossEntropyBackward:
@@ -208,6 +212,8 @@ public final class OpenCLBackend: Backend {
 /// The roles scratch memory plays inside one op; each role has its own buffer.
 enum Workspace: Hashable {
     case transposedA, transposedB, transposedWeight, columns, rows, weightPartials, partialSums, reducedStage, reducedStageAlternate
+    /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.
+    case lstmProjection, lstmRecurrentWeight, lstmCellGradient
 }
 
 /// An input buffer and its shape, as the op families receive them.
