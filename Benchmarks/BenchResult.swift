@@ -59,7 +59,7 @@ public struct BenchResult: Codable, Equatable {
     /// Median number of cores other processes kept busy during a replicate (from /proc/stat): how much
     /// the machine's other work may have moved the figures. Nil where it cannot be measured.
     public var foreignCores: Double?
-    /// Kernel launches (and copies) per step of the compiled plan.
+    /// Kernel launches and device copies per step of the compiled plan, counted by the backend.
     public var launches: Int?
 
     /// From `--baseline`: the saved median, this median over it, and whether this run is slower

@@ -195,7 +195,7 @@ public final class BenchRunner {
         result.replicates = replicates
         result.runsPerReplicate = inner
         result.foreignCores = foreign.isEmpty ? nil : Self.median(foreign)
-        result.launches = instance.plan.report.launches
+        result.launches = instance.plan.kernelLaunchesPerRun
         result.gflops = workload.flopsPerStep.map { $0 / (median / 1000) / 1e9 }
         result.itemsPerS = workload.itemsPerStep.map { Double($0) / (median / 1000) }
     }

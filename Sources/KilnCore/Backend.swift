@@ -39,6 +39,9 @@ public protocol Backend: AnyObject {
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws
     /// Waits until all enqueued work is done.
     func synchronize() throws
+    /// Device launches enqueued so far (kernels and buffer copies; on the reference backend, executed ops and
+    /// copies): the difference across a plan run is what the run costs in launches.
+    var launchCount: Int { get }
 }
 
 /// A backend and the name the user chose it by. Tensors on one device only combine with each other.

@@ -7,8 +7,10 @@
 public final class Plan {
     /// What compilation decided, for reports.
     public struct Report: CustomStringConvertible, Codable, Equatable {
-        /// Kernel launches per run (buffer copies for variable updates not written in place included).
-        public var launches: Int
+        /// Ops run per run, copies of variable updates not written in place included. A backend may launch
+        /// several kernels for one op (a transpose before a product, im2col before a convolution's GEMM):
+        /// `Plan.kernelLaunchesPerRun` counts those.
+        public var steps: Int
         /// Bytes of device memory for intermediates with slot reuse (the peak a run needs beyond inputs and variables).
         public var intermediateBytes: Int
         /// Bytes the same intermediates would take with a buffer each.
@@ -23,7 +25,7 @@ public final class Plan {
 
         public var description: String {
             let mib = { (bytes: Int) in "\(Double(bytes * 100 / 1_048_576) / 100) MiB" }
-            return "\(launches) launches per run; device memory at peak \(mib(peakBytes)) "
+            return "\(steps) op steps per run; device memory at peak \(mib(peakBytes)) "
                 + "(\(mib(peakBytesWithoutReuse)) without buffer reuse); fusions: "
                 + (fusions.isEmpty ? "none" : fusions.joined(separator: "; "))
         }
@@ -45,6 +47,8 @@ public final class Plan {
     private let updates: [(source: any DeviceStorage, destination: any DeviceStorage)]
     /// Dropout masks get a fresh seed each run: (step index, base seed).
     private let dropoutSteps: [(index: Int, seed: UInt64)]
+    /// Kernel launches and device copies one run enqueues, counted by the backend during the first run (nil before it).
+    public private(set) var kernelLaunchesPerRun: Int?
 
     /// Compiles the graph from `inputs` (data tensors whose values each run replaces) to `outputs`
     /// and to the new value of each variable in `updates`.
@@ -178,7 +182,7 @@ public final class Plan {
             if let held = node.storage, persistentStorages.insert(ObjectIdentifier(held)).inserted { persistentBytes += held.count * 4 }
         }
         self.report = Report(
-            launches: steps.count + self.updates.count, intermediateBytes: intermediateBytes,
+            steps: steps.count + self.updates.count, intermediateBytes: intermediateBytes,
             intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: fusion.descriptions)
     }
 
@@ -201,26 +205,30 @@ public final class Plan {
                 steps[index].op = .dropoutMask(probability: probability, seed: seed &+ salt &* 0x9E37_79B9_7F4A_7C15, shape: shape)
             }
         }
+        let launchesBefore = backend.launchCount
         for step in steps {
             try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
         }
         for update in updates { try backend.copy(update.source, to: update.destination) }
+        if kernelLaunchesPerRun == nil { kernelLaunchesPerRun = backend.launchCount - launchesBefore }
     }
 
     /// Runs the plan once, then its steps again waiting for the device after every launch (so variables updated
-    /// in place advance twice), and returns the seconds each op kind took (summed over its launches) with its launch count, slowest first: where a step's time goes.
+    /// in place advance twice), and returns the seconds each op kind took (summed over its steps) with the kernel
+    /// launches those steps made, slowest first: where a step's time goes.
     public func profile(_ inputValues: [[Float]], clock: () -> Double) throws -> [(op: String, seconds: Double, launches: Int)] {
         try run(inputValues)
         let backend = device.backend
         try backend.synchronize()
         var totals: [String: (seconds: Double, launches: Int)] = [:]
         for step in steps {
+            let launchesBefore = backend.launchCount
             let start = clock()
             try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
             try backend.synchronize()
             let name = step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")
             totals[name, default: (0, 0)].seconds += clock() - start
-            totals[name, default: (0, 0)].launches += 1
+            totals[name, default: (0, 0)].launches += backend.launchCount - launchesBefore
         }
         return totals.map { ($0.key, $0.value.seconds, $0.value.launches) }.sorted { $0.seconds > $1.seconds }
     }

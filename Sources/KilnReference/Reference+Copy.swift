@@ -11,5 +11,6 @@ extension ReferenceBackend {
             throw ReferenceBackendError.countMismatch(op: "copy", role: "destination", expected: source.count, actual: destination.count)
         }
         destination.values = source.values
+        launchCount += 1
     }
 }

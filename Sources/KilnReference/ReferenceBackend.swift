@@ -41,6 +41,9 @@ public enum ReferenceBackendError: Error, CustomStringConvertible, Equatable {
 /// The CPU reference backend: naive loops, generic over the float type, that define the semantics of every op.
 /// Every other backend, kernel variant and gradient is tested against it.
 public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
+    /// Ops executed and copies made so far.
+    public internal(set) var launchCount = 0
+
     public init() {}
 
     /// `cpu` for `Float`, `cpu-double` for `Double`.
@@ -72,6 +75,7 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
     /// Runs `op` at once. Shapes are checked again by `op.outputShape(for:)` so that a caller's mistake
     /// throws instead of indexing out of range.
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
+        launchCount += 1
         switch op {
         case .data, .reshape: throw ReferenceBackendError.notExecutable(op: op.name)
         default: break

@@ -79,7 +79,7 @@ struct GANCommand: ParsableCommand {
                 let total = ops.reduce(0) { $0 + $1.seconds }
                 print(String(format: "%@ step: %.1f ms with a wait after each launch", name, total * 1000))
                 for op in ops.prefix(12) {
-                    print(String(format: "%9.2f ms %5.1f%%  %3d×  %@", op.seconds * 1000, op.seconds / total * 100, op.launches, op.op))
+                    print(String(format: "%9.2f ms %5.1f%%  %3d launches  %@", op.seconds * 1000, op.seconds / total * 100, op.launches, op.op))
                 }
             }
             return

@@ -31,9 +31,10 @@ struct ProfileCommand: ParsableCommand {
         _ = try plan.profile(inputs, clock: Self.now)  // warm: first launches compile per local size on pocl
         let timings = try plan.profile(inputs, clock: Self.now)
         let total = timings.reduce(0) { $0 + $1.seconds }
-        print(String(format: "%.2f ms per step with a wait after each launch", total * 1000))
+        print("\(plan.kernelLaunchesPerRun ?? 0) kernel launches and device copies per step")
+        print(String(format: "%.2f ms per step with a wait after each op", total * 1000))
         for timing in timings.prefix(top) {
-            print(String(format: "%8.3f ms %5.1f%%  %3d×  %@", timing.seconds * 1000, timing.seconds / total * 100, timing.launches, timing.op))
+            print(String(format: "%8.3f ms %5.1f%%  %3d launches  %@", timing.seconds * 1000, timing.seconds / total * 100, timing.launches, timing.op))
         }
     }
 

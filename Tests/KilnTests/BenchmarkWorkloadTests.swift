@@ -19,7 +19,7 @@ final class BenchmarkWorkloadTests: XCTestCase {
         let device = Device(ReferenceBackend<Float>())
         for workload in Workload.all {
             let instance = try workload.instantiate(on: device)
-            XCTAssertGreaterThan(instance.plan.report.launches, 0, workload.name)
+            XCTAssertGreaterThan(instance.plan.report.steps, 0, workload.name)
             XCTAssertTrue(workload.flopsPerStep != nil || workload.itemsPerStep != nil || workload.name.hasPrefix("pool"), workload.name)
             XCTAssertGreaterThan(workload.tolerance.normwise, 0, workload.name)
         }

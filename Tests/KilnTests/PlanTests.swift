@@ -30,7 +30,7 @@ final class PlanTests: XCTestCase {
                 plan.report.fusions, ["1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear", "1× matmul+bias_add+tanh → linear"],
                 "\(device)")
             // Three fused launches; the reshape of Flatten launches nothing.
-            XCTAssertEqual(plan.report.launches, 3, "\(plan.report)")
+            XCTAssertEqual(plan.report.steps, 3, "\(plan.report)")
         }
     }
 
@@ -61,7 +61,7 @@ final class PlanTests: XCTestCase {
         let x = try Tensor([1, 2, 3] as [Float], shape: [3], on: device)
         let constant = try Tensor.full(2, shape: [3], on: device).exp() * 3
         let plan = try Plan(inputs: [x], outputs: [x * constant], updates: [])
-        XCTAssertEqual(plan.report.launches, 1, "only the multiply runs per replay")
+        XCTAssertEqual(plan.report.steps, 1, "only the multiply runs per replay")
         try plan.run([[1, 1, 1]])
         assertClose(try plan.output(0), [Float](repeating: Float(3 * Foundation.exp(2.0)), count: 3), .elementwise)
     }
@@ -116,7 +116,7 @@ extension PlanTests {
             // The output reads a's old value before the update: in place, two launches.
             let doubled = try a.value * 2
             let simple = try Plan(inputs: [], outputs: [doubled], updates: [(a, try a.value + 1)])
-            XCTAssertEqual(simple.report.launches, 2, "\(simple.report)")
+            XCTAssertEqual(simple.report.steps, 2, "\(simple.report)")
             try simple.run([])
             XCTAssertEqual(try simple.output(0), [2, 4, 6])
             XCTAssertEqual(try a.value.floats(), [2, 3, 4])
@@ -124,7 +124,7 @@ extension PlanTests {
             // A swap: a ← b + 1 runs first in place, so b ← a + 1, which reads a's old value, must not
             // find it overwritten: a's new value goes through a copy after the run.
             let swap = try Plan(inputs: [], outputs: [], updates: [(a, try b.value + 1), (b, try a.value + 1)])
-            XCTAssertEqual(swap.report.launches, 3, "two steps and one copy: \(swap.report)")
+            XCTAssertEqual(swap.report.steps, 3, "two steps and one copy: \(swap.report)")
             try swap.run([])
             XCTAssertEqual(try a.value.floats(), [11, 21, 31], "\(device)")
             XCTAssertEqual(try b.value.floats(), [3, 4, 5], "\(device)")

@@ -1,6 +1,5 @@
 // LSTM family: the fused LSTM cell (Kernels/lstm_cell.cl) and the fused LSTM sequence (Kernels/lstm_sequence.cl),
 // forward and backward.
-import COpenCL
 import KilnCore
 
 extension KernelDescription {
@@ -72,8 +71,8 @@ extension OpenCLBackend {
             outShape: [rows, 4 * hidden], columnBias: bias, activation: nil)
         let weightT = try transposed(weightHH.buffer, rows: 4 * hidden, columns: hidden, batch: 1, into: .lstmRecurrentWeight)
         let block = batch * hidden
-        try copy(h0.buffer, to: out, offset: 0, count: block)
-        try copy(c0.buffer, to: out, offset: (steps + 1) * block, count: block)
+        try enqueueCopy(h0.buffer, offset: 0, to: out, offset: 0, count: block)
+        try enqueueCopy(c0.buffer, offset: 0, to: out, offset: (steps + 1) * block, count: block)
         try launchSequence(
             .lstmSequenceForward, batch: batch, hidden: hidden, tunables: tunables,
             arguments: [.buffer(projection), .buffer(weightT), .buffer(out), .int(steps), .int(batch), .int(hidden)])
@@ -113,13 +112,5 @@ extension OpenCLBackend {
                 reason: "hidden size \(hidden) needs \(units) work items in a group, more than the device allows")
         }
         try launch(kernel, arguments, global: [(batch + rows - 1) / rows, units], preferredLocal: [1, units])
-    }
-
-    /// Enqueues a copy of `count` floats from the start of `source` into `destination` at float `offset`.
-    private func copy(_ source: OpenCLBuffer, to destination: OpenCLBuffer, offset: Int, count: Int) throws {
-        let size = MemoryLayout<Float>.size
-        try check(
-            clEnqueueCopyBuffer(context.queue, source.memory, destination.memory, 0, offset * size, count * size, 0, nil, nil),
-            "clEnqueueCopyBuffer")
     }
 }

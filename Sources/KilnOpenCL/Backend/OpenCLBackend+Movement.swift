@@ -1,6 +1,5 @@
 // Movement family: broadcast, transpose, slice, pad and concatenate as strided copies with
 // Kernels/movement.cl, and `StridedLayout`, the merged 6-axis view that strided kernels receive.
-import COpenCL
 import KilnCore
 
 extension KernelDescription {
@@ -156,10 +155,7 @@ extension OpenCLBackend {
             // One contiguous run in both buffers (a slice or pad along the first axis, a concatenation of
             // whole blocks): a buffer copy, without move_copy's five divisions per element (about 40x slower
             // for the LSTM's 2 MB slices on pocl).
-            let size = MemoryLayout<Float>.size
-            try check(
-                clEnqueueCopyBuffer(context.queue, x.memory, out.memory, xOffset * size, outOffset * size, box.count * size, 0, nil, nil),
-                "clEnqueueCopyBuffer")
+            try enqueueCopy(x, offset: xOffset, to: out, offset: outOffset, count: box.count)
             return
         }
         let copy = try kernel(KernelDescription.movement.file, entry)

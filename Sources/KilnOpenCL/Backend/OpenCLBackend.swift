@@ -29,6 +29,8 @@ public final class OpenCLBackend: Backend {
     public let name: String
     private var kernels: [KernelKey: OpenCLKernel] = [:]
     private var workspaces: [Workspace: OpenCLBuffer] = [:]
+    /// Kernels and buffer copies enqueued so far.
+    public private(set) var launchCount = 0
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
     public internal(set) var tuning: TuningTable?
 
@@ -78,9 +80,7 @@ public final class OpenCLBackend: Backend {
             throw OpenCLError.invalidLaunch(kernel: "copy", reason: "copying \(from.count) floats into storage of \(to.count)")
         }
         if from.count == 0 { return }
-        try check(
-            clEnqueueCopyBuffer(context.queue, from.buffer.memory, to.buffer.memory, 0, 0, from.count * MemoryLayout<Float>.size, 0, nil, nil),
-            "clEnqueueCopyBuffer")
+        try enqueueCopy(from.buffer, offset: 0, to: to.buffer, offset: 0, count: from.count)
     }
 
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
@@ -188,6 +188,17 @@ public final class OpenCLBackend: Backend {
         }
         let size = launchSize(global: global, preferredLocal: preferredLocal, kernel: kernel)
         try kernel.enqueue(global: size.global, local: size.local)
+        launchCount += 1
+    }
+
+    /// Enqueues a copy of `count` floats between buffers, at element offsets.
+    func enqueueCopy(_ source: OpenCLBuffer, offset sourceOffset: Int, to destination: OpenCLBuffer, offset destinationOffset: Int, count: Int) throws {
+        let size = MemoryLayout<Float>.size
+        try check(
+            clEnqueueCopyBuffer(
+                context.queue, source.memory, destination.memory, sourceOffset * size, destinationOffset * size, count * size, 0, nil, nil),
+            "clEnqueueCopyBuffer")
+        launchCount += 1
     }
 
     /// Scratch memory for `role`, at least `count` floats, kept and reused across launches (it only
