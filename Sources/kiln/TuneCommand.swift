@@ -10,8 +10,8 @@ struct TuneCommand: ParsableCommand {
         abstract: "Time the GEMM kernel's tunables on an OpenCL device and keep the fastest for that device.",
         discussion: """
             Tries every candidate of one tunable at a time (GEMM_ROWS, GEMM_WIDTH, GEMM_TILE), the others held at \
-            the best so far, on products of 512x512x512, 64x256x784 and 64x128x3136; each candidate is one \
-            program build. The table is saved next to the program cache ($KILN_CACHE_DIR or \
+            the best so far, on a 512x512x512 product and the MLP's first layer as training runs it (64x784 \
+            times a transposed 256x784 weight, and the transposed weight gradient); each candidate is one program build. The table is saved next to the program cache ($KILN_CACHE_DIR or \
             ~/.cache/kiln/programs) under the device's name and driver, and read whenever Kiln opens that device.
             """)
 

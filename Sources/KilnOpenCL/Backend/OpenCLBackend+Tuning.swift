@@ -6,7 +6,7 @@ import KilnCore
 /// One tunable setting tried by `OpenCLBackend.tuneMatmul`, and its time.
 public struct TuningTrial: Codable, Sendable {
     public var values: [String: Int]
-    /// Summed median seconds over the probe shapes.
+    /// Median seconds of one pass over every probe.
     public var seconds: Double
 }
 
@@ -16,48 +16,64 @@ extension OpenCLBackend {
         description.defines((tuning?.kernels[description.file] ?? [:]).merging(explicit) { _, new in new })
     }
 
-    /// Products `[M, K] · [K, N]` the GEMM tuner times: a square one, the MLP's first layer and the CNN's
-    /// dense layer at batch 64.
-    public static let matmulProbeShapes: [(m: Int, n: Int, k: Int)] = [(512, 512, 512), (64, 256, 784), (64, 128, 3136)]
+    /// A product the GEMM tuner times: `op(A) [M, K] · op(B) [K, N]`, an operand stored transposed when its flag is set.
+    public struct MatmulProbe: Sendable {
+        public var m: Int, n: Int, k: Int
+        public var transposeA = false, transposeB = false
+
+        public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false) {
+            (self.m, self.n, self.k, self.transposeA, self.transposeB) = (m, n, k, transposeA, transposeB)
+        }
+    }
+
+    /// What the tuner times: a square product, and the MLP's first layer at batch 64 as training runs it
+    /// (forward `x · Wᵀ`, weight gradient `dyᵀ · x`), so the transpose tile is measured too.
+    public static let matmulProbes: [MatmulProbe] = [
+        MatmulProbe(m: 512, n: 512, k: 512), MatmulProbe(m: 64, n: 256, k: 784, transposeB: true),
+        MatmulProbe(m: 256, n: 784, k: 64, transposeA: true),
+    ]
 
     /// Searches gemm.cl's tunables one at a time (every candidate of one, the others held at the best so
-    /// far), timing the median of `repeats` runs of each probe shape, and stores the fastest setting as
-    /// this device's tuning table. Each candidate is a program build, so this takes seconds to a minute.
+    /// far), timing the median of `repeats` runs of each probe, and stores the fastest setting as this
+    /// device's tuning table. Each candidate is a program build, so this takes seconds to a minute.
     public func tuneMatmul(
-        shapes: [(m: Int, n: Int, k: Int)] = matmulProbeShapes, repeats: Int = 5, clock: () -> Double
+        probes: [MatmulProbe] = matmulProbes, repeats: Int = 5, clock: () -> Double
     ) throws -> (best: [String: Int], trials: [TuningTrial], file: URL?) {
         let description = KernelDescription.gemm
-        let operands = try shapes.map { shape -> (OpenCLOperand, OpenCLOperand, OpenCLBuffer, Shape) in
-            let a = try allocate(count: shape.m * shape.k)
-            let b = try allocate(count: shape.k * shape.n)
-            try write((0..<(shape.m * shape.k)).map { Float($0 % 7) - 3 }, to: a)
-            try write((0..<(shape.k * shape.n)).map { Float($0 % 5) - 2 }, to: b)
-            let out = try allocate(count: shape.m * shape.n) as! OpenCLStorage
-            return (
-                OpenCLOperand(buffer: (a as! OpenCLStorage).buffer, shape: [shape.m, shape.k]),
-                OpenCLOperand(buffer: (b as! OpenCLStorage).buffer, shape: [shape.k, shape.n]), out.buffer, [shape.m, shape.n]
+        func operand(_ rows: Int, _ columns: Int, transposed: Bool, pattern: Int) throws -> OpenCLOperand {
+            let storage = try allocate(count: rows * columns) as! OpenCLStorage
+            try write((0..<(rows * columns)).map { Float($0 % pattern) - Float(pattern / 2) }, to: storage)
+            return OpenCLOperand(buffer: storage.buffer, shape: transposed ? [columns, rows] : [rows, columns])
+        }
+        let operands = try probes.map { probe in
+            (
+                probe, try operand(probe.m, probe.k, transposed: probe.transposeA, pattern: 7),
+                try operand(probe.k, probe.n, transposed: probe.transposeB, pattern: 5),
+                (try allocate(count: probe.m * probe.n) as! OpenCLStorage).buffer
             )
         }
         var trials: [TuningTrial] = []
-        func measure(_ values: [String: Int]) throws -> Double {
-            var total = 0.0
-            for (a, b, out, shape) in operands {
-                // The first run builds the program; time the rest.
-                try matmul(transposeA: false, transposeB: false, a, b, out, shape, tunables: values)
-                try synchronize()
-                var times: [Double] = []
-                for _ in 0..<repeats {
-                    let start = clock()
-                    try matmul(transposeA: false, transposeB: false, a, b, out, shape, tunables: values)
-                    try synchronize()
-                    times.append(clock() - start)
-                }
-                total += times.sorted()[times.count / 2]
+        func run(_ values: [String: Int]) throws {
+            for (probe, a, b, out) in operands {
+                try matmul(transposeA: probe.transposeA, transposeB: probe.transposeB, a, b, out, [probe.m, probe.n], tunables: values)
             }
-            trials.append(TuningTrial(values: values, seconds: total))
-            return total
+            try synchronize()
+        }
+        func measure(_ values: [String: Int]) throws -> Double {
+            // The first run builds the program and warms the caches; time the rest.
+            try run(values)
+            var times: [Double] = []
+            for _ in 0..<repeats {
+                let start = clock()
+                try run(values)
+                times.append(clock() - start)
+            }
+            let seconds = times.sorted()[times.count / 2]
+            trials.append(TuningTrial(values: values, seconds: seconds))
+            return seconds
         }
         var best = Dictionary(uniqueKeysWithValues: tunedDefines(description))
+        try run(best)
         var bestSeconds = try measure(best)
         for tunable in description.tunables {
             for candidate in tunable.candidates where candidate != best[tunable.name] {
