@@ -32,7 +32,8 @@ let package = Package(
 
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "CZlib"], path: "Sources/KilnData"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "CZlib", "CPNG"], path: "Sources/KilnData"),
 
         // MARK: Umbrella for embedders
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
@@ -69,7 +70,7 @@ let package = Package(
             dependencies: ["KilnCore", "KilnReference", "KilnNN", "KilnTestSupport"],
             path: "Tests/KilnGradientTests"
         ),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
     ],

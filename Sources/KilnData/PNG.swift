@@ -1,6 +1,6 @@
-// PNG: writes 8-bit greyscale or RGB images (zlib-compressed, CRC-checked chunks) for sample grids,
-// kernels and feature maps.
-import CZlib
+// PNG: writes 8-bit greyscale or RGB images for sample grids, kernels and feature maps, through the
+// system's libpng (its simplified API, which reports errors in the image struct instead of longjmp).
+import CPNG
 import Foundation
 
 public enum PNG {
@@ -10,27 +10,22 @@ public enum PNG {
         guard width > 0, height > 0, pixels.count == width * height * channels else {
             throw DataError.unwritable(file: "PNG", reason: "\(pixels.count) bytes for a \(width)×\(height) image with \(channels) channel(s)")
         }
-        // Each row starts with filter type 0 (none).
-        var raw = [UInt8]()
-        raw.reserveCapacity(height * (width * channels + 1))
-        for row in 0..<height {
-            raw.append(0)
-            raw += pixels[(row * width * channels)..<((row + 1) * width * channels)]
+        var image = png_image()
+        image.version = png_uint_32(PNG_IMAGE_VERSION)
+        image.width = png_uint_32(width)
+        image.height = png_uint_32(height)
+        image.format = rgb ? png_uint_32(PNG_FORMAT_RGB) : png_uint_32(PNG_FORMAT_GRAY)
+        defer { png_image_free(&image) }
+        // The first call measures, the second writes.
+        var size: png_alloc_size_t = 0
+        let measured = pixels.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, 0, nil) }
+        guard measured != 0 else { throw DataError.unwritable(file: "PNG", reason: "libpng: \(message(image))") }
+        var file = [UInt8](repeating: 0, count: Int(size))
+        let written = file.withUnsafeMutableBytes { output in
+            pixels.withUnsafeBytes { png_image_write_to_memory(&image, output.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
         }
-        var compressedSize = compressBound(uLong(raw.count))
-        var compressed = [UInt8](repeating: 0, count: Int(compressedSize))
-        guard compress2(&compressed, &compressedSize, raw, uLong(raw.count), Z_BEST_COMPRESSION) == Z_OK else {
-            throw DataError.unwritable(file: "PNG", reason: "zlib could not compress the image")
-        }
-        var header = Data()
-        header.append(bigEndian(UInt32(width)))
-        header.append(bigEndian(UInt32(height)))
-        header.append(contentsOf: [8, rgb ? 2 : 0, 0, 0, 0])  // bit depth, colour type, compression, filter, interlace
-        var file = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        file.append(chunk("IHDR", header))
-        file.append(chunk("IDAT", Data(compressed[0..<Int(compressedSize)])))
-        file.append(chunk("IEND", Data()))
-        return file
+        guard written != 0 else { throw DataError.unwritable(file: "PNG", reason: "libpng: \(message(image))") }
+        return Data(file[0..<Int(size)])
     }
 
     /// Writes the PNG atomically.
@@ -44,15 +39,8 @@ public enum PNG {
         return values.map { UInt8(max(0, min(255, (($0 - low) / span * 255).rounded()))) }
     }
 
-    private static func chunk(_ type: String, _ body: Data) -> Data {
-        var typed = Data(type.utf8)
-        typed.append(body)
-        var chunk = bigEndian(UInt32(body.count))
-        chunk.append(typed)
-        let checksum = typed.withUnsafeBytes { crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
-        chunk.append(bigEndian(UInt32(checksum)))
-        return chunk
+    /// libpng's message for the last failure on `image`.
+    private static func message(_ image: png_image) -> String {
+        withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
-
-    private static func bigEndian(_ value: UInt32) -> Data { withUnsafeBytes(of: value.bigEndian) { Data($0) } }
 }
