@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The comparison in the README's "Measured" section: the peer scripts of ../shared/peers (after its
+# setup.sh), one after another, then `kiln bench` on pocl, each output in $OUT/NAME.log. Run it on a quiet
+# machine from the repository root after `swift build -c release`; quote ratios from one run only.
+set -u
+V=${PEERS_VENV:-/tmp/kiln-peers/venv}/bin/python
+BIN=${PEERS_BIN:-/tmp/kiln-peers/bin}
+PEERS=${PEERS:-$(cd "$(dirname "$0")/../../shared/peers" && pwd)}
+KILN=$(cd "$(dirname "$0")/.." && pwd)/.build/release/kiln
+OUT=${OUT:-/tmp/kiln-peers-run}
+mkdir -p "$OUT"
+cd "$PEERS" || exit 1
+run() {
+  local name=$1; shift
+  echo "== $name $(date +%T)"
+  timeout 900 "$@" > "$OUT/$name.log" 2>&1
+  echo "rc=$? $(date +%T)"
+  grep RESULT "$OUT/$name.log"
+}
+run sgemm_numpy env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$V" sgemm_numpy.py 10
+run sgemm_clblast "$BIN/sgemm_clblast" 10
+run sgemm_tinygrad env DEV=CL "$V" sgemm_tinygrad.py 10
+run conv_torch "$V" conv_bench.py torch 10
+run conv_jax "$V" conv_bench.py jax 10
+run conv_tinygrad env DEV=CL "$V" conv_bench.py tinygrad 5
+run lstm_torch "$V" lstm_bench.py torch 10
+run lstm_jax "$V" lstm_bench.py jax 10
+run lstm_tinygrad env DEV=CL "$V" lstm_bench.py tinygrad-contig 3
+run train_torch_cnn "$V" train_fmnist.py torch cnn 1 400
+run train_torch_mlp "$V" train_fmnist.py torch mlp 1 1400
+run train_jax_cnn "$V" train_fmnist.py jax cnn 1 400
+run train_jax_mlp "$V" train_fmnist.py jax mlp 1 1400
+run train_tinygrad_cnn env DEV=CL "$V" train_fmnist.py tinygrad cnn 1 200
+run train_tinygrad_mlp env DEV=CL "$V" train_fmnist.py tinygrad mlp 1 1000
+run kiln_bench "$KILN" bench --device opencl --json
