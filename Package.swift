@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
         // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks"),
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
