@@ -94,20 +94,22 @@ public final class Plan {
         func rootOf(_ node: Node) -> Node { root[ObjectIdentifier(node)].map(rootOf) ?? node }
         for node in fusion.nodes { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
 
-        // The last step that reads each root; outputs and update values live to the end.
+        // The last step that reads each root, and each storage held before the plan (variables, inputs,
+        // constants); outputs and update values live to the end.
         var lastUse: [ObjectIdentifier: Int] = [:]
+        var lastPersistentRead: [ObjectIdentifier: Int] = [:]
         for (index, node) in fusion.nodes.enumerated() {
-            for input in node.inputs { lastUse[ObjectIdentifier(rootOf(input)), default: -1] = max(lastUse[ObjectIdentifier(rootOf(input)), default: -1], index) }
+            for input in node.inputs {
+                let source = rootOf(input)
+                lastUse[ObjectIdentifier(source)] = index
+                if let held = source.storage { lastPersistentRead[ObjectIdentifier(held)] = index }
+            }
         }
         for node in roots.map(\.node) { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
 
         // An update whose value an elementwise step computes is written straight into the variable when no
         // later step reads the variable's old value (elementwise kernels read element i before writing it,
         // so the step may read the variable itself); the others are copied after the run.
-        var lastPersistentRead: [ObjectIdentifier: Int] = [:]
-        for (index, node) in fusion.nodes.enumerated() {
-            for input in node.inputs { if let held = rootOf(input).storage { lastPersistentRead[ObjectIdentifier(held)] = index } }
-        }
         let position = Dictionary(fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
         var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
         for (variable, value) in updates {

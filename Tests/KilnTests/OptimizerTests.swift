@@ -6,12 +6,6 @@ import KilnTestSupport
 import XCTest
 
 final class OptimizerTests: XCTestCase {
-    func devices() throws -> [Device] {
-        var devices = [try Device.named("cpu")]
-        if (try? OpenCLDiscovery.devices().isEmpty) == false { devices.append(try Device.named("opencl")) }
-        return devices
-    }
-
     /// A PyTorch optimizer's step on Double arrays.
     protocol TorchOptimizer {
         mutating func step(_ parameters: inout [[Double]], _ gradients: [[Double]], lr: Double)
@@ -69,7 +63,7 @@ final class OptimizerTests: XCTestCase {
     private func check(
         _ name: String, _ makeOptimizer: () -> any Optimizer, launchesPerParameter: Int, reference makeReference: () -> any TorchOptimizer
     ) throws {
-        for device in try devices() {
+        for device in try availableDevices() {
             let optimizer = makeOptimizer()
             var reference = makeReference()
             var generator = SeededGenerator(seed: 71)

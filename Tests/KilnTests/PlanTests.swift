@@ -5,14 +5,8 @@ import KilnTestSupport
 import XCTest
 
 final class PlanTests: XCTestCase {
-    func devices() throws -> [Device] {
-        var devices = [try Device.named("cpu")]
-        if (try? OpenCLDiscovery.devices().isEmpty) == false { devices.append(try Device.named("opencl")) }
-        return devices
-    }
-
     func testPlanMatchesEagerEvaluationAndFuses() throws {
-        for device in try devices() {
+        for device in try availableDevices() {
             var random = RandomSource(seed: 3)
             let model = Sequential([
                 Flatten(), try Dense(12, 16, random: &random, on: device), ReLU(), try Dense(16, 8, random: &random, on: device), Tanh(),
@@ -71,7 +65,7 @@ extension PlanTests {
     /// A compiled training step of a CNN (conv, pooling, dense, momentum) updates every parameter exactly as
     /// eager evaluation of the same loss and gradients does: slot reuse and fusion change nothing.
     func testCompiledStepMatchesEagerGradients() throws {
-        for device in try devices() {
+        for device in try availableDevices() {
             var random = RandomSource(seed: 11)
             let model = try ModelSpec("conv6k3p1-relu-maxpool2-conv8k3p1-relu-maxpool2-flatten-dense16-relu-dense10")
                 .build(inputShape: [1, 12, 12], random: &random, on: device)
@@ -110,7 +104,7 @@ extension PlanTests {
 /// Variable updates written in place, and the copies kept where a later step still reads the old value.
 extension PlanTests {
     func testUpdatesRunInPlaceUnlessALaterStepReadsTheOldValue() throws {
-        for device in try devices() {
+        for device in try availableDevices() {
             let a = try Variable(Tensor([1, 2, 3] as [Float], shape: [3], on: device))
             let b = try Variable(Tensor([10, 20, 30] as [Float], shape: [3], on: device))
             // The output reads a's old value before the update: in place, two launches.

@@ -13,7 +13,12 @@ public struct TuningTrial: Codable, Sendable {
 extension OpenCLBackend {
     /// `description`'s `-D` defines: `explicit` values first, then this device's tuned values, then the defaults.
     func tunedDefines(_ description: KernelDescription, _ explicit: [String: Int] = [:]) -> [(String, Int)] {
-        description.defines((tuning?.kernels[description.file] ?? [:]).merging(explicit) { _, new in new })
+        let tuned = tuning?.kernels[description.file] ?? [:]
+        guard explicit.isEmpty else { return description.defines(tuned.merging(explicit) { _, new in new }) }
+        if let defines = tunedDefaults[description.file] { return defines }
+        let defines = description.defines(tuned)
+        tunedDefaults[description.file] = defines
+        return defines
     }
 
     /// A product the GEMM tuner times: `op(A) [M, K] · op(B) [K, N]`, an operand stored transposed when its flag is set.
