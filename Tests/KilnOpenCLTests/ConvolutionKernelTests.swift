@@ -2,7 +2,8 @@
 // with respect to the input, gradient with respect to the weight) over random geometries: non-square kernels,
 // stride 1-3, asymmetric padding, dilation 1-2, groups 1, 2 and depthwise, with and without bias; and the
 // Tensor API's convTranspose2d on OpenCL against the reference. Groups == 1 normally takes the im2col + GEMM
-// path, so testDirectKernelsWithOneGroup runs the direct kernels on those geometries too.
+// path (or, for stride-1 geometries with few taps, conv2d_narrow.cl: NarrowConvolutionKernelTests), so
+// testDirectKernelsWithOneGroup runs the direct kernels on those geometries too.
 import Kiln
 import KilnTestSupport
 import XCTest

@@ -13,12 +13,27 @@ extension KernelDescription {
         ],
         tunables: [],
         isValid: { _ in true })
+
+    /// conv2d_narrow.cl: stride-1 convolutions with few taps per output, 8 outputs per work item. Its three
+    /// defines are the geometry a program is built for, not tunables; the defaults (one input channel, 3×3)
+    /// are the variant `warmUp` builds ahead, the first layer of the MNIST-style CNNs.
+    static let conv2dNarrow = KernelDescription(
+        file: "conv2d_narrow.cl",
+        entries: ["conv2d_narrow_pad", "conv2d_narrow_forward", "conv2d_narrow_backward_weight"],
+        tunables: [
+            KernelTunable(name: "NARROW_C", defaultValue: 1, candidates: [1]),
+            KernelTunable(name: "NARROW_KH", defaultValue: 3, candidates: [3]),
+            KernelTunable(name: "NARROW_KW", defaultValue: 3, candidates: [3]),
+        ],
+        isValid: { _ in true })
 }
 
 /// Which kernels run a convolution pass.
 enum ConvolutionPath {
-    /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`, else `.direct`.
+    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient), else `.gemm`.
     case automatic
+    /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`, else `.direct`.
+    case gemm
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
 }
@@ -26,6 +41,9 @@ enum ConvolutionPath {
 extension OpenCLBackend {
     /// Work items per group of the convolution kernels; fixed so pocl compiles each kernel once.
     static let convolutionLocal = [64]
+    /// The most taps per output (C·KH·KW) the narrow kernels take: an RGB 3×3 layer; beyond it the taps no
+    /// longer fit the registers and the GEMM path's longer products pay off.
+    static let narrowTapLimit = 27
     /// The largest column matrix (im2col) the GEMM path allocates, in bytes; larger problems use the direct kernels.
     static let columnBufferLimit = 256 << 20
 
@@ -36,6 +54,30 @@ extension OpenCLBackend {
         let bytes = count * MemoryLayout<Float>.size
         guard bytes <= Self.columnBufferLimit, bytes <= context.device.maxAllocationBytes else { return nil }
         return count
+    }
+
+    /// conv2d_narrow.cl's defines for this geometry, when its kernels serve it: groups 1, stride 1, dilation 1,
+    /// at most `narrowTapLimit` taps per output, output rows of at least 8.
+    static func narrowDefines(_ attributes: Convolution2D, weight: Shape, output: Shape) -> [(String, Int)]? {
+        guard attributes.groups == 1, attributes.stride == [1, 1], attributes.dilation == [1, 1], output[3] >= 8,
+            weight[1] * weight[2] * weight[3] <= Self.narrowTapLimit
+        else { return nil }
+        return [("NARROW_C", weight[1]), ("NARROW_KH", weight[2]), ("NARROW_KW", weight[3])]
+    }
+
+    /// x zero-padded to `[N, C, OH + KH - 1, OW + KW - 1]` for conv2d_narrow.cl (`conv2d_narrow_pad`).
+    private func narrowPaddedInput(
+        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, defines: [(String, Int)]
+    ) throws -> OpenCLBuffer {
+        let (planes, height, width) = (x.shape[0] * x.shape[1], output[2] + weight[2] - 1, output[3] + weight[3] - 1)
+        let padded = try workspace(.paddedInput, count: planes * height * width)
+        let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_pad", defines: defines)
+        try launch(
+            kernel,
+            [.buffer(x.buffer), .buffer(padded)]
+                + [x.shape[2], x.shape[3], attributes.padding[0], attributes.padding[1], height, width, planes].map { KernelArgument.int($0) },
+            global: [width, height, planes], preferredLocal: [width, 1, 1])
+        return padded
     }
 
     /// The images per slice of the weight gradient's product (a divisor of `batch`, so every slice is whole):
@@ -80,6 +122,20 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer,
         _ outShape: Shape, path: ConvolutionPath, activation: UnaryFunction? = nil
     ) throws {
+        if path == .automatic, let defines = Self.narrowDefines(attributes, weight: w.shape, output: outShape) {
+            let padded = try narrowPaddedInput(attributes, x: x, weight: w.shape, output: outShape, defines: defines)
+            let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_forward", defines: defines)
+            let segments = (outShape[3] + 7) / 8
+            // Without a bias the kernel never reads argument 2; any buffer fills the slot.
+            try launch(
+                kernel,
+                [
+                    .buffer(padded), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
+                    .int(Self.activationCode(activation)), .float(Self.activationSlope(activation)),
+                ] + [outShape[0], outShape[1], outShape[2], outShape[3]].map { KernelArgument.int($0) },
+                global: [segments, outShape[2], outShape[0]], preferredLocal: [segments, 4, 1])
+            return
+        }
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
             // yRows [O, N*P] = w [O, Q] . col [Q, N*P], each row starting from its bias, then back to [N, O, P].
             let columns = try im2col(attributes, x: x, weight: w.shape, output: outShape, count: count)
@@ -146,6 +202,22 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
+        if path == .automatic, let defines = Self.narrowDefines(attributes, weight: outShape, output: dy.shape) {
+            // part[s] [C·KH·KW, O] per slice of whole images, then dw [O, C·KH·KW] = their sum.
+            let (batch, o, q) = (x.shape[0], outShape[0], outShape.count / outShape[0])
+            let sliceImages = Self.weightSliceImages(batch: batch)
+            let slices = batch / sliceImages
+            let padded = try narrowPaddedInput(attributes, x: x, weight: outShape, output: dy.shape, defines: defines)
+            let parts = try workspace(.weightPartials, count: slices * q * o)
+            let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_backward_weight", defines: defines)
+            try launch(
+                kernel,
+                [.buffer(padded), .buffer(dy.buffer), .buffer(parts)]
+                    + [sliceImages, slices, o, dy.shape[2], dy.shape[3]].map { KernelArgument.int($0) },
+                global: [o, slices], preferredLocal: [1, 1])
+            try sumWeightSlices(parts, out, slices: slices, o: o, q: q)
+            return
+        }
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: outShape, output: dy.shape) {
             // part[z] [Q, O] = col[:, slice z] . dyT[slice z] for S slices of whole images, then dw [O, Q] = their sum.
             let (batch, o, q, p) = (x.shape[0], outShape[0], outShape.count / outShape[0], dy.shape[2] * dy.shape[3])
@@ -157,10 +229,7 @@ extension OpenCLBackend {
             try gemm(
                 a: columns, aBatchStride: q * k, b: gradientsTransposed, bBatchStride: k * o, c: parts, cBatchStride: q * o, m: q,
                 n: o, k: k, batch: slices)
-            let sum = try kernel(KernelDescription.conv2d.file, "conv2d_weight_slices_sum")
-            try launch(
-                sum, [.buffer(parts), .buffer(out), .int(slices), .int(o), .int(q)], global: [o * q],
-                preferredLocal: Self.convolutionLocal)
+            try sumWeightSlices(parts, out, slices: slices, o: o, q: q)
             return
         }
         let kernel = try kernel(KernelDescription.conv2d.file, "conv2d_backward_weight")
@@ -169,6 +238,12 @@ extension OpenCLBackend {
             [.buffer(x.buffer), .buffer(dy.buffer), .buffer(out)]
                 + convolutionGeometry(attributes, input: x.shape, weight: outShape, output: dy.shape),
             global: [outShape.count], preferredLocal: Self.convolutionLocal)
+    }
+
+    /// `conv2d_weight_slices_sum`: dw [O, Q] = the sum of the `slices` partial products [Q, O] in `parts`.
+    private func sumWeightSlices(_ parts: OpenCLBuffer, _ out: OpenCLBuffer, slices: Int, o: Int, q: Int) throws {
+        let sum = try kernel(KernelDescription.conv2d.file, "conv2d_weight_slices_sum")
+        try launch(sum, [.buffer(parts), .buffer(out), .int(slices), .int(o), .int(q)], global: [o * q], preferredLocal: Self.convolutionLocal)
     }
 
     /// The `CONV_GEOMETRY` arguments of conv2d.cl, in its order:

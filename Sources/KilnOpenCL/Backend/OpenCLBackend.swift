@@ -226,6 +226,8 @@ public final class OpenCLBackend: Backend {
 /// The roles scratch memory plays inside one op; each role has its own buffer.
 enum Workspace: Hashable {
     case transposedA, transposedB, transposedWeight, columns, rows, weightPartials, partialSums, reducedStage, reducedStageAlternate
+    /// `conv2d_narrow.cl`: the zero-padded input.
+    case paddedInput
     /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.
     case lstmProjection, lstmRecurrentWeight, lstmCellGradient
 }
