@@ -2,7 +2,8 @@
 # Usage: python3 Tools/pytorch_semantics_eval.py CHECKPOINT cnn|mlp  (needs NumPy and Debian's dataset-fashion-mnist)
 # Evaluates a Kiln checkpoint with PyTorch's semantics written in NumPy (Linear: x @ W.T + b; Conv2d:
 # cross-correlation NCHW/OIHW, padding 1; MaxPool2d(2); Flatten in NCHW order), reading the
-# safetensors file by hand, and prints the test accuracy.
+# safetensors file by hand, and prints the test accuracy. Inputs are normalised as the checkpoint's stored
+# training configuration says (`normalization`: mean and standard deviation after / 255; [0, 1] without one).
 import json, struct, sys, gzip, numpy as np
 path, model = sys.argv[1], sys.argv[2]
 raw = open(path, 'rb').read()
@@ -15,6 +16,9 @@ def idx(name):
     nd = b[3]; dims = [int.from_bytes(b[4+4*i:8+4*i], 'big') for i in range(nd)]
     return np.frombuffer(b, np.uint8, offset=4+4*nd).reshape(dims)
 X = (idx('t10k-images-idx3-ubyte.gz').astype(np.float32) / 255).reshape(-1, 1, 28, 28)
+stored = json.loads(header.get('__metadata__', {}).get('kiln.configuration', '{}')).get('normalization')
+if stored:
+    X = (X - np.float32(stored['mean'])) / np.float32(stored['standardDeviation'])
 Y = idx('t10k-labels-idx1-ubyte.gz')
 def conv(x, w, b):  # stride 1, padding 1, cross-correlation
     N, C, H, W = x.shape; O, _, KH, KW = w.shape

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-# Usage: python3 Tools/pytorch_train_export.py cnn|mlp EPOCHS OUT.safetensors [SEED]  (needs PyTorch and
-# Debian's dataset-fashion-mnist)
+# Usage: python3 Tools/pytorch_train_export.py cnn|mlp EPOCHS OUT.safetensors [SEED [standard|unit]]  (needs
+# PyTorch and Debian's dataset-fashion-mnist)
 # Trains the course's CNN or MLP in PyTorch as an nn.Sequential (the layer list Kiln's `--model cnn|mlp`
 # names its parameters after), with the recipe (SGD lr 0.01, momentum 0.9, batch 64, PyTorch's
-# default initialisation, torch.manual_seed(SEED), default 0), prints PyTorch's own test accuracy, and saves the
+# default initialisation, torch.manual_seed(SEED), default 0) on inputs prepared as Kiln's `--normalize` does
+# (standard, the default: pixels / 255 minus the training set's mean, divided by its standard deviation, as
+# torchvision's Normalize; unit: pixels / 255), prints PyTorch's own test accuracy, and saves the
 # state_dict as safetensors, written by hand (8-byte little-endian header length, JSON header, raw
 # little-endian float32 data), so `kiln eval --checkpoint OUT --model cnn|mlp` can be compared with it.
 import gzip, json, struct, sys, time
@@ -23,6 +25,9 @@ X = torch.tensor((idx('train-images-idx3-ubyte.gz').astype(np.float32) / 255).re
 Y = torch.tensor(idx('train-labels-idx1-ubyte.gz').astype(np.int64))
 Xt = torch.tensor((idx('t10k-images-idx3-ubyte.gz').astype(np.float32) / 255).reshape(-1, 1, 28, 28))
 Yt = torch.tensor(idx('t10k-labels-idx1-ubyte.gz').astype(np.int64))
+if (sys.argv[5] if len(sys.argv) > 5 else 'standard') == 'standard':
+    mean, std = X.double().mean().item(), X.double().std(unbiased=False).item()
+    X, Xt = (X - mean) / std, (Xt - mean) / std
 
 if model_name == 'cnn':
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),

@@ -18,6 +18,9 @@ public struct TrainingConfiguration: Codable, Sendable {
     public var seed: UInt64 = 0
     public var clipNorm: Double?
     public var cosineEpochs: Int?
+    /// How pixels become inputs; nil: standardised with the training set's mean and standard deviation,
+    /// resolved when a trainer starts (its `configuration` then holds the numbers, and so do its checkpoints).
+    public var normalization: PixelNormalization?
 
     public init() {}
 
@@ -60,6 +63,8 @@ public final class Trainer {
     public private(set) var batchInEpoch = 0
 
     public init(configuration: TrainingConfiguration, data: IDXDataset, device: Device) throws {
+        var configuration = configuration
+        if configuration.normalization == nil { configuration.normalization = .standardizing(data.training) }
         self.configuration = configuration
         self.data = data
         self.device = device
@@ -77,9 +82,14 @@ public final class Trainer {
         evaluation = Evaluation(model: model)
     }
 
+    /// How this trainer's inputs are normalised (resolved from the configuration).
+    public var normalization: PixelNormalization { configuration.normalization ?? .unit }
+
     /// Training batches: shuffled per epoch from the seed, last partial batch dropped.
     public var trainingBatches: ImageBatches {
-        ImageBatches(data.training, batchSize: configuration.batchSize, shuffleSeed: configuration.seed &+ 1, dropLast: true)
+        ImageBatches(
+            data.training, batchSize: configuration.batchSize, shuffleSeed: configuration.seed &+ 1, dropLast: true,
+            normalization: normalization)
     }
 
     /// Trains until the end of the current epoch (from `batchInEpoch` when resumed mid-epoch), calling
@@ -117,7 +127,7 @@ public final class Trainer {
 
     /// Loss, accuracy and confusion matrix of the model (evaluation mode) on `set`.
     public func evaluate(_ set: LabeledImages, batchSize: Int = 500) throws -> EvaluationReport {
-        let batches = ImageBatches(set, batchSize: batchSize, shuffleSeed: nil, dropLast: false)
+        let batches = ImageBatches(set, batchSize: batchSize, shuffleSeed: nil, dropLast: false, normalization: normalization)
         let order = batches.order(epoch: 0)
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: 10), count: 10)
         var lossSum = 0.0

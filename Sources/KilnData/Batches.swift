@@ -1,9 +1,49 @@
-// Batches: images scaled to [0, 1], seeded shuffling per epoch, fixed-size batches, and a prefetcher
-// that prepares the next batch while the device works on the current one.
+// Batches: images scaled to [0, 1] and normalised, seeded shuffling per epoch, fixed-size batches, and a
+// prefetcher that prepares the next batch while the device works on the current one.
 import Dispatch
+import Foundation
 import KilnCore
 
-/// One batch ready for the device: images `[N, 1, rows, columns]` in [0, 1] and labels `[N]` as floats.
+/// How pixel bytes become inputs: scaled to [0, 1] (byte / 255), then `(value - mean) / standardDeviation`.
+public struct PixelNormalization: Codable, Equatable, Sendable {
+    public var mean: Double
+    public var standardDeviation: Double
+
+    public init(mean: Double, standardDeviation: Double) {
+        self.mean = mean
+        self.standardDeviation = standardDeviation
+    }
+
+    /// "inputs in [0, 1]" or "inputs standardised (mean 0.2860, sd 0.3530)", for logs.
+    public var summary: String {
+        self == .unit ? "inputs in [0, 1]" : String(format: "inputs standardised (mean %.4f, sd %.4f)", mean, standardDeviation)
+    }
+
+    /// Inputs in [0, 1]: byte / 255.
+    public static let unit = PixelNormalization(mean: 0, standardDeviation: 1)
+
+    /// Zero mean and unit variance over every pixel of `images` (what torchvision's `Normalize` is given
+    /// for MNIST-style data; Fashion-MNIST's training set: mean 0.2860, standard deviation 0.3530).
+    public static func standardizing(_ images: LabeledImages) -> PixelNormalization {
+        var sum = 0.0
+        var squares = 0.0
+        for pixel in images.pixels {
+            let value = Double(pixel) / 255
+            sum += value
+            squares += value * value
+        }
+        let count = Double(max(images.pixels.count, 1))
+        let mean = sum / count
+        let deviation = (max(squares / count - mean * mean, 0)).squareRoot()
+        return PixelNormalization(mean: mean, standardDeviation: deviation > 0 ? deviation : 1)
+    }
+
+    /// The input value of every possible pixel byte, in float32 arithmetic as NumPy and PyTorch compute it
+    /// (`.unit` gives exactly byte / 255).
+    var table: [Float] { (0...255).map { (Float($0) / 255 - Float(mean)) / Float(standardDeviation) } }
+}
+
+/// One batch ready for the device: images `[N, 1, rows, columns]` normalised and labels `[N]` as floats.
 public struct Batch {
     public let inputs: [Float]
     public let labels: [Float]
@@ -18,12 +58,19 @@ public struct ImageBatches {
     public let shuffleSeed: UInt64?
     /// Drop the last partial batch (training, like the peers' recipe); keep it for evaluation.
     public let dropLast: Bool
+    /// How pixels become inputs.
+    public let normalization: PixelNormalization
+    private let inputTable: [Float]
 
-    public init(_ images: LabeledImages, batchSize: Int, shuffleSeed: UInt64?, dropLast: Bool) {
+    public init(
+        _ images: LabeledImages, batchSize: Int, shuffleSeed: UInt64?, dropLast: Bool, normalization: PixelNormalization = .unit
+    ) {
         self.images = images
         self.batchSize = max(batchSize, 1)
         self.shuffleSeed = shuffleSeed
         self.dropLast = dropLast
+        self.normalization = normalization
+        inputTable = normalization.table
     }
 
     /// Batches per epoch.
@@ -48,7 +95,7 @@ public struct ImageBatches {
         var labels = [Float](repeating: 0, count: members.count)
         for (row, example) in members.enumerated() {
             let source = example * pixels
-            for pixel in 0..<pixels { inputs[row * pixels + pixel] = Float(images.pixels[source + pixel]) / 255 }
+            for pixel in 0..<pixels { inputs[row * pixels + pixel] = inputTable[Int(images.pixels[source + pixel])] }
             labels[row] = Float(images.labels[example])
         }
         return Batch(inputs: inputs, labels: labels, count: members.count)

@@ -65,6 +65,8 @@ struct TrainingOptions: ParsableArguments {
     var cosine: Int?
     @Option(help: "Seed for initialisation, shuffling and dropout.")
     var seed: UInt64 = 0
+    @Option(help: "Inputs: standard (pixels / 255, minus the training set's mean, over its standard deviation) or unit (pixels / 255).")
+    var normalize: NormalizeOption = .standard
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
@@ -87,11 +89,20 @@ struct TrainingOptions: ParsableArguments {
         configuration.seed = seed
         configuration.clipNorm = clipNorm
         configuration.cosineEpochs = cosine
+        configuration.normalization = normalize.normalization
         return configuration
     }
 }
 
 extension OptimizerKind: ExpressibleByArgument {}
+
+/// `--normalize`: how pixels become inputs.
+enum NormalizeOption: String, CaseIterable, ExpressibleByArgument {
+    case standard, unit
+
+    /// The configuration's normalisation: nil lets the trainer standardise with the training set's statistics.
+    var normalization: PixelNormalization? { self == .unit ? .unit : nil }
+}
 
 /// Set by SIGINT (Ctrl-C) so a long loop can stop at a safe point and checkpoint. A second Ctrl-C
 /// quits at once (status 130) for a step that does not return.

@@ -13,6 +13,8 @@ struct EvalCommand: ParsableCommand {
     var checkpoint: String
     @Option(help: "The layer list the checkpoint belongs to: cnn, mlp or a layer string (default: the one stored in a Kiln checkpoint, else cnn).")
     var model: String?
+    @Option(help: "Inputs: standard or unit, as in train (default: what a Kiln checkpoint stored, else standard).")
+    var normalize: NormalizeOption?
     @OptionGroup var common: CommonOptions
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -29,7 +31,10 @@ struct EvalCommand: ParsableCommand {
         let stored = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"]
             .flatMap { try? JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
         var configuration = stored ?? TrainingConfiguration()
+        // A Kiln checkpoint without a stored normalisation predates it: those trained on inputs in [0, 1].
+        if stored != nil, configuration.normalization == nil { configuration.normalization = .unit }
         if let model { configuration.model = model }
+        if let normalize { configuration.normalization = normalize.normalization }
         let trainer = try Trainer(configuration: configuration, data: common.loadDataset(), device: common.openDevice())
         try trainer.loadWeights(from: url)
         let report = try trainer.evaluate(trainer.data.test)
@@ -39,7 +44,7 @@ struct EvalCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print("model \(configuration.model) on \(trainer.device)")
+        print("model \(configuration.model) on \(trainer.device), \(trainer.normalization.summary)")
         print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d images)", report.accuracy * 100, report.loss, trainer.data.test.count))
         print("confusion matrix (rows: true class, columns: predicted):")
         for (label, row) in report.confusion.enumerated() {

@@ -84,7 +84,7 @@ struct TrainCommand: ParsableCommand {
             print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch)")
         }
         let epochs = training.epochs
-        print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize)")
+        print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)")
         let batches = trainer.trainingBatches
         print("training step plan: \(try trainer.step.plan(for: batches.shape(count: batches.batchSize), on: device).report)")
         if trainer.epoch >= epochs {

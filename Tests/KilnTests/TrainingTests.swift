@@ -110,6 +110,31 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Standardised inputs have mean 0 and variance 1 over the training set; `.unit` is exactly byte / 255;
+    /// a trainer resolves the default from its training data and its checkpoint carries the numbers.
+    func testInputNormalization() throws {
+        let training = Self.data.training
+        let standard = PixelNormalization.standardizing(training)
+        let all = ImageBatches(training, batchSize: training.count, shuffleSeed: nil, dropLast: false, normalization: standard)
+            .batch(0, order: Array(0..<training.count)).inputs.map(Double.init)
+        let mean = all.reduce(0, +) / Double(all.count)
+        let variance = all.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(all.count)
+        XCTAssertEqual(mean, 0, accuracy: 1e-5)
+        XCTAssertEqual(variance, 1, accuracy: 1e-4)
+        let unit = ImageBatches(training, batchSize: 1, shuffleSeed: nil, dropLast: false).batch(0, order: [0]).inputs
+        XCTAssertEqual(unit, training.pixels[0..<80].map { Float($0) / 255 })
+
+        let trainer = try Trainer(configuration: configuration(model: "mlp"), data: Self.data, device: Device.named("cpu"))
+        XCTAssertEqual(trainer.normalization, standard)
+        let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-normalization-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        try trainer.saveCheckpoint(to: checkpoint)
+        let stored = try SafeTensorsFile(contentsOf: checkpoint).metadata["kiln.configuration"].map {
+            try JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8))
+        }
+        XCTAssertEqual(stored?.normalization, standard)
+    }
+
     func testNonFiniteLossStopsTraining() throws {
         var configuration = configuration(model: "flatten-dense10")
         // Cross-entropy gradients are bounded, so only a rate near Float's range overflows the weights.
