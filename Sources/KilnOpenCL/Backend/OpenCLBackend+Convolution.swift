@@ -14,9 +14,10 @@ extension KernelDescription {
         tunables: [],
         isValid: { _ in true })
 
-    /// conv2d_narrow.cl: stride-1 convolutions with few taps per output, 8 outputs per work item. Its three
-    /// defines are the geometry a program is built for, not tunables; the defaults (one input channel, 3×3)
-    /// are the variant `warmUp` builds ahead, the first layer of the MNIST-style CNNs.
+    /// conv2d_narrow.cl: stride-1 convolutions with few taps per output, 8 outputs per work item. Its defines
+    /// are what a program is built for (the geometry and the forward pass's activation), not tunables; the
+    /// defaults (one input channel, 3×3, no activation) are the variant `warmUp` builds ahead, which serves the
+    /// weight gradient of the MNIST-style CNNs' first layer.
     static let conv2dNarrow = KernelDescription(
         file: "conv2d_narrow.cl",
         entries: ["conv2d_narrow_pad", "conv2d_narrow_forward", "conv2d_narrow_backward_weight"],
@@ -24,6 +25,7 @@ extension KernelDescription {
             KernelTunable(name: "NARROW_C", defaultValue: 1, candidates: [1]),
             KernelTunable(name: "NARROW_KH", defaultValue: 3, candidates: [3]),
             KernelTunable(name: "NARROW_KW", defaultValue: 3, candidates: [3]),
+            KernelTunable(name: "NARROW_ACTIVATION", defaultValue: 0, candidates: [0]),
         ],
         isValid: { _ in true })
 }
@@ -56,7 +58,7 @@ extension OpenCLBackend {
         return count
     }
 
-    /// conv2d_narrow.cl's defines for this geometry, when its kernels serve it: groups 1, stride 1, dilation 1,
+    /// conv2d_narrow.cl's geometry defines (NARROW_C, NARROW_KH, NARROW_KW), when its kernels serve it: groups 1, stride 1, dilation 1,
     /// at most `narrowTapLimit` taps per output, output rows of at least 8.
     static func narrowDefines(_ attributes: Convolution2D, weight: Shape, output: Shape) -> [(String, Int)]? {
         guard attributes.groups == 1, attributes.stride == [1, 1], attributes.dilation == [1, 1], output[3] >= 8,
@@ -122,18 +124,21 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer,
         _ outShape: Shape, path: ConvolutionPath, activation: UnaryFunction? = nil
     ) throws {
-        if path == .automatic, let defines = Self.narrowDefines(attributes, weight: w.shape, output: outShape) {
+        if path == .automatic, let geometry = Self.narrowDefines(attributes, weight: w.shape, output: outShape) {
+            let defines = geometry + [("NARROW_ACTIVATION", Self.activationCode(activation))]
             let padded = try narrowPaddedInput(attributes, x: x, weight: w.shape, output: outShape, defines: defines)
             let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_forward", defines: defines)
-            let segments = (outShape[3] + 7) / 8
+            // Work item (pair of 8-output row segments, output row, image); groups of whole rows (a divisor of OH up to 16).
+            let pairs = (outShape[3] + 15) / 16
+            let rowsPerGroup = (1...min(16, outShape[2])).last { outShape[2] % $0 == 0 } ?? 1
             // Without a bias the kernel never reads argument 2; any buffer fills the slot.
             try launch(
                 kernel,
                 [
                     .buffer(padded), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
-                    .int(Self.activationCode(activation)), .float(Self.activationSlope(activation)),
+                    .float(Self.activationSlope(activation)),
                 ] + [outShape[0], outShape[1], outShape[2], outShape[3]].map { KernelArgument.int($0) },
-                global: [segments, outShape[2], outShape[0]], preferredLocal: [segments, 4, 1])
+                global: [pairs, outShape[2], outShape[0]], preferredLocal: [pairs, rowsPerGroup, 1])
             return
         }
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
@@ -202,7 +207,8 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
-        if path == .automatic, let defines = Self.narrowDefines(attributes, weight: outShape, output: dy.shape) {
+        if path == .automatic, let geometry = Self.narrowDefines(attributes, weight: outShape, output: dy.shape) {
+            let defines = geometry + [("NARROW_ACTIVATION", 0)]
             // part[s] [C·KH·KW, O] per slice of whole images, then dw [O, C·KH·KW] = their sum.
             let (batch, o, q) = (x.shape[0], outShape[0], outShape.count / outShape[0])
             let sliceImages = Self.weightSliceImages(batch: batch)
