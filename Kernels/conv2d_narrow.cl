@@ -16,7 +16,8 @@
 // Reference: ReferenceBackend.conv2d and conv2dBackwardWeight (Sources/KilnReference/Reference+Convolution.swift).
 // Tests: Tests/KilnOpenCLTests/NarrowConvolutionKernelTests.swift.
 //
-// conv2d_narrow_pad:             one work item per xp element: x, or 0 in the padding.
+// conv2d_narrow_pad:             one work item per xp row: x, or 0 in the padding (0.03 ms for the CNN's first
+//                                layer, 0.09 ms with one work item per element).
 // conv2d_narrow_forward:         work item (pair of segments, oh, n): y[n, :, oh, both segments] for every output
 //                                channel, from its bias (when hasBias), then NARROW_ACTIVATION's function.
 // conv2d_narrow_backward_weight: work item (o, s): the weight gradient of output channel o summed over the images
@@ -30,13 +31,25 @@
 
 __kernel void conv2d_narrow_pad(__global const float *x, __global float *xp, const int H, const int W, const int PT,
                                 const int PL, const int HP, const int WP, const int planes) {
-    const int column = (int)get_global_id(0), row = (int)get_global_id(1), plane = (int)get_global_id(2);
-    if (column >= WP || row >= HP || plane >= planes) {
+    const int row = (int)get_global_id(0), plane = (int)get_global_id(1);
+    if (row >= HP || plane >= planes) {
         return;
     }
-    const int ih = row - PT, iw = column - PL;
-    const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-    xp[((size_t)plane * HP + row) * WP + column] = inside ? x[((size_t)plane * H + ih) * W + iw] : 0.0f;
+    const int ih = row - PT;
+    const bool inside = ih >= 0 && ih < H;
+    __global float *target = xp + ((size_t)plane * HP + row) * WP;
+    __global const float *source = x + ((size_t)plane * H + (inside ? ih : 0)) * W - PL;
+    // Columns [start, end) come from x; the rest are padding.
+    const int start = inside ? min(PL, WP) : WP, end = inside ? min(PL + W, WP) : WP;
+    for (int column = 0; column < start; ++column) {
+        target[column] = 0.0f;
+    }
+    for (int column = start; column < end; ++column) {
+        target[column] = source[column];
+    }
+    for (int column = max(end, start); column < WP; ++column) {
+        target[column] = 0.0f;
+    }
 }
 
 // The activation, chosen at build time (NARROW_ACTIVATION, codes as gemm.cl's epilogue: 0 none, 1 relu, 2 leaky

@@ -78,7 +78,7 @@ extension OpenCLBackend {
             kernel,
             [.buffer(x.buffer), .buffer(padded)]
                 + [x.shape[2], x.shape[3], attributes.padding[0], attributes.padding[1], height, width, planes].map { KernelArgument.int($0) },
-            global: [width, height, planes], preferredLocal: [width, 1, 1])
+            global: [height, planes], preferredLocal: [height, 8])
         return padded
     }
 
