@@ -79,18 +79,28 @@ public struct ImageGrid {
 
 /// A Sequential model rebuilt from a checkpoint written by `kiln train` (or a PyTorch state_dict of the same layers).
 public enum CheckpointModel {
+    /// The training configuration a Kiln checkpoint stores; nil for other safetensors files (a PyTorch
+    /// state_dict). A stored configuration without a normalisation predates it: its inputs were in [0, 1].
+    public static func storedConfiguration(in url: URL) throws -> TrainingConfiguration? {
+        guard let text = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"],
+            var configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
+        else { return nil }
+        if configuration.normalization == nil { configuration.normalization = .unit }
+        return configuration
+    }
+
     /// Builds the layer list `model` names (default: the one stored in a Kiln checkpoint's configuration, else `cnn`)
-    /// for images of `inputShape` (`[C, H, W]`) and loads the checkpoint's weights into it.
+    /// for images of `inputShape` (`[C, H, W]`) and loads the checkpoint's weights into it. `normalization` is
+    /// the one its training used, nil when the file does not say (a PyTorch state_dict).
     public static func load(from url: URL, model: String? = nil, inputShape: [Int], on device: Device) throws -> (
-        model: Sequential, spec: String
+        model: Sequential, spec: String, normalization: PixelNormalization?
     ) {
-        let stored = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"]
-            .flatMap { try? JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
+        let stored = try storedConfiguration(in: url)
         let spec = model ?? stored?.model ?? "cnn"
         var random = RandomSource(seed: 0)
         let built = try ModelSpec(spec).build(inputShape: inputShape, random: &random, on: device)
         try Checkpoint.load(from: url, model: built.state)
-        return (built, spec)
+        return (built, spec, stored?.normalization)
     }
 }
 
@@ -127,10 +137,12 @@ public enum FeatureMaps {
     ///   follows it, `conv{k}-{activation}.png` with the maps after it (what the next layer sees).
     ///
     /// Each feature map is scaled to its own range (a constant map, such as one the ReLU zeroed, is black).
-    /// `image` is `[C · H · W]` for `inputShape` `[C, H, W]`; the model runs in evaluation mode.
+    /// `image` is `[C · H · W]` in [0, 1] for `inputShape` `[C, H, W]`; the model sees it through `normalization`
+    /// (the one it was trained with) and runs in evaluation mode.
     @discardableResult
-    public static func write(model: Sequential, image: [Float], inputShape: [Int], to folder: URL, on device: Device) throws
-        -> [FeaturePicture]
+    public static func write(
+        model: Sequential, image: [Float], inputShape: [Int], normalization: PixelNormalization, to folder: URL, on device: Device
+    ) throws -> [FeaturePicture]
     {
         guard inputShape.count == 3 else { throw FeatureError(reason: "the input shape must be [C, H, W], got \(inputShape)") }
         guard let firstConvolution = model.layers.compactMap({ $0 as? Conv2D }).first else {
@@ -172,7 +184,7 @@ public enum FeatureMaps {
                 scale: ImageGrid.scale(forSide: max(shape[2], shape[3])), scaling: .perTile)
         }
         let context = ForwardContext(training: false)
-        var x = try Tensor(image, shape: Shape([1] + inputShape), on: device)
+        var x = try Tensor(image.map(normalization.apply), shape: Shape([1] + inputShape), on: device)
         var convolutions = 0
         var lastConvolution: String?
         for layer in model.layers {

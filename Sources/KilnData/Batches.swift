@@ -38,9 +38,11 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
         return PixelNormalization(mean: mean, standardDeviation: deviation > 0 ? deviation : 1)
     }
 
-    /// The input value of every possible pixel byte, in float32 arithmetic as NumPy and PyTorch compute it
-    /// (`.unit` gives exactly byte / 255).
-    var table: [Float] { (0...255).map { (Float($0) / 255 - Float(mean)) / Float(standardDeviation) } }
+    /// The input for `value`, a pixel already in [0, 1], in float32 arithmetic as NumPy and PyTorch compute it.
+    public func apply(_ value: Float) -> Float { (value - Float(mean)) / Float(standardDeviation) }
+
+    /// The input value of every possible pixel byte (`.unit` gives exactly byte / 255).
+    var table: [Float] { (0...255).map { apply(Float($0) / 255) } }
 }
 
 /// One batch ready for the device: images `[N, 1, rows, columns]` normalised and labels `[N]` as floats.

@@ -28,11 +28,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: checkpoint)
-        let stored = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"]
-            .flatMap { try? JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8)) }
-        var configuration = stored ?? TrainingConfiguration()
-        // A Kiln checkpoint without a stored normalisation predates it: those trained on inputs in [0, 1].
-        if stored != nil, configuration.normalization == nil { configuration.normalization = .unit }
+        var configuration = try CheckpointModel.storedConfiguration(in: url) ?? TrainingConfiguration()
         if let model { configuration.model = model }
         if let normalize { configuration.normalization = normalize.normalization }
         let trainer = try Trainer(configuration: configuration, data: common.loadDataset(), device: common.openDevice())

@@ -35,12 +35,14 @@ struct FeaturesCommand: ParsableCommand {
 
     func run() throws {
         let device = try common.openDevice()
-        let test = try common.loadDataset().test
+        let dataset = try common.loadDataset()
+        let test = dataset.test
         let image = try FeatureMaps.image(index, of: test)
         let inputShape = [1, test.rows, test.columns]
         let loaded = try CheckpointModel.load(from: URL(fileURLWithPath: checkpoint), model: model, inputShape: inputShape, on: device)
         let pictures = try FeatureMaps.write(
-            model: loaded.model, image: image, inputShape: inputShape, to: URL(fileURLWithPath: out), on: device)
+            model: loaded.model, image: image, inputShape: inputShape,
+            normalization: loaded.normalization ?? .standardizing(dataset.training), to: URL(fileURLWithPath: out), on: device)
         print("model \(loaded.spec) on \(device); test image \(index) (class \(test.labels[index]))")
         for picture in pictures { print("\(picture.file.path): \(picture.caption)") }
     }

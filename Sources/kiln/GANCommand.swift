@@ -95,7 +95,9 @@ struct GANCommand: ParsableCommand {
         let scoreSeed = seed &+ 0xC1A5
         var untrained: SampleScore?
         if let judge {
-            untrained = try SampleScore.measure(generatorOf: step, classifier: judge.model, count: samples, seed: scoreSeed)
+            untrained = try SampleScore.measure(
+                generatorOf: step, classifier: judge.model, normalization: judge.normalization ?? .standardizing(data.training), count: samples,
+                seed: scoreSeed)
             print("untrained generator: \(untrained.map(\.summary) ?? "")")
         }
         try trainer.sampleGrid().write(to: folder.appendingPathComponent("samples-epoch0.png"))
@@ -126,7 +128,9 @@ struct GANCommand: ParsableCommand {
                 format: "trained in %.1f s; models: %@, %@", Date().timeIntervalSince(started), saved.generator.path,
                 saved.discriminator.path))
         if let judge, let untrained {
-            let trained = try SampleScore.measure(generatorOf: step, classifier: judge.model, count: samples, seed: scoreSeed)
+            let trained = try SampleScore.measure(
+                generatorOf: step, classifier: judge.model, normalization: judge.normalization ?? .standardizing(data.training), count: samples,
+                seed: scoreSeed)
             print("trained generator:   \(trained.summary)")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -117,7 +117,9 @@ final class GANTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-features-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let image = (0..<64).map { Float($0) / 63 }
-        let pictures = try FeatureMaps.write(model: model, image: image, inputShape: [1, 8, 8], to: folder, on: device)
+        let pictures = try FeatureMaps.write(
+            model: model, image: image, inputShape: [1, 8, 8], normalization: PixelNormalization(mean: 0.3, standardDeviation: 0.4), to: folder,
+            on: device)
         XCTAssertEqual(
             pictures.map(\.file.lastPathComponent),
             ["image.png", "kernels-conv1.png", "conv1.png", "conv1-relu.png", "conv2.png", "conv2-relu.png"])

@@ -133,6 +133,19 @@ final class TrainingTests: XCTestCase {
             try JSONDecoder().decode(TrainingConfiguration.self, from: Data($0.utf8))
         }
         XCTAssertEqual(stored?.normalization, standard)
+        // What eval, features and the GAN's scorer read back.
+        XCTAssertEqual(try CheckpointModel.storedConfiguration(in: checkpoint)?.normalization, standard)
+        let loaded = try CheckpointModel.load(from: checkpoint, inputShape: [1, 10, 8], on: Device.named("cpu"))
+        XCTAssertEqual(loaded.normalization, standard)
+        // A Kiln checkpoint written before normalisation was stored trained on [0, 1].
+        var legacy = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(configuration(model: "mlp"))) as? [String: Any] ?? [:]
+        legacy.removeValue(forKey: "normalization")
+        let legacyFile = checkpoint.deletingLastPathComponent().appendingPathComponent("kiln-legacy-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: legacyFile) }
+        try Checkpoint.save(
+            model: trainer.model.state,
+            metadata: ["kiln.configuration": String(decoding: try JSONSerialization.data(withJSONObject: legacy), as: UTF8.self)], to: legacyFile)
+        XCTAssertEqual(try CheckpointModel.storedConfiguration(in: legacyFile)?.normalization, .unit)
     }
 
     func testNonFiniteLossStopsTraining() throws {

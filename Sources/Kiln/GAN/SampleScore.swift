@@ -56,9 +56,11 @@ public struct SampleScore: Codable, Sendable, Equatable {
     }
 
     /// Scores `count` images from `step`'s generator (fresh noise from `seed`, in batches of `batchSize`) with
-    /// `classifier`, which was trained on images in [0, 1]: samples are mapped there with `(x + 1) / 2`.
+    /// `classifier`: samples are mapped from [-1, 1] to [0, 1] with `(x + 1) / 2`, then through `normalization`,
+    /// the one the classifier was trained with.
     public static func measure(
-        generatorOf step: AdversarialStep, classifier: Sequential, count: Int, batchSize: Int = 100, seed: UInt64
+        generatorOf step: AdversarialStep, classifier: Sequential, normalization: PixelNormalization, count: Int,
+        batchSize: Int = 100, seed: UInt64
     ) throws -> SampleScore {
         guard count > 0, batchSize > 0 else { throw GANError("score at least one sample in batches of at least one") }
         var random = RandomSource(seed: seed)
@@ -69,7 +71,7 @@ public struct SampleScore: Codable, Sendable, Equatable {
         while remaining > 0 {
             let batch = min(batchSize, remaining)
             let noise = GANTrainer.noise(count: batch, length: step.architecture.noise, random: &random)
-            let images = try step.samples(noise: noise, count: batch).map { ($0 + 1) / 2 }
+            let images = try step.samples(noise: noise, count: batch).map { normalization.apply(($0 + 1) / 2) }
             let logits = try evaluation(inputs: images, shape: step.imageShape(count: batch), on: step.device)
             classes = logits.count / batch
             probabilities += softmax(logits, classes: classes)
