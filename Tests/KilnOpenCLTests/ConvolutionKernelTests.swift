@@ -12,15 +12,7 @@ import XCTest
 
 final class ConvolutionKernelTests: XCTestCase {
     /// One random convolution geometry whose dilated kernel fits the padded input.
-    private struct Geometry: CustomStringConvertible {
-        var attributes: Convolution2D
-        var input: Shape
-        var weight: Shape
-        var output: Shape
-        var description: String { "x \(input) w \(weight) \(attributes)" }
-    }
-
-    private static func randomGeometry(_ generator: inout SeededGenerator, oneGroup: Bool = false) -> Geometry {
+    private static func randomGeometry(_ generator: inout SeededGenerator, oneGroup: Bool = false) -> ConvolutionGeometry {
         while true {
             let groupKind = oneGroup ? "one" : generator.pick(["one", "two", "depthwise"])
             let channelsPerGroup = groupKind == "depthwise" ? 1 : generator.pick([1, 2, 3])
@@ -36,7 +28,7 @@ final class ConvolutionKernelTests: XCTestCase {
             ]
             let weight: Shape = [outputsPerGroup * groups, channelsPerGroup, generator.pick([1, 2, 3]), generator.pick([1, 3, 4])]
             if let output = try? Op.conv2d(attributes).outputShape(for: [input, weight]) {
-                return Geometry(attributes: attributes, input: input, weight: weight, output: output)
+                return ConvolutionGeometry(attributes: attributes, input: input, weight: weight, output: output)
             }
         }
     }
@@ -45,46 +37,21 @@ final class ConvolutionKernelTests: XCTestCase {
         var generator = SeededGenerator(seed: 0xC0F0)
         for index in 0..<24 {
             let geometry = Self.randomGeometry(&generator)
-            var inputs = [
-                CaseInput(geometry.input, generator.values(geometry.input.count)),
-                CaseInput(geometry.weight, generator.values(geometry.weight.count)),
-            ]
-            if index % 2 == 0 { inputs.append(CaseInput([geometry.weight[0]], generator.values(geometry.weight[0]))) }
-            let terms = geometry.weight[1] * geometry.weight[2] * geometry.weight[3] + 1
-            try OpenCLTestDevice.check(OpCase(.conv2d(geometry.attributes), inputs, tolerance: .accumulation(terms: terms)))
+            try OpenCLTestDevice.check(geometry.forwardCase(&generator, bias: index % 2 == 0))
         }
     }
 
     func testBackwardInputRandomGeometries() throws {
         var generator = SeededGenerator(seed: 0xC0B1)
         for _ in 0..<24 {
-            let geometry = Self.randomGeometry(&generator)
-            let inputs = [
-                CaseInput(geometry.output, generator.values(geometry.output.count)),
-                CaseInput(geometry.weight, generator.values(geometry.weight.count)),
-            ]
-            // Each dx element sums at most O/groups * KH * KW products.
-            let terms = geometry.weight[0] / geometry.attributes.groups * geometry.weight[2] * geometry.weight[3]
-            try OpenCLTestDevice.check(
-                OpCase(
-                    .conv2dBackwardInput(geometry.attributes, inputShape: geometry.input), inputs, tolerance: .accumulation(terms: terms)))
+            try OpenCLTestDevice.check(Self.randomGeometry(&generator).inputGradientCase(&generator))
         }
     }
 
     func testBackwardWeightRandomGeometries() throws {
         var generator = SeededGenerator(seed: 0xC0B2)
         for _ in 0..<24 {
-            let geometry = Self.randomGeometry(&generator)
-            let inputs = [
-                CaseInput(geometry.input, generator.values(geometry.input.count)),
-                CaseInput(geometry.output, generator.values(geometry.output.count)),
-            ]
-            // Each dw element sums N * OH * OW products.
-            let terms = geometry.output[0] * geometry.output[2] * geometry.output[3]
-            try OpenCLTestDevice.check(
-                OpCase(
-                    .conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), inputs, tolerance: .accumulation(terms: terms)
-                ))
+            try OpenCLTestDevice.check(Self.randomGeometry(&generator).weightGradientCase(&generator))
         }
     }
 
@@ -181,14 +148,7 @@ final class ConvolutionKernelTests: XCTestCase {
             var geometry = Self.randomGeometry(&generator, oneGroup: true)
             geometry.input = Shape([batch] + geometry.input.dimensions.dropFirst())
             geometry.output = Shape([batch] + geometry.output.dimensions.dropFirst())
-            let inputs = [
-                CaseInput(geometry.input, generator.values(geometry.input.count)),
-                CaseInput(geometry.output, generator.values(geometry.output.count)),
-            ]
-            try OpenCLTestDevice.check(
-                OpCase(
-                    .conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), inputs,
-                    tolerance: .accumulation(terms: batch * geometry.output[2] * geometry.output[3])))
+            try OpenCLTestDevice.check(geometry.weightGradientCase(&generator))
         }
     }
 

@@ -12,18 +12,9 @@ import XCTest
 @testable import KilnOpenCL
 
 final class NarrowConvolutionKernelTests: XCTestCase {
-    private struct Geometry: CustomStringConvertible {
-        var attributes: Convolution2D
-        var input: Shape
-        var weight: Shape
-        var output: Shape
-        var description: String { "x \(input) w \(weight) \(attributes)" }
-    }
-
-    /// A random geometry the narrow kernels serve (checked with the backend's own rule).
     /// `taps` fixes (C, KH, KW); else they are drawn from few combinations: each combination (and each fused
     /// activation) is a program of its own, built cold in CI (1.5-2 s each on pocl).
-    private static func randomGeometry(_ generator: inout SeededGenerator, batch: Int? = nil, taps: [Int]? = nil) -> Geometry {
+    private static func randomGeometry(_ generator: inout SeededGenerator, batch: Int? = nil, taps: [Int]? = nil) -> ConvolutionGeometry {
         while true {
             let channels = taps?[0] ?? generator.pick([1, 1, 3])
             let weight: Shape = [
@@ -34,7 +25,7 @@ final class NarrowConvolutionKernelTests: XCTestCase {
             guard let output = try? Op.conv2d(attributes).outputShape(for: [input, weight]),
                 OpenCLBackend.narrowDefines(attributes, weight: weight, output: output) != nil
             else { continue }
-            return Geometry(attributes: attributes, input: input, weight: weight, output: output)
+            return ConvolutionGeometry(attributes: attributes, input: input, weight: weight, output: output)
         }
     }
 
@@ -42,13 +33,7 @@ final class NarrowConvolutionKernelTests: XCTestCase {
         var generator = SeededGenerator(seed: 0x4A11)
         for index in 0..<24 {
             let geometry = Self.randomGeometry(&generator)
-            var inputs = [
-                CaseInput(geometry.input, generator.values(geometry.input.count)),
-                CaseInput(geometry.weight, generator.values(geometry.weight.count)),
-            ]
-            if index % 3 != 0 { inputs.append(CaseInput([geometry.weight[0]], generator.values(geometry.weight[0]))) }
-            let terms = geometry.weight[1] * geometry.weight[2] * geometry.weight[3] + 1
-            try OpenCLTestDevice.check(OpCase(.conv2d(geometry.attributes), inputs, tolerance: .accumulation(terms: terms)))
+            try OpenCLTestDevice.check(geometry.forwardCase(&generator, bias: index % 3 != 0))
         }
     }
 
@@ -57,14 +42,7 @@ final class NarrowConvolutionKernelTests: XCTestCase {
         let activations: [UnaryFunction] = [.relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh]
         for (index, activation) in (activations + activations).enumerated() {
             let geometry = Self.randomGeometry(&generator, taps: [1, 3, 3])
-            var inputs = [
-                CaseInput(geometry.input, generator.values(geometry.input.count)),
-                CaseInput(geometry.weight, generator.values(geometry.weight.count)),
-            ]
-            if index < activations.count { inputs.append(CaseInput([geometry.weight[0]], generator.values(geometry.weight[0]))) }
-            let terms = geometry.weight[1] * geometry.weight[2] * geometry.weight[3] + 1
-            try OpenCLTestDevice.check(
-                OpCase(.fusedConv2d(geometry.attributes, activation: activation), inputs, tolerance: .accumulation(terms: terms)))
+            try OpenCLTestDevice.check(geometry.forwardCase(&generator, bias: index < activations.count, activation: activation))
         }
     }
 
@@ -72,15 +50,7 @@ final class NarrowConvolutionKernelTests: XCTestCase {
         var generator = SeededGenerator(seed: 0x4A13)
         for batch in [1, 2, 7, 12, 16, 64] {
             for _ in 0..<3 {
-                let geometry = Self.randomGeometry(&generator, batch: batch)
-                let inputs = [
-                    CaseInput(geometry.input, generator.values(geometry.input.count)),
-                    CaseInput(geometry.output, generator.values(geometry.output.count)),
-                ]
-                try OpenCLTestDevice.check(
-                    OpCase(
-                        .conv2dBackwardWeight(geometry.attributes, weightShape: geometry.weight), inputs,
-                        tolerance: .accumulation(terms: batch * geometry.output[2] * geometry.output[3])))
+                try OpenCLTestDevice.check(Self.randomGeometry(&generator, batch: batch).weightGradientCase(&generator))
             }
         }
     }
