@@ -32,10 +32,9 @@ extension KernelDescription {
 
 /// Which kernels run a convolution pass.
 enum ConvolutionPath {
-    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient), else `.gemm`.
+    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else
+    /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`; else `.direct`.
     case automatic
-    /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`, else `.direct`.
-    case gemm
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
 }
