@@ -63,6 +63,21 @@ final class GemmKernelTests: XCTestCase {
             Self.gemmCase(m: 64, n: 96, k: 200, batch: nil, transposeA: true, transposeB: true, generator: &generator))
     }
 
+    /// B with rows a multiple of 4 KiB long and at least 512 of them is copied with padded rows first
+    /// (`rowPaddedIfAliasing`): rank 2, transposed B, and batched (each batch's B padded in one copy).
+    func testRowPaddedB() throws {
+        var generator = SeededGenerator(seed: 0x4096)
+        XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 1024) && OpenCLBackend.padsRows(rows: 513, columns: 1024))
+        XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 2048))
+        XCTAssertFalse(OpenCLBackend.padsRows(rows: 511, columns: 1024) || OpenCLBackend.padsRows(rows: 512, columns: 1040))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 7, n: 1024, k: 512, batch: nil, transposeA: false, transposeB: false, generator: &generator))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 3, n: 1024, k: 513, batch: nil, transposeA: true, transposeB: true, generator: &generator))
+        try OpenCLTestDevice.check(
+            Self.gemmCase(m: 2, n: 2048, k: 512, batch: 3, transposeA: false, transposeB: false, generator: &generator))
+    }
+
     func testBatchedAllTransposes() throws {
         var generator = SeededGenerator(seed: 0xBA7C)
         for transposeA in [false, true] {
