@@ -64,7 +64,7 @@ final class GemmKernelTests: XCTestCase {
     }
 
     /// B with rows a multiple of 4 KiB long and at least 512 of them is copied with padded rows first
-    /// (`rowPaddedIfAliasing`): rank 2, transposed B, and batched (each batch's B padded in one copy).
+    /// (`OpenCLBackend.padsRows`): rank 2, transposed B, and batched (each batch's B padded in one copy).
     func testRowPaddedB() throws {
         var generator = SeededGenerator(seed: 0x4096)
         XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 1024) && OpenCLBackend.padsRows(rows: 513, columns: 1024))
