@@ -95,9 +95,11 @@ final class DemoTests: XCTestCase {
         random = RandomSource(seed: 9)
         let whole = try spec.build(inputShape: [1, 10, 8], random: &random, on: device)
         // 50 examples in chunks of 16: 16, 16, 16 and a partial 2.
-        let descent = try FullBatchGradientDescent(model: chunked, optimizer: SGD(), chunkSize: 16, on: device)
+        // Standardised inputs on both sides: the chunks must use the descent's normalisation.
+        let normalization = PixelNormalization.standardizing(images)
+        let descent = try FullBatchGradientDescent(model: chunked, optimizer: SGD(), chunkSize: 16, normalization: normalization, on: device)
         let chunkedLoss = try descent.epoch(images, learningRate: 0.3, step: 1)
-        let all = ImageBatches(images, batchSize: 50, shuffleSeed: nil, dropLast: false)
+        let all = ImageBatches(images, batchSize: 50, shuffleSeed: nil, dropLast: false, normalization: normalization)
         let batch = all.batch(0, order: all.order(epoch: 0))
         let wholeLoss = try TrainingStep(model: whole, optimizer: SGD(), loss: .softmaxCrossEntropy)(
             inputs: batch.inputs, shape: all.shape(count: 50), targets: batch.labels, learningRate: 0.3, on: device)

@@ -173,7 +173,8 @@ public enum BatchingDemo {
         switch mode {
         case .fullBatch:
             let descent = try FullBatchGradientDescent(
-                model: trainer.model, optimizer: trainer.optimizer, chunkSize: settings.chunkSize, on: device)
+                model: trainer.model, optimizer: trainer.optimizer, chunkSize: settings.chunkSize, normalization: trainer.normalization,
+                on: device)
             for epoch in 1...settings.epochs {
                 let start = Date()
                 _ = try descent.epoch(data.training, learningRate: learningRate, step: epoch)

@@ -11,18 +11,24 @@ final class FullBatchGradientDescent {
     let device: Device
     /// Examples per chunk: bounds the memory a forward and backward pass needs.
     let chunkSize: Int
+    /// How pixels become inputs (the same as the model is evaluated with).
+    let normalization: PixelNormalization
     private let parameters: [NamedVariable]
     /// Σ over chunks of (chunk size / total) · ∇(mean chunk loss) = ∇(mean loss over all examples).
     private let accumulators: [Variable]
     private var chunkPlans: [Shape: Plan] = [:]
     private let updatePlan: Plan
 
-    init(model: any Layer, optimizer: any Optimizer, loss: Loss = .softmaxCrossEntropy, chunkSize: Int, on device: Device) throws {
+    init(
+        model: any Layer, optimizer: any Optimizer, loss: Loss = .softmaxCrossEntropy, chunkSize: Int, normalization: PixelNormalization,
+        on device: Device
+    ) throws {
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
         self.device = device
         self.chunkSize = max(chunkSize, 1)
+        self.normalization = normalization
         parameters = model.parameters
         accumulators = try parameters.map { try Variable(Tensor.zeros($0.variable.shape, on: device)) }
         let scalars = try Tensor([Float](repeating: 0, count: optimizer.scalarCount), shape: [optimizer.scalarCount], on: device)
@@ -49,7 +55,7 @@ final class FullBatchGradientDescent {
     /// Accumulates the gradient over every example of `images` in chunks, then takes one step at
     /// `learningRate`. Returns the mean loss over all examples before the step.
     func epoch(_ images: LabeledImages, learningRate: Double, step: Int) throws -> Double {
-        let chunks = ImageBatches(images, batchSize: chunkSize, shuffleSeed: nil, dropLast: false)
+        let chunks = ImageBatches(images, batchSize: chunkSize, shuffleSeed: nil, dropLast: false, normalization: normalization)
         let order = chunks.order(epoch: 0)
         let total = Double(images.count)
         var lossSum = 0.0
