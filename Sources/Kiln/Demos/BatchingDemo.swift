@@ -164,6 +164,8 @@ public enum BatchingDemo {
         configuration.learningRate = settings.learningRate(for: mode)
         configuration.batchSize = settings.batchSize(for: mode, examples: data.training.count)
         configuration.seed = settings.seed
+        // Inputs in [0, 1], as in the course's material (and Docs/momentum.md's figures); `kiln train` standardises.
+        configuration.normalization = .unit
         let trainer = try Trainer(configuration: configuration, data: data, device: device)
         let learningRate = configuration.learningRate
         var points = [Point(epoch: 0, seconds: 0, loss: try trainer.evaluate(probe).loss)]

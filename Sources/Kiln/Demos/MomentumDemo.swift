@@ -374,6 +374,8 @@ public enum MomentumDemo {
             configuration.momentum = momentum
             configuration.batchSize = batchSize
             configuration.seed = seed
+            // Inputs in [0, 1], as in the course's material (and Docs/momentum.md's figures); `kiln train` standardises.
+            configuration.normalization = .unit
             let trainer = try Trainer(configuration: configuration, data: data, device: device)
             let batches = trainer.trainingBatches
             var losses: [Double] = []
