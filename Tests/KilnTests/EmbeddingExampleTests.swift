@@ -24,7 +24,8 @@ final class EmbeddingExampleTests: XCTestCase {
             try Dense(32, 10, random: &random, on: device),
         ])
         let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
-        let batches = ImageBatches(data.training, batchSize: 16, shuffleSeed: 1, dropLast: true)
+        let normalization = PixelNormalization.standardizing(data.training)  // or .unit for pixels / 255
+        let batches = ImageBatches(data.training, batchSize: 16, shuffleSeed: 1, dropLast: true, normalization: normalization)
         for epoch in 0..<10 {
             let order = batches.order(epoch: epoch)
             for index in 0..<batches.count {
@@ -32,7 +33,8 @@ final class EmbeddingExampleTests: XCTestCase {
                 try step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05, on: device)
             }
         }
-        let test = ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false).batch(0, order: Array(0..<32))
+        let test = ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false, normalization: normalization)
+            .batch(0, order: Array(0..<32))
         let logits = try Evaluation(model: model)(inputs: test.inputs, shape: [32, 1, 10, 8], on: device)
         let predictions = (0..<32).map { row in (0..<10).max { logits[row * 10 + $0] < logits[row * 10 + $1] }! }
         let accuracy = Double(zip(predictions, test.labels).filter { Float($0) == $1 }.count) / 32
