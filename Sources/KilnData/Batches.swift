@@ -25,16 +25,16 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     /// Zero mean and unit variance over every pixel of `images` (what torchvision's `Normalize` is given
     /// for MNIST-style data; Fashion-MNIST's training set: mean 0.2860, standard deviation 0.3530).
     public static func standardizing(_ images: LabeledImages) -> PixelNormalization {
-        var sum = 0.0
-        var squares = 0.0
-        for pixel in images.pixels {
-            let value = Double(pixel) / 255
-            sum += value
-            squares += value * value
-        }
-        let count = Double(max(images.pixels.count, 1))
-        let mean = sum / count
-        let deviation = (max(squares / count - mean * mean, 0)).squareRoot()
+        // Counts per byte value, then the moments over the 256 values (exact counts, two passes).
+        var counts = [Int](repeating: 0, count: 256)
+        for pixel in images.pixels { counts[Int(pixel)] += 1 }
+        let total = Double(max(images.pixels.count, 1))
+        let mean = counts.indices.reduce(0.0) { $0 + Double(counts[$1]) * (Double($1) / 255) } / total
+        let variance = counts.indices.reduce(0.0) { sum, byte in
+            let deviation = Double(byte) / 255 - mean
+            return sum + Double(counts[byte]) * deviation * deviation
+        } / total
+        let deviation = variance.squareRoot()
         return PixelNormalization(mean: mean, standardDeviation: deviation > 0 ? deviation : 1)
     }
 

@@ -70,8 +70,10 @@ struct GANCommand: ParsableCommand {
         configuration.beta1 = beta1
         configuration.seed = seed
         let trainer = try GANTrainer(configuration: configuration, images: images, device: device)
-        let judge = try classifier.map {
-            try CheckpointModel.load(from: URL(fileURLWithPath: $0), inputShape: [1, images.rows, images.columns], on: device)
+        // The classifier, and its inputs: as its checkpoint records, else (a PyTorch state_dict) standardised.
+        let judge = try classifier.map { path -> (model: Sequential, normalization: PixelNormalization) in
+            let loaded = try CheckpointModel.load(from: URL(fileURLWithPath: path), inputShape: [1, images.rows, images.columns], on: device)
+            return (loaded.model, loaded.normalization ?? .standardizing(data.training))
         }
         if profile {
             let timings = try trainer.step.profile(clock: ProfileCommand.now)
@@ -96,7 +98,7 @@ struct GANCommand: ParsableCommand {
         var untrained: SampleScore?
         if let judge {
             untrained = try SampleScore.measure(
-                generatorOf: step, classifier: judge.model, normalization: judge.normalization ?? .standardizing(data.training), count: samples,
+                generatorOf: step, classifier: judge.model, normalization: judge.normalization, count: samples,
                 seed: scoreSeed)
             print("untrained generator: \(untrained.map(\.summary) ?? "")")
         }
@@ -129,7 +131,7 @@ struct GANCommand: ParsableCommand {
                 saved.discriminator.path))
         if let judge, let untrained {
             let trained = try SampleScore.measure(
-                generatorOf: step, classifier: judge.model, normalization: judge.normalization ?? .standardizing(data.training), count: samples,
+                generatorOf: step, classifier: judge.model, normalization: judge.normalization, count: samples,
                 seed: scoreSeed)
             print("trained generator:   \(trained.summary)")
             let encoder = JSONEncoder()
