@@ -58,13 +58,16 @@ public final class Trainer {
     public let data: IDXDataset
     public let step: TrainingStep
     public let evaluation: Evaluation
+    /// How this trainer's inputs are normalised (the configuration's, resolved; checkpoints store it).
+    public let normalization: PixelNormalization
     /// The next epoch to train (from 0) and the next batch within it.
     public private(set) var epoch = 0
     public private(set) var batchInEpoch = 0
 
     public init(configuration: TrainingConfiguration, data: IDXDataset, device: Device) throws {
         var configuration = configuration
-        if configuration.normalization == nil { configuration.normalization = .standardizing(data.training) }
+        normalization = configuration.normalization ?? .standardizing(data.training)
+        configuration.normalization = normalization
         self.configuration = configuration
         self.data = data
         self.device = device
@@ -82,8 +85,6 @@ public final class Trainer {
         evaluation = Evaluation(model: model)
     }
 
-    /// How this trainer's inputs are normalised (resolved from the configuration).
-    public var normalization: PixelNormalization { configuration.normalization ?? .unit }
 
     /// Training batches: shuffled per epoch from the seed, last partial batch dropped.
     public var trainingBatches: ImageBatches {
