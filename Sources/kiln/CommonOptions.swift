@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct CommonOptions: ParsableArguments {
     @Option(help: "cpu, opencl, opencl:N or opencl:NAME (default: $KILN_DEVICE, else opencl).")

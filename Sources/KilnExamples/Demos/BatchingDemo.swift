@@ -3,6 +3,7 @@
 // whole training set per update (batch gradient descent), over mini-batches, or per example
 // (stochastic). `kiln demo batching` prints the table and writes the charts.
 import Foundation
+import Kiln
 
 /// Where the cost is computed for each update.
 public enum BatchingMode: String, CaseIterable, Codable, Sendable {

@@ -1,6 +1,9 @@
 // ModelSpec: a compact layer string (in the spirit of DeviceCL's network strings) that builds a
 // Sequential model, e.g. `conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10`.
 import Foundation
+import KilnCore
+import KilnData
+import KilnNN
 
 /// A bad model string; the message names the token and what is wrong.
 public struct ModelSpecError: Error, CustomStringConvertible {

@@ -3,6 +3,7 @@
 // generator's step descends the non-saturating `BCE(D(G(z)), 1)` in the generator's parameters, backpropagating
 // through the discriminator without updating it.
 import Foundation
+import Kiln
 
 /// What one discriminator step measured.
 public struct DiscriminatorStepResult: Sendable {

@@ -1,6 +1,9 @@
 // Trainer: trains a classifier on an IDX data set (Fashion-MNIST by default) epoch by epoch, evaluates it,
 // and saves and resumes checkpoints.
 import Foundation
+import KilnCore
+import KilnData
+import KilnNN
 
 /// The optimizers a trainer can build.
 public enum OptimizerKind: String, CaseIterable, Codable, Sendable {

@@ -5,6 +5,7 @@
 // epoch. Adam with gradient clipping by global norm; validation reports bits per character
 // (cross-entropy / ln 2).
 import Foundation
+import Kiln
 
 /// The settings of a character-model run.
 public struct CharacterTrainingConfiguration: Codable, Sendable, Equatable {

@@ -4,6 +4,7 @@
 // and the same RNN with a large recurrent weight, trained with and without clipping by global norm,
 // shows exploding gradients. `kiln demo vanishing` prints the tables and writes the charts.
 import Foundation
+import Kiln
 
 /// The models the demo trains on recall.
 public enum RecallModel: String, CaseIterable, Codable, Sendable {

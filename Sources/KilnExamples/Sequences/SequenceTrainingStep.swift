@@ -3,6 +3,7 @@
 // it reports the gradients' global norm every step (the exploding-gradient demo plots it) and carries
 // recurrent state from one window to the next (truncated backpropagation through time).
 import Foundation
+import Kiln
 
 /// One compiled optimisation step with its loss and the gradients' global norm (before clipping) as outputs.
 public final class SequenceTrainingStep {

@@ -3,6 +3,7 @@
 // Fashion-MNIST. Everything runs through Kiln's graph, autodiff, optimizers and plans on the chosen device;
 // `kiln demo momentum` prints the tables and writes the charts.
 import Foundation
+import Kiln
 
 /// The three update rules compared (PyTorch's SGD with `momentum` and `nesterov`).
 public enum MomentumMethod: String, CaseIterable, Codable, Sendable {

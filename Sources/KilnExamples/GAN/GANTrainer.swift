@@ -2,6 +2,7 @@
 // alternating one discriminator update and one generator update per batch; keeps every step's losses,
 // draws sample grids from a fixed noise batch, and saves both models.
 import Foundation
+import Kiln
 
 /// Everything that defines a GAN run.
 public struct GANConfiguration: Codable, Sendable {

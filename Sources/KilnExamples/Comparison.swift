@@ -1,6 +1,7 @@
 // Comparison: trains several models with the same budget on one device, one after the other, and
 // summarises them side by side (what `kiln compare` prints and writes).
 import Foundation
+import Kiln
 
 /// One model's results in a comparison.
 public struct ComparedModel: Codable, Sendable {
