@@ -127,6 +127,8 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
             return concatenate(x, shapes, axis: axis, outputShape: outputShape)
         case .reduce(let reduction, let axes, _):
             return reduce(reduction, x[0], shapes[0], axes: axes)
+        case .argMax(let axis):
+            return argMax(x[0], shapes[0], axis: axis < 0 ? axis + shapes[0].rank : axis)
         case .softmax(let axis):
             return softmax(x[0], shapes[0], axis: axis, logarithmic: false)
         case .logSoftmax(let axis):

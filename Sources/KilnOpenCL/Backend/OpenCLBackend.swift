@@ -107,6 +107,8 @@ public final class OpenCLBackend: Backend {
             try move(op, x, out, outputShape)
         case .reduce(let reduction, let axes, _):
             try reduce(reduction, axes: axes, x[0], out)
+        case .argMax(let axis):
+            try argMax(axis: axis, x[0], out)
         case .softmax(let axis):
             try softmax(axis: axis, logarithm: false, x[0], out)
         case .logSoftmax(let axis):
