@@ -74,6 +74,7 @@ struct TrainCommand: ParsableCommand {
         if resume { try Self.checkResumable(run.checkpoint, with: configuration) }
         let device = try common.openDevice()
         let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        try trainer.loop.check(trainer)
         try run.prepare()
         var reports: [EpochReport] = []
         // What the checkpoint on disk holds, for the message when training diverges.
