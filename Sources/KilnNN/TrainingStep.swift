@@ -193,7 +193,9 @@ public final class TrainingStep {
 
     /// The last run's global norm of the gradients before clipping (needs `reportsGradientNorm`).
     public func gradientNorm() throws -> Float {
-        guard reportsGradientNorm, let last else { preconditionFailure("[training step] no gradient norm: none was asked for or no step has run") }
+        guard reportsGradientNorm, let last else {
+            preconditionFailure("[training step] no gradient norm: none was asked for or no step has run")
+        }
         switch last {
         case .fused(let plan, let extraOutputs): return try plan.output(extraOutputs + 1)[0]
         case .split(_, let update, _): return try update.output(0)[0]
@@ -270,13 +272,15 @@ public final class Evaluation {
 
     /// The model's output for a batch, row-major.
     public func callAsFunction(inputs: [Float], shape: Shape, on device: Device) throws -> [Float] {
-        let plan = try plans[shape] ?? {
-            let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
-            let output = try model.forward(x, context: ForwardContext(training: false))
-            let plan = try Plan(inputs: [x], outputs: [output], updates: [])
-            plans[shape] = plan
-            return plan
-        }()
+        let plan =
+            try plans[shape]
+            ?? {
+                let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+                let output = try model.forward(x, context: ForwardContext(training: false))
+                let plan = try Plan(inputs: [x], outputs: [output], updates: [])
+                plans[shape] = plan
+                return plan
+            }()
         try plan.run([inputs])
         return try plan.output(0)
     }

@@ -25,7 +25,8 @@ public struct RunFolder {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw DataError.unwritable(file: url.path, reason: "cannot create the output folder: \((error as NSError).localizedDescription)")
+            throw DataError.unwritable(
+                file: url.path, reason: "cannot create the output folder: \((error as NSError).localizedDescription)")
         }
         return try Self.removeStaleTemporaries(in: url)
     }
@@ -36,7 +37,8 @@ public struct RunFolder {
     public func save(_ trainer: Trainer, reports: [EpochReport]) throws {
         try trainer.requireFiniteState(for: checkpoint)
         try writeMetrics(reports)
-        try trainer.saveCheckpoint(to: checkpoint, metadata: [Self.metricsKey: String(decoding: try Self.encoder().encode(reports), as: UTF8.self)])
+        try trainer.saveCheckpoint(
+            to: checkpoint, metadata: [Self.metricsKey: String(decoding: try Self.encoder().encode(reports), as: UTF8.self)])
     }
 
     /// Resumes `trainer` from the checkpoint and returns the metrics of the epochs it finished, writing the

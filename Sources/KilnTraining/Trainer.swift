@@ -193,7 +193,9 @@ public final class Trainer: TrainingTask {
     /// infinity (`url` is the checkpoint that will not be written).
     public func requireFiniteState(for url: URL) throws {
         for (name, variable) in model.state + optimizer.state {
-            guard try variable.value.floats().allSatisfy(\.isFinite) else { throw TrainingError.nonFiniteWeights(tensor: name, file: url.path) }
+            guard try variable.value.floats().allSatisfy(\.isFinite) else {
+                throw TrainingError.nonFiniteWeights(tensor: name, file: url.path)
+            }
         }
     }
 

@@ -52,7 +52,8 @@ struct TrainCommand: ParsableCommand {
         try common.validateDataset()
         if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
             throw ValidationError(
-                "--resume: no checkpoint \(checkpoint.path); point --out at the folder of an earlier run, or leave out --resume to start one")
+                "--resume: no checkpoint \(checkpoint.path); point --out at the folder of an earlier run, or leave out --resume to start one"
+            )
         }
     }
 
@@ -85,13 +86,16 @@ struct TrainCommand: ParsableCommand {
             print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch)")
         }
         let epochs = training.epochs
-        print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)")
+        print(
+            "training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)"
+        )
         print("training step plan: \(try trainer.step.plan(for: trainer.batchShape, on: device).report)")
         if trainer.epoch >= epochs {
             print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
         }
         while trainer.epoch < epochs {
-            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
+            let bar = EpochProgress(
+                label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
             let report: EpochReport?
             do {
                 report = try trainer.trainEpoch(
@@ -119,7 +123,9 @@ struct TrainCommand: ParsableCommand {
             }
             guard let report else {
                 try run.save(trainer, reports: reports)
-                print("interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")
+                print(
+                    "interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume"
+                )
                 throw ExitCode(130)
             }
             reports.append(report)
@@ -143,7 +149,8 @@ struct TrainCommand: ParsableCommand {
         if stored.batchSize != configuration.batchSize { differences.append("--batch-size \(stored.batchSize)") }
         if stored.seed != configuration.seed { differences.append("--seed \(stored.seed)") }
         guard differences.isEmpty else {
-            throw ValidationError("--resume: \(checkpoint.path) was trained with \(differences.joined(separator: ", ")); pass the same to continue it")
+            throw ValidationError(
+                "--resume: \(checkpoint.path) was trained with \(differences.joined(separator: ", ")); pass the same to continue it")
         }
     }
 }

@@ -59,8 +59,10 @@ final class ClassifierEvaluationTests: XCTestCase {
         var labels = set.labels
         labels[7] = 4
         set = LabeledImages(pixels: set.pixels, labels: labels, rows: 6, columns: 5)
-        XCTAssertThrowsError(try ClassifierEvaluation(model: model, classes: 4)(set, batchSize: 4, normalization: .unit, on: device)) { error in
-            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(dataset: "evaluation", split: "evaluated", index: 7, label: 4, classes: 4))
+        XCTAssertThrowsError(try ClassifierEvaluation(model: model, classes: 4)(set, batchSize: 4, normalization: .unit, on: device)) {
+            error in
+            XCTAssertEqual(
+                error as? DatasetError, .labelOutOfRange(dataset: "evaluation", split: "evaluated", index: 7, label: 4, classes: 4))
         }
     }
 }
