@@ -107,13 +107,9 @@ struct TrainCommand: ParsableCommand {
                         }
                     },
                     shouldStop: { interrupt.raised || steps.map { trainer.step.step >= $0 } ?? false })
-            } catch let error as NonFiniteLossError {
+            } catch {
                 bar.finish()
-                throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
-            } catch let error as TrainingError {
-                bar.finish()
-                guard case .divergedAfterEpoch = error else { throw error }
-                throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
+                throw TrainingStopped.isDivergence(error) ? TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved) : error
             }
             bar.finish()
             if report == nil, !interrupt.raised, let steps {
@@ -161,6 +157,13 @@ struct TrainingStopped: Error, CustomStringConvertible {
     let checkpoint: URL
     /// The position the checkpoint on disk holds; nil when none was written.
     let saved: TrainingPosition?
+
+    /// Whether `error` says the training diverged (a NaN or infinite loss, or evaluation after an epoch).
+    static func isDivergence(_ error: any Error) -> Bool {
+        if error is NonFiniteLossError || error is DivergedError { return true }
+        if case .divergedAfterEpoch = error as? TrainingError { return true }
+        return false
+    }
 
     var description: String {
         let kept =

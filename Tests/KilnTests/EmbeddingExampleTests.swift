@@ -42,3 +42,32 @@ final class EmbeddingExampleTests: XCTestCase {
         try Checkpoint.save(model: model.state, to: FileManager.default.temporaryDirectory.appendingPathComponent("readme-example.safetensors"))
     }
 }
+
+extension EmbeddingExampleTests {
+    /// README: "The whole loop with `Trainer`" (synthetic data and a temporary folder here).
+    func testTheWholeLoopWithTrainer() throws {
+        let device = try Device.named("cpu")
+        var random = RandomSource(seed: 0)
+        let model = Sequential([Flatten(), try Dense(80, 10, random: &random, on: device)])
+        let data = try ImageDataset(
+            IDXDataset(training: TrainingTests.syntheticData(count: 128, seed: 1), test: TrainingTests.syntheticData(count: 32, seed: 2)),
+            name: "synthetic")
+        var configuration = TrainingConfiguration()
+        configuration.model = "linear"  // a name for the checkpoint
+        configuration.learningRate = 0.05
+        let trainer = try Trainer(model: model, configuration: configuration, data: data, device: device)
+        let run = RunFolder(FileManager.default.temporaryDirectory.appendingPathComponent("readme-run-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        try run.prepare()  // creates the folder, removes temporaries a killed run left
+        var reports: [EpochReport] = []
+        for _ in 0..<3 {
+            guard let report = try trainer.trainEpoch() else { break }
+            reports.append(report)
+            try run.save(trainer, reports: reports)  // the metrics, then the checkpoint that holds them too
+        }
+        let test = try trainer.evaluate(data.test)  // loss, accuracy and confusion matrix, computed on the device
+        XCTAssertEqual(test.confusion.count, data.classCount)
+        XCTAssertGreaterThan(test.accuracy, 0.5)
+        XCTAssertEqual(try run.resume(Trainer(model: model, configuration: configuration, data: data, device: device)), reports)
+    }
+}
