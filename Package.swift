@@ -18,11 +18,14 @@ let package = Package(
         // MARK: Core (knows no device)
         .target(name: "KilnCore", path: "Sources/KilnCore"),
 
+        // MARK: Files: the one safe writer and the bounded reader every module uses
+        .target(name: "KilnFiles", path: "Sources/KilnFiles"),
+
         // MARK: Backends (depend on the core, never the reverse)
         .target(name: "KilnReference", dependencies: ["KilnCore"], path: "Sources/KilnReference"),
         .target(
             name: "KilnOpenCL",
-            dependencies: ["KilnCore", "COpenCL"],
+            dependencies: ["KilnCore", "KilnFiles", "COpenCL"],
             path: "Sources/KilnOpenCL",
             plugins: ["EmbedKernels"]
         ),
@@ -33,10 +36,10 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
 
         // MARK: Umbrella for embedders
-        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
+        .target(name: "Kiln", dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
         // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
         .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
@@ -71,6 +74,7 @@ let package = Package(
             path: "Tests/KilnGradientTests"
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
     ],

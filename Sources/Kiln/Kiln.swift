@@ -3,4 +3,5 @@
 @_exported import KilnOpenCL
 @_exported import KilnReference
 @_exported import KilnData
+@_exported import KilnFiles
 @_exported import KilnNN
