@@ -82,9 +82,10 @@ public enum CheckpointModel {
     /// The training configuration a Kiln checkpoint stores; nil for other safetensors files (a PyTorch
     /// state_dict). A stored configuration without a normalisation predates it: its inputs were in [0, 1].
     public static func storedConfiguration(in url: URL) throws -> TrainingConfiguration? {
-        guard let text = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"],
-            var configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
-        else { return nil }
+        guard let text = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"] else { return nil }
+        guard var configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) else {
+            throw DataError.invalidHeader(file: url.path, reason: "its kiln.configuration metadata is not a training configuration")
+        }
         if configuration.normalization == nil { configuration.normalization = .unit }
         return configuration
     }
@@ -148,7 +149,7 @@ public enum FeatureMaps {
         guard let firstConvolution = model.layers.compactMap({ $0 as? Conv2D }).first else {
             throw FeatureError(reason: "the model has no convolution layer; feature maps need a CNN")
         }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         var pictures: [FeaturePicture] = []
         func save(_ grid: ImageGrid, _ name: String, _ caption: String) throws {
             let url = folder.appendingPathComponent(name)

@@ -38,6 +38,22 @@ public struct SafeTensorsFile {
         return array
     }
 
+    /// The F32 tensors holding NaN or infinite values, with how many such values each has: a diverged run's weights.
+    public var nonFiniteArrays: [(name: String, count: Int)] {
+        arrays.compactMap { array in
+            let count = array.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            return count > 0 ? (array.name, count) : nil
+        }
+    }
+
+    /// `DataError.nonFiniteWeights` naming this file's non-finite tensors, or nil when every value is finite.
+    public func nonFiniteError(file: String) -> DataError? {
+        let found = nonFiniteArrays
+        guard !found.isEmpty else { return nil }
+        let listed = found.prefix(4).map { "\($0.name) (\($0.count) values)" }.joined(separator: ", ") + (found.count > 4 ? ", ..." : "")
+        return .nonFiniteWeights(file: file, tensors: listed)
+    }
+
     /// Reads and checks `url`.
     public init(contentsOf url: URL) throws {
         try self.init(data: try FileContents.read(url), file: url.path)
@@ -55,9 +71,12 @@ public struct SafeTensorsFile {
         guard declaredLength >= 2 else {
             throw DataError.invalidHeader(file: file, reason: "the header length is \(declaredLength) bytes; a JSON object needs at least 2")
         }
+        // The format caps the header at 100 MB; a larger length is not a header but something else's bytes.
+        guard declaredLength <= 100_000_000 else {
+            throw DataError.invalidHeader(file: file, reason: "the header length \(declaredLength) is beyond the format's 100 MB; is this a safetensors file?")
+        }
         guard declaredLength <= UInt64(data.count - 8) else {
-            let expected = declaredLength <= UInt64(Int.max - 8) ? 8 + Int(declaredLength) : Int.max
-            throw DataError.truncated(file: file, expectedBytes: expected, actualBytes: data.count)
+            throw DataError.truncated(file: file, expectedBytes: 8 + Int(declaredLength), actualBytes: data.count)
         }
         let body = 8 + Int(declaredLength)
         let header: [String: Any]
@@ -92,11 +111,16 @@ public struct SafeTensorsFile {
                 let shape = Self.integers(entry["shape"]), let offsets = Self.integers(entry["data_offsets"]), offsets.count == 2
             else { throw DataError.invalidHeader(file: file, reason: "entry '\(name)' needs dtype, shape and data_offsets") }
             let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, begin <= end, end <= bodyBytes else {
-                guard begin >= 0, begin <= end else {
-                    throw DataError.invalidHeader(file: file, reason: "entry '\(name)' has byte range \(offsets), which is not a range")
+            guard begin >= 0, begin <= end else {
+                throw DataError.invalidHeader(file: file, reason: "entry '\(name)' has byte range \(offsets), which is not a range")
+            }
+            guard end <= bodyBytes else {
+                let (expected, overflow) = body.addingReportingOverflow(end)
+                guard !overflow, end - bodyBytes <= 1 << 40 else {
+                    throw DataError.invalidHeader(
+                        file: file, reason: "entry '\(name)' has byte range \(offsets), far beyond the file's \(bodyBytes) bytes of data")
                 }
-                throw DataError.truncated(file: file, expectedBytes: body &+ end, actualBytes: data.count)
+                throw DataError.truncated(file: file, expectedBytes: expected, actualBytes: data.count)
             }
             ranges.append((begin, end, name))
             guard dtype == "F32" else {

@@ -10,7 +10,7 @@ public enum PrivateFolder {
     ///   cannot be created.
     @discardableResult
     public static func open(_ url: URL) throws(FileError) -> URL {
-        try create(url.standardizedFileURL.path)
+        try OutputFolder.create(url.standardizedFileURL.path, mode: 0o700)
         guard let resolved = realpath(url.path, nil) else {
             throw .unwritable(file: url.path, reason: String(cString: strerror(errno)))
         }
@@ -29,22 +29,12 @@ public enum PrivateFolder {
             let sticky = status.st_mode & S_ISVTX != 0
             let ownerIsTrusted = status.st_uid == 0 || status.st_uid == geteuid()
             if !ownerIsTrusted || (status.st_mode & 0o022 != 0 && !sticky) {
-                let reason = ownerIsTrusted ? "other users can write it (mode \(String(status.st_mode & 0o777, radix: 8)))" : "it belongs to user \(status.st_uid)"
+                let reason =
+                    ownerIsTrusted
+                    ? "other users can write it (mode \(String(status.st_mode & 0o777, radix: 8)))" : "it belongs to user \(status.st_uid)"
                 throw .untrusted(file: real, reason: "the folder above it, \(ancestor), is not safe: \(reason); choose another folder")
             }
         }
         return URL(fileURLWithPath: real, isDirectory: true)
-    }
-
-    /// `mkdir -p` with mode 0700 for each folder it makes.
-    private static func create(_ path: String) throws(FileError) {
-        var status = stat()
-        if stat(path, &status) == 0 {
-            guard status.st_mode & S_IFMT == S_IFDIR else { throw .unwritable(file: path, reason: "it is a file, not a folder") }
-            return
-        }
-        let parent = (path as NSString).deletingLastPathComponent
-        if parent != path, !parent.isEmpty { try create(parent) }
-        if mkdir(path, 0o700) != 0, errno != EEXIST { throw .unwritable(file: path, reason: FileError.reason(errno)) }
     }
 }

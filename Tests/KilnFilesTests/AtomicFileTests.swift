@@ -85,7 +85,9 @@ final class AtomicFileTests: XCTestCase {
             signal(SIGXFSZ, previousHandler)
         }
         XCTAssertThrowsError(try AtomicFile.write(Data(count: 1 << 20), to: url)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(url.path): cannot write: File too large; free some space (the previous file, if any, is kept)"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix("\(url.path): cannot write: File too large; free some space (the previous file, if any, is kept)"),
+                "\(error)")
         }
         XCTAssertEqual(try Data(contentsOf: url), Data("good weights".utf8))
         XCTAssertEqual(try contents(), ["checkpoint.safetensors"])

@@ -28,7 +28,8 @@ final class ProgramCacheTrustTests: XCTestCase {
     private func makeContext() throws -> OpenCLContext {
         let devices = try OpenCLDiscovery.devices()
         guard !devices.isEmpty else { throw XCTSkip("No OpenCL device: install pocl-opencl-icd to run this test.") }
-        return try OpenCLContext(device: OpenCLDiscovery.select(ProcessInfo.processInfo.environment["KILN_TEST_OPENCL"] ?? "", from: devices))
+        return try OpenCLContext(
+            device: OpenCLDiscovery.select(ProcessInfo.processInfo.environment["KILN_TEST_OPENCL"] ?? "", from: devices))
     }
 
     private func scratch() throws -> URL {
@@ -78,7 +79,9 @@ final class ProgramCacheTrustTests: XCTestCase {
         XCTAssertEqual(cache.stats.compiles, 1, "the build still works")
         XCTAssertNil(cache.trustedDirectory)
         XCTAssertEqual(warnings.count, 1, "\(warnings)")
-        XCTAssertTrue(warnings[0].contains("program cache not used: \(folder.path): not trusted: other users can write it (mode 777); run chmod 700"), warnings[0])
+        XCTAssertTrue(
+            warnings[0].contains("program cache not used: \(folder.path): not trusted: other users can write it (mode 777); run chmod 700"),
+            warnings[0])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [], "nothing is written there")
     }
 
@@ -88,7 +91,9 @@ final class ProgramCacheTrustTests: XCTestCase {
         chmod(open.path, 0o777)
         let (cache, warnings) = try build(in: open.appendingPathComponent("programs"))
         XCTAssertNil(cache.trustedDirectory)
-        XCTAssertTrue(warnings.first?.contains("the folder above it, \(open.path), is not safe: other users can write it (mode 777)") ?? false, "\(warnings)")
+        XCTAssertTrue(
+            warnings.first?.contains("the folder above it, \(open.path), is not safe: other users can write it (mode 777)") ?? false,
+            "\(warnings)")
         // With the sticky bit (as /tmp has), others cannot rename or delete what is ours: accepted.
         chmod(open.path, 0o1777)
         let (sticky, stickyWarnings) = try build(in: open.appendingPathComponent("programs2"))
@@ -104,7 +109,8 @@ final class ProgramCacheTrustTests: XCTestCase {
         let (cache, warnings) = try build(in: folder)
         XCTAssertEqual(cache.stats.diskHits, 0)
         XCTAssertEqual(cache.stats.compiles, 1)
-        XCTAssertEqual(warnings, ["program cache entry ignored and rebuilt: \(entry.path): not trusted: other users can write it (mode 666)"])
+        XCTAssertEqual(
+            warnings, ["program cache entry ignored and rebuilt: \(entry.path): not trusted: other users can write it (mode 666)"])
         XCTAssertEqual(try mode(entry), 0o600, "the rebuilt entry replaces it")
 
         // A symlink in place of an entry is not followed, even to a good entry.
@@ -138,7 +144,9 @@ final class ProgramCacheTrustTests: XCTestCase {
         let otherFolder = try scratch().appendingPathComponent("other")
         _ = try build(in: otherFolder)
         let otherFoldersEntry = try Data(contentsOf: try XCTUnwrap(try entries(in: otherFolder).first))
-        for (name, bad) in [("altered payload", Data(forged)), ("another entry's file", otherEntry), ("another folder's entry", otherFoldersEntry)] {
+        for (name, bad) in [
+            ("altered payload", Data(forged)), ("another entry's file", otherEntry), ("another folder's entry", otherFoldersEntry),
+        ] {
             try bad.write(to: files[0])
             let (cache, _) = try build(in: folder)
             XCTAssertEqual(cache.stats.diskHits, 0, name)
@@ -156,7 +164,8 @@ final class ProgramCacheTrustTests: XCTestCase {
         let stale = ".0123.bin.\(finished.processIdentifier).0011223344556677.tmp"
         try Data("half".utf8).write(to: folder.appendingPathComponent(stale))
         _ = try build(in: folder)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent(stale).path), "a killed writer's temporary is removed")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent(stale).path), "a killed writer's temporary is removed")
 
         let key = folder.appendingPathComponent(ProgramCacheFolder.keyName)
         chmod(key.path, 0o666)
@@ -182,7 +191,8 @@ final class ProgramCacheTrustTests: XCTestCase {
         XCTAssertEqual(load(#"{"device": 3}"#).1, [ignored + "it is not a tuning table (wrong type at device)"])
         XCTAssertEqual(load(#"{"device": "x", "kernels": {}}"#).1, [ignored + "it was measured on 'x', not on this device ('\(identity)')"])
         let (partial, warnings) = load(
-            #"{"device": "\#(identity)", "kernels": {"gemm.cl": {"GEMM_ROWS": 0}, "nope.cl": {}, "pool2d.cl": {"FOO": 1}, "conv2d.cl": {}}}"#)
+            #"{"device": "\#(identity)", "kernels": {"gemm.cl": {"GEMM_ROWS": 0}, "nope.cl": {}, "pool2d.cl": {"FOO": 1}, "conv2d.cl": {}}}"#
+        )
         XCTAssertEqual(partial?.kernels, ["conv2d.cl": [:]])
         XCTAssertEqual(
             Set(warnings),
@@ -192,7 +202,9 @@ final class ProgramCacheTrustTests: XCTestCase {
                 "tuning table \(file.path): pool2d.cl ignored (it uses its defaults): FOO is not one of its tunables ()",
             ])
         chmod(file.path, 0o666)
-        XCTAssertEqual(load(#"{"device": "\#(identity)", "kernels": {}}"#).1, [ignored + "\(file.path): not trusted: other users can write it (mode 666)"])
+        XCTAssertEqual(
+            load(#"{"device": "\#(identity)", "kernels": {}}"#).1,
+            [ignored + "\(file.path): not trusted: other users can write it (mode 666)"])
     }
 
     /// The probe's case: `GEMM_ROWS` 0 in the tuning table made warm-up fail with a build error that did not
@@ -201,13 +213,16 @@ final class ProgramCacheTrustTests: XCTestCase {
         let folder = try scratch()
         let handle = try OpenCLDiscovery.select(ProcessInfo.processInfo.environment["KILN_TEST_OPENCL"] ?? "")
         let identity = TuningTable.deviceIdentity(handle.info)
-        try Data(#"{"device": "\#(identity)", "kernels": {"gemm.cl": {"GEMM_ROWS": 0}}}"#.utf8).write(to: TuningTable.file(for: identity, in: folder))
+        try Data(#"{"device": "\#(identity)", "kernels": {"gemm.cl": {"GEMM_ROWS": 0}}}"#.utf8).write(
+            to: TuningTable.file(for: identity, in: folder))
         let backend = try OpenCLBackend(device: handle, cacheDirectory: folder)
         XCTAssertEqual(backend.tuning?.kernels, [:])
         let a = try backend.allocate(count: 6)
         try backend.write([1, 2, 3, 4, 5, 6] as [Float], to: a)
         let product = try backend.allocate(count: 4)
-        try backend.execute(.matmul(transposeA: false, transposeB: true), inputs: [.init(storage: a, shape: [2, 3]), .init(storage: a, shape: [2, 3])], output: product, outputShape: [2, 2])
+        try backend.execute(
+            .matmul(transposeA: false, transposeB: true), inputs: [.init(storage: a, shape: [2, 3]), .init(storage: a, shape: [2, 3])],
+            output: product, outputShape: [2, 2])
         XCTAssertEqual(try backend.readFloats(product), [14, 32, 32, 77])
     }
 }
