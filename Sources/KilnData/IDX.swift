@@ -11,8 +11,11 @@ public struct IDXFile {
     /// Reads `url`, decompressing gzip when the file starts with its magic bytes, within `limits`.
     /// - Parameter rank: the number of dimensions expected (3 for images, 1 for labels).
     public init(contentsOf url: URL, rank: Int, limits: DecompressionLimits = .init()) throws {
-        let file = url.path
-        let raw = try FileContents.read(url)
+        try self.init(fileBytes: try FileContents.read(url), file: url.path, rank: rank, limits: limits)
+    }
+
+    /// Parses the bytes of an IDX file as stored, gzipped or not; `file` names it in errors.
+    public init(fileBytes raw: Data, file: String, rank: Int, limits: DecompressionLimits = .init()) throws {
         let data = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, file: file, limit: limits.inflatedBytes(compressed: raw.count)) : raw
         try self.init(data: data, file: file, rank: rank)
     }
