@@ -18,11 +18,14 @@ let package = Package(
         // MARK: Core (knows no device)
         .target(name: "KilnCore", path: "Sources/KilnCore"),
 
+        // MARK: Files: the one safe writer and the bounded reader every module uses
+        .target(name: "KilnFiles", path: "Sources/KilnFiles"),
+
         // MARK: Backends (depend on the core, never the reverse)
         .target(name: "KilnReference", dependencies: ["KilnCore"], path: "Sources/KilnReference"),
         .target(
             name: "KilnOpenCL",
-            dependencies: ["KilnCore", "COpenCL"],
+            dependencies: ["KilnCore", "KilnFiles", "COpenCL"],
             path: "Sources/KilnOpenCL",
             plugins: ["EmbedKernels"]
         ),
@@ -33,19 +36,19 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
 
         // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
         .target(
             name: "KilnTraining",
-            dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"],
+            dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"],
             path: "Sources/KilnTraining"
         ),
 
         // MARK: Umbrella for embedders (re-exports the library modules, holds nothing of its own)
         .target(
             name: "Kiln",
-            dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData", "KilnTraining"],
+            dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData", "KilnTraining"],
             path: "Sources/Kiln"
         ),
 
@@ -85,6 +88,7 @@ let package = Package(
             path: "Tests/KilnGradientTests"
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
     ],

@@ -47,7 +47,7 @@ public final class OpenCLBackend: Backend {
         context = try OpenCLContext(device: device)
         programs = ProgramCache(context: context, cacheDirectory: cacheDirectory)
         name = "opencl:\(device.info.index) (\(device.info.name))"
-        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.directory)
+        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
     }
 
     /// The device's largest buffer and global memory.
