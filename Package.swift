@@ -38,13 +38,17 @@ let package = Package(
         // MARK: Umbrella for embedders
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
-        // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
+        // MARK: Checking: the catalog of op cases (shapes, seeded inputs, tolerances with their reasons) that the kernel
+        // tests, the bench and `kiln check` run against the reference backend in Double
+        .target(name: "KilnCheck", dependencies: ["KilnCore", "KilnReference"], path: "Sources/KilnCheck"),
+
+        // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnCheck", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kiln"
         ),
 
