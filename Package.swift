@@ -57,7 +57,8 @@ let package = Package(
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedder"], path: "Plugins/EmbedKernels"),
 
         // MARK: Tests
-        .target(name: "KilnTestSupport", dependencies: ["KilnCore"], path: "Tests/KilnTestSupport"),
+        .target(name: "KilnTestSupport", dependencies: ["Kiln", "KilnCheck"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnCheckTests", dependencies: ["Kiln", "KilnCheck", "KilnTestSupport"], path: "Tests/KilnCheckTests"),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], path: "Tests/KilnCoreTests"),
         .testTarget(
             name: "KilnReferenceTests",

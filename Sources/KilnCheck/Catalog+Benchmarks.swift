@@ -31,7 +31,7 @@ extension OpCatalog {
 
     /// `C[M, N] = A[M, K] · B[K, N]`, named `sgemm_N` when square, else `sgemm_MxNxK`. Above 0.1 GFLOP the check
     /// compares 16 evenly spaced rows of C.
-    static func sgemm(_ m: Int, _ n: Int, _ k: Int) -> OpCase {
+    public static func sgemm(_ m: Int, _ n: Int, _ k: Int) -> OpCase {
         let name = m == n && n == k ? "sgemm_\(m)" : "sgemm_\(m)x\(n)x\(k)"
         let flops = 2 * Double(m) * Double(n) * Double(k)
         let rows = (0..<16).map { $0 * (m - 1) / 15 }

@@ -107,7 +107,8 @@ extension OpCatalog {
 
     /// A geometry the narrow kernels serve (stride 1, one group, at most 27 taps, output rows of at least 8): `taps`
     /// fixes (C, KH, KW), else they come from few combinations (each is a program of its own); `width` fixes the
-    /// output row's length.
+    /// output row's length. At most 500,000 multiply-adds a pass, which the debug-build reference computes in about
+    /// half a second.
     static func narrowGeometry(_ random: inout RandomSource, batch: Int? = nil, taps: [Int]? = nil, width: Int? = nil) -> ConvolutionGeometry {
         while true {
             let channels = taps?[0] ?? random.pick([1, 1, 3])
@@ -116,7 +117,7 @@ extension OpCatalog {
             let inputWidth = width.map { $0 + weight[3] - 1 - padding[1] - padding[3] } ?? random.pick([8, 10, 13, 28, 33])
             let input: Shape = [batch ?? random.pick([1, 2, 3]), channels, random.pick([1, 5, 9]), inputWidth]
             guard inputWidth > 0, let geometry = ConvolutionGeometry(Convolution2D(padding: padding), input: input, weight: weight),
-                geometry.output[3] >= 8, channels * weight[2] * weight[3] <= 27
+                geometry.output[3] >= 8, channels * weight[2] * weight[3] <= 27, geometry.output.count * channels * weight[2] * weight[3] <= 500_000
             else { continue }
             return geometry
         }

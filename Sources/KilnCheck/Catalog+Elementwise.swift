@@ -7,8 +7,10 @@
 import KilnCore
 
 extension OpCatalog {
-    static let unaryFunctions: [UnaryFunction] = [.negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus]
-    static let binaryFunctions: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater]
+    /// The unary functions the catalog covers, each forward and as a gradient.
+    public static let unaryFunctions: [UnaryFunction] = [.negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus]
+    /// The binary functions the catalog covers.
+    public static let binaryFunctions: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater]
 
     static var elementwise: [OpCase] {
         fill + dropoutMasks + unary + unaryGradients + binary + binaryGradients + oneHot + biasAdd

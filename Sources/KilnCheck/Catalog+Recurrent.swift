@@ -41,7 +41,7 @@ extension OpCatalog {
 
     /// Gate sums of `terms` float32 products, chained over `steps` steps through h and c (|c| grows by at most 1 a
     /// step): a few hundred ulps of the largest value at most.
-    static func sequenceTolerance(terms: Int, steps: Int) -> Tolerance {
+    public static func sequenceTolerance(terms: Int, steps: Int) -> Tolerance {
         Tolerance(
             absolute: 1e-6 * Double(steps) * Double(terms).squareRoot(), relative: 1e-4,
             reason: "float32 sums of \(terms) products chained over \(steps) steps, in another order than the reference")
@@ -49,7 +49,7 @@ extension OpCatalog {
 
     /// `lstmSequence`'s inputs `(x, h0, c0, W_ih, W_hh, bias)` for (T, N, I, H), weights like PyTorch's U(±1/√H) so
     /// the gates neither all saturate nor all sit at 0.
-    static func sequenceInputs(steps: Int, batch: Int, inputs: Int, hidden: Int) -> [SeededInput] {
+    public static func sequenceInputs(steps: Int, batch: Int, inputs: Int, hidden: Int) -> [SeededInput] {
         let scale = 1 / Double(hidden).squareRoot()
         return [
             SeededInput([steps, batch, inputs]), SeededInput([batch, hidden]), SeededInput([batch, hidden]),

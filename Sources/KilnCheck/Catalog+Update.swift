@@ -4,7 +4,8 @@
 import KilnCore
 
 extension OpCatalog {
-    static let updateRules: [UpdateRule] = [
+    /// The update rules the catalog covers, with their options.
+    public static let updateRules: [UpdateRule] = [
         .momentumBuffer(momentum: 0.9, weightDecay: 0), .momentumBuffer(momentum: 0.5, weightDecay: 0.01),
         .sgdParameter(momentum: 0, nesterov: false, weightDecay: 0), .sgdParameter(momentum: 0, nesterov: false, weightDecay: 1e-3),
         .sgdParameter(momentum: 0.9, nesterov: false, weightDecay: 0), .sgdParameter(momentum: 0.9, nesterov: true, weightDecay: 5e-4),

@@ -12,9 +12,6 @@ public struct SeededInput: Sendable, CustomStringConvertible {
         case uniformWithZeros(ClosedRange<Double>)
         /// Uniform in the (positive) range with a random sign: divisors away from zero.
         case awayFromZero(ClosedRange<Double>)
-        /// Uniform values in the first half, their negatives in the second, and 0.125 last when the count is odd: a
-        /// sum whose terms cancel, so all of its error is absolute.
-        case cancelling(ClosedRange<Double>)
         /// Each element one of a few values, so that ties occur (max, comparisons, pooling windows).
         case levels([Double])
         /// Class indices as floats for `classes` classes; one label in `invalidEvery` (0: none) is invalid:
@@ -38,7 +35,7 @@ public struct SeededInput: Sendable, CustomStringConvertible {
     public var description: String { "\(shape)" }
 
     /// Draws the values (`earlier` are the case's inputs before this one), rounded to Float32.
-    func draw(using random: inout RandomSource, earlier: [HostTensor]) throws -> HostTensor {
+    public func draw(using random: inout RandomSource, earlier: [HostTensor] = []) throws -> HostTensor {
         let count = shape.count
         let drawn: [Double]
         switch values {
@@ -54,10 +51,6 @@ public struct SeededInput: Sendable, CustomStringConvertible {
                 let magnitude = Double.random(in: range, using: &random)
                 return Bool.random(using: &random) ? magnitude : -magnitude
             }
-        case .cancelling(let range):
-            // Rounded first, so the negatives cancel exactly in Float32 too.
-            let half = random.values(count / 2, in: range).map { Double(Float($0)) }
-            drawn = half + half.map { -$0 } + (count % 2 == 1 ? [0.125] : [])
         case .levels(let levels):
             drawn = (0..<count).map { _ in random.pick(levels) }
         case .labels(let classes, let invalidEvery):

@@ -85,11 +85,12 @@ public struct WorstElement: Hashable, Sendable, CustomStringConvertible {
         return difference.isNaN ? .infinity : difference
     }
 
-    /// The error in units of the allowed error: at most 1 passes. An exact tolerance gives 0 or infinity.
+    /// The error in units of the allowed error: at most 1 passes. An exact tolerance gives 0 or infinity, and so does
+    /// an infinite expected value, which only itself matches.
     public var ratio: Double {
         let error = error
         if error == 0 { return 0 }
-        return allowed > 0 ? error / allowed : .infinity
+        return allowed > 0 && allowed.isFinite ? error / allowed : .infinity
     }
 
     public var description: String {
