@@ -1,13 +1,14 @@
 // The reduction family: sum, mean and max over many axis sets (adjacent, scattered, all, none; kept dimensions
 // both ways), several passes for several runs of reduced axes, contiguous rows around the vector widths of 8
-// and 16, long reductions that take the two-pass split, and softmax / log-softmax
-// along every axis with inputs up to ±80 and rows of extremes. Tolerances: `.exact` for max (it selects an
-// input); `.accumulation(terms:)` for sums and means over the reduced count, and for softmax over the axis.
+// and 16, long reductions that take the two-pass split; argmax along every axis with ties, NaN and infinities;
+// and softmax / log-softmax along every axis with inputs up to ±80 and rows of extremes. Tolerances: `.exact`
+// for max and argmax (they select); `.accumulation(terms:)` for sums and means over the reduced count, and for
+// softmax over the axis.
 import KilnCore
 
 extension OpCatalog {
     static var reduction: [OpCase] {
-        reductions + softmaxes
+        reductions + argMaxes + softmaxes
     }
 
     private static func reduce(_ reduction: Reduction, _ shape: Shape, axes: [Int], keep: Bool, quick: Bool = false) -> OpCase {
@@ -49,6 +50,40 @@ extension OpCatalog {
             for (index, (shape, axes)) in (long + passes).enumerated() {
                 cases.append(reduce(reduction, shape, axes: axes, keep: false, quick: [5, 6, 8, 11, 12, 14, 17].contains(index)))
             }
+        }
+        return cases
+    }
+
+    /// Every axis of awkward shapes, as a non-negative and as a negative axis, with values from 3 or 1000 levels so that
+    /// rows hold ties, which the first maximum breaks; then rows of 1, 2, 7 and 13 holding NaN (larger than every
+    /// number), infinities, and only −∞.
+    private static var argMaxes: [OpCase] {
+        var random = RandomSource(seed: 41)
+        var cases: [OpCase] = []
+        let shapes: [Shape] = AwkwardShapes.shapes(28, using: &random) + [[1], [1, 1], [65, 1], [1, 127], [3, 257, 2]]
+        for (index, shape) in shapes.enumerated() {
+            for axis in 0..<shape.rank {
+                let count = random.pick([3, 1_000])
+                let levels = (0..<count).map { Double($0) / Double(count) - 0.5 }
+                let negative = Bool.random(using: &random)
+                cases.append(
+                    OpCase(
+                        .argMax(axis: negative ? axis - shape.rank : axis), [SeededInput(shape, .levels(levels))], tolerance: .exact,
+                        tier: quick(shape, index: index, count: 4)))
+            }
+        }
+        for size in [1, 2, 7, 13] {
+            let rows = 11
+            var x = random.values(rows * size).map { Double(Float($0)) }
+            for row in 0..<rows {
+                switch row % 4 {
+                case 0: x[row * size + Int.random(in: 0..<size, using: &random)] = .nan
+                case 1: x[row * size + Int.random(in: 0..<size, using: &random)] = .infinity
+                case 2: for k in 0..<size where k % 2 == 1 { x[row * size + k] = .nan }
+                default: for k in 0..<size { x[row * size + k] = -.infinity }
+                }
+            }
+            cases.append(OpCase(.argMax(axis: 1), [SeededInput([rows, size], .fixed(x))], tolerance: .exact, tier: .quick))
         }
         return cases
     }

@@ -10,7 +10,8 @@ final class CatalogTests: XCTestCase {
         switch op {
         case .data, .reshape: nil  // the executor handles them without a backend
         case .lstmSequenceBackward: "lstm_sequence_backward"  // a graph case: its inputs come from the forward
-        case .fill, .unary, .unaryGradient, .binary, .broadcast, .transpose, .slice, .pad, .concatenate, .reduce, .softmax, .logSoftmax,
+        case .fill, .unary, .unaryGradient, .binary, .broadcast, .transpose, .slice, .pad, .concatenate, .reduce, .argMax, .softmax,
+            .logSoftmax,
             .matmul, .biasAdd, .linear, .conv2d, .conv2dBackwardInput, .conv2dBackwardWeight, .maxPool2d, .maxPool2dBackward, .avgPool2d,
             .avgPool2dBackward, .lstmCell, .lstmCellBackward, .lstmSequence, .oneHot, .dropoutMask, .softmaxCrossEntropy,
             .softmaxCrossEntropyBackward, .update, .fusedConv2d:
@@ -23,7 +24,8 @@ final class CatalogTests: XCTestCase {
         let pooling = Pooling2D(kernel: [2, 2])
         var ops: [Op] = [
             .fill(value: 0, shape: [1]), .broadcast([1]), .transpose(permutation: [0]), .slice(axis: 0, start: 0, length: 1),
-            .pad(axis: 0, before: 0, after: 0), .concatenate(axis: 0), .softmax(axis: 0), .logSoftmax(axis: 0), .biasAdd,
+            .pad(axis: 0, before: 0, after: 0), .concatenate(axis: 0), .argMax(axis: 0), .softmax(axis: 0), .logSoftmax(axis: 0),
+            .biasAdd,
             .conv2d(convolution), .conv2dBackwardInput(convolution, inputShape: [1]), .conv2dBackwardWeight(convolution, weightShape: [1]),
             .maxPool2d(pooling), .maxPool2dBackward(pooling), .avgPool2d(pooling), .avgPool2dBackward(pooling, inputShape: [1]), .lstmCell,
             .lstmCellBackward, .lstmSequence, .lstmSequenceBackward, .oneHot(classes: 1), .dropoutMask(probability: 0, seed: 0, shape: [1]),
