@@ -55,13 +55,17 @@ let package = Package(
         // MARK: Examples: the course's demos, the GAN, the character LSTM, charts and feature pictures
         .target(name: "KilnExamples", dependencies: ["Kiln"], path: "Sources/KilnExamples"),
 
-        // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
+        // MARK: Checking: the catalog of op cases (shapes, seeded inputs, tolerances with their reasons) that the kernel
+        // tests, the bench and `kiln check` run against the reference backend in Double
+        .target(name: "KilnCheck", dependencies: ["KilnCore", "KilnReference"], path: "Sources/KilnCheck"),
+
+        // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnExamples", "KilnCheck", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kiln"
         ),
 
@@ -70,7 +74,8 @@ let package = Package(
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedder"], path: "Plugins/EmbedKernels"),
 
         // MARK: Tests
-        .target(name: "KilnTestSupport", dependencies: ["KilnCore"], path: "Tests/KilnTestSupport"),
+        .target(name: "KilnTestSupport", dependencies: ["Kiln", "KilnCheck"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnCheckTests", dependencies: ["Kiln", "KilnCheck", "KilnTestSupport"], path: "Tests/KilnCheckTests"),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], path: "Tests/KilnCoreTests"),
         .testTarget(
             name: "KilnReferenceTests",

@@ -32,7 +32,8 @@ public final class OpenCLBackend: Backend {
     /// Kernels and buffer copies enqueued so far.
     public private(set) var launchCount = 0
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
-    public internal(set) var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
+    /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
+    public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
     /// Each kernel file's defines under `tuning`, built once rather than on every launch.
     var tunedDefaults: [String: [(String, Int)]] = [:]
 
