@@ -96,6 +96,14 @@ public final class OpenCLBackend: Backend {
         try enqueueCopy(from.buffer, offset: 0, to: to.buffer, offset: 0, count: from.count)
     }
 
+    /// Every op has a kernel here (a fused op's activation included: the shape rules admit only fusible ones).
+    public func implements(_ op: Op) -> Bool {
+        switch op {
+        case .data, .reshape: false
+        default: true
+        }
+    }
+
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         let out = try own(output).buffer
         let x = try inputs.map { OpenCLOperand(buffer: try own($0.storage).buffer, shape: $0.shape) }

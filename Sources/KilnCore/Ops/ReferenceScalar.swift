@@ -1,4 +1,5 @@
-// ReferenceScalar: the float types the reference backend computes in, with the math its ops need.
+// ReferenceScalar: the float types the reference loops compute in (Float to agree with devices, Double for gradient
+// checks), with the math their ops need.
 
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Darwin
 import Musl
 #endif
 
-/// A float type the reference backend can compute in: `Float` for agreement with devices,
+/// A float type the reference loops can compute in: `Float` for agreement with devices,
 /// `Double` for gradient checks by finite differences.
 public protocol ReferenceScalar: BinaryFloatingPoint {
     /// The backend's name when it computes in this type, e.g. `cpu` for `Float`.
@@ -23,6 +24,8 @@ public protocol ReferenceScalar: BinaryFloatingPoint {
     static func hyperbolicTangent(_ x: Self) -> Self
     /// `x` raised to `y`, as C's `pow`.
     static func power(_ x: Self, _ y: Self) -> Self
+    /// The error function `2/√π ∫₀ˣ e^(−t²) dt`.
+    static func errorFunction(_ x: Self) -> Self
 }
 
 extension ReferenceScalar {
@@ -46,6 +49,7 @@ extension Float: ReferenceScalar {
     public static func logarithmOnePlus(_ x: Float) -> Float { log1pf(x) }
     public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
     public static func power(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+    public static func errorFunction(_ x: Float) -> Float { erff(x) }
 }
 
 extension Double: ReferenceScalar {
@@ -55,4 +59,5 @@ extension Double: ReferenceScalar {
     public static func logarithmOnePlus(_ x: Double) -> Double { log1p(x) }
     public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
     public static func power(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+    public static func errorFunction(_ x: Double) -> Double { erf(x) }
 }
