@@ -6,10 +6,14 @@ let package = Package(
     name: "Kiln",
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
+        // The C API: libKilnC.so with Sources/KilnC/include/kiln.h.
+        .library(name: "KilnC", type: .dynamic, targets: ["KilnC"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: System
@@ -38,13 +42,23 @@ let package = Package(
         // MARK: Umbrella for embedders
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
+        // MARK: Interchange: ONNX import and export (onnx.proto's Swift code is generated and committed)
+        .target(
+            name: "KilnONNX",
+            dependencies: ["KilnCore", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/KilnONNX"
+        ),
+
+        // MARK: The C API for embedders in other languages (a dynamic library and kiln.h)
+        .target(name: "KilnC", dependencies: ["Kiln", "KilnONNX"], path: "Sources/KilnC", exclude: ["include"]),
+
         // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
         .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kiln"
         ),
 
@@ -73,6 +87,9 @@ let package = Package(
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(
+            name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
+        .testTarget(name: "KilnCTests", dependencies: ["Kiln", "KilnC"], path: "Tests/KilnCTests", exclude: ["Programs"]),
     ],
     swiftLanguageModes: [.v5]
 )
