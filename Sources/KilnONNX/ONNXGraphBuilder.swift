@@ -21,12 +21,15 @@ final class ONNXGraphBuilder {
         self.device = device
     }
 
-    /// Binds the graph inputs to `inputs` (data tensors, in the order of `model.inputs`) and returns the outputs.
-    func build(inputs: [Tensor]) throws -> [Tensor] {
-        guard inputs.count == model.inputs.count else {
-            throw ONNXError.inputMismatch("the model takes \(model.inputs.count) inputs (\(model.inputs.map(\.description).joined(separator: ", "))), got \(inputs.count)")
+    /// Binds the float graph inputs to `inputs` (data tensors, in the order of `model.inputs`) and the integer ones
+    /// to `integerInputs`, and returns the outputs.
+    func build(inputs: [Tensor], integerInputs: [ONNXArray]) throws -> [Tensor] {
+        let floatInputs = model.inputs.filter { !$0.isInteger }
+        guard inputs.count == floatInputs.count else {
+            throw ONNXError.inputMismatch("the model takes \(floatInputs.count) float inputs (\(floatInputs.map(\.description).joined(separator: ", "))), got \(inputs.count)")
         }
-        for (info, tensor) in zip(model.inputs, inputs) {
+        for array in integerInputs { constants[array.name] = array }
+        for (info, tensor) in zip(floatInputs, inputs) {
             guard info.accepts(tensor.shape) else {
                 throw ONNXError.inputMismatch("input \(info) cannot take shape \(tensor.shape)")
             }

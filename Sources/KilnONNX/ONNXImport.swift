@@ -48,14 +48,28 @@ public enum ONNXImport {
     /// The operator types Kiln imports, sorted.
     public static var supportedOperators: [String] { converters.keys.sorted() }
 
-    /// Builds `model`'s graph on `device` for inputs of `shapes` (one per `model.inputs`, in order): the input
-    /// data tensors to bind (a Plan's inputs) and the output tensors.
-    public static func graph(_ model: ONNXModel, inputShapes shapes: [Shape], on device: Device) throws -> (inputs: [Tensor], outputs: [Tensor]) {
+    /// Builds `model`'s graph on `device` for inputs of `shapes` (one per `model.inputs`, in order): the float
+    /// inputs' data tensors to bind (a Plan's inputs, in order) and the output tensors. An integer input
+    /// (`ONNXValueInfo.isInteger`) is part of the structure: its values come in `integerInputs`, by name.
+    public static func graph(
+        _ model: ONNXModel, inputShapes shapes: [Shape], integerInputs: [String: [Int]] = [:], on device: Device
+    ) throws -> (inputs: [Tensor], outputs: [Tensor]) {
         guard shapes.count == model.inputs.count else {
             throw ONNXError.inputMismatch("the model takes \(model.inputs.count) inputs (\(model.inputs.map(\.description).joined(separator: ", "))), got \(shapes.count) shapes")
         }
-        let inputs = try shapes.map { shape in try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device) }
-        let outputs = try ONNXGraphBuilder(model: model, device: device).build(inputs: inputs)
+        var inputs: [Tensor] = []
+        var constants: [ONNXArray] = []
+        for (info, shape) in zip(model.inputs, shapes) {
+            if info.isInteger {
+                guard let values = integerInputs[info.name], values.count == shape.count else {
+                    throw ONNXError.inputMismatch("the integer input \(info) needs \(shape.count) values for shape \(shape)")
+                }
+                constants.append(ONNXArray(name: info.name, dimensions: shape.dimensions, floats: values.map(Float.init), integers: values))
+            } else {
+                inputs.append(try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device))
+            }
+        }
+        let outputs = try ONNXGraphBuilder(model: model, device: device).build(inputs: inputs, integerInputs: constants)
         return (inputs, outputs)
     }
 

@@ -9,6 +9,9 @@ import SwiftProtobuf
 public struct ONNXValueInfo: Equatable, CustomStringConvertible {
     public var name: String
     public var dimensions: [Int?]
+    /// An integer or boolean input (a shape, axes or a mode, as ONNX's node tests pass Reshape's shape) names
+    /// part of the graph's structure: its values are read when a plan is built, and each new value builds a new plan.
+    public var isInteger = false
 
     public var description: String {
         "\(name) [" + dimensions.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + "]"
@@ -82,14 +85,18 @@ public struct ONNXModel {
         }
         if isInput, !tensor.hasShape { throw ONNXError.invalidModel("graph input '\(info.name)' has no shape") }
         let floating: [Onnx_TensorProto.DataType] = [.float, .double]
-        guard let type = Onnx_TensorProto.DataType(rawValue: Int(tensor.elemType)), floating.contains(type) else {
+        let integer: [Onnx_TensorProto.DataType] = [.int64, .int32, .bool]
+        let type = Onnx_TensorProto.DataType(rawValue: Int(tensor.elemType))
+        let isInteger = isInput && type.map(integer.contains) == true
+        guard let type, floating.contains(type) || isInteger else {
             throw ONNXError.invalidModel(
-                "graph value '\(info.name)' has element type \(ONNXArray.typeName(tensor.elemType)); Kiln computes in float32 and accepts FLOAT (or DOUBLE) inputs and outputs")
+                "graph value '\(info.name)' has element type \(ONNXArray.typeName(tensor.elemType)); Kiln computes in float32: inputs and outputs "
+                    + "are FLOAT (or DOUBLE), and an input may be INT64, INT32 or BOOL when it names a shape, axes or a mode")
         }
         let dimensions: [Int?] = tensor.hasShape ? tensor.shape.dim.map { dimension in
             if case .dimValue(let value)? = dimension.value, value > 0 { return Int(value) }
             return nil
         } : []
-        return ONNXValueInfo(name: info.name, dimensions: dimensions)
+        return ONNXValueInfo(name: info.name, dimensions: dimensions, isInteger: isInteger)
     }
 }

@@ -11,8 +11,8 @@ final class ONNXNode {
     init(_ proto: Onnx_NodeProto) { self.proto = proto }
 
     var opType: String { proto.opType }
-    /// The node's name, or its first output's when it has none (exporters often leave names out).
-    var name: String { proto.name.isEmpty ? (proto.output.first ?? "?") : proto.name }
+    /// The node's name, or its first named output's when it has none (exporters often leave names out).
+    var name: String { proto.name.isEmpty ? (proto.output.first { !$0.isEmpty } ?? "?") : proto.name }
     /// Input names; an empty name is an omitted optional input.
     var inputs: [String] { proto.input }
     var outputs: [String] { proto.output }
