@@ -14,7 +14,8 @@ final class ONNXGraphBuilder {
     private var constants: [String: ONNXArray] = [:]
     /// Graph inputs: a tensor that depends on none of these is constant.
     private var inputNodes: Set<ObjectIdentifier> = []
-    private var constantMemo: [ObjectIdentifier: Bool] = [:]
+    /// Nodes found constant, held so that their identifiers are not reused by later nodes.
+    private var constantNodes: [ObjectIdentifier: Node] = [:]
 
     init(model: ONNXModel, device: Device) {
         self.model = model
@@ -138,10 +139,7 @@ final class ONNXGraphBuilder {
         var result = true
         while let node = stack.popLast(), result {
             let id = ObjectIdentifier(node)
-            if let known = constantMemo[id] {
-                result = known
-                continue
-            }
+            if constantNodes[id] != nil { continue }
             if inputNodes.contains(id) {
                 result = false
             } else if case .dropoutMask = node.op {
@@ -152,7 +150,7 @@ final class ONNXGraphBuilder {
             }
         }
         // Only a positive answer holds for every node visited.
-        if result { for node in visited { constantMemo[ObjectIdentifier(node)] = true } }
+        if result { for node in visited { constantNodes[ObjectIdentifier(node)] = node } }
         return result
     }
 

@@ -1,5 +1,6 @@
 // NodeTestCase: one ONNX backend node test (model.onnx with test_data_set_0/input_*.pb and output_*.pb, as
-// the onnx package writes them) read from Tests/KilnONNXTests/Data/node, and run on a Kiln device.
+// the onnx package writes them) read from Tests/KilnONNXTests/Data/node, and run on a Kiln device. The
+// PyTorch models in Data/pytorch use the same layout.
 import Foundation
 import Kiln
 import KilnONNX
@@ -9,9 +10,9 @@ struct NodeTestCase {
     let name: String
     let folder: URL
 
-    /// Every case under Data/node, sorted by name.
-    static func all() throws -> [NodeTestCase] {
-        let root = dataDirectory.appendingPathComponent("node")
+    /// Every case under Data/node (or another folder of Data), sorted by name.
+    static func all(in collection: String = "node") throws -> [NodeTestCase] {
+        let root = dataDirectory.appendingPathComponent(collection)
         return try FileManager.default.contentsOfDirectory(atPath: root.path).sorted().map {
             NodeTestCase(name: $0, folder: root.appendingPathComponent($0))
         }
