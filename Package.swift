@@ -37,8 +37,22 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .target(name: "KilnData", dependencies: ["KilnCore", "CZlib", "CPNG"], path: "Sources/KilnData"),
 
-        // MARK: Umbrella for embedders
-        .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
+        // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
+        .target(
+            name: "KilnTraining",
+            dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"],
+            path: "Sources/KilnTraining"
+        ),
+
+        // MARK: Umbrella for embedders (re-exports the library modules, holds nothing of its own)
+        .target(
+            name: "Kiln",
+            dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData", "KilnTraining"],
+            path: "Sources/Kiln"
+        ),
+
+        // MARK: Examples: the course's demos, the GAN, the character LSTM, charts and feature pictures
+        .target(name: "KilnExamples", dependencies: ["Kiln"], path: "Sources/KilnExamples"),
 
         // MARK: Interchange: ONNX import and export (onnx.proto's Swift code is generated and committed)
         .target(
@@ -53,7 +67,9 @@ let package = Package(
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Kiln", "KilnExamples", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/kiln"
         ),
 
@@ -80,7 +96,7 @@ let package = Package(
             path: "Tests/KilnGradientTests"
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
         .testTarget(
             name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),

@@ -8,7 +8,7 @@ extension Op {
         switch self {
         case .data, .fill, .dropoutMask:
             return []
-        case .oneHot, .binary(.equal), .binary(.greater):
+        case .oneHot, .argMax, .binary(.equal), .binary(.greater):
             return inputs.map { _ in nil }
         case .unary(.relu):
             // relu'(x) = [x > 0] = [relu(x) > 0]: reading the output leaves the input to its producer alone,

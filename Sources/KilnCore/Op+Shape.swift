@@ -16,6 +16,7 @@ extension Op {
         case .pad: "pad"
         case .concatenate: "concatenate"
         case .reduce(let r, _, _): "reduce_\(r)"
+        case .argMax: "argmax"
         case .softmax: "softmax"
         case .logSoftmax: "log_softmax"
         case .matmul: "matmul"
@@ -122,6 +123,13 @@ extension Op {
             for (axis, size) in inputs[0].dimensions.enumerated() {
                 if !axes.contains(axis) { dims.append(size) } else if keep { dims.append(1) }
             }
+            return Shape(dims)
+        case .argMax(let axis):
+            try rule.arity(1)
+            let rank = inputs[0].rank
+            try rule.require(axis >= -rank && axis < rank, "axis \(axis) is out of range for rank \(rank)")
+            var dims = inputs[0].dimensions
+            dims.remove(at: axis < 0 ? axis + rank : axis)
             return Shape(dims)
         case .softmax(let axis), .logSoftmax(let axis):
             try rule.arity(1)

@@ -27,6 +27,10 @@ public enum Op: Hashable, Sendable {
     case concatenate(axis: Int)
     /// Input `x`: reduced over the sorted, distinct `axes`.
     case reduce(Reduction, axes: [Int], keepDimensions: Bool)
+    /// Input `x`: the index (as a float, like labels) of the first maximum along `axis`, which is removed from the
+    /// shape; a negative axis counts from the end. NaN counts as larger than every number, so a row holding NaN gives
+    /// the index of its first NaN (NumPy's and PyTorch's rule). No gradient.
+    case argMax(axis: Int)
     /// Input `x`: softmax along `axis`, computed with the maximum subtracted.
     case softmax(axis: Int)
     /// Input `x`: log-softmax along `axis`, computed with the maximum subtracted.

@@ -30,6 +30,26 @@ extension ReferenceBackend {
         return output
     }
 
+    /// The index of the first maximum of each row along `axis`, as a float. NaN counts as larger than every number,
+    /// so the first NaN of a row wins (NumPy's and PyTorch's rule).
+    func argMax(_ x: [Scalar], _ xShape: Shape, axis: Int) -> [Scalar] {
+        let (outer, size, inner) = split(xShape, at: axis)
+        var output = [Scalar](repeating: 0, count: outer * inner)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                // The row along the axis: element j sits at (o * size + j) * inner + i.
+                var best = 0
+                for j in 1..<size {
+                    let (value, current) = (x[(o * size + j) * inner + i], x[(o * size + best) * inner + i])
+                    if current.isNaN { break }
+                    if value.isNaN || value > current { best = j }
+                }
+                output[o * inner + i] = Scalar(best)
+            }
+        }
+        return output
+    }
+
     /// Softmax (or, when `logarithmic`, log-softmax) along `axis`, with each row's maximum subtracted
     /// before exponentiating so that large inputs do not overflow.
     func softmax(_ x: [Scalar], _ xShape: Shape, axis: Int, logarithmic: Bool) -> [Scalar] {

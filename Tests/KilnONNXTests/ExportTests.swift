@@ -118,7 +118,7 @@ final class ExportTests: XCTestCase {
     func testONNXRuntimeMatchesAKilnTrainedCNNOnTestImages() throws {
         let device = try (availableDevices().last).map { $0 } ?? Device.named("cpu")
         guard device.description != "cpu" else { throw XCTSkip("training the CNN on the reference backend takes too long; needs an OpenCL device") }
-        let data = try IDXDataset(directory: IDXDataset.fashionMNISTDirectory)
+        let data = try ImageDataset(IDXDataset(directory: IDXDataset.fashionMNISTDirectory), name: "fashion-mnist")
         var configuration = TrainingConfiguration()
         configuration.model = "cnn"
         let trainer = try Trainer(configuration: configuration, data: data, device: device)
@@ -135,7 +135,7 @@ final class ExportTests: XCTestCase {
         let images = ImageBatches(data.test, batchSize: 1000, shuffleSeed: nil, dropLast: false, normalization: trainer.normalization)
         let batch = images.batch(0, order: images.order(epoch: 0))
         let shape = images.shape(count: batch.count)
-        let kiln = try trainer.evaluation(inputs: batch.inputs, shape: shape, on: device)
+        let kiln = try Evaluation(model: trainer.model)(inputs: batch.inputs, shape: shape, on: device)
         let runtime = try onnxRuntime(file, input: batch.inputs, shape: shape)
         assertClose(runtime, kiln, Self.runtime, "ONNX Runtime vs Kiln on 1,000 test images")
         func accuracy(_ logits: [Float]) -> Int {

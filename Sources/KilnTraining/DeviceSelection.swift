@@ -4,6 +4,9 @@
 //   opencl:N     the OpenCL device with index N (see `kiln devices`)
 //   opencl:NAME  the first device whose platform or device name contains NAME (case-insensitive)
 import Foundation
+import KilnCore
+import KilnOpenCL
+import KilnReference
 
 /// A device string that names nothing Kiln knows.
 public struct DeviceSelectionError: Error, CustomStringConvertible {

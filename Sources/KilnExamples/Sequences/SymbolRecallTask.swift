@@ -2,6 +2,7 @@
 // symbols with a "remember this" marker; the next T − 1 steps show random distractor symbols; the model
 // must name the first symbol after the last step. Chance is 1/K, so accuracy says at once whether
 // anything crossed the T steps.
+import Kiln
 
 /// The recall task at one length, generating batches from a seeded source.
 public struct SymbolRecallTask: Sendable {

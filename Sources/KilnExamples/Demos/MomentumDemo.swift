@@ -3,6 +3,7 @@
 // Fashion-MNIST. Everything runs through Kiln's graph, autodiff, optimizers and plans on the chosen device;
 // `kiln demo momentum` prints the tables and writes the charts.
 import Foundation
+import Kiln
 
 /// The three update rules compared (PyTorch's SGD with `momentum` and `nesterov`).
 public enum MomentumMethod: String, CaseIterable, Codable, Sendable {
@@ -376,7 +377,7 @@ public enum MomentumDemo {
             configuration.seed = seed
             // Inputs in [0, 1], as in the course's material (and Docs/momentum.md's figures); `kiln train` standardises.
             configuration.normalization = .unit
-            let trainer = try Trainer(configuration: configuration, data: data, device: device)
+            let trainer = try Trainer(configuration: configuration, data: ImageDataset(data, name: "the momentum demo's data"), device: device)
             let batches = trainer.trainingBatches
             var losses: [Double] = []
             var epoch = 0

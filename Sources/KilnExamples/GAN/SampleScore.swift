@@ -2,6 +2,7 @@
 // top-class probability) mean the images look like some class; a predicted-class histogram with high
 // entropy means they cover many classes. Mode collapse shows as low entropy.
 import Foundation
+import Kiln
 
 /// A classifier's verdict on a set of generated images.
 public struct SampleScore: Codable, Sendable, Equatable {

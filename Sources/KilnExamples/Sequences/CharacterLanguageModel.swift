@@ -2,6 +2,7 @@
 // input weight is the embedding, applied by matmul), a Dense layer to the vocabulary's logits — with
 // its checkpoint (safetensors, the vocabulary in the metadata) and sampling with a temperature.
 import Foundation
+import Kiln
 
 /// An LSTM language model over a character vocabulary.
 public final class CharacterLanguageModel {

@@ -1,6 +1,7 @@
 // CharacterVocabulary: the Unicode scalars of a text, sorted, each given an index; what a character
 // model reads and writes, stored in its checkpoint's metadata as a JSON array of strings.
 import Foundation
+import Kiln
 
 /// The characters (Unicode scalars) a character model knows, in index order.
 public struct CharacterVocabulary: Equatable, Sendable {

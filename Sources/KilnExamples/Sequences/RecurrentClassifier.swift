@@ -1,6 +1,7 @@
 // RecurrentClassifier: an RNN or LSTM over a sequence `[T, N, I]` whose final hidden state a Dense layer
 // reads out as class logits, with the two initialisations the vanishing-gradient demo contrasts.
 import Foundation
+import Kiln
 
 /// The recurrent cell of a classifier.
 public enum RecurrentCell: String, CaseIterable, Codable, Sendable {

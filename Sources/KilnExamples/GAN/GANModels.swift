@@ -1,6 +1,7 @@
 // GAN models: the DCGAN-style generator (noise → Dense → BatchNorm → ReLU → reshape → two transposed
 // convolutions → tanh) and discriminator (two strided convolutions with leaky ReLU → one logit).
 import Foundation
+import Kiln
 
 /// A bad GAN setting; the message names the setting and what would fix it.
 public struct GANError: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 // SVGChart: line charts as standalone SVG files (no dependencies), for loss and accuracy curves.
 import Foundation
+import Kiln
 
 /// A line chart of one or more named series over a shared x axis.
 public struct SVGChart {

@@ -2,6 +2,7 @@
 // gradient is accumulated chunk by chunk into variables (one compiled plan per chunk size), then a
 // second plan applies the optimizer's update from the accumulated gradient and clears it.
 import Foundation
+import Kiln
 
 /// One update per pass over `images`, from the exact gradient of the mean loss over all of them.
 final class FullBatchGradientDescent {

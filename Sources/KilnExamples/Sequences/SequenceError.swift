@@ -1,6 +1,7 @@
 // SequenceError: what can be wrong with a sequence experiment's settings, a text, a prompt or a
 // character-model checkpoint, each saying what to change.
 import Foundation
+import Kiln
 
 /// A bad setting or file for the sequence models; the message names the value and how to fix it.
 public enum SequenceError: Error, CustomStringConvertible, Equatable {
