@@ -6,10 +6,12 @@ let package = Package(
     name: "Kiln",
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: System
@@ -59,13 +61,22 @@ let package = Package(
         // tests, the bench and `kiln check` run against the reference backend in Double
         .target(name: "KilnCheck", dependencies: ["KilnCore", "KilnReference"], path: "Sources/KilnCheck"),
 
+        // MARK: Interchange: ONNX import and export (onnx.proto's Swift code is generated and committed)
+        .target(
+            name: "KilnONNX",
+            dependencies: ["KilnCore", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/KilnONNX"
+        ),
+
         // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
         .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnExamples", "KilnCheck", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/kiln"
         ),
 
@@ -96,6 +107,8 @@ let package = Package(
         .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(
+            name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
     ],
     swiftLanguageModes: [.v5]
 )
