@@ -148,7 +148,8 @@ public final class TrainingStep {
     public func plans(for shapes: [Shape]) throws -> [Plan] { try compile(shapes).plans }
 
     /// The plan of a model step for inputs of `shape` (the convenience initialiser's), the one plan a step
-    /// compiles into without a gradient reducer (with one, its forward-and-backward half).
+    /// compiles into without a gradient reducer (with one, its forward-and-backward half). The plan lives on the
+    /// model's device; `device` names it for callers written before the step took it from the parameters.
     public func plan(for shape: Shape, on device: Device) throws -> Plan {
         guard let first = try plans(for: [shape]).first else { preconditionFailure("[training step] no plan compiled") }
         return first
@@ -174,8 +175,8 @@ public final class TrainingStep {
         return try lossValue()
     }
 
-    /// Runs one step of a model built with the convenience initialiser on a batch and returns its loss.
-    /// Throws `NonFiniteLossError` when the loss is NaN or infinite.
+    /// Runs one step of a model built with the convenience initialiser on a batch and returns its loss (on the
+    /// model's device, which `device` names). Throws `NonFiniteLossError` when the loss is NaN or infinite.
     @discardableResult
     public func callAsFunction(inputs: [Float], shape: Shape, targets: [Float], learningRate: Double, on device: Device) throws -> Float {
         let value = try self([inputs, targets], shapes: [shape], learningRate: learningRate)
