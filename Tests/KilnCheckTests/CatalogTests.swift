@@ -119,4 +119,5 @@ private final class ThrowingBackend: Backend {
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws {}
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws { throw Failure() }
     func synchronize() throws {}
+    func implements(_ op: Op) -> Bool { true }
 }
