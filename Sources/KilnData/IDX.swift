@@ -43,10 +43,11 @@ public struct IDXFile {
                 return overflow ? nil : result
             }
         }
-        guard let payload, payload <= data.count - headerSize else {
-            throw DataError.invalidHeader(
-                file: file,
-                reason: "dimensions \(dimensions) need \(payload.map(String.init) ?? "more than \(Int.max)") bytes, the file holds \(data.count - headerSize) after its header")
+        guard let payload, !headerSize.addingReportingOverflow(payload).overflow else {
+            throw DataError.invalidHeader(file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
+        }
+        guard payload <= data.count - headerSize else {
+            throw DataError.truncated(file: file, expectedBytes: headerSize + payload, actualBytes: data.count)
         }
         self.dimensions = dimensions
         self.bytes = [UInt8](data[headerSize..<headerSize + payload])
