@@ -52,7 +52,8 @@ extension OpCase {
 /// One op run on the host, the way a kernel test runs it.
 public enum ReferenceRun {
     /// Runs `op` on `inputs` with `backend` (the reference in Double unless told otherwise) and reads the output.
-    public static func execute(_ op: Op, _ inputs: [HostTensor], on backend: any Backend = ReferenceBackend<Double>()) throws -> HostTensor {
+    public static func execute(_ op: Op, _ inputs: [HostTensor], on backend: any Backend = ReferenceBackend<Double>()) throws -> HostTensor
+    {
         let operands = try inputs.map { input in
             let storage = try backend.allocate(count: input.shape.count)
             try backend.write(input.values, to: storage)

@@ -51,7 +51,9 @@ final class CatalogTests: XCTestCase {
         }
         for rule in OpCatalog.updateRules { XCTAssertTrue(opsInCases.contains(.update(rule)), "\(rule)") }
         for activation in [nil, .relu, .leakyRelu(slope: 0.2), .sigmoid, .tanh] as [UnaryFunction?] {
-            XCTAssertTrue(opsInCases.contains { if case .linear(_, _, activation) = $0 { return true } else { return false } }, "linear \(String(describing: activation))")
+            XCTAssertTrue(
+                opsInCases.contains { if case .linear(_, _, activation) = $0 { return true } else { return false } },
+                "linear \(String(describing: activation))")
         }
     }
 
@@ -60,7 +62,9 @@ final class CatalogTests: XCTestCase {
         for id in ["matmul 1", "conv2d 3", "lstm_cell_backward 2", "one_hot 5"] {
             let opCase = try XCTUnwrap(OpCatalog.named(id), id)
             // Bit patterns: labels hold NaN, which equals nothing.
-            XCTAssertEqual(try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, id)
+            XCTAssertEqual(
+                try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, id
+            )
         }
         // Values are Float32 numbers, so every device reads exactly what the reference reads.
         let inputs = try XCTUnwrap(OpCatalog.named("exp 5")).drawInputs()
@@ -78,17 +82,21 @@ final class CatalogTests: XCTestCase {
     }
 
     func testBenchmarkCasesCarryTheBenchNames() {
-        XCTAssertEqual(OpCatalog.benchmarkCases.map(\.id), [
-            "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd", "conv2_fwd",
-            "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd",
-        ])
+        XCTAssertEqual(
+            OpCatalog.benchmarkCases.map(\.id),
+            [
+                "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd", "conv2_fwd",
+                "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd",
+            ])
         XCTAssertEqual(OpCatalog.named("conv2_fwdbwd")?.flops, 3 * 2 * 64 * 64 * 14 * 14 * 32 * 9)
         XCTAssertTrue(OpCatalog.benchmarkCases.allSatisfy { $0.tier == .benchmark })
     }
 
     func testSelectionsResolveFamiliesAndNames() throws {
-        XCTAssertEqual(try CatalogCheck.names(["matmul"]), ["matmul", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
-        XCTAssertEqual(try CatalogCheck.names(["relu_grad", "conv2d"]), ["relu_grad", "conv2d"])
+        XCTAssertEqual(
+            try CatalogCheck.names(["products"]),
+            ["matmul", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
+        XCTAssertEqual(try CatalogCheck.names(["relu_grad", "conv2d", "matmul"]), ["relu_grad", "conv2d", "matmul"])
         XCTAssertThrowsError(try CatalogCheck.names(["conv3d"])) { error in
             XCTAssertTrue(String(describing: error).contains("unknown op 'conv3d'"), "\(error)")
         }
@@ -108,7 +116,10 @@ final class CatalogTests: XCTestCase {
 /// A backend whose every op fails, as a device whose kernels do not build.
 private final class ThrowingBackend: Backend {
     struct Failure: Error, CustomStringConvertible { var description: String { "no kernels here" } }
-    final class Storage: DeviceStorage { let count: Int; init(_ count: Int) { self.count = count } }
+    final class Storage: DeviceStorage {
+        let count: Int
+        init(_ count: Int) { self.count = count }
+    }
     let name = "throwing"
     var launchCount = 0
     func allocate(count: Int) throws -> any DeviceStorage { Storage(count) }

@@ -38,7 +38,9 @@ final class KernelVariant: Backend {
 
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         if let route, let out = output as? OpenCLStorage {
-            let operands = inputs.compactMap { input in (input.storage as? OpenCLStorage).map { OpenCLOperand(buffer: $0.buffer, shape: input.shape) } }
+            let operands = inputs.compactMap { input in
+                (input.storage as? OpenCLStorage).map { OpenCLOperand(buffer: $0.buffer, shape: input.shape) }
+            }
             if operands.count == inputs.count, try route(op, operands, out.buffer, outputShape) { return }
         }
         try base.execute(op, inputs: inputs, output: output, outputShape: outputShape)
