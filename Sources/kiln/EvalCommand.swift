@@ -33,6 +33,9 @@ struct EvalCommand: ParsableCommand {
         if let normalize { configuration.normalization = normalize.normalization }
         let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: common.openDevice())
         try trainer.loadWeights(from: url)
+        if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
+            FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
+        }
         let report = try trainer.evaluate(trainer.data.test)
         if json {
             let encoder = JSONEncoder()
