@@ -128,6 +128,7 @@ private final class ThrowingBackend: Backend {
     func readFloats(_ storage: any DeviceStorage) throws -> [Float] { [] }
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double] { [] }
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws {}
+    func implements(_ op: Op) -> Bool { true }
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws { throw Failure() }
     func synchronize() throws {}
 }

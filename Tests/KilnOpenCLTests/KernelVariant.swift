@@ -28,6 +28,8 @@ final class KernelVariant: Backend {
     }
 
     var launchCount: Int { base.launchCount }
+    var memoryLimits: MemoryLimits { base.memoryLimits }
+    func implements(_ op: Op) -> Bool { base.implements(op) }
     func allocate(count: Int) throws -> any DeviceStorage { try base.allocate(count: count) }
     func write(_ values: [Float], to storage: any DeviceStorage) throws { try base.write(values, to: storage) }
     func write(_ values: [Double], to storage: any DeviceStorage) throws { try base.write(values, to: storage) }
