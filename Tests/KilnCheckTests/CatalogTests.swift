@@ -131,5 +131,4 @@ private final class ThrowingBackend: Backend {
     func implements(_ op: Op) -> Bool { true }
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws { throw Failure() }
     func synchronize() throws {}
-    func implements(_ op: Op) -> Bool { true }
 }
