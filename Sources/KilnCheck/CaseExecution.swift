@@ -11,10 +11,11 @@ extension OpCase {
         if case .op(let op) = computation, backend.implements(op) { return try ReferenceRun.execute(op, inputs, on: backend).values }
         let device = Device(backend)
         let tensors = try inputs.map { try Tensor($0.values, shape: $0.shape, on: device) }
-        let outputs: [Tensor] = switch computation {
-        case .op(let op): [try Tensor.apply(op, tensors, on: device)]
-        case .graph(let build): try build(tensors)
-        }
+        let outputs: [Tensor] =
+            switch computation {
+            case .op(let op): [try Tensor.apply(op, tensors, on: device)]
+            case .graph(let build): try build(tensors)
+            }
         try Tensor.evaluate(outputs)
         return try outputs.flatMap { try $0.doubles() }
     }

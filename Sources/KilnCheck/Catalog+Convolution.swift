@@ -136,10 +136,11 @@ extension OpCatalog {
         var fused = RandomSource(seed: 0x4A12)
         var weightGradient = RandomSource(seed: 0x4A13)
         var segments = RandomSource(seed: 0x4A15)
-        let activations: [UnaryFunction] = [.relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh]
+        let activations = fusibleActivations
         var cases = (0..<24).map { narrowGeometry(&forward).forward(bias: $0 % 3 != 0, quick: $0 < 4) }
         cases += (activations + activations).enumerated().map { index, activation in
-            narrowGeometry(&fused, taps: [1, 3, 3]).forward(bias: index < activations.count, activation: activation, quick: index < 4)
+            narrowGeometry(&fused, taps: [1, 3, 3]).forward(
+                bias: index < activations.count, activation: activation, quick: index < activations.count)
         }
         cases += [1, 2, 7, 12, 16, 64].flatMap { batch in
             (0..<3).map { index in narrowGeometry(&weightGradient, batch: batch).weightGradient(quick: batch < 7 && index == 0) }
@@ -162,8 +163,7 @@ extension OpCatalog {
     /// kernels (groups), each activation.
     private static var fusedGeneral: [OpCase] {
         var random = RandomSource(seed: 0xF05E)
-        let activations: [UnaryFunction] = [.relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh]
-        return activations.flatMap { activation in
+        return fusibleActivations.flatMap { activation in
             [randomGeometry(&random, oneGroup: true), randomGeometry(&random)].map { $0.forward(bias: true, activation: activation) }
         }
     }

@@ -11,6 +11,8 @@ extension OpCatalog {
     public static let unaryFunctions: [UnaryFunction] = [
         .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus,
     ]
+    /// The activations the GEMM and convolution epilogues fuse, which the linear and fused convolution cases cover.
+    public static var fusibleActivations: [UnaryFunction] { unaryFunctions.filter(\.isFusibleActivation) }
     /// The binary functions the catalog covers.
     public static let binaryFunctions: [BinaryFunction] = [
         .add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater,

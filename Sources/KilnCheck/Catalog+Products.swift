@@ -79,7 +79,7 @@ extension OpCatalog {
     private static var linear: [OpCase] {
         var random = RandomSource(seed: 31)
         let sizes = [1, 5, 7, 15, 16, 17, 31, 64, 127]
-        let activations: [UnaryFunction?] = [nil, .relu, .leakyRelu(slope: 0.2), .sigmoid, .tanh]
+        let activations: [UnaryFunction?] = [nil] + fusibleActivations.map { $0 }
         return (0..<25).map { index in
             let (m, n, k) = (random.pick(sizes), random.pick(sizes), random.pick(sizes))
             let (transposeA, transposeB) = (index % 2 == 1, index % 4 >= 2)
