@@ -112,11 +112,10 @@ struct Conv2D: Decomposable {
                         var sum: Scalar = bias?[o] ?? 0
                         for c in 0..<geometry.channelsPerGroup {
                             for kh in 0..<geometry.kernelHeight {
+                                guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for kw in 0..<geometry.kernelWidth {
-                                    guard let xIndex = geometry.inputIndex(n: n, o: o, c: c, oh: oh, ow: ow, kh: kh, kw: kw) else {
-                                        continue
-                                    }
-                                    sum += x[xIndex] * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
+                                    guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
+                                    sum += x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)] * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
                                 }
                             }
                         }
@@ -200,11 +199,10 @@ struct Conv2DBackwardInput: Decomposable {
                         let gradient = dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)]
                         for c in 0..<geometry.channelsPerGroup {
                             for kh in 0..<geometry.kernelHeight {
+                                guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for kw in 0..<geometry.kernelWidth {
-                                    guard let xIndex = geometry.inputIndex(n: n, o: o, c: c, oh: oh, ow: ow, kh: kh, kw: kw) else {
-                                        continue
-                                    }
-                                    dx[xIndex] += gradient * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
+                                    guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
+                                    dx[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)] += gradient * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
                                 }
                             }
                         }
@@ -263,11 +261,10 @@ struct Conv2DBackwardWeight: Decomposable {
                         var sum: Scalar = 0
                         for n in 0..<geometry.batch {
                             for oh in 0..<geometry.outputHeight {
+                                guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for ow in 0..<geometry.outputWidth {
-                                    guard let xIndex = geometry.inputIndex(n: n, o: o, c: c, oh: oh, ow: ow, kh: kh, kw: kw) else {
-                                        continue
-                                    }
-                                    sum += dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)] * x[xIndex]
+                                    guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
+                                    sum += dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)] * x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)]
                                 }
                             }
                         }
@@ -309,16 +306,24 @@ struct ConvolutionGeometry {
         (dilationHeight, dilationWidth) = (attributes.dilation[0], attributes.dilation[1])
     }
 
-    /// The flat index of the input element that output `[n, o, oh, ow]` reads at tap `[c, kh, kw]` of its
-    /// weight, or nil when the tap falls in the padding.
-    func inputIndex(n: Int, o: Int, c: Int, oh: Int, ow: Int, kh: Int, kw: Int) -> Int? {
-        // Output channel o belongs to group o / (O / groups), which reads input channels
-        // group * (C / groups) ..< (group + 1) * (C / groups).
-        let inputChannel = (o / outputChannelsPerGroup) * channelsPerGroup + c
-        // The window starts padTop rows above row oh * stride.
+    /// The input row that output row `oh` reads at kernel row `kh`, or nil when it falls in the padding: the window
+    /// starts `padTop` rows above row `oh · strideH`.
+    func inputRow(oh: Int, kh: Int) -> Int? {
         let ih = oh * strideHeight - padTop + kh * dilationHeight
+        return ih >= 0 && ih < inputHeight ? ih : nil
+    }
+
+    /// The input column that output column `ow` reads at kernel column `kw`, or nil when it falls in the padding.
+    func inputColumn(ow: Int, kw: Int) -> Int? {
         let iw = ow * strideWidth - padLeft + kw * dilationWidth
-        guard ih >= 0, ih < inputHeight, iw >= 0, iw < inputWidth else { return nil }
+        return iw >= 0 && iw < inputWidth ? iw : nil
+    }
+
+    /// The flat index of the input element at row `ih`, column `iw` of channel `c` of the group that output channel `o`
+    /// belongs to. Output channel o belongs to group o / (O / groups), which reads input channels
+    /// group * (C / groups) ..< (group + 1) * (C / groups).
+    func inputIndex(n: Int, o: Int, c: Int, ih: Int, iw: Int) -> Int {
+        let inputChannel = (o / outputChannelsPerGroup) * channelsPerGroup + c
         return ((n * channels + inputChannel) * inputHeight + ih) * inputWidth + iw
     }
 
