@@ -17,7 +17,8 @@ final class ArgMaxKernelTests: XCTestCase {
                 let levels = generator.pick([3, 1_000])
                 let x = (0..<shape.count).map { _ in Double(Int.random(in: 0..<levels, using: &generator)) / Double(levels) - 0.5 }
                 let negative = Bool.random(using: &generator)
-                try OpenCLTestDevice.check(OpCase(.argMax(axis: negative ? axis - shape.rank : axis), [CaseInput(shape, x)], tolerance: Self.exact))
+                try OpenCLTestDevice.check(
+                    OpCase(.argMax(axis: negative ? axis - shape.rank : axis), [CaseInput(shape, x)], tolerance: Self.exact))
             }
         }
     }

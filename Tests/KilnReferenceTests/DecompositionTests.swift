@@ -180,6 +180,7 @@ final class DecompositionTests: XCTestCase {
             try check(.update(rule), inputs)
         }
         // A scalar parameter keeps its rank through the scalars' slices.
-        try check(.update(.sgdParameter(momentum: 0, nesterov: false, weightDecay: 0)), [HostTensor([1], []), HostTensor([2], []), scalars])
+        try check(
+            .update(.sgdParameter(momentum: 0, nesterov: false, weightDecay: 0)), [HostTensor([1], []), HostTensor([2], []), scalars])
     }
 }

@@ -26,7 +26,8 @@ final class MinimalBackendTrainingTests: XCTestCase {
                 let half = index % 2
                 let batchImages = Array(images[(half * batch * side * side)..<((half + 1) * batch * side * side)])
                 let batchLabels = Array(labels[(half * batch)..<((half + 1) * batch)])
-                return Double(try step(inputs: batchImages, shape: [batch, 1, side, side], targets: batchLabels, learningRate: 0.01, on: device))
+                return Double(
+                    try step(inputs: batchImages, shape: [batch, 1, side, side], targets: batchLabels, learningRate: 0.01, on: device))
             }
         }
         let start = Date()

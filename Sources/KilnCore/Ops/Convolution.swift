@@ -25,7 +25,8 @@ public struct Convolution2D: Hashable, Sendable {
         try rule.require(stride.count == 2 && stride.allSatisfy { $0 > 0 }, "stride \(stride) must be two positive numbers")
         try rule.require(dilation.count == 2 && dilation.allSatisfy { $0 > 0 }, "dilation \(dilation) must be two positive numbers")
         try rule.require(
-            padding.count == 4 && padding.allSatisfy { $0 >= 0 }, "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
+            padding.count == 4 && padding.allSatisfy { $0 >= 0 },
+            "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
         try rule.require(groups > 0, "groups \(groups) must be positive")
     }
 
@@ -39,7 +40,8 @@ public struct Convolution2D: Hashable, Sendable {
         let spanW = dilation[1] * (kernel.1 - 1) + 1
         try rule.require(
             spanH <= paddedH && spanW <= paddedW,
-            "window \(spanH)x\(spanW) (kernel \(kernel.0)x\(kernel.1), dilation \(dilation)) is larger than the padded input \(paddedH)x\(paddedW)")
+            "window \(spanH)x\(spanW) (kernel \(kernel.0)x\(kernel.1), dilation \(dilation)) is larger than the padded input \(paddedH)x\(paddedW)"
+        )
         return ((paddedH - spanH) / stride[0] + 1, (paddedW - spanW) / stride[1] + 1)
     }
 
@@ -115,7 +117,9 @@ struct Conv2D: Decomposable {
                                 guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for kw in 0..<geometry.kernelWidth {
                                     guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
-                                    sum += x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)] * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
+                                    sum +=
+                                        x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)]
+                                        * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
                                 }
                             }
                         }
@@ -202,7 +206,8 @@ struct Conv2DBackwardInput: Decomposable {
                                 guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for kw in 0..<geometry.kernelWidth {
                                     guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
-                                    dx[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)] += gradient * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
+                                    dx[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)] +=
+                                        gradient * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
                                 }
                             }
                         }
@@ -244,7 +249,8 @@ struct Conv2DBackwardWeight: Decomposable {
     func outputShape(_ rule: ShapeRule) throws(ShapeError) -> Shape {
         try rule.arity(2)
         let (x, dy) = (rule.shapes[0], rule.shapes[1])
-        try rule.require(weightShape.dimensions.allSatisfy { $0 > 0 }, "zero-sized or negative dimension in the weight shape \(weightShape)")
+        try rule.require(
+            weightShape.dimensions.allSatisfy { $0 > 0 }, "zero-sized or negative dimension in the weight shape \(weightShape)")
         let expected = try rule.renamed { () throws(ShapeError) in try attributes.outputShape(rule, [x, weightShape]) }
         try rule.require(dy == expected, "dy must be \(expected) for weight \(weightShape)")
         return weightShape
@@ -264,7 +270,9 @@ struct Conv2DBackwardWeight: Decomposable {
                                 guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for ow in 0..<geometry.outputWidth {
                                     guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
-                                    sum += dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)] * x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)]
+                                    sum +=
+                                        dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)]
+                                        * x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)]
                                 }
                             }
                         }
