@@ -8,9 +8,9 @@ import KilnTestSupport
 import XCTest
 
 final class DecompositionTests: XCTestCase {
-    /// Both sides compute in Double, in different orders (a product over columns instead of nested loops):
-    /// about 1e-16 relative per operation, over at most a few thousand terms.
-    static let tolerance = (absolute: 1e-12, relative: 1e-10)
+    static let tolerance = Tolerance(
+        absolute: 1e-12, relative: 1e-10,
+        reason: "Double on both sides in different orders (a product over columns instead of nested loops), a few thousand terms at most")
 
     var generator = SplitMix64(seed: 31)
 

@@ -21,6 +21,7 @@ public final class MinimalBackend: Backend {
 
     public var name: String { "minimal(\(base.name))" }
     public var launchCount: Int { base.launchCount }
+    public var memoryLimits: MemoryLimits { base.memoryLimits }
 
     public func implements(_ op: Op) -> Bool { op.isMinimal && base.implements(op) }
 
