@@ -6,7 +6,7 @@
 //                    number, so a row holding NaN gives the index of its first NaN (NumPy's and PyTorch's rule).
 // Work item id enumerates the rows (o, i); element s of the row is at (o * S + s) * I + i. The launch is
 // rounded up past the row count, so the kernel bounds-checks.
-// Reference: Sources/KilnReference/Reference+Reduce.swift (ReferenceBackend.argMax).
+// Reference: ArgMax in Sources/KilnCore/Ops/Reduce.swift.
 // Tests: Tests/KilnOpenCLTests/ArgMaxKernelTests.swift. Host side: OpenCLBackend+ArgMax.swift.
 // Tunables: none.
 

@@ -33,8 +33,8 @@
 //                             out[n, c, r] = x[n, c, r] + bias[c].
 //   update_momentum_buffer, update_sgd, update_adam_moment, update_adam
 //                             the optimizers' update rules (op `update`), described above each kernel.
-// Reference: Sources/KilnReference/Reference+Elementwise.swift (ReferenceBackend.fill, dropoutMask,
-// unary, unaryGradient, binary, oneHot), ReferenceBackend.biasAdd and Reference+Update.swift.
+// Reference: the ops' loops in Sources/KilnCore/Ops/: Leaves.swift (fill, dropout mask), Unary.swift (unary,
+// unaryGradient), Binary.swift, Loss.swift (oneHot), Matmul.swift (biasAdd) and Update.swift.
 // Tests: Tests/KilnOpenCLTests/ElementwiseKernelTests.swift.
 // Tunables: none. Host side: OpenCLBackend+Elementwise.swift (function codes, launch sizes).
 //
@@ -330,7 +330,7 @@ __kernel void bias_add_forward(
     }
 }
 
-// Optimizer updates (the op `update`, one kernel per UpdateRule; Reference+Update.swift), eight elements
+// Optimizer updates (the op `update`, one kernel per UpdateRule; Sources/KilnCore/Ops/Update.swift), eight elements
 // per work item like the contiguous kernels above. d = g + decay * p is the gradient with weight decay
 // (g itself when decay is 0). `scalars` is the per-step tensor: [lr] for SGD, [lr, c1, c2] for Adam.
 
