@@ -255,28 +255,32 @@ __kernel void pool2d_backward_max_disjoint_rows(__global const float *x, __globa
     }
 }
 
-// WIDTH windows of pool2d_backward_max_2x2 from window `start` (DOUBLE = 2 * WIDTH input columns): the first-maximum
-// rule with masks (a later tap wins only when strictly greater, so tap k is the winner when it beat the taps
-// before it and no later tap beat it).
+// WIDTH windows of pool2d_backward_max_2x2 from window `start` (DOUBLE = 2 * WIDTH input columns): each window's
+// winning tap (0 top left, 1 top right, 2 bottom left, 3 bottom right; a later tap wins only when strictly greater, so
+// ties keep the first maximum), then dy to the winner and 0 to the other three taps. The winner is an index compared
+// with each tap rather than masks combined with `&` and `~`: oclgrind 21.10 evaluates the negated comparison masks
+// that LLVM makes of `a & ~b` wrongly and routed gradients to the wrong tap (Tools/oclgrind-repros/vector-mask-not.c).
 #define POOL_2X2_BACKWARD_BLOCK(WIDTH, DOUBLE, start)                                                          \
     do {                                                                                                       \
         const int ow = (start);                                                                                \
         const float##DOUBLE t = vload##DOUBLE(0, top + 2 * ow);                                               \
         const float##DOUBLE u = vload##DOUBLE(0, bottom + 2 * ow);                                            \
         const float##WIDTH g = vload##WIDTH(0, dyRow + ow);                                                   \
+        const float##WIDTH zero = (float##WIDTH)(0.0f);                                                        \
         float##WIDTH best = t.even;                                                                            \
+        int##WIDTH winner = (int##WIDTH)(0);                                                                   \
         const int##WIDTH beats1 = t.odd > best;                                                                \
         best = select(best, t.odd, beats1);                                                                    \
+        winner = select(winner, (int##WIDTH)(1), beats1);                                                      \
         const int##WIDTH beats2 = u.even > best;                                                               \
         best = select(best, u.even, beats2);                                                                   \
-        const int##WIDTH beats3 = u.odd > best;                                                                \
-        const int##WIDTH laterBeats2 = beats2 | beats3;                                                        \
-        const float##WIDTH zero = (float##WIDTH)(0.0f);                                                        \
+        winner = select(winner, (int##WIDTH)(2), beats2);                                                      \
+        winner = select(winner, (int##WIDTH)(3), u.odd > best);                                                \
         float##DOUBLE topGradient, bottomGradient;                                                             \
-        topGradient.even = select(g, zero, beats1 | laterBeats2);                                              \
-        topGradient.odd = select(zero, g, beats1 & ~laterBeats2);                                              \
-        bottomGradient.even = select(zero, g, beats2 & ~beats3);                                               \
-        bottomGradient.odd = select(zero, g, beats3);                                                          \
+        topGradient.even = select(zero, g, winner == (int##WIDTH)(0));                                         \
+        topGradient.odd = select(zero, g, winner == (int##WIDTH)(1));                                          \
+        bottomGradient.even = select(zero, g, winner == (int##WIDTH)(2));                                      \
+        bottomGradient.odd = select(zero, g, winner == (int##WIDTH)(3));                                       \
         vstore##DOUBLE(topGradient, 0, dxTop + 2 * ow);                                                        \
         vstore##DOUBLE(bottomGradient, 0, dxBottom + 2 * ow);                                                  \
     } while (0)

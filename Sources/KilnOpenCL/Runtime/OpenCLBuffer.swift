@@ -37,7 +37,7 @@ public final class OpenCLBuffer: @unchecked Sendable {
     }
 
     deinit {
-        OpenCLDiagnostics.report(clReleaseMemObject(memory), "clReleaseMemObject")
+        context.release(memory)
     }
 
     /// Copies `source` into the buffer at `offset` bytes; returns when the copy is done.
