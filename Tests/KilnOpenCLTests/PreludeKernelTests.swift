@@ -60,7 +60,10 @@ final class PreludeKernelTests: XCTestCase {
 
     /// kiln_divide gives C's truncating quotient and remainder, negative numerators included.
     func testDivideMatchesSwift() throws {
-        let backend = try OpenCLTestDevice.require()
+        for backend in try TestDevices.requireOpenCL() { try checkDivide(backend) }
+    }
+
+    private func checkDivide(_ backend: OpenCLBackend) throws {
         let kernel = try helperProgram(backend).kernel("divide")
         let pairs: [(Int32, Int32)] = [
             (0, 1), (1, 1), (17, 5), (20, 5), (-17, 5), (-1, 3), (7, 7), (6, 7), (2_147_483_647, 3), (1_000_003, 1024), (13, 1),
@@ -74,15 +77,18 @@ final class PreludeKernelTests: XCTestCase {
         try kernel.enqueue(global: [pairs.count], local: nil)
         let result = try read(out, count: 2 * pairs.count)
         for (index, (numerator, denominator)) in pairs.enumerated() {
-            XCTAssertEqual(result[2 * index], numerator / denominator, "\(numerator) / \(denominator)")
-            XCTAssertEqual(result[2 * index + 1], numerator % denominator, "\(numerator) % \(denominator)")
+            XCTAssertEqual(result[2 * index], numerator / denominator, "\(backend.name): \(numerator) / \(denominator)")
+            XCTAssertEqual(result[2 * index + 1], numerator % denominator, "\(backend.name): \(numerator) % \(denominator)")
         }
     }
 
     /// KILN_FOR_TAPS visits the taps inside 0..<limit in order, with their tap index (padding, dilation, a window
     /// wholly outside, one tap).
     func testTapWalkMatchesSwift() throws {
-        let backend = try OpenCLTestDevice.require()
+        for backend in try TestDevices.requireOpenCL() { try checkTapWalk(backend) }
+    }
+
+    private func checkTapWalk(_ backend: OpenCLBackend) throws {
         let kernel = try helperProgram(backend).kernel("taps")
         let cases: [(start: Int, step: Int, taps: Int, limit: Int)] = [
             (0, 1, 3, 5), (-1, 1, 3, 5), (-2, 2, 3, 4), (3, 1, 3, 5), (7, 1, 2, 5), (-5, 1, 2, 5), (0, 3, 4, 7), (2, 1, 1, 3),
@@ -97,14 +103,17 @@ final class PreludeKernelTests: XCTestCase {
                 return (0..<limit).contains(position) ? [Int32(position), Int32(k)] : nil
             }.flatMap { $0 }
             let result = try read(out, count: 2 * taps + 1)
-            XCTAssertEqual(Array(result.prefix(expected.count + 1)), expected + [-1], "start \(start) step \(step) taps \(taps) limit \(limit)")
+            XCTAssertEqual(Array(result.prefix(expected.count + 1)), expected + [-1], "\(backend.name): start \(start) step \(step) taps \(taps) limit \(limit)")
         }
     }
 
     /// KILN_FOR_WINDOWS visits exactly the (window, tap) pairs with window * stride - pad + tap * dilation == i,
     /// in tap order, over strides, padding, dilation and positions at both edges.
     func testWindowWalkMatchesSwift() throws {
-        let backend = try OpenCLTestDevice.require()
+        for backend in try TestDevices.requireOpenCL() { try checkWindowWalk(backend) }
+    }
+
+    private func checkWindowWalk(_ backend: OpenCLBackend) throws {
         let kernel = try helperProgram(backend).kernel("windows")
         var generator = SeededGenerator(seed: 0x11)
         for _ in 0..<60 {
@@ -124,17 +133,19 @@ final class PreludeKernelTests: XCTestCase {
             let result = try read(out, count: 2 * taps + 1)
             XCTAssertEqual(
                 Array(result.prefix(expected.count + 1)), expected + [-1],
-                "i \(i) pad \(pad) dilation \(dilation) taps \(taps) stride \(stride) outputs \(outputs)")
+                "\(backend.name): i \(i) pad \(pad) dilation \(dilation) taps \(taps) stride \(stride) outputs \(outputs)")
         }
     }
 
     /// Every kernel file builds on its own, with no defines: each `-D` it reads has a default (conv2d_narrow.cl had
     /// none and stopped at its #error).
     func testEveryKernelFileBuildsWithItsDefaults() throws {
-        let backend = try OpenCLTestDevice.require()
-        for file in KernelSource.fileNames {
-            let source = KernelCodes.header + (try KernelSource.program(of: file))
-            XCTAssertNoThrow(try OpenCLProgram(context: backend.context, file: file, source: source, options: "-cl-std=CL1.2"), file)
+        for backend in try TestDevices.requireOpenCL() {
+            for file in KernelSource.fileNames {
+                let source = KernelCodes.header + (try KernelSource.program(of: file))
+                XCTAssertNoThrow(
+                    try OpenCLProgram(context: backend.context, file: file, source: source, options: "-cl-std=CL1.2"), "\(backend.name): \(file)")
+            }
         }
     }
 
@@ -159,7 +170,10 @@ final class PreludeKernelTests: XCTestCase {
     /// Tolerance: 1e-6 relative + 1e-7 absolute, for the elementwise kernel's vector math functions against the
     /// epilogues' scalar ones (each within a few ulp of the exact value); NaN (log, sqrt of negatives) must match NaN.
     func testEpiloguesApplyEveryUnaryFunctionAsTheElementwiseKernel() throws {
-        let backend = try OpenCLTestDevice.require()
+        for backend in try TestDevices.requireOpenCL() { try checkEpilogues(backend) }
+    }
+
+    private func checkEpilogues(_ backend: OpenCLBackend) throws {
         var generator = SeededGenerator(seed: 0x12)
         func operand(_ shape: Shape) throws -> OpenCLOperand {
             let storage = try XCTUnwrap(try backend.allocate(count: shape.count) as? OpenCLStorage)
@@ -196,10 +210,10 @@ final class PreludeKernelTests: XCTestCase {
             for (fused, plain, what) in pairs {
                 for (index, (value, expected)) in zip(fused, plain).enumerated() {
                     if expected.isNaN {
-                        XCTAssertTrue(value.isNaN, "\(what) \(function) element \(index): \(value), expected NaN")
+                        XCTAssertTrue(value.isNaN, "\(backend.name): \(what) \(function) element \(index): \(value), expected NaN")
                     } else {
                         XCTAssertLessThanOrEqual(
-                            abs(value - expected), 1e-7 + 1e-6 * abs(expected), "\(what) \(function) element \(index): \(value) vs \(expected)")
+                            abs(value - expected), 1e-7 + 1e-6 * abs(expected), "\(backend.name): \(what) \(function) element \(index): \(value) vs \(expected)")
                     }
                 }
             }

@@ -17,6 +17,8 @@ public final class OpenCLContext: @unchecked Sendable {
     /// Buffers released while `quirks.keepsReleasedBuffers` holds, freed with the context.
     private var keptBuffers: [cl_mem] = []
     private let keptBuffersLock = NSLock()
+    /// Bytes held by this context's buffers.
+    let bufferByteCounter = ByteCounter()
 
     /// Creates a context and an in-order queue (no profiling) on `device`.
     public init(device: OpenCLDeviceHandle) throws(OpenCLError) {
@@ -37,6 +39,8 @@ public final class OpenCLContext: @unchecked Sendable {
         self.context = context
         self.queue = queue
         self.quirks = DeviceQuirks(platformName: device.info.platformName)
+        OpenCLLiveObjects.add(1, to: \.contexts)
+        OpenCLLiveObjects.add(1, to: \.queues)
     }
 
     /// Opens the device a query selects (see `OpenCLDiscovery.select`).
@@ -48,6 +52,8 @@ public final class OpenCLContext: @unchecked Sendable {
         for memory in keptBuffers { OpenCLDiagnostics.report(clReleaseMemObject(memory), "clReleaseMemObject") }
         OpenCLDiagnostics.report(clReleaseCommandQueue(queue), "clReleaseCommandQueue")
         OpenCLDiagnostics.report(clReleaseContext(context), "clReleaseContext")
+        OpenCLLiveObjects.add(-1, to: \.queues)
+        OpenCLLiveObjects.add(-1, to: \.contexts)
     }
 
     /// Releases a buffer's memory now, or with the context when `quirks.keepsReleasedBuffers` holds.
@@ -60,6 +66,9 @@ public final class OpenCLContext: @unchecked Sendable {
         keptBuffers.append(memory)
         keptBuffersLock.unlock()
     }
+
+    /// Bytes held by this context's buffers now.
+    public var bufferBytes: Int { bufferByteCounter.value }
 
     /// Blocks until every command enqueued so far has completed.
     public func finish() throws(OpenCLError) {
