@@ -44,6 +44,7 @@ enum ImageFixtures {
         var output: UnsafeMutablePointer<UInt8>? = nil
         var size: UInt = 0
         let flags = TJFLAG_ACCURATEDCT | (progressive ? TJFLAG_PROGRESSIVE : 0)
+        let subsampling = format == TJPF_GRAY ? TJSAMP_GRAY : subsampling
         let status = tjCompress2(
             handle, pixels, Int32(width), 0, Int32(height), Int32(format.rawValue), &output, &size, Int32(subsampling.rawValue), quality,
             flags)
