@@ -74,7 +74,8 @@ public struct LabeledImages {
 }
 
 /// MNIST-style data sets: a folder with `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
-/// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each optionally ending in `.gz`.
+/// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (or another of their published names), each
+/// optionally ending in `.gz`.
 public struct IDXDataset {
     public let training: LabeledImages
     public let test: LabeledImages
@@ -87,18 +88,10 @@ public struct IDXDataset {
         self.test = test
     }
 
-    /// Reads the four files from `directory`.
+    /// Reads the four files from `directory` (found under any of their published names: see `IDXFolder`).
     public init(directory: URL) throws {
-        func file(_ stem: String) throws -> URL {
-            for name in [stem + ".gz", stem] {
-                let url = directory.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: url.path) { return url }
-            }
-            throw DataError.unreadable(
-                file: directory.appendingPathComponent(stem).path,
-                reason: "no such file (nor \(stem).gz); for Fashion-MNIST install Debian's dataset-fashion-mnist")
-        }
-        training = try LabeledImages(images: file("train-images-idx3-ubyte"), labels: file("train-labels-idx1-ubyte"))
-        test = try LabeledImages(images: file("t10k-images-idx3-ubyte"), labels: file("t10k-labels-idx1-ubyte"))
+        let files = try IDXFolder(directory: directory)
+        training = try LabeledImages(images: files.trainingImages, labels: files.trainingLabels)
+        test = try LabeledImages(images: files.testImages, labels: files.testLabels)
     }
 }
