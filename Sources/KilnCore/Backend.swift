@@ -42,6 +42,13 @@ public protocol Backend: AnyObject {
     /// Device launches enqueued so far (kernels and buffer copies; on the reference backend, executed ops and
     /// copies): the difference across a plan run is what the run costs in launches.
     var launchCount: Int { get }
+    /// The largest buffer and the total memory the device can hand out; allocations are checked against it.
+    var memoryLimits: MemoryLimits { get }
+}
+
+extension Backend {
+    /// A backend that cannot say how much memory it has: no limit.
+    public var memoryLimits: MemoryLimits { .unlimited }
 }
 
 /// A backend and the name the user chose it by. Tensors on one device only combine with each other.

@@ -135,11 +135,15 @@ public final class Plan {
             guard let held = source.storage else { preconditionFailure("[plan] \(node.op.name) used before it was computed") }
             return held
         }
+        let limits = backend.memoryLimits
         for (index, node) in fusion.nodes.enumerated() {
             let id = ObjectIdentifier(node)
             if case .reshape = node.op {
                 // Aliases its input: no launch, no buffer.
             } else {
+                // Checked before it is allocated, naming the tensor: a driver may abort rather than fail.
+                let name = "[plan] step \(steps.count + 1) (\(node.op.name)) output"
+                let bytes = try limits.check(name, node.shape.dimensions, on: backend.name)
                 let count = node.shape.count
                 withoutReuse += count * 4
                 let slot: any DeviceStorage
@@ -149,6 +153,7 @@ public final class Plan {
                     free[count] = pool
                     slot = reused
                 } else {
+                    try limits.checkTotal(name, node.shape.dimensions, bytes: bytes, inUse: intermediateBytes, on: backend.name)
                     slot = try backend.allocate(count: count)
                     intermediateBytes += count * 4
                 }

@@ -56,8 +56,8 @@ public struct Comparison: Codable, Sendable {
     /// settings (its `model` is replaced by each of `models`) on `device`, one model after the other. The
     /// training step is compiled before the clock starts. Returns nil when `shouldStop` ended it early.
     public static func run(
-        models: [String], budget: TrainingConfiguration, epochs: Int, data: IDXDataset, device: Device,
-        events: (Event) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+        models: [String], budget: TrainingConfiguration, epochs: Int, data: ImageDataset, device: Device,
+        events: @escaping (Event) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }
     ) throws -> Comparison? {
         // Build every model first, so a bad layer string fails before hours of training.
         let trainers = try models.map { model in
@@ -67,8 +67,7 @@ public struct Comparison: Codable, Sendable {
         }
         var compared: [ComparedModel] = []
         for (name, trainer) in zip(names(for: models), trainers) {
-            let batches = trainer.trainingBatches
-            _ = try trainer.step.plan(for: batches.shape(count: batches.batchSize), on: device)
+            _ = try trainer.step.plans(for: [trainer.batchShape])
             events(.started(name: name, trainer: trainer))
             var reports: [EpochReport] = []
             while trainer.epoch < epochs {

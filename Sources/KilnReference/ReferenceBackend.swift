@@ -1,6 +1,7 @@
 // Reference backend: the CPU backend that defines what every op computes. Its storage, copies in and
 // out, and the dispatch from `Op` to the naive loops in the Reference+*.swift files.
 
+import Foundation
 import KilnCore
 
 /// Elements of a tensor held in host memory by `ReferenceBackend`.
@@ -49,8 +50,15 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
     /// `cpu` for `Float`, `cpu-double` for `Double`.
     public var name: String { Scalar.backendName }
 
+    /// The host's memory, for the largest buffer and in all.
+    public var memoryLimits: MemoryLimits {
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        return MemoryLimits(largestAllocationBytes: memory, totalBytes: memory, bytesPerElement: MemoryLayout<Scalar>.size)
+    }
+
     public func allocate(count: Int) throws -> any DeviceStorage {
-        ReferenceStorage<Scalar>(values: [Scalar](repeating: 0, count: Swift.max(count, 0)))
+        try memoryLimits.check("buffer", [Swift.max(count, 0)], on: name)
+        return ReferenceStorage<Scalar>(values: [Scalar](repeating: 0, count: Swift.max(count, 0)))
     }
 
     public func write(_ values: [Float], to storage: any DeviceStorage) throws {

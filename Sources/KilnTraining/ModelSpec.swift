@@ -38,36 +38,81 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
     public var description: String { text }
 
     /// Builds the model for inputs of `inputShape` (without the batch axis, e.g. `[1, 28, 28]`).
+    ///
+    /// Every number is checked before anything is allocated: sizes and strides are positive, the
+    /// arithmetic on them does not overflow, and each layer's weights and its output for one example
+    /// fit the device's largest allocation.
     public func build(inputShape: [Int], random: inout RandomSource, on device: Device) throws -> Sequential {
         var shape = inputShape
         var layers: [any Layer] = []
-        for token in text.split(separator: "-").map(String.init) {
+        let limits = device.backend.memoryLimits
+        for (position, token) in text.split(separator: "-").map(String.init).enumerated() {
             let (name, numbers) = try Self.parse(token)
-            func number(_ key: Character, default value: Int? = nil) throws -> Int {
-                if let found = numbers[key] { return found }
-                if let value { return value }
-                throw ModelSpecError(token: token, reason: "needs a number after '\(key)'")
+            func fail(_ reason: String) -> ModelSpecError { ModelSpecError(token: token, reason: reason) }
+            func number(_ key: Character, default value: Int? = nil, minimum: Int = 0) throws -> Int {
+                guard let found = numbers[key] ?? value else { throw fail("needs a number after '\(key)'") }
+                guard found >= minimum else {
+                    let what = key == "#" ? "the number after '\(name)'" : "'\(key)'"
+                    throw fail("\(what) must be at least \(minimum), got \(found)")
+                }
+                return found
+            }
+            /// `a * b + c`, or an error naming the token when it overflows.
+            func checked(_ a: Int, times b: Int, plus c: Int = 0) throws -> Int {
+                let (product, overflow) = a.multipliedReportingOverflow(by: b)
+                let (sum, overflow2) = product.addingReportingOverflow(c)
+                guard !overflow, !overflow2 else { throw fail("the sizes overflow; use smaller numbers") }
+                return sum
+            }
+            /// The output length along one axis of a window of `span` moved by `stride` over `length` padded by `padding` each side.
+            func slide(_ length: Int, span: Int, stride: Int, padding: Int) throws -> Int {
+                let padded = try checked(padding, times: 2, plus: length)
+                guard padded >= span else {
+                    throw fail("the window (\(span) wide) is larger than the input (\(padded) with padding; input \(shape))")
+                }
+                return (padded - span) / stride + 1
+            }
+            /// Checks that one buffer of `dimensions` can be allocated on the device.
+            func fits(_ what: String, _ dimensions: [Int]) throws {
+                do { try limits.check("layer \(position + 1) \(what)", dimensions, on: device.description) } catch {
+                    throw fail(error.description)
+                }
             }
             func requireImage() throws {
-                guard shape.count == 3 else { throw ModelSpecError(token: token, reason: "needs image input [C, H, W], got \(shape)") }
+                guard shape.count == 3 else { throw fail("needs image input [C, H, W], got \(shape)") }
             }
             switch name {
             case "conv":
                 try requireImage()
-                let (out, kernel) = (try number("#"), try number("k"))
-                let (stride, padding, dilation, groups) = (try number("s", default: 1), try number("p", default: 0), try number("d", default: 1), try number("g", default: 1))
-                let layer = try Conv2D(
-                    shape[0], out, kernel: [kernel], stride: [stride], padding: [padding], dilation: [dilation], groups: groups,
-                    random: &random, on: device)
-                let span = dilation * (kernel - 1) + 1
-                shape = [out, (shape[1] + 2 * padding - span) / stride + 1, (shape[2] + 2 * padding - span) / stride + 1]
-                layers.append(layer)
+                let (out, kernel) = (try number("#", minimum: 1), try number("k", minimum: 1))
+                let (stride, padding) = (try number("s", default: 1, minimum: 1), try number("p", default: 0))
+                let (dilation, groups) = (try number("d", default: 1, minimum: 1), try number("g", default: 1, minimum: 1))
+                guard shape[0] % groups == 0, out % groups == 0 else {
+                    throw fail("groups (\(groups)) must divide the input channels (\(shape[0])) and the output channels (\(out))")
+                }
+                let span = try checked(dilation, times: kernel - 1, plus: 1)
+                let output = [
+                    out, try slide(shape[1], span: span, stride: stride, padding: padding),
+                    try slide(shape[2], span: span, stride: stride, padding: padding),
+                ]
+                try fits("weight", [out, shape[0] / groups, kernel, kernel])
+                try fits("output for one example", output)
+                layers.append(
+                    try Conv2D(
+                        shape[0], out, kernel: [kernel], stride: [stride], padding: [padding], dilation: [dilation], groups: groups,
+                        random: &random, on: device))
+                shape = output
             case "maxpool", "avgpool":
                 try requireImage()
-                let kernel = try number("#")
-                let stride = try number("s", default: kernel)
-                layers.append(name == "maxpool" ? MaxPool2D(kernel: [kernel], stride: [stride]) as any Layer : AvgPool2D(kernel: [kernel], stride: [stride]))
-                shape = [shape[0], (shape[1] - kernel) / stride + 1, (shape[2] - kernel) / stride + 1]
+                let kernel = try number("#", minimum: 1)
+                let stride = try number("s", default: kernel, minimum: 1)
+                layers.append(
+                    name == "maxpool"
+                        ? MaxPool2D(kernel: [kernel], stride: [stride]) as any Layer : AvgPool2D(kernel: [kernel], stride: [stride]))
+                shape = [
+                    shape[0], try slide(shape[1], span: kernel, stride: stride, padding: 0),
+                    try slide(shape[2], span: kernel, stride: stride, padding: 0),
+                ]
             case "gap":
                 try requireImage()
                 layers.append(GlobalAvgPool2D())
@@ -76,24 +121,24 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
                 layers.append(Flatten())
                 shape = [shape.reduce(1, *)]
             case "dense":
-                guard shape.count == 1 else { throw ModelSpecError(token: token, reason: "needs flat input; add 'flatten' before it (input is \(shape))") }
-                let out = try number("#")
+                guard shape.count == 1 else { throw fail("needs flat input; add 'flatten' before it (input is \(shape))") }
+                let out = try number("#", minimum: 1)
+                try fits("weight", [out, shape[0]])
                 layers.append(try Dense(shape[0], out, random: &random, on: device))
                 shape = [out]
             case "bn":
                 layers.append(try BatchNorm(features: shape[0], on: device))
             case "dropout":
                 let percent = try number("#")
-                guard (0..<100).contains(percent) else { throw ModelSpecError(token: token, reason: "percent must be in 0..<100") }
+                guard (0..<100).contains(percent) else { throw fail("percent must be in 0..<100") }
                 layers.append(Dropout(probability: Double(percent) / 100))
             case "relu": layers.append(ReLU())
             case "leakyrelu": layers.append(LeakyReLU(slope: 0.2))
             case "sigmoid": layers.append(Sigmoid())
             case "tanh": layers.append(Tanh())
             default:
-                throw ModelSpecError(token: token, reason: "unknown layer; use conv, maxpool, avgpool, gap, flatten, dense, bn, dropout, relu, leakyrelu, sigmoid or tanh")
+                throw fail("unknown layer; use conv, maxpool, avgpool, gap, flatten, dense, bn, dropout, relu, leakyrelu, sigmoid or tanh")
             }
-            if shape.contains(where: { $0 <= 0 }) { throw ModelSpecError(token: token, reason: "the output would be empty (\(shape))") }
         }
         guard !layers.isEmpty else { throw ModelSpecError(token: text, reason: "no layers") }
         return Sequential(layers)

@@ -1,5 +1,5 @@
 // Options shared by the subcommands that train or evaluate (the device, the data set, the training
-// budget), the Ctrl-C flag, and the metrics files a training run writes.
+// budget), the Ctrl-C flag, and the per-epoch line and chart a classifier's training prints and draws.
 import ArgumentParser
 import Foundation
 import Kiln
@@ -43,6 +43,12 @@ struct CommonOptions: ParsableArguments {
 
     func loadDataset() throws -> IDXDataset {
         try IDXDataset(directory: datasetDirectory)
+    }
+
+    /// The data set a classifier trains on, named as `--dataset` gave it; every label is checked against the
+    /// class count (the largest training label plus one) before anything trains.
+    func loadImageDataset() throws -> ImageDataset {
+        try ImageDataset(loadDataset(), name: dataset)
     }
 }
 
@@ -138,19 +144,8 @@ final class InterruptFlag: @unchecked Sendable {
     }
 }
 
-/// Writes per-epoch metrics as JSON and CSV.
+/// The per-epoch chart and line a classifier's training prints and writes (`RunFolder` writes the metrics files).
 enum Metrics {
-    static func write(_ reports: [EpochReport], to folder: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(reports), to: folder.appendingPathComponent("metrics.json"))
-        var csv = "epoch,train_loss,test_loss,test_accuracy,images_per_s,seconds,learning_rate\n"
-        for r in reports {
-            csv += "\(r.epoch),\(r.trainLoss),\(r.testLoss),\(r.testAccuracy),\(r.imagesPerSecond),\(r.seconds),\(r.learningRate)\n"
-        }
-        try AtomicFile.write(Data(csv.utf8), to: folder.appendingPathComponent("metrics.csv"))
-    }
-
     /// Train and test loss, and test accuracy, per epoch.
     static func chart(_ reports: [EpochReport], title: String) -> SVGChart {
         let epochs = reports.map { Double($0.epoch) }

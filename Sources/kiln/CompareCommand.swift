@@ -42,7 +42,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let interrupt = InterruptFlag()
         let device = try common.openDevice()
-        let data = try common.loadDataset()
+        let data = try common.loadImageDataset()
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // With --json, standard output carries only the summary.

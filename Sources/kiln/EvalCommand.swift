@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
         var configuration = try CheckpointModel.storedConfiguration(in: url) ?? TrainingConfiguration()
         if let model { configuration.model = model }
         if let normalize { configuration.normalization = normalize.normalization }
-        let trainer = try Trainer(configuration: configuration, data: common.loadDataset(), device: common.openDevice())
+        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: common.openDevice())
         try trainer.loadWeights(from: url)
         let report = try trainer.evaluate(trainer.data.test)
         if json {

@@ -145,18 +145,20 @@ public enum BatchingDemo {
         data: IDXDataset, settings: Settings, on device: Device, progress: (String) -> Void = { _ in }
     ) throws -> Comparison {
         try settings.validate()
-        let training = prefix(data.training, settings.examples ?? data.training.count)
-        let probe = prefix(training, settings.probeExamples)
-        let subset = IDXDataset(training: training, test: data.test)
+        let training = data.training.prefix(settings.examples ?? data.training.count)
+        let probe = training.prefix(settings.probeExamples)
+        // The classes of the whole training set, which a prefix may not show all of.
+        let classes = try ImageDataset(data, name: "the batching demo's data").classCount
+        let subset = try ImageDataset(name: "the batching demo's data", training: training, test: data.test, classCount: classes)
         var runs: [Run] = []
         for mode in BatchingMode.allCases {
-            runs.append(try run(mode, data: subset, probe: probe, settings: settings, on: device, progress: progress))
+            runs.append(try run(mode, data: subset, training: training, probe: probe, settings: settings, on: device, progress: progress))
         }
         return Comparison(settings: settings, examples: training.count, probeExamples: probe.count, device: device.description, runs: runs)
     }
 
     static func run(
-        _ mode: BatchingMode, data: IDXDataset, probe: LabeledImages, settings: Settings, on device: Device,
+        _ mode: BatchingMode, data: ImageDataset, training: LabeledImages, probe: LabeledImages, settings: Settings, on device: Device,
         progress: (String) -> Void
     ) throws -> Run {
         var configuration = TrainingConfiguration()
@@ -180,7 +182,7 @@ public enum BatchingDemo {
                 on: device)
             for epoch in 1...settings.epochs {
                 let start = Date()
-                _ = try descent.epoch(data.training, learningRate: learningRate, step: epoch)
+                _ = try descent.epoch(training, learningRate: learningRate, step: epoch)
                 seconds += Date().timeIntervalSince(start)
                 updates += 1
                 images += data.training.count
@@ -226,14 +228,5 @@ public enum BatchingDemo {
 
     private static func line(_ mode: BatchingMode, _ epoch: Int, _ points: [Point], _ seconds: Double) -> String {
         "\(mode.rawValue) epoch \(epoch)  training loss \(DemoTable.fixed(points.last?.loss ?? .nan, 4))  \(DemoTable.fixed(seconds, 1)) s of training"
-    }
-
-    /// The first `count` examples of `images` (all of them when there are fewer).
-    static func prefix(_ images: LabeledImages, _ count: Int) -> LabeledImages {
-        let kept = min(count, images.count)
-        let pixels = images.rows * images.columns
-        return LabeledImages(
-            pixels: Array(images.pixels[0..<kept * pixels]), labels: Array(images.labels[0..<kept]), rows: images.rows,
-            columns: images.columns)
     }
 }

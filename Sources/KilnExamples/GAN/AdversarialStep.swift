@@ -1,4 +1,4 @@
-// AdversarialStep: the two updates of the GAN minimax game, each compiled once into a plan and replayed.
+// AdversarialStep: the two updates of the GAN minimax game, each a `TrainingStep` compiled once and replayed.
 // The discriminator's step descends `BCE(D(x), 1) + BCE(D(G(z)), 0)` in the discriminator's parameters; the
 // generator's step descends the non-saturating `BCE(D(G(z)), 1)` in the generator's parameters, backpropagating
 // through the discriminator without updating it.
@@ -15,22 +15,25 @@ public struct DiscriminatorStepResult: Sendable {
     public var fakeProbability: Float
 }
 
-/// One generator and one discriminator, each with its own optimizer, and their two compiled updates.
+/// One generator and one discriminator, each with its own optimizer, and their two compiled updates: one
+/// `TrainingStep` per player.
 public final class AdversarialStep {
     public let architecture: GANArchitecture
     public let generator: Sequential
     public let discriminator: Sequential
-    public let generatorOptimizer: any Optimizer
-    public let discriminatorOptimizer: any Optimizer
     public let batchSize: Int
     public let device: Device
-    /// Updates taken so far by each side (Adam's bias corrections count them).
-    public private(set) var generatorSteps = 0
-    public private(set) var discriminatorSteps = 0
-
-    private let discriminatorPlan: Plan
-    private let generatorPlan: Plan
+    /// The discriminator's update: inputs real images and noise; outputs `D(x)` and `D(G(z))` as mean probabilities.
+    public let discriminatorStep: TrainingStep
+    /// The generator's update: input noise.
+    public let generatorStep: TrainingStep
     private var samplePlans: [Int: Plan] = [:]
+
+    public var generatorOptimizer: any Optimizer { generatorStep.optimizer }
+    public var discriminatorOptimizer: any Optimizer { discriminatorStep.optimizer }
+    /// Updates taken so far by each side (Adam's bias corrections count them).
+    public var generatorSteps: Int { generatorStep.step }
+    public var discriminatorSteps: Int { discriminatorStep.step }
 
     /// Compiles both updates for batches of `batchSize` real images and as many noise vectors.
     public init(
@@ -42,16 +45,16 @@ public final class AdversarialStep {
         self.architecture = architecture
         self.generator = generator
         self.discriminator = discriminator
-        self.generatorOptimizer = generatorOptimizer
-        self.discriminatorOptimizer = discriminatorOptimizer
         self.batchSize = batchSize
         self.device = device
-        discriminatorPlan = try Self.compileDiscriminatorStep(
-            generator: generator, discriminator: discriminator, optimizer: discriminatorOptimizer, architecture: architecture,
-            batchSize: batchSize, on: device)
-        generatorPlan = try Self.compileGeneratorStep(
-            generator: generator, discriminator: discriminator, optimizer: generatorOptimizer, architecture: architecture,
-            batchSize: batchSize, on: device)
+        discriminatorStep = TrainingStep(parameters: discriminator.parameters, optimizer: discriminatorOptimizer) { _ in
+            try Self.discriminatorGraph(generator: generator, discriminator: discriminator, architecture: architecture, batchSize: batchSize, on: device)
+        }
+        generatorStep = TrainingStep(parameters: generator.parameters, optimizer: generatorOptimizer) { _ in
+            try Self.generatorGraph(generator: generator, discriminator: discriminator, architecture: architecture, batchSize: batchSize, on: device)
+        }
+        _ = try discriminatorStep.plans(for: [])
+        _ = try generatorStep.plans(for: [])
     }
 
     /// The shape of a batch of `count` images.
@@ -61,12 +64,9 @@ public final class AdversarialStep {
     /// generator's images from `noise` (`[batchSize, noise]`). The generator and its running statistics stay as they are.
     @discardableResult
     public func trainDiscriminator(real: [Float], noise: [Float], learningRate: Double) throws -> DiscriminatorStepResult {
-        let scalars = discriminatorOptimizer.scalars(step: discriminatorSteps + 1, learningRate: learningRate)
-        try discriminatorPlan.run([real, noise, scalars])
-        discriminatorSteps += 1
+        let loss = try discriminatorStep([real, noise], shapes: [], learningRate: learningRate)
         let result = DiscriminatorStepResult(
-            loss: try discriminatorPlan.output(0)[0], realProbability: try discriminatorPlan.output(1)[0],
-            fakeProbability: try discriminatorPlan.output(2)[0])
+            loss: loss, realProbability: try discriminatorStep.output(0)[0], fakeProbability: try discriminatorStep.output(1)[0])
         guard result.loss.isFinite else { throw GANError.nonFinite("discriminator", step: discriminatorSteps, loss: result.loss) }
         return result
     }
@@ -75,10 +75,7 @@ public final class AdversarialStep {
     /// `noise` real; returns the loss `BCE(D(G(z)), 1)` before the update. The discriminator stays as it is.
     @discardableResult
     public func trainGenerator(noise: [Float], learningRate: Double) throws -> Float {
-        let scalars = generatorOptimizer.scalars(step: generatorSteps + 1, learningRate: learningRate)
-        try generatorPlan.run([noise, scalars])
-        generatorSteps += 1
-        let loss = try generatorPlan.output(0)[0]
+        let loss = try generatorStep([noise], shapes: [], learningRate: learningRate)
         guard loss.isFinite else { throw GANError.nonFinite("generator", step: generatorSteps, loss: loss) }
         return loss
     }
@@ -91,7 +88,7 @@ public final class AdversarialStep {
         let plan =
             try samplePlans[count]
             ?? {
-                let z = try Self.input([count, architecture.noise], on: device)
+                let z = try StepGraph.input([count, architecture.noise], on: device)
                 let images = try generator.forward(z, context: ForwardContext(training: true))
                 let plan = try Plan(inputs: [z], outputs: [images], updates: [])
                 samplePlans[count] = plan
@@ -111,28 +108,24 @@ public final class AdversarialStep {
         // A learning rate of zero leaves every parameter where it is (Adam's moments still move).
         let discriminatorInputs = [real, noise, discriminatorOptimizer.scalars(step: 1, learningRate: 0)]
         let generatorInputs = [noise, generatorOptimizer.scalars(step: 1, learningRate: 0)]
+        let discriminatorPlan = try discriminatorStep.plan(for: [], on: device)
+        let generatorPlan = try generatorStep.plan(for: [], on: device)
         // The first run of each plan builds kernels; time the second.
         _ = try discriminatorPlan.profile(discriminatorInputs, clock: clock)
         _ = try generatorPlan.profile(generatorInputs, clock: clock)
         return (try discriminatorPlan.profile(discriminatorInputs, clock: clock), try generatorPlan.profile(generatorInputs, clock: clock))
     }
 
-    // MARK: Compilation
+    // MARK: The two players' graphs
 
-    /// A data tensor of zeros whose values each run of a plan replaces.
-    private static func input(_ shape: Shape, on device: Device) throws -> Tensor {
-        try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
-    }
-
-    private static func compileDiscriminatorStep(
-        generator: Sequential, discriminator: Sequential, optimizer: any Optimizer, architecture: GANArchitecture, batchSize: Int,
-        on device: Device
-    ) throws -> Plan {
-        let real = try input([batchSize, 1, architecture.imageSide, architecture.imageSide], on: device)
-        let z = try input([batchSize, architecture.noise], on: device)
-        let scalars = try input([optimizer.scalarCount], on: device)
+    /// `BCE(D(x), 1) + BCE(D(G(z)), 0)` in the discriminator's parameters, with the mean probabilities as outputs.
+    private static func discriminatorGraph(
+        generator: Sequential, discriminator: Sequential, architecture: GANArchitecture, batchSize: Int, on device: Device
+    ) throws -> StepGraph {
+        let real = try StepGraph.input([batchSize, 1, architecture.imageSide, architecture.imageSide], on: device)
+        let z = try StepGraph.input([batchSize, architecture.noise], on: device)
         // The generator runs in training mode (batch statistics) but its running statistics are updated only in
-        // its own step, once per iteration. No gradient reaches it: only the discriminator's parameters are asked for.
+        // its own step, once per iteration. No gradient reaches it: only the discriminator's parameters are trained.
         let fake = try generator.forward(z, context: ForwardContext(training: true))
         let context = ForwardContext(training: true)
         let logits = try discriminator.forward(Tensor.concatenate([real, fake], axis: 0), context: context)
@@ -140,20 +133,16 @@ public final class AdversarialStep {
         let fakeLogits = try logits.slice(axis: 0, start: batchSize, length: batchSize)
         let realLoss = try Tensor.binaryCrossEntropy(logits: realLogits, targets: Tensor.ones(realLogits.shape, on: device))
         let fakeLoss = try Tensor.binaryCrossEntropy(logits: fakeLogits, targets: Tensor.zeros(fakeLogits.shape, on: device))
-        let loss = try realLoss + fakeLoss
-        let parameters = discriminator.parameters
-        let grads = try gradients(of: loss, withRespectTo: parameters.map(\.variable.value))
-        let updates = try optimizer.updates(parameters: parameters, gradients: grads, scalars: scalars) + context.stateUpdates
-        return try Plan(
-            inputs: [real, z, scalars], outputs: [loss, realLogits.sigmoid().mean(), fakeLogits.sigmoid().mean()], updates: updates)
+        return StepGraph(
+            inputs: [real, z], loss: try realLoss + fakeLoss, outputs: [try realLogits.sigmoid().mean(), try fakeLogits.sigmoid().mean()],
+            stateUpdates: context.stateUpdates)
     }
 
-    private static func compileGeneratorStep(
-        generator: Sequential, discriminator: Sequential, optimizer: any Optimizer, architecture: GANArchitecture, batchSize: Int,
-        on device: Device
-    ) throws -> Plan {
-        let z = try input([batchSize, architecture.noise], on: device)
-        let scalars = try input([optimizer.scalarCount], on: device)
+    /// The non-saturating `BCE(D(G(z)), 1)` in the generator's parameters, backpropagated through the discriminator.
+    private static func generatorGraph(
+        generator: Sequential, discriminator: Sequential, architecture: GANArchitecture, batchSize: Int, on device: Device
+    ) throws -> StepGraph {
+        let z = try StepGraph.input([batchSize, architecture.noise], on: device)
         let context = ForwardContext(training: true)
         let fake = try generator.forward(z, context: context)
         // The discriminator's state updates (it has none, but a variant with batch norm would) are dropped: this
@@ -162,9 +151,6 @@ public final class AdversarialStep {
         // Non-saturating loss: maximise log D(G(z)) rather than minimise log(1 − D(G(z))), whose gradient
         // vanishes while the discriminator wins easily (early in training).
         let loss = try Tensor.binaryCrossEntropy(logits: logits, targets: Tensor.ones(logits.shape, on: device))
-        let parameters = generator.parameters
-        let grads = try gradients(of: loss, withRespectTo: parameters.map(\.variable.value))
-        let updates = try optimizer.updates(parameters: parameters, gradients: grads, scalars: scalars) + context.stateUpdates
-        return try Plan(inputs: [z, scalars], outputs: [loss], updates: updates)
+        return StepGraph(inputs: [z], loss: loss, stateUpdates: context.stateUpdates)
     }
 }

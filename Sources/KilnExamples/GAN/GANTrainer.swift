@@ -38,8 +38,8 @@ public struct GANEpochReport: Codable, Sendable {
     public var imagesPerSecond: Double
 }
 
-/// Trains a GAN on `images` (labels unused), one epoch at a time.
-public final class GANTrainer {
+/// Trains a GAN on `images` (labels unused), one epoch at a time, through the training loop.
+public final class GANTrainer: TrainingTask {
     public let configuration: GANConfiguration
     public let images: LabeledImages
     public let step: AdversarialStep
@@ -48,8 +48,13 @@ public final class GANTrainer {
     public static let gridSide = 8
     /// Every step so far.
     public private(set) var history: [GANStepRecord] = []
-    public private(set) var epoch = 0
+    /// The epoch loop and its position.
+    public let loop = TrainingLoop()
     private var noiseSource: RandomSource
+    private var prefetch: Prefetcher<[Float]>?
+    private var epochStart = 0
+
+    public var epoch: Int { loop.position.epoch }
 
     public init(configuration: GANConfiguration, images: LabeledImages, device: Device) throws {
         guard images.rows == images.columns, images.rows == configuration.architecture.imageSide else {
@@ -86,39 +91,56 @@ public final class GANTrainer {
 
     /// Trains one epoch: per batch, a discriminator step then a generator step (each on fresh noise).
     /// `progress(record, batch, batches)` is called after each batch.
-    public func trainEpoch(progress: (GANStepRecord, Int, Int) -> Void = { _, _, _ in }) throws -> GANEpochReport {
+    public func trainEpoch(progress: @escaping (GANStepRecord, Int, Int) -> Void = { _, _, _ in }) throws -> GANEpochReport {
+        let hooks = TrainingHooks<GANEpochReport>(
+            learningRate: { [configuration] _ in configuration.learningRate },
+            batchEnded: { [unowned self] position, batches, _ in
+                if let record = history.last { progress(record, position.batch, batches) }
+            })
+        guard let report = try loop.runEpoch(self, hooks: hooks) else { preconditionFailure("[gan] nothing stops an epoch early") }
+        return report
+    }
+
+    // MARK: The loop's task
+
+    public var batchesPerEpoch: Int { batches.count }
+
+    public var emptyEpochReason: String {
+        "gan: \(images.count) training images make no batch of \(configuration.batchSize); lower --batch-size"
+    }
+
+    public func beginEpoch(_ epoch: Int, at batch: Int) throws {
         let batches = self.batches
         let order = batches.order(epoch: epoch)
+        // Scaled from [0, 1] to tanh's range [-1, 1].
+        prefetch = Prefetcher(batch..<batches.count) { batches.batch($0, order: order).inputs.map { $0 * 2 - 1 } }
+        epochStart = history.count
+    }
+
+    public func trainBatch(_ batch: Int, learningRate: Double) throws -> Float {
+        guard let real = prefetch?.next() else { preconditionFailure("[gan] batch \(batch) was not prepared") }
         let length = configuration.architecture.noise
-        let prefetch = Prefetcher(0..<batches.count) { index -> [Float] in
-            // Scaled from [0, 1] to tanh's range [-1, 1].
-            batches.batch(index, order: order).inputs.map { $0 * 2 - 1 }
-        }
-        let start = Date()
-        var records: [GANStepRecord] = []
-        var index = 0
-        while let real = prefetch.next() {
-            let discriminatorNoise = Self.noise(count: configuration.batchSize, length: length, random: &noiseSource)
-            let generatorNoise = Self.noise(count: configuration.batchSize, length: length, random: &noiseSource)
-            let discriminator = try step.trainDiscriminator(real: real, noise: discriminatorNoise, learningRate: configuration.learningRate)
-            let generatorLoss = try step.trainGenerator(noise: generatorNoise, learningRate: configuration.learningRate)
-            let record = GANStepRecord(
+        let discriminatorNoise = Self.noise(count: configuration.batchSize, length: length, random: &noiseSource)
+        let generatorNoise = Self.noise(count: configuration.batchSize, length: length, random: &noiseSource)
+        let discriminator = try step.trainDiscriminator(real: real, noise: discriminatorNoise, learningRate: learningRate)
+        let generatorLoss = try step.trainGenerator(noise: generatorNoise, learningRate: learningRate)
+        history.append(
+            GANStepRecord(
                 step: history.count + 1, discriminatorLoss: discriminator.loss, generatorLoss: generatorLoss,
-                realProbability: discriminator.realProbability, fakeProbability: discriminator.fakeProbability)
-            history.append(record)
-            records.append(record)
-            index += 1
-            progress(record, index, batches.count)
-        }
-        let seconds = Date().timeIntervalSince(start)
-        epoch += 1
+                realProbability: discriminator.realProbability, fakeProbability: discriminator.fakeProbability))
+        return discriminator.loss
+    }
+
+    public func endEpoch(_ epoch: Int, training: EpochTraining) throws -> GANEpochReport {
+        prefetch = nil
+        let records = history[epochStart...]
         func mean(_ value: (GANStepRecord) -> Float) -> Double {
             records.reduce(0) { $0 + Double(value($1)) } / Double(max(records.count, 1))
         }
         return GANEpochReport(
-            epoch: epoch, steps: records.count, discriminatorLoss: mean(\.discriminatorLoss), generatorLoss: mean(\.generatorLoss),
-            realProbability: mean(\.realProbability), fakeProbability: mean(\.fakeProbability), seconds: seconds,
-            imagesPerSecond: Double(records.count * configuration.batchSize) / max(seconds, 1e-9))
+            epoch: epoch + 1, steps: records.count, discriminatorLoss: mean(\.discriminatorLoss), generatorLoss: mean(\.generatorLoss),
+            realProbability: mean(\.realProbability), fakeProbability: mean(\.fakeProbability), seconds: training.seconds,
+            imagesPerSecond: Double(records.count * configuration.batchSize) / max(training.seconds, 1e-9))
     }
 
     /// The generator's images for the fixed noise as an 8×8 grid (black is -1, white is 1).

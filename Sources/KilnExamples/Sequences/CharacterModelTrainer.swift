@@ -84,20 +84,23 @@ public struct CharacterStreams: Sendable {
     }
 }
 
-/// Trains a character model epoch by epoch.
-public final class CharacterModelTrainer {
+/// Trains a character model epoch by epoch, through the training loop.
+public final class CharacterModelTrainer: TrainingTask {
     public let configuration: CharacterTrainingConfiguration
     public let model: CharacterLanguageModel
     public let optimizer = Adam()
     public let device: Device
     public let training: CharacterStreams
     public let validation: CharacterStreams
-    /// Epochs finished.
-    public private(set) var epoch = 0
-    private let step: SequenceTrainingStep
+    /// The epoch loop and its position.
+    public let loop = TrainingLoop()
+    private let step: TrainingStep
     private let trainingState: (h: Variable, c: Variable)
     private var validationPlan: Plan?
     private let validationState: (h: Variable, c: Variable)
+
+    /// Epochs finished.
+    public var epoch: Int { loop.position.epoch }
 
     /// Builds the vocabulary from the whole `text`, splits it, and compiles the training step.
     public init(text: String, configuration: CharacterTrainingConfiguration, device: Device) throws {
@@ -124,38 +127,54 @@ public final class CharacterModelTrainer {
         let trainingState = (h: try zeros(), c: try zeros())
         self.trainingState = trainingState
         validationState = (try zeros(), try zeros())
-        step = try SequenceTrainingStep(
-            inputShapes: [[window * streams], [window * streams]], parameters: model.parameters, optimizer: optimizer,
-            clipNorm: configuration.clipNorm, on: device
-        ) { inputs in
+        step = TrainingStep(parameters: model.parameters, optimizer: optimizer, clipNorm: configuration.clipNorm) { _ in
+            let indices = try StepGraph.input([window * streams], on: device)
+            let targets = try StepGraph.input([window * streams], on: device)
             let (loss, h, c) = try model.loss(
-                indices: inputs[0], targets: inputs[1], steps: window, streams: streams,
+                indices: indices, targets: targets, steps: window, streams: streams,
                 state: (trainingState.h.value, trainingState.c.value))
-            return (loss, [(trainingState.h, h), (trainingState.c, c)])
+            return StepGraph(inputs: [indices, targets], loss: loss, stateUpdates: [(trainingState.h, h), (trainingState.c, c)])
         }
+        _ = try step.plans(for: [])
     }
 
     /// Trains one epoch (every training window once, in order) then measures validation. `progress` gets
     /// the window index, the window count and the window's loss after each step.
-    public func trainEpoch(progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> CharacterEpochReport {
+    public func trainEpoch(progress: @escaping (Int, Int, Double) -> Void = { _, _, _ in }) throws -> CharacterEpochReport {
+        let hooks = TrainingHooks<CharacterEpochReport>(
+            learningRate: { [configuration] _ in configuration.learningRate },
+            batchEnded: { position, windows, loss in progress(position.batch - 1, windows, Double(loss)) })
+        guard let report = try loop.runEpoch(self, hooks: hooks) else { preconditionFailure("[char-lstm] nothing stops an epoch early") }
+        return report
+    }
+
+    // MARK: The loop's task
+
+    public var batchesPerEpoch: Int { training.count }
+
+    public var emptyEpochReason: String {
+        "the training text makes no window of \(training.window) characters in each of \(training.streams) streams; lower --window or --batch-size"
+    }
+
+    /// Each epoch reads the streams from their start with a zero state.
+    public func beginEpoch(_ epoch: Int, at batch: Int) throws { try reset(trainingState) }
+
+    public func trainBatch(_ batch: Int, learningRate: Double) throws -> Float {
+        let window = training.batch(batch)
+        let loss = try step([window.inputs, window.targets], shapes: [], learningRate: learningRate)
+        guard loss.isFinite else { throw SequenceError.nonFiniteLoss(step: step.step) }
+        return loss
+    }
+
+    public func endEpoch(_ epoch: Int, training measured: EpochTraining) throws -> CharacterEpochReport {
         let start = Self.now()
-        try reset(trainingState)
-        var total = 0.0
-        for index in 0..<training.count {
-            let batch = training.batch(index)
-            let (loss, _) = try step([batch.inputs, batch.targets], learningRate: configuration.learningRate)
-            guard loss.isFinite else { throw SequenceError.nonFiniteLoss(step: step.step) }
-            total += loss
-            progress(index, training.count, loss)
-        }
-        let trainingSeconds = Self.now() - start
         let validationLoss = try self.validationLoss()
-        epoch += 1
-        let trainingLoss = total / Double(training.count)
+        let trainingLoss = measured.meanLoss
         return CharacterEpochReport(
-            epoch: epoch, trainingLoss: trainingLoss, trainingBitsPerCharacter: trainingLoss / Foundation.log(2.0),
+            epoch: epoch + 1, trainingLoss: trainingLoss, trainingBitsPerCharacter: trainingLoss / Foundation.log(2.0),
             validationLoss: validationLoss, validationBitsPerCharacter: validationLoss / Foundation.log(2.0),
-            charactersPerSecond: Double(training.count * training.window * training.streams) / trainingSeconds, seconds: Self.now() - start)
+            charactersPerSecond: Double(measured.batches * training.window * training.streams) / measured.seconds,
+            seconds: measured.seconds + Self.now() - start)
     }
 
     /// Mean cross-entropy (nats per character) over every validation window, the state carried through.

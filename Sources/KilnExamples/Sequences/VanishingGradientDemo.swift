@@ -181,14 +181,14 @@ public final class VanishingGradientDemo {
     ) throws -> RecallRun {
         let start = Self.now()
         let count = configuration.batchSize
-        let step = try SequenceTrainingStep(
-            inputShapes: [task.shape(count: count), [count]], parameters: classifier.parameters, optimizer: optimizer, clipNorm: clipNorm,
-            on: device
-        ) { inputs in
-            (
-                try Tensor.softmaxCrossEntropy(
-                    logits: classifier.forward(inputs[0], context: ForwardContext(training: true)), labels: inputs[1]), []
-            )
+        let device = self.device
+        let step = TrainingStep(
+            parameters: classifier.parameters, optimizer: optimizer, clipNorm: clipNorm, reportsGradientNorm: true
+        ) { _ in
+            let x = try StepGraph.input(task.shape(count: count), on: device)
+            let labels = try StepGraph.input([count], on: device)
+            let logits = try classifier.forward(x, context: ForwardContext(training: true))
+            return StepGraph(inputs: [x, labels], loss: try Tensor.softmaxCrossEntropy(logits: logits, labels: labels))
         }
         var random = RandomSource(seed: configuration.seed &+ 0x5EED &+ UInt64(task.length))
         var losses: [Double] = []
@@ -196,7 +196,8 @@ public final class VanishingGradientDemo {
         var divergedAt: Int?
         for index in 1...steps {
             let batch = task.batch(count: count, random: &random)
-            let (loss, norm) = try step([batch.inputs, batch.labels], learningRate: learningRate)
+            let loss = Double(try step([batch.inputs, batch.labels], shapes: [], learningRate: learningRate))
+            let norm = Double(try step.gradientNorm())
             losses.append(loss)
             norms.append(norm)
             if !loss.isFinite || !norm.isFinite {

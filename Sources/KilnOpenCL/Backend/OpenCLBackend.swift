@@ -50,8 +50,18 @@ public final class OpenCLBackend: Backend {
         tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.directory)
     }
 
+    /// The device's largest buffer and global memory.
+    public var memoryLimits: MemoryLimits {
+        MemoryLimits(
+            largestAllocationBytes: context.device.maxAllocationBytes, totalBytes: context.device.globalMemoryBytes,
+            bytesPerElement: MemoryLayout<Float>.size)
+    }
+
     public func allocate(count: Int) throws -> any DeviceStorage {
-        OpenCLStorage(buffer: try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size), count: count)
+        let limits = memoryLimits
+        let bytes = try limits.check("buffer", [count], on: name)
+        try limits.checkTotal("buffer", [count], bytes: bytes, inUse: context.bufferBytes, on: name)
+        return OpenCLStorage(buffer: try OpenCLBuffer(context: context, byteCount: bytes), count: count)
     }
 
     public func write(_ values: [Float], to storage: any DeviceStorage) throws {
