@@ -86,12 +86,13 @@ public struct ImageBatches {
         return order
     }
 
-    /// Batch `index` of an epoch whose example order is `order`.
-    public func batch(_ index: Int, order: [Int]) -> Batch {
+    /// Batch `index` of an epoch whose example order is `order`. Throws when a set that reads its images on
+    /// demand cannot read one (a file changed or damaged since the set was opened), naming the file.
+    public func batch(_ index: Int, order: [Int]) throws -> Batch {
         let start = index * batchSize
         let members = order[start..<min(start + batchSize, order.count)]
         var inputs: [Float] = []
-        images.writeImages(members, normalizedBy: normalization, into: &inputs)
+        try images.writeImages(members, normalizedBy: normalization, into: &inputs)
         return Batch(inputs: inputs, labels: members.map { Float(images.label(at: $0)) }, count: members.count)
     }
 
@@ -99,38 +100,39 @@ public struct ImageBatches {
     public func shape(count: Int) -> Shape { Shape([count] + images.imageShape) }
 }
 
-/// Prepares item `i + 1` on a background queue while the caller works on item `i`.
+/// Prepares item `i + 1` on a background queue while the caller works on item `i`; at most one item is
+/// prepared ahead, so memory stays bounded whatever the number of items.
 public final class Prefetcher<Item> {
-    private let make: (Int) -> Item
+    private let make: (Int) throws -> Item
     private let range: Range<Int>
     private var nextIndex: Int
-    private var pending: Item?
+    private var pending: Result<Item, any Error>?
     private let ready = DispatchSemaphore(value: 0)
     private let queue = DispatchQueue(label: "kiln.prefetch")
 
     /// Items `make(i)` for `i` in `range`, in order.
-    public init(_ range: Range<Int>, make: @escaping (Int) -> Item) {
+    public init(_ range: Range<Int>, make: @escaping (Int) throws -> Item) {
         self.make = make
         self.range = range
         nextIndex = range.lowerBound
         schedule()
     }
 
-    /// The next item, or nil after the last.
-    public func next() -> Item? {
+    /// The next item, or nil after the last; rethrows what `make` threw for it.
+    public func next() throws -> Item? {
         guard nextIndex < range.upperBound else { return nil }
         ready.wait()
         let item = pending
         nextIndex += 1
         schedule()
-        return item
+        return try item?.get()
     }
 
     private func schedule() {
         guard nextIndex < range.upperBound else { return }
         let index = nextIndex
         queue.async { [self] in
-            pending = make(index)
+            pending = Result { try make(index) }
             ready.signal()
         }
     }

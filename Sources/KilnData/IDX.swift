@@ -51,6 +51,8 @@ public struct LabeledImages {
     public let labels: [UInt8]
     public let rows: Int
     public let columns: Int
+    /// The label file they were read from, for messages; nil when made in memory.
+    public var labelsFile: URL?
 
     public var count: Int { labels.count }
 
@@ -70,6 +72,7 @@ public struct LabeledImages {
                 images: images.path, imageCount: imageFile.dimensions[0], labels: labels.path, labelCount: labelFile.dimensions[0])
         }
         self.init(pixels: imageFile.bytes, labels: labelFile.bytes, rows: imageFile.dimensions[1], columns: imageFile.dimensions[2])
+        labelsFile = labels
     }
 }
 

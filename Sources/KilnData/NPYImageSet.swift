@@ -102,3 +102,7 @@ public final class NPYImageSet: @unchecked Sendable {
         }
     }
 }
+
+extension NPYImageSet: LabeledImageSet {
+    public func labelSource(at index: Int) -> String? { labelsURL.path }
+}

@@ -76,7 +76,7 @@ public final class Trainer: TrainingTask {
     public init(model: any Layer, configuration: TrainingConfiguration, data: ImageDataset, device: Device) throws {
         try Self.checkOutput(of: model, named: configuration.model, data: data, on: device)
         var configuration = configuration
-        normalization = configuration.normalization ?? data.training.standardizingNormalization()
+        normalization = try configuration.normalization ?? data.training.standardizingNormalization()
         configuration.normalization = normalization
         self.configuration = configuration
         self.data = data
@@ -145,11 +145,11 @@ public final class Trainer: TrainingTask {
     public func beginEpoch(_ epoch: Int, at batch: Int) throws {
         let batches = trainingBatches
         let order = batches.order(epoch: epoch)
-        prefetch = Prefetcher(batch..<batches.count) { batches.batch($0, order: order) }
+        prefetch = Prefetcher(batch..<batches.count) { try batches.batch($0, order: order) }
     }
 
     public func trainBatch(_ batch: Int, learningRate: Double) throws -> Float {
-        guard let next = prefetch?.next() else { preconditionFailure("[trainer] batch \(batch) was not prepared") }
+        guard let next = try prefetch?.next() else { preconditionFailure("[trainer] batch \(batch) was not prepared") }
         return try step(
             inputs: next.inputs, shape: trainingBatches.shape(count: next.count), targets: next.labels, learningRate: learningRate,
             on: device)
