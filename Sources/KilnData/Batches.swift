@@ -25,10 +25,15 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     /// Zero mean and unit variance over every pixel of `images` (what torchvision's `Normalize` is given
     /// for MNIST-style data; Fashion-MNIST's training set: mean 0.2860, standard deviation 0.3530).
     public static func standardizing(_ images: LabeledImages) -> PixelNormalization {
-        // Counts per byte value, then the moments over the 256 values (exact counts, two passes).
         var counts = [Int](repeating: 0, count: 256)
         for pixel in images.pixels { counts[Int(pixel)] += 1 }
-        let total = Double(max(images.pixels.count, 1))
+        return standardizing(byteCounts: counts)
+    }
+
+    /// Zero mean and unit variance over pixels given as a histogram: `counts[b]` pixels of byte value `b`
+    /// (the moments over the 256 values, from exact counts).
+    public static func standardizing(byteCounts counts: [Int]) -> PixelNormalization {
+        let total = Double(max(counts.reduce(0, +), 1))
         let mean = counts.indices.reduce(0.0) { $0 + Double(counts[$1]) * (Double($1) / 255) } / total
         let variance = counts.indices.reduce(0.0) { sum, byte in
             let deviation = Double(byte) / 255 - mean
