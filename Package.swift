@@ -87,7 +87,7 @@ let package = Package(
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG", "CTurboJPEG", "CZlib"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData"], path: "Tests/KilnCLITests"),
     ],
     swiftLanguageModes: [.v5]
 )
