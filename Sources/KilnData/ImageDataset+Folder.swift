@@ -16,16 +16,19 @@ public struct DatasetOptions: Sendable {
     /// validation set, if any.
     public var validationFraction: Double?
     public var limits: ImageLimits
+    /// IDX files: how far a gzipped file may inflate.
+    public var decompression: DecompressionLimits
 
     public init(
         imageSize: (height: Int, width: Int)? = nil, channels: Int? = nil, testFraction: Double = 0.2, validationFraction: Double? = nil,
-        limits: ImageLimits = .standard
+        limits: ImageLimits = .standard, decompression: DecompressionLimits = .init()
     ) {
         self.imageSize = imageSize
         self.channels = channels
         self.testFraction = testFraction
         self.validationFraction = validationFraction
         self.limits = limits
+        self.decompression = decompression
     }
 
     /// The seeds of the two held-out splits: fixed, so that training, resuming and `kiln eval` all see the same sets.
@@ -61,7 +64,7 @@ extension ImageDataset {
         var classNames = try classNamesFile(in: directory)
         if IDXFolder.containsIDXFiles(directory) || !FileManager.default.fileExists(atPath: directory.path) {
             try requireNoImageOptions(options, directory: directory, format: "an IDX data set")
-            let idx = try IDXDataset(directory: directory)
+            let idx = try IDXDataset(directory: directory, limits: options.decompression)
             (format, training, test) = ("IDX", idx.training, idx.test)
             if classNames == nil, directory.standardizedFileURL.path == IDXDataset.fashionMNISTDirectory.path {
                 classNames = fashionMNISTClassNames

@@ -42,15 +42,15 @@ public struct DataSelection: Codable, Equatable, Sendable {
         }
     }
 
-    /// The options `ImageDataset.open` takes.
-    public var options: DatasetOptions {
+    /// The options `ImageDataset.open` takes, with gzipped files inflating within `decompression`.
+    public func options(decompression: DecompressionLimits = .init()) -> DatasetOptions {
         DatasetOptions(
             imageSize: imageSize.map { (height: $0[0], width: $0[$0.count - 1]) }, channels: channels, testFraction: testFraction ?? 0.2,
-            validationFraction: validationFraction)
+            validationFraction: validationFraction, decompression: decompression)
     }
 
-    /// Opens the data set, named as `dataset` gives it.
-    public func open() throws -> OpenedDataset {
-        try ImageDataset.open(directory, name: dataset, options: options)
+    /// Opens the data set, named as `dataset` gives it; gzipped files inflate within `decompression`.
+    public func open(decompression: DecompressionLimits = .init()) throws -> OpenedDataset {
+        try ImageDataset.open(directory, name: dataset, options: options(decompression: decompression))
     }
 }

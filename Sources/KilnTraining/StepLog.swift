@@ -3,6 +3,7 @@
 // checkpoint's step and drops any written after it (by a run killed before its next checkpoint).
 import Foundation
 import KilnData
+import KilnFiles
 
 /// One training step's metrics.
 public struct StepRecord: Codable, Equatable, Sendable {

@@ -16,6 +16,8 @@ struct CommonOptions: ParsableArguments {
         images (cats/, dogs/, ... at the top or inside train/, val/ and test/).
         """)
     var dataset: String?
+    @Option(help: "The most a gzipped data set file may inflate to, in MiB (default: 100 times its size, at most 4096 MiB).")
+    var maxInflated: Int?
 
     /// `--dataset`, or Fashion-MNIST.
     var datasetName: String { dataset ?? "fashion-mnist" }
@@ -24,6 +26,12 @@ struct CommonOptions: ParsableArguments {
 
     /// Rejects a `--dataset` folder that does not exist (a usage error, before any work starts). Not
     /// part of `validate()`, since some commands read the data set only in some modes.
+    func validate() throws {
+        if let maxInflated, !(1...(1 << 30)).contains(maxInflated) {
+            throw ValidationError("--max-inflated must be between 1 and \(1 << 30) MiB, got \(maxInflated)")
+        }
+    }
+
     func validateDataset() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: datasetDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -36,15 +44,18 @@ struct CommonOptions: ParsableArguments {
         try device.map(Device.named) ?? Device.fromEnvironment()
     }
 
+    /// How far a gzipped data set file may inflate (`--max-inflated`).
+    var decompression: DecompressionLimits { DecompressionLimits(maximumBytes: maxInflated.map { $0 << 20 }) }
+
     func loadDataset() throws -> IDXDataset {
-        try IDXDataset(directory: datasetDirectory)
+        try IDXDataset(directory: datasetDirectory, limits: decompression)
     }
 
     /// The data set a classifier trains on, named as `--dataset` gave it and read as `selection` says (every
     /// label checked against the class count before anything trains); the choices made on the way are printed
     /// unless `quiet`.
     func loadImageDataset(_ selection: DataSelection? = nil, quiet: Bool = false) throws -> ImageDataset {
-        let opened = try (selection ?? DataSelection(dataset: datasetName)).open()
+        let opened = try (selection ?? DataSelection(dataset: datasetName)).open(decompression: decompression)
         if !quiet {
             for note in opened.notes { print("\(opened.dataset.name): \(note)") }
         }

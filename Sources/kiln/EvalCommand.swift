@@ -38,6 +38,9 @@ struct EvalCommand: ParsableCommand {
         let data = try common.loadImageDataset(dataOptions.selection(dataset: dataset, stored: stored?.data), quiet: json)
         let trainer = try Trainer(configuration: configuration, data: data, device: common.openDevice())
         try trainer.loadWeights(from: url)
+        if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
+            FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
+        }
         let report = try trainer.evaluate(trainer.data.test)
         if json {
             let encoder = JSONEncoder()
