@@ -88,12 +88,11 @@ final class CustomModelTrainingTests: XCTestCase {
         labels[11] = 200
         let badTest = LabeledImages(pixels: test.pixels, labels: labels, rows: 10, columns: 8)
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: badTest)) { error in
-            XCTAssertEqual(
-                error as? DatasetError, .labelOutOfRange(dataset: "letters", split: "test", index: 11, label: 200, classes: classes))
+            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(dataset: "letters", split: "test", index: 11, label: 200, classes: classes, file: nil))
             XCTAssertTrue("\(error)".contains("letters: test image 11 has label 200"), "\(error)")
         }
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: test, classCount: 5)) { error in
-            guard case .labelOutOfRange(_, "training", _, _, 5) = error as? DatasetError else { return XCTFail("\(error)") }
+            guard case .labelOutOfRange(_, "training", _, _, 5, _) = error as? DatasetError else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: test, classNames: ["a", "b"])) {
             XCTAssertEqual($0 as? DatasetError, .classNames(dataset: "letters", names: 2, classes: classes))

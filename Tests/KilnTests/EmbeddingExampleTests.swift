@@ -29,11 +29,11 @@ final class EmbeddingExampleTests: XCTestCase {
         for epoch in 0..<10 {
             let order = batches.order(epoch: epoch)
             for index in 0..<batches.count {
-                let batch = batches.batch(index, order: order)
+                let batch = try batches.batch(index, order: order)
                 try step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05, on: device)
             }
         }
-        let test = ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false, normalization: normalization)
+        let test = try ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false, normalization: normalization)
             .batch(0, order: Array(0..<32))
         let logits = try Evaluation(model: model)(inputs: test.inputs, shape: [32, 1, 10, 8], on: device)
         let predictions = (0..<32).map { row in (0..<10).max { logits[row * 10 + $0] < logits[row * 10 + $1] }! }
