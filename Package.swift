@@ -6,6 +6,7 @@ let package = Package(
     name: "Kiln",
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
@@ -38,13 +39,17 @@ let package = Package(
         // MARK: Umbrella for embedders
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
 
+        // MARK: Distributed: data-parallel training over MPI (libmpi loaded at run time, only under mpirun)
+        .target(name: "CKilnMPI", path: "Sources/CKilnMPI", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "KilnDistributed", dependencies: ["Kiln", "CKilnMPI"], path: "Sources/KilnDistributed"),
+
         // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
         .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Kiln", "KilnDistributed", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/kiln"
         ),
 
