@@ -40,6 +40,19 @@ public struct EpochReport: Codable, Sendable {
     public var imagesPerSecond: Double
     public var seconds: Double
     public var learningRate: Double
+
+    public init(
+        epoch: Int, trainLoss: Double, testLoss: Double, testAccuracy: Double, imagesPerSecond: Double, seconds: Double,
+        learningRate: Double
+    ) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.imagesPerSecond = imagesPerSecond
+        self.seconds = seconds
+        self.learningRate = learningRate
+    }
 }
 
 /// Loss, accuracy and confusion matrix (rows: true class, columns: predicted) on a labelled set.
@@ -47,6 +60,12 @@ public struct EvaluationReport: Codable, Sendable {
     public var loss: Double
     public var accuracy: Double
     public var confusion: [[Int]]
+
+    public init(loss: Double, accuracy: Double, confusion: [[Int]]) {
+        self.loss = loss
+        self.accuracy = accuracy
+        self.confusion = confusion
+    }
 }
 
 /// Trains `model` on `data` with the configuration's optimizer, one epoch at a time.

@@ -33,6 +33,11 @@ public final class Communicator {
         ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"].contains { environment[$0] != nil }
     }
 
+    /// This process's rank as the launcher announced it, before MPI is loaded (nil when no launcher did).
+    public static func launchRank(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].lazy.compactMap { environment[$0].flatMap { Int($0) } }.first
+    }
+
     /// Loads MPI, initialises it, and learns the ranks and their hosts. A process can do this once.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         if let text = environment[Self.timeoutVariable] {
@@ -168,7 +173,7 @@ public final class Communicator {
     }
 
     /// Every rank's `text` (cut to 255 bytes), in rank order.
-    func allgather(_ text: String, operation: String) throws -> [String] {
+    public func allgather(_ text: String, operation: String) throws -> [String] {
         let width = 256
         var sent = [UInt8](repeating: 0, count: width)
         for (index, byte) in text.utf8.prefix(width - 1).enumerated() { sent[index] = byte }

@@ -21,7 +21,7 @@ public enum Loss: Sendable {
     }
 
     /// The targets' shape for an output of `shape`.
-    func targetShape(for shape: Shape) -> Shape {
+    public func targetShape(for shape: Shape) -> Shape {
         switch self {
         case .softmaxCrossEntropy: [shape[0]]
         case .meanSquaredError, .binaryCrossEntropy: shape

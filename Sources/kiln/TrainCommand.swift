@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnDistributed
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,9 +34,10 @@ struct TrainCommand: ParsableCommand {
     var text: String?
     @Option(help: "Stop after this many steps, printing each step's loss (to compare devices step by step).")
     var steps: Int?
+    @OptionGroup(title: "Distributed training (under mpirun)") var distributedOptions: DistributedOptions
 
-    private var folder: URL { URL(fileURLWithPath: out) }
-    private var checkpoint: URL { folder.appendingPathComponent("checkpoint.safetensors") }
+    var folder: URL { URL(fileURLWithPath: out) }
+    var checkpoint: URL { folder.appendingPathComponent("checkpoint.safetensors") }
 
     /// The character-level language model trains on text, not on an image data set.
     private var isCharacterModel: Bool { model.lowercased() == "char-lstm" }
@@ -50,7 +52,8 @@ struct TrainCommand: ParsableCommand {
         if text != nil { throw ValidationError("--text is only for --model char-lstm") }
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
         try common.validateDataset()
-        if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
+        // Under mpirun only rank 0 reads the checkpoint; the other ranks' hosts need not have it.
+        if resume, Communicator.launchRank() ?? 0 == 0, !FileManager.default.fileExists(atPath: checkpoint.path) {
             throw ValidationError(
                 "--resume: no checkpoint \(checkpoint.path); point --out at the folder of an earlier run, or leave out --resume to start one")
         }
@@ -67,6 +70,7 @@ struct TrainCommand: ParsableCommand {
                 clipNorm: training.clipNorm, seed: training.seed)
             return
         }
+        if Self.isDistributed { return try runDistributed() }
         // Catch Ctrl-C from the start, so an early one still ends with a checkpoint.
         let interrupt = InterruptFlag()
         let configuration = training.configuration(model: model)
