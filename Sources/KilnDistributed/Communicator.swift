@@ -10,6 +10,8 @@ public final class Communicator {
     public static let timeoutVariable = "KILN_MPI_TIMEOUT"
     /// Environment variable: the MPI library to load instead of Open MPI's libmpi.so.40.
     public static let libraryVariable = "KILN_MPI_LIBRARY"
+    /// Open MPI's setting for its nonblocking allreduce (1: ring), read when MPI starts.
+    public static let allreduceAlgorithmVariable = "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
     /// Seconds a collective waits when `KILN_MPI_TIMEOUT` is not set: longer than any step, evaluation or
     /// checkpoint write that the other ranks may be waiting on.
     public static let defaultTimeout = 120.0
@@ -49,6 +51,10 @@ public final class Communicator {
             timeout = Self.defaultTimeout
         }
         try Self.load(library: environment[Self.libraryVariable])
+        // Gradient sums are large and in place; for those Open MPI's nonblocking collectives (libnbc) pick a
+        // binomial tree, which moves every byte log2(N) times through rank 0. The ring moves 2(N-1)/N of
+        // them per rank, the least any allreduce can, so ask for it unless the user chose an algorithm.
+        if environment[Self.allreduceAlgorithmVariable] == nil { setenv(Self.allreduceAlgorithmVariable, "1", 0) }
         try MPICall.check(kiln_mpi_init(), "MPI_Init_thread", rank: -1)
         var rank: Int32 = 0
         var size: Int32 = 0
