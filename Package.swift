@@ -77,7 +77,8 @@ let package = Package(
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnData"], path: "Tests/KilnCLITests"),
+        .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed"], path: "Tests/KilnDistributedTests"),
     ],
     swiftLanguageModes: [.v5]
 )

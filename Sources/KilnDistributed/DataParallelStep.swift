@@ -160,7 +160,8 @@ public final class DataParallelStep {
     /// This rank's share of a global batch of `shape`.
     private func shareShape(of shape: Shape) throws -> Shape {
         let rows = Self.share(of: shape[0], rank: communicator.rank, size: communicator.size)
-        guard !rows.isEmpty else {
+        // Checked the same way on every rank, so every rank stops here together.
+        guard shape[0] >= communicator.size else {
             throw DistributedError.mismatch(
                 rank: communicator.rank,
                 "a batch of \(shape[0]) cannot be split across \(communicator.size) ranks; give each rank at least one example (--batch-size \(communicator.size) or more)")

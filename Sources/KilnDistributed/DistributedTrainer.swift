@@ -35,6 +35,7 @@ public final class DistributedTrainer {
     /// Starts every rank from rank 0's state: a fresh model, or the checkpoint at `checkpoint`, which only
     /// rank 0 reads (the other ranks' hosts need not have it).
     public func start(resumingFrom checkpoint: URL? = nil) throws {
+        try checkSettingsAgree()
         var position = ""
         if communicator.rank == 0, let checkpoint {
             try trainer.resume(from: checkpoint)
@@ -48,6 +49,28 @@ public final class DistributedTrainer {
             step.step = numbers[2]
         }
         try replica.broadcastFromRankZero()
+    }
+
+    /// Refuses to start when some rank was given another configuration or another data set than rank 0:
+    /// its shares and gradients would not fit the others'.
+    private func checkSettingsAgree() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = trainer.data
+        let text = String(decoding: try encoder.encode(trainer.configuration), as: UTF8.self)
+            + " \(data.training.count) \(data.test.count) \(data.training.rows)x\(data.training.columns)"
+        let fingerprints = try communicator.allgather(Self.fingerprint(text), operation: "comparing the ranks' settings")
+        let differing = fingerprints.indices.filter { fingerprints[$0] != fingerprints[0] }
+        guard differing.isEmpty else {
+            throw DistributedError.mismatch(
+                rank: communicator.rank,
+                "rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) got other settings or another data set than rank 0 (\(data.training.count) training images); give every rank the same command line and data")
+        }
+    }
+
+    /// FNV-1a of `text`'s bytes.
+    static func fingerprint(_ text: String) -> UInt64 {
+        text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
     }
 
     /// Trains until the end of the current epoch, or after the step numbered `stepLimit`, or after the step

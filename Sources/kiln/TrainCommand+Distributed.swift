@@ -58,6 +58,7 @@ extension TrainCommand {
     private static func isSharedByAllRanks(_ error: Error) -> Bool {
         if error is NonFiniteLossError { return true }
         if case DistributedError.drift = error { return true }
+        if case DistributedError.mismatch = error { return true }
         return false
     }
 

@@ -1,0 +1,93 @@
+// `mpirun -np N kiln train`: N ranks sharing each global batch compute the losses and parameters of one
+// process with the same global batch, up to the order of the sums (1e-5 relative over 50 steps); one rank is
+// exactly one process; a checkpoint resumes with any number of ranks.
+import Foundation
+import XCTest
+
+final class DistributedTrainingTests: DistributedTestCase {
+    /// 50 batches of 64, so 50 steps are one epoch, and a small test set.
+    private static var data: URL?
+    /// One process's run of each model: its output and its checkpoint after 50 steps.
+    private static var baselines: [String: (losses: [Int: Double], checkpoint: URL)] = [:]
+
+    override class func tearDown() {
+        if let data { try? FileManager.default.removeItem(at: data) }
+        for (_, baseline) in baselines { try? FileManager.default.removeItem(at: baseline.checkpoint.deletingLastPathComponent()) }
+        super.tearDown()
+    }
+
+    private func dataset() throws -> URL {
+        if let data = Self.data { return data }
+        let data = try tinyDataset(trainingCount: 3_200, testCount: 100)
+        Self.data = data
+        return data
+    }
+
+    private func arguments(_ model: String, out: URL, steps: Int = 50) throws -> [String] {
+        ["train", "--model", model, "--device", "opencl", "--dataset", try dataset().path, "--steps", "\(steps)", "--seed", "3", "--out", out.path]
+    }
+
+    /// One process's losses and checkpoint for `model` (run once per test process).
+    private func baseline(_ model: String) throws -> (losses: [Int: Double], checkpoint: URL) {
+        if let baseline = Self.baselines[model] { return baseline }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-baseline-\(UUID().uuidString)")
+        let result = try run(try arguments(model, out: out))
+        XCTAssertEqual(result.status, 0, result.error)
+        let baseline = (Self.losses(result.output), out.appendingPathComponent("checkpoint.safetensors"))
+        XCTAssertEqual(baseline.0.count, 50, result.output)
+        Self.baselines[model] = baseline
+        return baseline
+    }
+
+    /// Trains `model` on `ranks` ranks and compares every loss and the final checkpoint with one process.
+    private func assertMatchesOneProcess(_ model: String, ranks: Int, extra: [String] = [], tolerance: Double = tolerance) throws {
+        try requireMPI()
+        let expected = try baseline(model)
+        let out = try temporaryFolder("ranks")
+        let result = try mpirun(ranks, try arguments(model, out: out) + extra)
+        XCTAssertEqual(result.status, 0, result.error + result.output)
+        XCTAssertTrue(result.output.contains("on \(ranks) ranks"), result.output)
+        let label = "\(model) on \(ranks) ranks"
+        let lossDifference = assertSameLosses(Self.losses(result.output), expected.losses, steps: 1...50, tolerance: tolerance, label)
+        let parameterDifference = try assertSameCheckpoint(
+            out.appendingPathComponent("checkpoint.safetensors"), expected.checkpoint, tolerance: tolerance, label)
+        print("\(label) \(extra.joined(separator: " ")): largest relative difference from one process: losses \(lossDifference), checkpoint \(parameterDifference)")
+    }
+
+    func testOneRankIsExactlyOneProcess() throws {
+        try assertMatchesOneProcess("mlp", ranks: 1, tolerance: 0)
+    }
+
+    func testTwoRanksMatchOneProcess() throws {
+        try assertMatchesOneProcess("mlp", ranks: 2)
+    }
+
+    func testFourRanksWithSmallBucketsMatchOneProcess() throws {
+        // 0.05 MiB first and 0.25 MiB later buckets: the MLP's gradients go in four allreduces.
+        let extra = ["--first-bucket-mib", "0.05", "--bucket-mib", "0.25"]
+        try assertMatchesOneProcess("mlp", ranks: 4, extra: extra)
+    }
+
+    func testThreeRanksWithUnequalSharesMatchOneProcessForTheCNN() throws {
+        // 64 examples over 3 ranks: shares of 21, 21 and 22, weighted by their size.
+        try assertMatchesOneProcess("cnn", ranks: 3)
+    }
+
+    func testACheckpointResumesWithAnotherNumberOfRanks() throws {
+        try requireMPI()
+        let expected = try baseline("mlp")
+        let out = try temporaryFolder("resume")
+        // One process to step 20, two ranks to step 35, three ranks to step 50.
+        let first = try run(try arguments("mlp", out: out, steps: 20))
+        XCTAssertEqual(first.status, 0, first.error)
+        let second = try mpirun(2, try arguments("mlp", out: out, steps: 35) + ["--resume"])
+        XCTAssertEqual(second.status, 0, second.error + second.output)
+        XCTAssertTrue(second.output.contains("resumed from"), second.output)
+        let third = try mpirun(3, try arguments("mlp", out: out, steps: 50) + ["--resume"])
+        XCTAssertEqual(third.status, 0, third.error + third.output)
+        assertSameLosses(Self.losses(first.output), expected.losses, steps: 1...20, tolerance: 0, "one process, steps 1-20")
+        assertSameLosses(Self.losses(second.output), expected.losses, steps: 21...35, "two ranks, steps 21-35")
+        assertSameLosses(Self.losses(third.output), expected.losses, steps: 36...50, "three ranks, steps 36-50")
+        try assertSameCheckpoint(out.appendingPathComponent("checkpoint.safetensors"), expected.checkpoint, "after resuming twice")
+    }
+}
