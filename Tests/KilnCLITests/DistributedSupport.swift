@@ -13,6 +13,44 @@ class DistributedTestCase: KilnCommandLineTestCase {
     /// batch differs (a share's sum, then the sum over the ranks), about 1e-7 per step, compounded over 50 steps.
     static let tolerance = 1e-5
 
+    /// 50 batches of 64, so 50 steps are one epoch, and a small test set.
+    static var data: URL?
+    /// One process's run of each model: its output and its checkpoint after 50 steps.
+    static var baselines: [String: (losses: [Int: Double], checkpoint: URL)] = [:]
+
+    override class func tearDown() {
+        if let data { try? FileManager.default.removeItem(at: data) }
+        for (_, baseline) in baselines { try? FileManager.default.removeItem(at: baseline.checkpoint.deletingLastPathComponent()) }
+        data = nil
+        baselines = [:]
+        super.tearDown()
+    }
+
+    /// The shared data set (made on first use).
+    func dataset() throws -> URL {
+        if let data = Self.data { return data }
+        let data = try tinyDataset(trainingCount: 3_200, testCount: 100)
+        Self.data = data
+        return data
+    }
+
+    /// `kiln train` of `model` on the shared data set for `steps` steps, writing to `out`.
+    func arguments(_ model: String, out: URL, steps: Int = 50) throws -> [String] {
+        ["train", "--model", model, "--device", "opencl", "--dataset", try dataset().path, "--steps", "\(steps)", "--seed", "3", "--out", out.path]
+    }
+
+    /// One process's losses and checkpoint for `model` (run once per test process).
+    func baseline(_ model: String) throws -> (losses: [Int: Double], checkpoint: URL) {
+        if let baseline = Self.baselines[model] { return baseline }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-baseline-\(UUID().uuidString)")
+        let result = try run(try arguments(model, out: out))
+        XCTAssertEqual(result.status, 0, result.error)
+        let baseline = (Self.losses(result.output), out.appendingPathComponent("checkpoint.safetensors"))
+        XCTAssertEqual(baseline.0.count, 50, result.output)
+        Self.baselines[model] = baseline
+        return baseline
+    }
+
     /// Skips without Open MPI, except in CI (`CI=true`) or with `KILN_REQUIRE_MPI=1`, where it fails.
     func requireMPI() throws {
         guard !FileManager.default.isExecutableFile(atPath: Self.mpirun.path) else { return }

@@ -5,40 +5,6 @@ import Foundation
 import XCTest
 
 final class DistributedTrainingTests: DistributedTestCase {
-    /// 50 batches of 64, so 50 steps are one epoch, and a small test set.
-    private static var data: URL?
-    /// One process's run of each model: its output and its checkpoint after 50 steps.
-    private static var baselines: [String: (losses: [Int: Double], checkpoint: URL)] = [:]
-
-    override class func tearDown() {
-        if let data { try? FileManager.default.removeItem(at: data) }
-        for (_, baseline) in baselines { try? FileManager.default.removeItem(at: baseline.checkpoint.deletingLastPathComponent()) }
-        super.tearDown()
-    }
-
-    private func dataset() throws -> URL {
-        if let data = Self.data { return data }
-        let data = try tinyDataset(trainingCount: 3_200, testCount: 100)
-        Self.data = data
-        return data
-    }
-
-    private func arguments(_ model: String, out: URL, steps: Int = 50) throws -> [String] {
-        ["train", "--model", model, "--device", "opencl", "--dataset", try dataset().path, "--steps", "\(steps)", "--seed", "3", "--out", out.path]
-    }
-
-    /// One process's losses and checkpoint for `model` (run once per test process).
-    private func baseline(_ model: String) throws -> (losses: [Int: Double], checkpoint: URL) {
-        if let baseline = Self.baselines[model] { return baseline }
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-baseline-\(UUID().uuidString)")
-        let result = try run(try arguments(model, out: out))
-        XCTAssertEqual(result.status, 0, result.error)
-        let baseline = (Self.losses(result.output), out.appendingPathComponent("checkpoint.safetensors"))
-        XCTAssertEqual(baseline.0.count, 50, result.output)
-        Self.baselines[model] = baseline
-        return baseline
-    }
-
     /// Trains `model` on `ranks` ranks and compares every loss and the final checkpoint with one process.
     private func assertMatchesOneProcess(_ model: String, ranks: Int, extra: [String] = [], tolerance: Double = tolerance) throws {
         try requireMPI()
