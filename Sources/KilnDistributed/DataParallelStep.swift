@@ -70,13 +70,13 @@ public final class DataParallelStep {
     /// Compiles the plans for global batches of `shape` and creates the optimizer's state, so that it can be
     /// loaded or broadcast before the first step.
     public func prepare(batchShape shape: Shape, on device: Device) throws {
-        _ = try gradientPlan(for: try shareShape(of: shape), on: device)
+        _ = try gradientPlan(for: try shareShape(of: shape), batch: shape[0], on: device)
         _ = try update(on: device)
     }
 
     /// What compiling the forward and backward pass for global batches of `shape` decided, for the log.
     public func report(batchShape shape: Shape, on device: Device) throws -> Plan.Report {
-        try gradientPlan(for: try shareShape(of: shape), on: device).report
+        try gradientPlan(for: try shareShape(of: shape), batch: shape[0], on: device).report
     }
 
     /// Runs one step on this rank's share of a global batch (`inputs` of `shape`, `targets` per example) and
@@ -92,11 +92,9 @@ public final class DataParallelStep {
         let rows = Self.share(of: batch, rank: communicator.rank, size: communicator.size)
         let inputWidth = inputs.count / batch
         let targetWidth = targets.count / batch
-        let plan = try gradientPlan(for: try shareShape(of: shape), on: device)
+        let plan = try gradientPlan(for: try shareShape(of: shape), batch: batch, on: device)
         let storage = try bucketStorage()
         let layout = storage.layout
-        // This share's gradients count in proportion to its examples (a mean over the share, summed over ranks).
-        let weight = Float(rows.count) / Float(batch)
         let gradientCount = parameters.count
         var unfinished = layout.buckets.map(\.count)
         let bucketOf = Dictionary(uniqueKeysWithValues: layout.buckets.enumerated().flatMap { bucket, slots in slots.map { ($0.gradient, bucket) } })
@@ -110,10 +108,10 @@ public final class DataParallelStep {
                 let bucket = storage.bucket(index)
                 for slot in layout.buckets[index] {
                     let values = try plan.output(1 + slot.gradient)
-                    for (position, value) in values.enumerated() { bucket[slot.offset + position] = value * weight }
+                    _ = UnsafeMutableBufferPointer(rebasing: bucket[slot.offset..<slot.offset + values.count]).update(fromContentsOf: values)
                 }
                 if index == 0 {
-                    storage.extras[0] = try plan.output(0)[0] * weight
+                    storage.extras[0] = try plan.output(0)[0]
                     storage.extras[1] = stop ? 1 : 0
                 }
                 timings.gatherSeconds += clock() - gatherStart
@@ -142,7 +140,7 @@ public final class DataParallelStep {
             let bucket = storage.bucket(index)
             for slot in slots {
                 let count = parameters[gradientCount - 1 - slot.gradient].variable.shape.count
-                gradients[gradientCount - 1 - slot.gradient] = Array(bucket[slot.offset..<slot.offset + count])
+                gradients[gradientCount - 1 - slot.gradient] = Array(UnsafeBufferPointer(rebasing: bucket[slot.offset..<slot.offset + count]))
             }
         }
         let update = try update(on: device)
@@ -153,6 +151,21 @@ public final class DataParallelStep {
         let value = storage.extras[0]
         guard value.isFinite else { throw NonFiniteLossError(step: step, loss: value) }
         return (value, storage.extras[1] > 0)
+    }
+
+    /// Seconds each of `repetitions` rounds of this step's bucket allreduces takes on its own, without a
+    /// backward pass to hide behind (after at least one step; every rank must call it). The buckets' contents
+    /// are left undefined until the next step fills them.
+    public func timeAllreduce(repetitions: Int) throws -> [Double] {
+        let storage = try bucketStorage()
+        return try (0..<repetitions).map { repetition in
+            let start = DispatchTime.now().uptimeNanoseconds
+            let pending = try storage.layout.counts.indices.map { index in
+                try communicator.startSum(storage.bucket(index), operation: "timed allreduce \(repetition + 1) (bucket \(index + 1))")
+            }
+            for collective in pending { try communicator.wait(for: collective) }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
     }
 
     // MARK: Compiling
@@ -169,16 +182,20 @@ public final class DataParallelStep {
         return Shape([rows.count] + shape.dimensions.dropFirst())
     }
 
-    /// Forward and backward for a share of `shape`: outputs the loss, then the gradients last layer first;
-    /// updates running statistics.
-    private func gradientPlan(for shape: Shape, on device: Device) throws -> Plan {
+    /// Forward and backward for a share of `shape`, of a global batch of `batch`: outputs the loss, then the
+    /// gradients last layer first; updates running statistics. The loss, a mean over the share, is weighted
+    /// by the share's part of the global batch, so that the sums over the ranks are the global batch's mean
+    /// loss and its gradients (a weight of 1 for one rank, and a power of two for equal shares on 2, 4, ...
+    /// ranks, which rounds nothing).
+    private func gradientPlan(for shape: Shape, batch: Int, on device: Device) throws -> Plan {
         if let plan = gradientPlans[shape] { return plan }
         let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
         let context = ForwardContext(training: true, seed: seed &+ UInt64(communicator.rank) &* 0x9E37_79B9_7F4A_7C15)
         let output = try model.forward(x, context: context)
         let targetShape = loss.targetShape(for: output.shape)
         let targets = try Tensor([Float](repeating: 0, count: targetShape.count), shape: targetShape, on: device)
-        let value = try loss(output, targets)
+        let share = shape[0]
+        let value = share == batch ? try loss(output, targets) : try loss(output, targets) * (Double(share) / Double(batch))
         let gradients = try KilnCore.gradients(of: value, withRespectTo: parameters.map(\.variable.value))
         let plan = try Plan(inputs: [x, targets], outputs: [value] + gradients.reversed(), updates: context.stateUpdates)
         gradientPlans[shape] = plan

@@ -54,6 +54,18 @@ extension TrainCommand {
         }
     }
 
+    /// Prints (on rank 0) where the steps' time went, leaving out the first tenth (plans compiled, caches
+    /// warming), and how long the gradient allreduce takes on its own: what `Benchmarks/mpi-scaling.sh` reads.
+    private func reportTimings(_ timings: [StepTimings], distributed: DistributedTrainer) throws {
+        let alone = try distributed.step.timeAllreduce(repetitions: 20)
+        guard distributed.communicator.rank == 0, !timings.isEmpty else { return }
+        let kept = Array(timings.dropFirst(timings.count / 10))
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] * 1000 }
+        print(String(
+            format: "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms",
+            kept.count, median(kept.map(\.stepSeconds)), median(kept.map(\.waitSeconds)), median(kept.map(\.gatherSeconds)), median(alone)))
+    }
+
     /// Errors that every rank meets at the same point with the same values, so one report says it all.
     private static func isSharedByAllRanks(_ error: Error) -> Bool {
         if error is NonFiniteLossError { return true }
@@ -98,6 +110,7 @@ extension TrainCommand {
             print("gradient plan per rank: \(try distributed.step.report(batchShape: batchShape, on: device))")
         }
         let interrupt = InterruptFlag()
+        var timings: [StepTimings] = []
         let epochs = training.epochs
         if distributed.epoch >= epochs, isLeader { print("already trained \(distributed.epoch) epochs; raise --epochs to train more") }
         while distributed.epoch < epochs {
@@ -105,6 +118,7 @@ extension TrainCommand {
             let report = try distributed.trainEpoch(
                 stepLimit: steps,
                 progress: { batch, batches, loss in
+                    timings.append(distributed.step.timings)
                     guard isLeader else { return }
                     if let steps, distributed.step.step <= steps {
                         print("step \(distributed.step.step) loss \(loss)")
@@ -118,6 +132,7 @@ extension TrainCommand {
                 try distributed.saveCheckpoint(to: checkpoint)
                 if let steps, distributed.step.step >= steps {
                     if isLeader { print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)") }
+                    try reportTimings(timings, distributed: distributed)
                     return
                 }
                 if isLeader {
