@@ -1,10 +1,11 @@
 // Communicator: the MPI job this process belongs to (MPI loaded at run time), with the collectives
-// data-parallel training needs. Every collective is started nonblocking and waited for with a timeout, so
-// a rank that stops answering ends the job with a message that names it instead of hanging it.
+// data-parallel training needs. Every MPI call runs on one thread (`MPIThread`), which keeps started
+// collectives moving while the caller works and ends one that waits too long, so a rank that stops answering
+// ends the job with a message that names it instead of hanging it.
 import CKilnMPI
 import Foundation
 
-/// The processes of one MPI job (MPI_COMM_WORLD). Only the thread that created it may use it.
+/// The processes of one MPI job (MPI_COMM_WORLD). One thread at a time may use it.
 public final class Communicator {
     /// Environment variable: seconds a collective may wait for the other ranks (default 120).
     public static let timeoutVariable = "KILN_MPI_TIMEOUT"
@@ -27,7 +28,7 @@ public final class Communicator {
     public private(set) var hosts: [String] = []
     /// Seconds a collective waits for the other ranks before it gives up.
     public let timeout: Double
-    private let heartbeat: Heartbeat
+    private let thread = MPIThread()
     private var finalized = false
 
     /// Whether an MPI launcher (mpirun, mpiexec, or srun with PMIx) started this process.
@@ -50,83 +51,54 @@ public final class Communicator {
         } else {
             timeout = Self.defaultTimeout
         }
-        try Self.load(library: environment[Self.libraryVariable])
-        // Gradient sums are large and in place; for those Open MPI's nonblocking collectives (libnbc) pick a
-        // binomial tree, which moves every byte log2(N) times through rank 0. The ring moves 2(N-1)/N of
-        // them per rank, the least any allreduce can, so ask for it unless the user chose an algorithm.
-        if environment[Self.allreduceAlgorithmVariable] == nil { setenv(Self.allreduceAlgorithmVariable, "1", 0) }
-        try MPICall.check(kiln_mpi_init(), "MPI_Init_thread", rank: -1)
-        var rank: Int32 = 0
-        var size: Int32 = 0
-        var localRank: Int32 = 0
-        var localSize: Int32 = 0
-        try MPICall.check(kiln_mpi_rank(&rank), "MPI_Comm_rank", rank: -1)
-        try MPICall.check(kiln_mpi_size(&size), "MPI_Comm_size", rank: Int(rank))
-        try MPICall.check(kiln_mpi_local_rank(&localRank, &localSize), "MPI_Comm_split_type", rank: Int(rank))
-        self.rank = Int(rank)
-        self.size = Int(size)
-        self.localRank = Int(localRank)
-        self.localSize = Int(localSize)
-        heartbeat = try Heartbeat(rank: Int(rank), size: Int(size))
-        var failure: Int32 = 0
-        let host = MPICall.text(capacity: 256) { failure = kiln_mpi_processor_name($0, $1) }
-        try MPICall.check(failure, "MPI_Get_processor_name", rank: self.rank)
+        let algorithmChosen = environment[Self.allreduceAlgorithmVariable] != nil
+        let library = environment[Self.libraryVariable]
+        let (rank, size, localRank, localSize, host) = try thread.sync { () throws -> (Int, Int, Int, Int, String) in
+            try Self.load(library: library)
+            // Gradient sums are large and in place; for those Open MPI's nonblocking collectives (libnbc) pick a
+            // binomial tree, which moves every byte log2(N) times through rank 0. The ring moves 2(N-1)/N of
+            // them per rank, the least any allreduce can, so ask for it unless the user chose an algorithm.
+            if !algorithmChosen { setenv(Self.allreduceAlgorithmVariable, "1", 0) }
+            try MPICall.check(kiln_mpi_init(), "MPI_Init_thread", rank: -1)
+            var rank: Int32 = 0
+            var size: Int32 = 0
+            var localRank: Int32 = 0
+            var localSize: Int32 = 0
+            try MPICall.check(kiln_mpi_rank(&rank), "MPI_Comm_rank", rank: -1)
+            try MPICall.check(kiln_mpi_size(&size), "MPI_Comm_size", rank: Int(rank))
+            try MPICall.check(kiln_mpi_local_rank(&localRank, &localSize), "MPI_Comm_split_type", rank: Int(rank))
+            var failure: Int32 = 0
+            let host = MPICall.text(capacity: 256) { failure = kiln_mpi_processor_name($0, $1) }
+            try MPICall.check(failure, "MPI_Get_processor_name", rank: Int(rank))
+            return (Int(rank), Int(size), Int(localRank), Int(localSize), host)
+        }
+        self.rank = rank
+        self.size = size
+        self.localRank = localRank
+        self.localSize = localSize
+        let timeout = self.timeout
+        try thread.sync { [thread] in
+            thread.rank = rank
+            thread.timeout = timeout
+            thread.heartbeat = try Heartbeat(rank: rank, size: size)
+        }
         hosts = try allgather(host, operation: "exchanging host names")
+        let hosts = self.hosts
+        try thread.sync { [thread] in thread.hosts = hosts }
     }
 
     // MARK: Collectives
 
-    /// A collective that has started; `wait(for:)` finishes it.
-    public final class Pending {
-        /// What the collective does, for messages ("gradient allreduce of step 12, bucket 2 of 3").
-        public let operation: String
-        fileprivate let number: Int64
-        fileprivate var request: kiln_mpi_request
-        fileprivate init(operation: String, number: Int64, request: kiln_mpi_request) {
-            self.operation = operation
-            self.number = number
-            self.request = request
-        }
-    }
-
     /// Starts summing `values` over all ranks in place. The memory must stay put until `wait(for:)` returns.
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>, operation: String) throws -> Pending {
-        try start(operation) { request in kiln_mpi_iallreduce_sum_float(values.baseAddress, try count(values.count, operation), &request) }
+        let count = try count(values.count, operation)
+        return start(operation) { kiln_mpi_iallreduce_sum_float(values.baseAddress, count, &$0) }
     }
 
-    /// Waits until `pending` has finished on this rank, letting MPI progress meanwhile. Throws
-    /// `DistributedError.timeout` after `timeout` seconds, naming the ranks that never started it.
+    /// Waits until `pending` has finished on this rank. Throws `DistributedError.timeout` after `timeout`
+    /// seconds, naming the ranks that never started it.
     public func wait(for pending: Pending) throws {
-        let start = DispatchTime.now().uptimeNanoseconds
-        var polls = 0
-        while true {
-            var done: Int32 = 0
-            try check(kiln_mpi_test(&pending.request, &done), "MPI_Test")
-            if done != 0 { return }
-            try heartbeat.poll()
-            let waited = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if waited > timeout {
-                let late = heartbeat.lateRanks(for: pending.number)
-                // Rank 0 hears from every rank, so the others give it a head start to name the late one.
-                if late != nil || waited > timeout + min(10, timeout / 4) {
-                    throw DistributedError.timeout(rank: rank, operation: pending.operation, seconds: waited, lateRanks: late, hosts: hosts)
-                }
-            }
-            // Spin briefly (a collective usually finishes within microseconds of the last rank joining), then
-            // sleep between polls so a long wait leaves the cores to the device.
-            polls += 1
-            if polls < 20_000 { sched_yield() } else { usleep(200) }
-        }
-    }
-
-    /// Lets MPI move started collectives along without waiting (call it between other work).
-    public func progress(_ pending: [Pending]) throws {
-        // MPI_Test marks a finished request null, and a null request tests finished, so `wait(for:)` on it returns at once.
-        for collective in pending {
-            var done: Int32 = 0
-            try check(kiln_mpi_test(&collective.request, &done), "MPI_Test")
-        }
-        try heartbeat.poll()
+        try thread.wait(pending)
     }
 
     /// Sums `values` over all ranks in place.
@@ -134,7 +106,7 @@ public final class Communicator {
         try values.withUnsafeMutableBufferPointer { buffer in
             for chunk in Self.chunks(buffer.count) {
                 let slice = UnsafeMutableBufferPointer(rebasing: buffer[chunk])
-                try wait(for: try start(operation) { kiln_mpi_iallreduce_sum_float(slice.baseAddress, Int32(slice.count), &$0) })
+                try wait(for: start(operation) { kiln_mpi_iallreduce_sum_float(slice.baseAddress, Int32(slice.count), &$0) })
             }
         }
     }
@@ -144,7 +116,7 @@ public final class Communicator {
         try values.withUnsafeMutableBufferPointer { buffer in
             for chunk in Self.chunks(buffer.count) {
                 let slice = UnsafeMutableBufferPointer(rebasing: buffer[chunk])
-                try wait(for: try start(operation) { kiln_mpi_iallreduce_sum_double(slice.baseAddress, Int32(slice.count), &$0) })
+                try wait(for: start(operation) { kiln_mpi_iallreduce_sum_double(slice.baseAddress, Int32(slice.count), &$0) })
             }
         }
     }
@@ -170,7 +142,7 @@ public final class Communicator {
         var received = [UInt64](repeating: 0, count: size)
         try withUnsafeBytes(of: &sent) { sentBytes in
             try received.withUnsafeMutableBytes { receivedBytes in
-                try wait(for: try start(operation) {
+                try wait(for: start(operation) {
                     kiln_mpi_iallgather(sentBytes.baseAddress, receivedBytes.baseAddress, Int32(sentBytes.count), &$0)
                 })
             }
@@ -186,7 +158,7 @@ public final class Communicator {
         var received = [UInt8](repeating: 0, count: width * size)
         try sent.withUnsafeBytes { sentBytes in
             try received.withUnsafeMutableBytes { receivedBytes in
-                try wait(for: try start(operation) {
+                try wait(for: start(operation) {
                     kiln_mpi_iallgather(sentBytes.baseAddress, receivedBytes.baseAddress, Int32(width), &$0)
                 })
             }
@@ -202,16 +174,22 @@ public final class Communicator {
     /// which rank called it.
     public func abort(_ message: String, code: Int32 = 1) -> Never {
         FileHandle.standardError.write(Data("kiln: \(message)\n".utf8))
-        _ = kiln_mpi_abort(code)
+        thread.enqueue { _ = kiln_mpi_abort(code) }
+        // MPI_Abort ends this process too; should it not within seconds, end it here.
+        sleep(10)
         exit(code)
     }
 
-    /// Ends MPI in this process once every rank has called it (MPI_Finalize).
+    /// Ends MPI in this process once every rank has called it (MPI_Finalize), and its thread.
     public func finalize() throws {
         guard !finalized else { return }
         finalized = true
-        try heartbeat.close()
-        try check(kiln_mpi_finalize(), "MPI_Finalize")
+        try thread.sync { [thread, rank] in
+            try thread.heartbeat?.close()
+            thread.heartbeat = nil
+            try MPICall.check(kiln_mpi_finalize(), "MPI_Finalize", rank: rank)
+        }
+        thread.stop()
     }
 
     // MARK: Helpers
@@ -224,17 +202,16 @@ public final class Communicator {
         stride(from: 0, to: max(count, 1), by: largest).map { $0..<min($0 + largest, count) }
     }
 
-    private func start(_ operation: String, _ call: (inout kiln_mpi_request) throws -> Int32) throws -> Pending {
-        let number = try heartbeat.begin()
-        var request = kiln_mpi_request()
-        try check(try call(&request), operation)
-        return Pending(operation: operation, number: number, request: request)
+    private func start(_ operation: String, _ call: @escaping (inout kiln_mpi_request) -> Int32) -> Pending {
+        let pending = Pending(name: operation)
+        thread.start(pending, call)
+        return pending
     }
 
     private func broadcast(bytes: UnsafeMutableRawBufferPointer, from root: Int, operation: String) throws {
         for chunk in Self.chunks(bytes.count) {
             let slice = UnsafeMutableRawBufferPointer(rebasing: bytes[chunk])
-            try wait(for: try start(operation) { kiln_mpi_ibroadcast(slice.baseAddress, Int32(slice.count), Int32(root), &$0) })
+            try wait(for: start(operation) { kiln_mpi_ibroadcast(slice.baseAddress, Int32(slice.count), Int32(root), &$0) })
         }
     }
 
@@ -243,10 +220,6 @@ public final class Communicator {
             throw DistributedError.setting("rank \(rank): \(operation) has \(count) values; one collective takes at most \(Self.largestCount)")
         }
         return Int32(count)
-    }
-
-    private func check(_ status: Int32, _ function: String) throws {
-        try MPICall.check(status, function, rank: rank)
     }
 
     private static func load(library path: String?) throws {

@@ -127,7 +127,6 @@ public final class DataParallelStep {
                 if let bucket = bucketOf[output - 1] { unfinished[bucket] -= 1 }
             }
             try startFinishedBuckets()
-            try self.communicator.progress(pending)
         }
         try startFinishedBuckets()
         let waitStart = clock()

@@ -9,8 +9,9 @@ public enum DistributedError: Error, CustomStringConvertible {
     case setting(String)
     /// An MPI call failed with the library's error text.
     case call(rank: Int, function: String, code: Int32, message: String)
-    /// A collective did not finish within the timeout. `lateRanks` had not started it: empty when every rank
-    /// had (the network or the library stalls), nil when this rank cannot tell (only rank 0 hears from all).
+    /// A collective did not finish within the timeout. `lateRanks` had not started it or stopped answering:
+    /// empty when every rank took part (the network or the library stalls), nil when this rank cannot tell
+    /// (only rank 0 hears from all).
     case timeout(rank: Int, operation: String, seconds: Double, lateRanks: [Int]?, hosts: [String])
     /// The parameters (or optimizer state) of some ranks differ from rank 0's after `epoch`.
     case drift(rank: Int, epoch: Int, differingRanks: [Int], largestDifference: Float?, tensor: String?)
@@ -30,7 +31,8 @@ public enum DistributedError: Error, CustomStringConvertible {
                 return waited + "; every rank started it, so the network or MPI stalls (raise KILN_MPI_TIMEOUT if a step is this slow)"
             }
             let named = lateRanks.map { late in late < hosts.count ? "rank \(late) on \(hosts[late])" : "rank \(late)" }
-            return waited + "; \(named.joined(separator: ", ")) never started it (stopped, hung or too slow: raise KILN_MPI_TIMEOUT if a step is this slow)"
+            return waited + "; \(named.joined(separator: ", ")) did not take part (stopped answering or never started it; "
+                + "raise KILN_MPI_TIMEOUT if a step can be this slow)"
         case .drift(let rank, let epoch, let differingRanks, let largestDifference, let tensor):
             var text = "rank \(rank): after epoch \(epoch) the parameters of rank\(differingRanks.count == 1 ? "" : "s") "
                 + "\(differingRanks.map(String.init).joined(separator: ", ")) differ from rank 0's"

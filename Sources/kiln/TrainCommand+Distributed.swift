@@ -13,6 +13,8 @@ struct DistributedOptions: ParsableArguments {
     var bucketMib = Double(BucketLayout.defaultBytes) / 1_048_576
     @Option(help: "Under mpirun: MiB of gradients in the first allreduce, which starts while the backward pass still runs.")
     var firstBucketMib = Double(BucketLayout.defaultFirstBytes) / 1_048_576
+    @Flag(help: "Under mpirun, with --steps: print where rank 0's step time went and time the allreduce alone (Benchmarks/mpi-scaling.sh).")
+    var reportTiming = false
 
     func validate() throws {
         guard bucketMib > 0, bucketMib.isFinite, firstBucketMib > 0, firstBucketMib.isFinite else {
@@ -132,7 +134,7 @@ extension TrainCommand {
                 try distributed.saveCheckpoint(to: checkpoint)
                 if let steps, distributed.step.step >= steps {
                     if isLeader { print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)") }
-                    try reportTimings(timings, distributed: distributed)
+                    if distributedOptions.reportTiming { try reportTimings(timings, distributed: distributed) }
                     return
                 }
                 if isLeader {
