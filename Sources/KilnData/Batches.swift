@@ -45,7 +45,7 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     var table: [Float] { (0...255).map { apply(Float($0) / 255) } }
 }
 
-/// One batch ready for the device: images `[N, 1, rows, columns]` normalised and labels `[N]` as floats.
+/// One batch ready for the device: images `[N, C, H, W]` normalised and labels `[N]` as floats.
 public struct Batch {
     public let inputs: [Float]
     public let labels: [Float]
@@ -54,7 +54,7 @@ public struct Batch {
 
 /// Batches over a set of labelled images.
 public struct ImageBatches {
-    public let images: LabeledImages
+    public let images: any LabeledImageSet
     public let batchSize: Int
     /// Shuffle with this seed (mixed with the epoch); nil keeps file order.
     public let shuffleSeed: UInt64?
@@ -62,17 +62,15 @@ public struct ImageBatches {
     public let dropLast: Bool
     /// How pixels become inputs.
     public let normalization: PixelNormalization
-    private let inputTable: [Float]
 
     public init(
-        _ images: LabeledImages, batchSize: Int, shuffleSeed: UInt64?, dropLast: Bool, normalization: PixelNormalization = .unit
+        _ images: any LabeledImageSet, batchSize: Int, shuffleSeed: UInt64?, dropLast: Bool, normalization: PixelNormalization = .unit
     ) {
         self.images = images
         self.batchSize = max(batchSize, 1)
         self.shuffleSeed = shuffleSeed
         self.dropLast = dropLast
         self.normalization = normalization
-        inputTable = normalization.table
     }
 
     /// Batches per epoch.
@@ -92,19 +90,13 @@ public struct ImageBatches {
     public func batch(_ index: Int, order: [Int]) -> Batch {
         let start = index * batchSize
         let members = order[start..<min(start + batchSize, order.count)]
-        let pixels = images.rows * images.columns
-        var inputs = [Float](repeating: 0, count: members.count * pixels)
-        var labels = [Float](repeating: 0, count: members.count)
-        for (row, example) in members.enumerated() {
-            let source = example * pixels
-            for pixel in 0..<pixels { inputs[row * pixels + pixel] = inputTable[Int(images.pixels[source + pixel])] }
-            labels[row] = Float(images.labels[example])
-        }
-        return Batch(inputs: inputs, labels: labels, count: members.count)
+        var inputs: [Float] = []
+        images.writeImages(members, normalizedBy: normalization, into: &inputs)
+        return Batch(inputs: inputs, labels: members.map { Float(images.label(at: $0)) }, count: members.count)
     }
 
     /// The input shape of a batch of `count` images.
-    public func shape(count: Int) -> Shape { [count, 1, images.rows, images.columns] }
+    public func shape(count: Int) -> Shape { Shape([count] + images.imageShape) }
 }
 
 /// Prepares item `i + 1` on a background queue while the caller works on item `i`.

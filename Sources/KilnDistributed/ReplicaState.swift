@@ -52,17 +52,17 @@ public struct ReplicaState {
         guard !differing.isEmpty else { return }
         // Each rank's largest difference from rank 0 and the tensor it is in, packed into one word to share.
         var largest: Float = 0
-        var where_ = 0
+        var worstTensor = 0
         for (index, (name, variable)) in variables.enumerated() {
             let own = try variable.value.floats()
             var reference = own
             try communicator.broadcast(&reference, from: 0, operation: "rank 0's \(name) to find the drift")
             for (mine, theirs) in zip(own, reference) where abs(mine - theirs) > largest || (mine - theirs).isNaN {
                 largest = abs(mine - theirs)
-                where_ = index
+                worstTensor = index
             }
         }
-        let packed = try communicator.allgather(UInt64(where_) << 32 | UInt64(largest.bitPattern), operation: "sharing the drift")
+        let packed = try communicator.allgather(UInt64(worstTensor) << 32 | UInt64(largest.bitPattern), operation: "sharing the drift")
         let worst = packed.map { (tensor: Int($0 >> 32), difference: Float(bitPattern: UInt32(truncatingIfNeeded: $0))) }
             .max { $0.difference < $1.difference || $1.difference.isNaN }
         throw DistributedError.drift(

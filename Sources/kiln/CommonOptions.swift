@@ -1,8 +1,9 @@
 // Options shared by the subcommands that train or evaluate (the device, the data set, the training
-// budget), the Ctrl-C flag, and the metrics files a training run writes.
+// budget), the Ctrl-C flag, and the per-epoch line and chart a classifier's training prints and draws.
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct CommonOptions: ParsableArguments {
     @Option(help: "cpu, opencl, opencl:N or opencl:NAME (default: $KILN_DEVICE, else opencl).")
@@ -12,6 +13,8 @@ struct CommonOptions: ParsableArguments {
         /usr/share/datasets/mnist), or a folder with the four MNIST-named IDX files, gzipped or not.
         """)
     var dataset = "fashion-mnist"
+    @Option(help: "The most a gzipped data set file may inflate to, in MiB (default: 100 times its size, at most 4096 MiB).")
+    var maxInflated: Int?
 
     /// Where `--dataset mnist` looks.
     static var mnistDirectory: URL {
@@ -28,6 +31,12 @@ struct CommonOptions: ParsableArguments {
 
     /// Rejects a `--dataset` folder that does not exist (a usage error, before any work starts). Not
     /// part of `validate()`, since some commands read the data set only in some modes.
+    func validate() throws {
+        if let maxInflated, !(1...(1 << 30)).contains(maxInflated) {
+            throw ValidationError("--max-inflated must be between 1 and \(1 << 30) MiB, got \(maxInflated)")
+        }
+    }
+
     func validateDataset() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: datasetDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -41,7 +50,13 @@ struct CommonOptions: ParsableArguments {
     }
 
     func loadDataset() throws -> IDXDataset {
-        try IDXDataset(directory: datasetDirectory)
+        try IDXDataset(directory: datasetDirectory, limits: DecompressionLimits(maximumBytes: maxInflated.map { $0 << 20 }))
+    }
+
+    /// The data set a classifier trains on, named as `--dataset` gave it; every label is checked against the
+    /// class count (the largest training label plus one) before anything trains.
+    func loadImageDataset() throws -> ImageDataset {
+        try ImageDataset(loadDataset(), name: dataset)
     }
 }
 
@@ -137,19 +152,8 @@ final class InterruptFlag: @unchecked Sendable {
     }
 }
 
-/// Writes per-epoch metrics as JSON and CSV.
+/// The per-epoch chart and line a classifier's training prints and writes (`RunFolder` writes the metrics files).
 enum Metrics {
-    static func write(_ reports: [EpochReport], to folder: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(reports), to: folder.appendingPathComponent("metrics.json"))
-        var csv = "epoch,train_loss,test_loss,test_accuracy,images_per_s,seconds,learning_rate\n"
-        for r in reports {
-            csv += "\(r.epoch),\(r.trainLoss),\(r.testLoss),\(r.testAccuracy),\(r.imagesPerSecond),\(r.seconds),\(r.learningRate)\n"
-        }
-        try AtomicFile.write(Data(csv.utf8), to: folder.appendingPathComponent("metrics.csv"))
-    }
-
     /// Train and test loss, and test accuracy, per epoch.
     static func chart(_ reports: [EpochReport], title: String) -> SVGChart {
         let epochs = reports.map { Double($0.epoch) }

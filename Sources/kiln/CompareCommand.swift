@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,9 +42,9 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let interrupt = InterruptFlag()
         let device = try common.openDevice()
-        let data = try common.loadDataset()
+        let data = try common.loadImageDataset()
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         // With --json, standard output carries only the summary.
         let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
         let budget = training.configuration(model: "")

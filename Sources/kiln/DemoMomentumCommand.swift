@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct DemoMomentumCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,7 +49,7 @@ struct DemoMomentumCommand: ParsableCommand {
     func run() throws {
         let device = try common.openDevice()
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
 
         let quadratic = try MomentumDemo.Quadratic(dimension: dimensions, conditionNumber: condition, seed: seed)
         var start = Date()

@@ -31,8 +31,11 @@ struct EvalCommand: ParsableCommand {
         var configuration = try CheckpointModel.storedConfiguration(in: url) ?? TrainingConfiguration()
         if let model { configuration.model = model }
         if let normalize { configuration.normalization = normalize.normalization }
-        let trainer = try Trainer(configuration: configuration, data: common.loadDataset(), device: common.openDevice())
+        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: common.openDevice())
         try trainer.loadWeights(from: url)
+        if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
+            FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
+        }
         let report = try trainer.evaluate(trainer.data.test)
         if json {
             let encoder = JSONEncoder()

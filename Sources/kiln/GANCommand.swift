@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct GANCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,7 +88,7 @@ struct GANCommand: ParsableCommand {
             return
         }
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         let step = trainer.step
         print(
             "training a GAN on \(device): generator \(step.generator.parameterCount) parameters, discriminator "

@@ -45,7 +45,7 @@ extension TrainCommand {
         } catch let error as ExitCode {
             try communicator.finalize()
             throw error
-        } catch where Self.isSharedByAllRanks(error) {
+        } catch where Self.isSharedByAllRanks(error) || error is TrainingStopped {
             if communicator.rank == 0 { FileHandle.standardError.write(Data("kiln: \(error)\n".utf8)) }
             try communicator.finalize()
             throw ExitCode.failure
@@ -68,12 +68,16 @@ extension TrainCommand {
             kept.count, median(kept.map(\.stepSeconds)), median(kept.map(\.waitSeconds)), median(kept.map(\.gatherSeconds)), median(alone)))
     }
 
-    /// Errors that every rank meets at the same point with the same values, so one report says it all.
+    /// Errors that every rank meets at the same point with the same values, so one report says it all: the
+    /// loss and the test loss are the whole batch's and the whole test set's on every rank, and the checks of
+    /// settings and state compare every rank with rank 0.
     private static func isSharedByAllRanks(_ error: Error) -> Bool {
-        if error is NonFiniteLossError { return true }
-        if case DistributedError.drift = error { return true }
-        if case DistributedError.mismatch = error { return true }
-        return false
+        switch error {
+        case is DivergedError, is NonFiniteLossError: true
+        case TrainingError.divergedAfterEpoch, TrainingError.noBatches: true
+        case DistributedError.drift, DistributedError.mismatch: true
+        default: false
+        }
     }
 
     private func trainDistributed(_ communicator: Communicator) throws {
@@ -81,75 +85,94 @@ extension TrainCommand {
         let share = CoreShare(localRank: communicator.localRank, localSize: communicator.localSize)
         let threads = share.apply()
         let configuration = training.configuration(model: model)
-        if resume, isLeader { try Self.checkResumable(checkpoint, with: configuration) }
+        let run = RunFolder(folder)
+        if resume, isLeader { try Self.checkResumable(run.checkpoint, with: configuration) }
         let query = common.device ?? ProcessInfo.processInfo.environment[Device.environmentVariable] ?? "opencl"
         let device = try Device.forRank(query, localRank: communicator.localRank)
-        let trainer = try Trainer(configuration: configuration, data: try common.loadDataset(), device: device)
+        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        try trainer.loop.check(trainer)
         let distributed = try DistributedTrainer(
             trainer: trainer, communicator: communicator, firstBucketBytes: distributedOptions.firstBucketBytes,
             bucketBytes: distributedOptions.bucketBytes)
-        let placements = try communicator.allgather(
-            "\(device), \(device.description.hasPrefix("opencl") ? "POCL_MAX_PTHREAD_COUNT=\(threads) (\(share.reason))" : "no CPU threads to share")",
-            operation: "exchanging device names")
-        try distributed.start(resumingFrom: resume ? checkpoint : nil)
-        var reports: [EpochReport] = []
-        let metricsURL = folder.appendingPathComponent("metrics.json")
-        let batches = trainer.trainingBatches
-        let batchShape = batches.shape(count: batches.batchSize)
+        let placement = device.description.hasPrefix("opencl") ? "POCL_MAX_PTHREAD_COUNT=\(threads) (\(share.reason))" : "no CPU threads to share"
+        let placements = try communicator.allgather("\(device), \(placement)", operation: "exchanging device names")
+        if isLeader { try run.prepare() }
+        var reports = try distributed.start(resuming: resume ? run : nil)
+        var saved: TrainingPosition? = resume ? trainer.loop.position : nil
         if isLeader {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             if resume {
-                reports = (try? JSONDecoder().decode([EpochReport].self, from: Data(contentsOf: metricsURL))) ?? []
-                reports = reports.filter { $0.epoch <= distributed.epoch }
-                print("resumed from \(checkpoint.path) at epoch \(distributed.epoch + 1), batch \(distributed.batchInEpoch), on \(communicator.size) ranks")
+                print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch), on \(communicator.size) ranks")
             }
-            let shares = (0..<communicator.size).map { DataParallelStep.share(of: batches.batchSize, rank: $0, size: communicator.size).count }
-            print("training \(model) (\(trainer.model.parameterCount) parameters) on \(communicator.size) ranks with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize) (\(Set(shares).sorted().map(String.init).joined(separator: " or ")) per rank), \(trainer.normalization.summary)")
+            let shares = Set((0..<communicator.size).map { DistributedTrainer.share(of: training.batchSize, rank: $0, size: communicator.size).count })
+            print("training \(model) (\(trainer.model.parameterCount) parameters) on \(communicator.size) ranks with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize) (\(shares.sorted().map(String.init).joined(separator: " or ")) per rank), \(trainer.normalization.summary)")
             for (rank, placement) in placements.enumerated() { print("rank \(rank) on \(communicator.hosts[rank]): \(placement)") }
-            let layout = distributed.step.layout
-            let gradientBytes = trainer.model.parameterCount * MemoryLayout<Float>.size
-            print("gradients: \(String(format: "%.2f", Double(gradientBytes) / 1_048_576)) MiB per step in \(layout.buckets.count) allreduce bucket\(layout.buckets.count == 1 ? "" : "s"), each started as soon as the backward pass has finished it")
-            print("gradient plan per rank: \(try distributed.step.report(batchShape: batchShape, on: device))")
+            let layout = distributed.reducer.layout(parameterCounts: trainer.model.parameters.map(\.variable.shape.count))
+            let megabytes = Double(trainer.model.parameterCount * MemoryLayout<Float>.size) / 1_048_576
+            print("gradients: \(String(format: "%.2f", megabytes)) MiB per step in \(layout.buckets.count) allreduce bucket\(layout.buckets.count == 1 ? "" : "s")")
+            print("training step plans per rank: \(try trainer.step.plans(for: [distributed.shareShape]).map { "\($0.report)" }.joined(separator: "; then "))")
         }
         let interrupt = InterruptFlag()
-        var timings: [StepTimings] = []
+        distributed.interrupted = { interrupt.raised }
+        var timings: [(step: Double, exchange: ExchangeTimings)] = []
+        var stepStart = DispatchTime.now().uptimeNanoseconds
         let epochs = training.epochs
-        if distributed.epoch >= epochs, isLeader { print("already trained \(distributed.epoch) epochs; raise --epochs to train more") }
-        while distributed.epoch < epochs {
-            let bar = EpochProgress(label: "epoch \(distributed.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress.drawsBar)
-            let report = try distributed.trainEpoch(
-                stepLimit: steps,
-                progress: { batch, batches, loss in
-                    timings.append(distributed.step.timings)
+        if trainer.epoch >= epochs, isLeader { print("already trained \(trainer.epoch) epochs; raise --epochs to train more") }
+        while trainer.epoch < epochs {
+            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress.drawsBar)
+            let hooks = distributed.hooks(
+                shouldStop: { steps.map { trainer.step.step >= $0 } ?? false },
+                batchEnded: { position, batches, loss in
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    timings.append((Double(now - stepStart) / 1e9, distributed.reducer.timings))
+                    stepStart = now
                     guard isLeader else { return }
-                    if let steps, distributed.step.step <= steps {
-                        print("step \(distributed.step.step) loss \(loss)")
+                    if let steps, trainer.step.step <= steps {
+                        print("step \(trainer.step.step) loss \(loss)")
                     } else {
-                        bar.update(batch: batch, of: batches, loss: loss)
+                        bar.update(batch: position.batch, of: batches, loss: loss)
                     }
-                },
-                interrupted: { interrupt.raised })
+                })
+            let report: EpochReport?
+            do {
+                report = try trainer.loop.runEpoch(distributed, hooks: hooks)
+            } catch where Self.isSharedByAllRanks(error) {
+                bar.finish()
+                throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
+            }
             bar.finish()
             guard let report else {
-                try distributed.saveCheckpoint(to: checkpoint)
-                if let steps, distributed.step.step >= steps {
+                if isLeader { try run.save(trainer, reports: reports) }
+                if let steps, trainer.step.step >= steps {
                     if isLeader { print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)") }
-                    if distributedOptions.reportTiming { try reportTimings(timings, distributed: distributed) }
+                    if distributedOptions.reportTiming { try reportTimings(timings, reducer: distributed.reducer, isLeader: isLeader) }
                     return
                 }
                 if isLeader {
-                    print("interrupted at epoch \(distributed.epoch + 1), batch \(distributed.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")
+                    print("interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")
                 }
                 throw ExitCode(130)
             }
+            reports.append(report)
             if isLeader {
-                reports.append(report)
                 print(Metrics.line(report))
-                try distributed.saveCheckpoint(to: checkpoint)
-                try Metrics.write(reports, to: folder)
+                try run.save(trainer, reports: reports)
                 try Metrics.chart(reports, title: "\(model) on \(communicator.size) ranks").write(to: folder.appendingPathComponent("metrics.svg"))
             }
+            saved = trainer.loop.position
+            stepStart = DispatchTime.now().uptimeNanoseconds
         }
         if isLeader { print("checkpoint: \(checkpoint.path)") }
+    }
+
+    /// Prints (on rank 0) where the steps' time went, leaving out the first tenth (plans compiled, caches
+    /// warming), and how long the gradient allreduce takes on its own: what `Benchmarks/mpi-scaling.sh` reads.
+    private func reportTimings(_ timings: [(step: Double, exchange: ExchangeTimings)], reducer: GradientAllreduce, isLeader: Bool) throws {
+        let alone = try reducer.timeAllreduce(repetitions: 20)
+        guard isLeader, !timings.isEmpty, !alone.isEmpty else { return }
+        let kept = Array(timings.dropFirst(timings.count / 10))
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] * 1000 }
+        print(String(
+            format: "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms",
+            kept.count, median(kept.map(\.step)), median(kept.map(\.exchange.waitSeconds)), median(kept.map(\.exchange.gatherSeconds)), median(alone)))
     }
 }

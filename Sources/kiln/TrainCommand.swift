@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Distributed training (under mpirun)") var distributedOptions: DistributedOptions
 
     var folder: URL { URL(fileURLWithPath: out) }
-    var checkpoint: URL { folder.appendingPathComponent("checkpoint.safetensors") }
+    var checkpoint: URL { RunFolder(folder).checkpoint }
 
     /// The character-level language model trains on text, not on an image data set.
     private var isCharacterModel: Bool { model.lowercased() == "char-lstm" }
@@ -74,52 +74,62 @@ struct TrainCommand: ParsableCommand {
         // Catch Ctrl-C from the start, so an early one still ends with a checkpoint.
         let interrupt = InterruptFlag()
         let configuration = training.configuration(model: model)
-        if resume { try Self.checkResumable(checkpoint, with: configuration) }
+        let run = RunFolder(folder)
+        if resume { try Self.checkResumable(run.checkpoint, with: configuration) }
         let device = try common.openDevice()
-        let data = try common.loadDataset()
-        let trainer = try Trainer(configuration: configuration, data: data, device: device)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        try trainer.loop.check(trainer)
+        try run.prepare()
         var reports: [EpochReport] = []
-        let metricsURL = folder.appendingPathComponent("metrics.json")
+        // What the checkpoint on disk holds, for the message when training diverges.
+        var saved: TrainingPosition?
         if resume {
-            try trainer.resume(from: checkpoint)
-            reports = (try? JSONDecoder().decode([EpochReport].self, from: Data(contentsOf: metricsURL))) ?? []
-            reports = reports.filter { $0.epoch <= trainer.epoch }
+            reports = try run.resume(trainer)
+            saved = trainer.loop.position
             print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch)")
         }
         let epochs = training.epochs
         print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)")
-        let batches = trainer.trainingBatches
-        print("training step plan: \(try trainer.step.plan(for: batches.shape(count: batches.batchSize), on: device).report)")
+        print("training step plan: \(try trainer.step.plan(for: trainer.batchShape, on: device).report)")
         if trainer.epoch >= epochs {
             print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
         }
         while trainer.epoch < epochs {
             let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
-            let report = try trainer.trainEpoch(
-                progress: { batch, batches, loss in
-                    if let steps, trainer.step.step <= steps {
-                        print("step \(trainer.step.step) loss \(loss)")
-                    } else {
-                        bar.update(batch: batch, of: batches, loss: loss)
-                    }
-                },
-                shouldStop: { interrupt.raised || steps.map { trainer.step.step >= $0 } ?? false })
+            let report: EpochReport?
+            do {
+                report = try trainer.trainEpoch(
+                    progress: { batch, batches, loss in
+                        if let steps, trainer.step.step <= steps {
+                            print("step \(trainer.step.step) loss \(loss)")
+                        } else {
+                            bar.update(batch: batch, of: batches, loss: loss)
+                        }
+                    },
+                    shouldStop: { interrupt.raised || steps.map { trainer.step.step >= $0 } ?? false })
+            } catch let error as NonFiniteLossError {
+                bar.finish()
+                throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
+            } catch let error as TrainingError {
+                bar.finish()
+                guard case .divergedAfterEpoch = error else { throw error }
+                throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
+            }
             bar.finish()
             if report == nil, !interrupt.raised, let steps {
-                try trainer.saveCheckpoint(to: checkpoint)
+                try run.save(trainer, reports: reports)
                 print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)")
                 return
             }
             guard let report else {
-                try trainer.saveCheckpoint(to: checkpoint)
+                try run.save(trainer, reports: reports)
                 print("interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")
                 throw ExitCode(130)
             }
             reports.append(report)
             print(Metrics.line(report))
-            try trainer.saveCheckpoint(to: checkpoint)
-            try Metrics.write(reports, to: folder)
+            try run.save(trainer, reports: reports)
+            saved = trainer.loop.position
             try Metrics.chart(reports, title: "\(model) on \(device)").write(to: folder.appendingPathComponent("metrics.svg"))
         }
         print("checkpoint: \(checkpoint.path)")
@@ -128,7 +138,9 @@ struct TrainCommand: ParsableCommand {
     /// Refuses to resume with settings that do not fit the checkpoint (another model or optimizer cannot
     /// load its tensors; another batch size or seed would not continue the same run).
     static func checkResumable(_ checkpoint: URL, with configuration: TrainingConfiguration) throws {
-        guard let text = try SafeTensorsFile(contentsOf: checkpoint).metadata["kiln.configuration"],
+        let file = try SafeTensorsFile(contentsOf: checkpoint)
+        if let diverged = file.nonFiniteError(file: checkpoint.path) { throw diverged }
+        guard let text = file.metadata["kiln.configuration"],
             let stored = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
         else { throw ValidationError("--resume: \(checkpoint.path) is not a Kiln training checkpoint (no kiln.configuration)") }
         var differences: [String] = []
@@ -139,5 +151,22 @@ struct TrainCommand: ParsableCommand {
         guard differences.isEmpty else {
             throw ValidationError("--resume: \(checkpoint.path) was trained with \(differences.joined(separator: ", ")); pass the same to continue it")
         }
+    }
+}
+
+/// Training diverged: the run stops, keeps the last good checkpoint and says which state it holds.
+struct TrainingStopped: Error, CustomStringConvertible {
+    let cause: String
+    let checkpoint: URL
+    /// The position the checkpoint on disk holds; nil when none was written.
+    let saved: TrainingPosition?
+
+    var description: String {
+        let kept =
+            saved.map {
+                "\(checkpoint.path) keeps the last good state (\($0.epoch) epochs finished"
+                    + ($0.batch > 0 ? " and \($0.batch) batches of the next" : "") + "); continue from it with --resume and a lower --lr"
+            } ?? "no checkpoint was written"
+        return "\(cause)\nstopped: \(kept)"
     }
 }

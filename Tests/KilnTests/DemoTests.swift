@@ -2,10 +2,11 @@
 // settings follow the classical formulas, the chunked full-batch gradient equals one big batch's, and
 // the batching demo returns a curve per mode.
 import Foundation
+import Kiln
 import KilnTestSupport
 import XCTest
 
-@testable import Kiln
+@testable import KilnExamples
 
 final class DemoTests: XCTestCase {
     func testBestSettingsFollowTheClassicalFormulas() throws {

@@ -27,6 +27,9 @@ final class TrainingTests: XCTestCase {
 
     static let data = IDXDataset(training: syntheticData(count: 256, seed: 1), test: syntheticData(count: 64, seed: 2))
 
+    /// `data` as the data set a trainer reads (10 classes).
+    static func dataset() throws -> ImageDataset { try ImageDataset(data, name: "synthetic") }
+
     func configuration(model: String, optimizer: OptimizerKind = .momentum) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         configuration.model = model
@@ -56,7 +59,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testLossFallsAndAccuracyRises() throws {
-        let trainer = try Trainer(configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.data, device: Device.named("cpu"))
+        let trainer = try Trainer(configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
         let before = try trainer.evaluate(Self.data.test)
         var last: EpochReport?
         for _ in 0..<4 { last = try trainer.trainEpoch() }
@@ -72,8 +75,8 @@ final class TrainingTests: XCTestCase {
             throw XCTSkip("no OpenCL device")
         }
         for model in ["conv4k3p1-relu-maxpool2-flatten-dense10", "flatten-dense32-relu-dense10"] {
-            let reference = try losses(Trainer(configuration: configuration(model: model), data: Self.data, device: Device.named("cpu")), steps: 30)
-            let opencl = try losses(Trainer(configuration: configuration(model: model), data: Self.data, device: Device.named("opencl")), steps: 30)
+            let reference = try losses(Trainer(configuration: configuration(model: model), data: Self.dataset(), device: Device.named("cpu")), steps: 30)
+            let opencl = try losses(Trainer(configuration: configuration(model: model), data: Self.dataset(), device: Device.named("opencl")), steps: 30)
             // Float32 on both; sums run in different orders, so the curves may drift by rounding only.
             let tolerance = Tolerance(absolute: 0, relative: 1e-3, reason: "same float32 steps, different summation order")
             assertClose(opencl, reference, tolerance, "\(model) loss curve")
@@ -87,14 +90,14 @@ final class TrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         for optimizer in [OptimizerKind.momentum, .adam] {
             let model = "conv3k3p1-relu-maxpool2-flatten-dropout20-dense10"
-            let uninterrupted = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.data, device: Device.named("cpu"))
+            let uninterrupted = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
             let expected = try losses(uninterrupted, steps: 6)
 
-            let first = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.data, device: Device.named("cpu"))
+            let first = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
             let head = try losses(first, steps: 3)
             let checkpoint = folder.appendingPathComponent("\(optimizer).safetensors")
             try first.saveCheckpoint(to: checkpoint)
-            let second = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.data, device: Device.named("cpu"))
+            let second = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
             try second.resume(from: checkpoint)
             XCTAssertEqual(second.step.step, 3)
             // The helper restarts at batch 0 of epoch 0, so continue by hand from batch 3.
@@ -124,7 +127,7 @@ final class TrainingTests: XCTestCase {
         let unit = ImageBatches(training, batchSize: 1, shuffleSeed: nil, dropLast: false).batch(0, order: [0]).inputs
         XCTAssertEqual(unit, training.pixels[0..<80].map { Float($0) / 255 })
 
-        let trainer = try Trainer(configuration: configuration(model: "mlp"), data: Self.data, device: Device.named("cpu"))
+        let trainer = try Trainer(configuration: configuration(model: "mlp"), data: Self.dataset(), device: Device.named("cpu"))
         XCTAssertEqual(trainer.normalization, standard)
         let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-normalization-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: checkpoint) }
@@ -153,7 +156,7 @@ final class TrainingTests: XCTestCase {
         // Cross-entropy gradients are bounded, so only a rate near Float's range overflows the weights.
         configuration.learningRate = 1e38
         configuration.optimizer = .sgd
-        let trainer = try Trainer(configuration: configuration, data: Self.data, device: Device.named("cpu"))
+        let trainer = try Trainer(configuration: configuration, data: Self.dataset(), device: Device.named("cpu"))
         XCTAssertThrowsError(try trainer.trainEpoch()) { error in
             XCTAssertTrue(error is NonFiniteLossError, "\(error)")
             XCTAssertTrue("\(error)".contains("step"), "\(error)")
@@ -164,10 +167,10 @@ final class TrainingTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ckpt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let small = try Trainer(configuration: configuration(model: "flatten-dense16-relu-dense10"), data: Self.data, device: Device.named("cpu"))
+        let small = try Trainer(configuration: configuration(model: "flatten-dense16-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
         let url = folder.appendingPathComponent("small.safetensors")
         try small.saveCheckpoint(to: url)
-        let large = try Trainer(configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.data, device: Device.named("cpu"))
+        let large = try Trainer(configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
         let before = try large.model.state.map { try $0.variable.value.floats() }
         XCTAssertThrowsError(try large.loadWeights(from: url)) { error in
             XCTAssertEqual(error as? DataError, .wrongShape(file: url.path, name: "1.weight", expected: [32, 80], found: [16, 80]))

@@ -32,7 +32,8 @@ public final class OpenCLBackend: Backend {
     /// Kernels and buffer copies enqueued so far.
     public private(set) var launchCount = 0
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
-    public internal(set) var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
+    /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
+    public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
     /// Each kernel file's defines under `tuning`, built once rather than on every launch.
     var tunedDefaults: [String: [(String, Int)]] = [:]
 
@@ -47,11 +48,21 @@ public final class OpenCLBackend: Backend {
         context = try OpenCLContext(device: device)
         programs = ProgramCache(context: context, cacheDirectory: cacheDirectory)
         name = "opencl:\(device.info.index) (\(device.info.name))"
-        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.directory)
+        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
+    }
+
+    /// The device's largest buffer and global memory.
+    public var memoryLimits: MemoryLimits {
+        MemoryLimits(
+            largestAllocationBytes: context.device.maxAllocationBytes, totalBytes: context.device.globalMemoryBytes,
+            bytesPerElement: MemoryLayout<Float>.size)
     }
 
     public func allocate(count: Int) throws -> any DeviceStorage {
-        OpenCLStorage(buffer: try OpenCLBuffer(context: context, byteCount: count * MemoryLayout<Float>.size), count: count)
+        let limits = memoryLimits
+        let bytes = try limits.check("buffer", [count], on: name)
+        try limits.checkTotal("buffer", [count], bytes: bytes, inUse: context.bufferBytes, on: name)
+        return OpenCLStorage(buffer: try OpenCLBuffer(context: context, byteCount: bytes), count: count)
     }
 
     public func write(_ values: [Float], to storage: any DeviceStorage) throws {
@@ -85,6 +96,14 @@ public final class OpenCLBackend: Backend {
         try enqueueCopy(from.buffer, offset: 0, to: to.buffer, offset: 0, count: from.count)
     }
 
+    /// Every op has a kernel here (a fused op's activation included: the shape rules admit only fusible ones).
+    public func implements(_ op: Op) -> Bool {
+        switch op {
+        case .data, .reshape: false
+        default: true
+        }
+    }
+
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         let out = try own(output).buffer
         let x = try inputs.map { OpenCLOperand(buffer: try own($0.storage).buffer, shape: $0.shape) }
@@ -107,6 +126,8 @@ public final class OpenCLBackend: Backend {
             try move(op, x, out, outputShape)
         case .reduce(let reduction, let axes, _):
             try reduce(reduction, axes: axes, x[0], out)
+        case .argMax(let axis):
+            try argMax(axis: axis, x[0], out)
         case .softmax(let axis):
             try softmax(axis: axis, logarithm: false, x[0], out)
         case .logSoftmax(let axis):

@@ -34,10 +34,16 @@ public final class OpenCLBuffer: @unchecked Sendable {
         self.context = context
         self.byteCount = byteCount
         self.memory = memory
+        context.bufferByteCounter.add(byteCount)
+        OpenCLLiveObjects.add(1, to: \.buffers)
+        OpenCLLiveObjects.add(byteCount, to: \.bufferBytes)
     }
 
     deinit {
         OpenCLDiagnostics.report(clReleaseMemObject(memory), "clReleaseMemObject")
+        context.bufferByteCounter.add(-byteCount)
+        OpenCLLiveObjects.add(-1, to: \.buffers)
+        OpenCLLiveObjects.add(-byteCount, to: \.bufferBytes)
     }
 
     /// Copies `source` into the buffer at `offset` bytes; returns when the copy is done.

@@ -10,6 +10,8 @@ public final class OpenCLContext: @unchecked Sendable {
     let deviceHandle: OpenCLDeviceHandle
     let context: cl_context
     let queue: cl_command_queue
+    /// Bytes held by this context's buffers.
+    let bufferByteCounter = ByteCounter()
 
     /// Creates a context and an in-order queue (no profiling) on `device`.
     public init(device: OpenCLDeviceHandle) throws(OpenCLError) {
@@ -29,6 +31,8 @@ public final class OpenCLContext: @unchecked Sendable {
         self.deviceHandle = device
         self.context = context
         self.queue = queue
+        OpenCLLiveObjects.add(1, to: \.contexts)
+        OpenCLLiveObjects.add(1, to: \.queues)
     }
 
     /// Opens the device a query selects (see `OpenCLDiscovery.select`).
@@ -39,7 +43,12 @@ public final class OpenCLContext: @unchecked Sendable {
     deinit {
         OpenCLDiagnostics.report(clReleaseCommandQueue(queue), "clReleaseCommandQueue")
         OpenCLDiagnostics.report(clReleaseContext(context), "clReleaseContext")
+        OpenCLLiveObjects.add(-1, to: \.queues)
+        OpenCLLiveObjects.add(-1, to: \.contexts)
     }
+
+    /// Bytes held by this context's buffers now.
+    public var bufferBytes: Int { bufferByteCounter.value }
 
     /// Blocks until every command enqueued so far has completed.
     public func finish() throws(OpenCLError) {

@@ -32,10 +32,12 @@ public final class OpenCLKernel {
         self.name = name
         self.workGroupSizeLimit = Swift.max(1, limit)
         self.kernel = kernel
+        OpenCLLiveObjects.add(1, to: \.kernels)
     }
 
     deinit {
         OpenCLDiagnostics.report(clReleaseKernel(kernel), "clReleaseKernel")
+        OpenCLLiveObjects.add(-1, to: \.kernels)
     }
 
     public var context: OpenCLContext { program.context }

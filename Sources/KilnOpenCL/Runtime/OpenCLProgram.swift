@@ -35,6 +35,7 @@ public final class OpenCLProgram: @unchecked Sendable {
         self.file = file
         self.options = options
         self.program = program
+        OpenCLLiveObjects.add(1, to: \.programs)
     }
 
     /// Loads a binary this device produced earlier and builds (links) it.
@@ -63,10 +64,12 @@ public final class OpenCLProgram: @unchecked Sendable {
         self.file = file
         self.options = options
         self.program = program
+        OpenCLLiveObjects.add(1, to: \.programs)
     }
 
     deinit {
         OpenCLDiagnostics.report(clReleaseProgram(program), "clReleaseProgram")
+        OpenCLLiveObjects.add(-1, to: \.programs)
     }
 
     /// A kernel of this program by entry-point name.

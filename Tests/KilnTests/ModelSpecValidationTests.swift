@@ -1,0 +1,140 @@
+// Model strings that once divided by zero, overflowed or asked for terabytes: each is a clear
+// `ModelSpecError` before anything is allocated, and plans check their buffers against the device.
+import Kiln
+import XCTest
+
+final class ModelSpecValidationTests: XCTestCase {
+    private func buildError(_ text: String, on device: Device? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        var random = RandomSource(seed: 0)
+        do {
+            _ = try ModelSpec(text).build(inputShape: [1, 28, 28], random: &random, on: device ?? Device.named("cpu"))
+        } catch let error as ModelSpecError {
+            return error.description
+        }
+        XCTFail("\(text) built", file: file, line: line)
+        return ""
+    }
+
+    func testZeroWindowsAndStridesAreRejected() throws {
+        // Each divided by zero before (issue 15).
+        for (text, expected) in [
+            ("maxpool0", "'maxpool0': the number after 'maxpool' must be at least 1, got 0"),
+            ("maxpool2s0", "'maxpool2s0': 's' must be at least 1, got 0"),
+            ("avgpool0", "'avgpool0': the number after 'avgpool' must be at least 1, got 0"),
+            ("conv32k3s0", "'conv32k3s0': 's' must be at least 1, got 0"),
+            ("conv8k0", "'conv8k0': 'k' must be at least 1, got 0"),
+            ("conv8k3d0", "'conv8k3d0': 'd' must be at least 1, got 0"),
+            ("conv8k3g0", "'conv8k3g0': 'g' must be at least 1, got 0"),
+            ("conv0k3", "'conv0k3': the number after 'conv' must be at least 1, got 0"),
+            ("flatten-dense0", "'dense0': the number after 'dense' must be at least 1, got 0"),
+        ] {
+            XCTAssertEqual(try buildError(text), "model spec: " + expected)
+        }
+    }
+
+    func testOverflowingNumbersAreRejected() throws {
+        XCTAssertEqual(
+            try buildError("conv8k3p4611686018427387904"),
+            "model spec: 'conv8k3p4611686018427387904': the sizes overflow; use smaller numbers")
+        XCTAssertEqual(
+            try buildError("conv8k3d4611686018427387904"),
+            "model spec: 'conv8k3d4611686018427387904': the sizes overflow; use smaller numbers")
+        XCTAssertEqual(
+            try buildError("conv8k99999999999999999999"), "model spec: 'conv8k99999999999999999999': bad number 99999999999999999999")
+    }
+
+    func testWindowsLargerThanTheInputAreRejected() throws {
+        XCTAssertEqual(
+            try buildError("maxpool50"),
+            "model spec: 'maxpool50': the window (50 wide) is larger than the input (28 with padding; input [1, 28, 28])")
+        XCTAssertEqual(
+            try buildError("conv4k3d20"),
+            "model spec: 'conv4k3d20': the window (41 wide) is larger than the input (28 with padding; input [1, 28, 28])")
+        XCTAssertTrue(try buildError("conv4k3g3").contains("groups (3) must divide the input channels (1)"))
+    }
+
+    func testHugeLayersAreRejectedBeforeAllocating() throws {
+        // Aborted in malloc before ("failed to allocate 313599999996864 bytes").
+        let dense = try buildError("flatten-dense99999999999-dense10")
+        XCTAssertTrue(
+            dense.hasPrefix(
+                "model spec: 'dense99999999999': layer 2 weight [99999999999, 784]: 313599999996864 bytes (285.2 TiB) exceeds the largest allocation of cpu"
+            ), dense)
+        let conv = try buildError("conv99999999k3")
+        XCTAssertTrue(
+            conv.hasPrefix("model spec: 'conv99999999k3': layer 1 output for one example [99999999, 26, 26]: 270399997296 bytes"), conv)
+        let overflow = try buildError("flatten-dense9223372036854775807")
+        XCTAssertTrue(overflow.contains("more bytes than an integer holds"), overflow)
+    }
+
+    func testLayersAreCheckedAgainstTheDevicesLargestAllocation() throws {
+        let small = Device(LimitedBackend(MemoryLimits(largestAllocationBytes: 1 << 20, totalBytes: 1 << 22, bytesPerElement: 4)))
+        let message = try buildError("flatten-dense512", on: small)
+        XCTAssertEqual(
+            message,
+            "model spec: 'dense512': layer 2 weight [512, 784]: 1605632 bytes (1.5 MiB) exceeds the largest allocation of limited, 1048576 bytes (1.0 MiB); use a smaller model or batch"
+        )
+        var random = RandomSource(seed: 0)
+        XCTAssertNoThrow(try ModelSpec("flatten-dense256").build(inputShape: [1, 28, 28], random: &random, on: small))
+    }
+
+    /// A plan checks each buffer against the device before allocating it, naming the step and the shapes.
+    func testPlanChecksBuffersAgainstTheDevice() throws {
+        let limits = MemoryLimits(largestAllocationBytes: 64 << 10, totalBytes: 256 << 10, bytesPerElement: 4)
+        let device = Device(LimitedBackend(limits))
+        let x = try Tensor([Float](repeating: 1, count: 4), shape: [4, 1], on: device)
+        func row(_ count: Int) throws -> Tensor { try Tensor([Float](repeating: 2, count: count), shape: [1, count], on: device) }
+        // 16384 floats: exactly the largest allocation, fine.
+        XCTAssertNoThrow(try Plan(inputs: [x], outputs: [x.matmul(row(4096))], updates: []))
+        XCTAssertThrowsError(try Plan(inputs: [x], outputs: [x.matmul(row(4097))], updates: [])) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "[plan] step 1 (matmul) output [4, 4097]: 65552 bytes (64.0 KiB) exceeds the largest allocation of limited, 65536 bytes (64.0 KiB); use a smaller model or batch"
+            )
+        }
+        // Five live buffers of 64 KiB do not fit in 256 KiB.
+        let wide = try row(4096)
+        let products = try (1...5).map { try x.matmul(wide) * Double($0) }
+        XCTAssertThrowsError(try Plan(inputs: [x], outputs: products, updates: [])) { error in
+            XCTAssertTrue(
+                "\(error)".contains("does not fit in the memory of limited, 262144 bytes (256.0 KiB), of which 262144 bytes are in use"),
+                "\(error)")
+        }
+    }
+
+    /// The reference backend refuses a buffer larger than the host's memory instead of aborting in malloc.
+    func testReferenceBackendRefusesAbsurdAllocations() throws {
+        let backend = ReferenceBackend<Float>()
+        XCTAssertThrowsError(try backend.allocate(count: Int.max / 2)) { error in
+            XCTAssertTrue(
+                "\(error)".hasPrefix(
+                    "buffer [4611686018427387903]: more bytes than an integer holds exceeds the largest allocation of cpu"), "\(error)")
+        }
+        XCTAssertThrowsError(try backend.allocate(count: 1 << 50)) { error in
+            XCTAssertTrue("\(error)".contains("exceeds the largest allocation of cpu"), "\(error)")
+        }
+    }
+}
+
+/// The reference backend with memory limits chosen by the test.
+private final class LimitedBackend: Backend {
+    let reference = ReferenceBackend<Float>()
+    let memoryLimits: MemoryLimits
+    init(_ limits: MemoryLimits) { memoryLimits = limits }
+
+    var name: String { "limited" }
+    var launchCount: Int { reference.launchCount }
+    func allocate(count: Int) throws -> any DeviceStorage {
+        try memoryLimits.check("buffer", [count], on: name)
+        return try reference.allocate(count: count)
+    }
+    func write(_ values: [Float], to storage: any DeviceStorage) throws { try reference.write(values, to: storage) }
+    func write(_ values: [Double], to storage: any DeviceStorage) throws { try reference.write(values, to: storage) }
+    func readFloats(_ storage: any DeviceStorage) throws -> [Float] { try reference.readFloats(storage) }
+    func readDoubles(_ storage: any DeviceStorage) throws -> [Double] { try reference.readDoubles(storage) }
+    func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws { try reference.copy(source, to: destination) }
+    func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
+        try reference.execute(op, inputs: inputs, output: output, outputShape: outputShape)
+    }
+    func synchronize() throws { try reference.synchronize() }
+}
