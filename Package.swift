@@ -65,7 +65,7 @@ let package = Package(
         // MARK: Interchange: ONNX import and export (onnx.proto's Swift code is generated and committed)
         .target(
             name: "KilnONNX",
-            dependencies: ["KilnCore", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["KilnCore", "KilnFiles", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/KilnONNX"
         ),
 
