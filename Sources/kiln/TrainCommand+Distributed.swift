@@ -56,18 +56,6 @@ extension TrainCommand {
         }
     }
 
-    /// Prints (on rank 0) where the steps' time went, leaving out the first tenth (plans compiled, caches
-    /// warming), and how long the gradient allreduce takes on its own: what `Benchmarks/mpi-scaling.sh` reads.
-    private func reportTimings(_ timings: [StepTimings], distributed: DistributedTrainer) throws {
-        let alone = try distributed.step.timeAllreduce(repetitions: 20)
-        guard distributed.communicator.rank == 0, !timings.isEmpty else { return }
-        let kept = Array(timings.dropFirst(timings.count / 10))
-        let median = { (values: [Double]) in values.sorted()[values.count / 2] * 1000 }
-        print(String(
-            format: "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms",
-            kept.count, median(kept.map(\.stepSeconds)), median(kept.map(\.waitSeconds)), median(kept.map(\.gatherSeconds)), median(alone)))
-    }
-
     /// Errors that every rank meets at the same point with the same values, so one report says it all: the
     /// loss and the test loss are the whole batch's and the whole test set's on every rank, and the checks of
     /// settings and state compare every rank with rank 0.

@@ -1,7 +1,7 @@
 // Helpers for the tests that run `kiln train` under mpirun: start a job, read the losses it printed, and
 // compare two runs' losses and checkpoints within a tolerance.
 import Foundation
-import KilnData
+import Kiln
 import XCTest
 
 /// A test case that runs `kiln` as the ranks of an MPI job on this machine.
@@ -75,7 +75,7 @@ class DistributedTestCase: KilnCommandLineTestCase {
 
     /// Runs `ranks` ranks of `kiln arguments` to the end (at most `seconds`), failing the test on a timeout.
     func mpirun(_ ranks: Int, _ arguments: [String], options: [String] = [], seconds: Double = 600) throws -> CommandResult {
-        let job = try InterruptTests.Running(Self.mpirun, mpirunArguments(ranks, arguments, options: options))
+        let job = try BackgroundCommand(Self.mpirun, mpirunArguments(ranks, arguments, options: options))
         guard let status = job.finish(seconds: seconds) else {
             XCTFail("mpirun -np \(ranks) kiln \(arguments.joined(separator: " ")) ran past \(seconds) s")
             return CommandResult(status: -1, output: job.outputText, error: job.errorText)

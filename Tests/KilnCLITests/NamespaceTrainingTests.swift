@@ -34,7 +34,7 @@ final class NamespaceTrainingTests: DistributedTestCase {
             "--mca", "btl_tcp_if_include", NetworkNamespaces.subnet, "--mca", "oob_tcp_if_include", NetworkNamespaces.subnet,
             executable.path,
         ]
-        let job = try InterruptTests.Running(URL(fileURLWithPath: try XCTUnwrap(NetworkNamespaces.ip)), launch + (try arguments("mlp", out: out)))
+        let job = try BackgroundCommand(URL(fileURLWithPath: try XCTUnwrap(NetworkNamespaces.ip)), launch + (try arguments("mlp", out: out)))
         let status = job.finish(seconds: 600)
         XCTAssertEqual(status, 0, job.errorText + job.outputText)
         XCTAssertTrue(job.outputText.contains("on 3 ranks"), job.outputText)

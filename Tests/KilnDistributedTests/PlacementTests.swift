@@ -6,7 +6,7 @@ import XCTest
 final class PlacementTests: XCTestCase {
     func testSharesCoverTheBatchAndDifferByAtMostOne() {
         for (count, size) in [(64, 1), (64, 2), (64, 3), (64, 4), (1, 1), (7, 7), (97, 5), (10_000, 3), (5, 8)] {
-            let shares = (0..<size).map { DataParallelStep.share(of: count, rank: $0, size: size) }
+            let shares = (0..<size).map { DistributedTrainer.share(of: count, rank: $0, size: size) }
             XCTAssertEqual(shares.first?.lowerBound, 0, "\(count) over \(size)")
             XCTAssertEqual(shares.last?.upperBound, count, "\(count) over \(size)")
             for (left, right) in zip(shares, shares.dropFirst()) { XCTAssertEqual(left.upperBound, right.lowerBound, "\(count) over \(size)") }
