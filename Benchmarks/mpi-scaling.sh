@@ -42,7 +42,7 @@ run() {
   echo "$timing" | python3 -c '
 import re, sys
 model, ranks, placement, grad = sys.argv[1:5]
-step, wait, read, alone = [float(x) for x in re.findall(r"([0-9.]+) ms", sys.stdin.read())]
+step, wait, read, alone = [float(x) for x in re.findall(r"([0-9.]+) ms", sys.stdin.read())][:4]
 print("%-5s %-5s %-52s %9.3f %9.0f %9.3f %9.3f %9.3f %10s" % (model, ranks, placement, step, 64 / (step / 1000), wait, read, alone, grad))
 ' "$model" "$ranks" "$placement" "$grad"
 }

@@ -27,6 +27,7 @@ public final class DistributedTrainer: TrainingTask {
         self.trainer = trainer
         self.communicator = communicator
         reducer = GradientAllreduce(communicator: communicator, firstBucketBytes: firstBucketBytes, bucketBytes: bucketBytes)
+        reducer.prepare(parameterCounts: trainer.step.parameters.map(\.variable.shape.count))
         trainer.step.gradientReducer = reducer
         guard trainer.configuration.batchSize >= communicator.size else {
             throw DistributedError.mismatch(

@@ -10,8 +10,11 @@ import Kiln
 public struct ExchangeTimings: Sendable {
     /// Reading finished gradients into the buckets (this waits for the device to compute them).
     public var gatherSeconds = 0.0
-    /// Waiting for the allreduces after the last bucket started (the communication nothing hid).
+    /// Waiting for the allreduces after the backward pass (the communication nothing hid).
     public var waitSeconds = 0.0
+    /// Buckets whose allreduce started from within the backward pass (as its gradients finished), and all buckets.
+    public var bucketsStartedEarly = 0
+    public var buckets = 0
 }
 
 /// Sums gradients over the ranks of `communicator`, bucketed.
@@ -37,7 +40,6 @@ public final class GradientAllreduce: GradientReducer {
     public private(set) var timings = ExchangeTimings()
 
     private var storage: BucketStorage?
-    private var pending: [Communicator.Pending] = []
 
     public init(
         communicator: Communicator, firstBucketBytes: Int = BucketLayout.defaultFirstBytes, bucketBytes: Int = BucketLayout.defaultBytes
@@ -53,40 +55,88 @@ public final class GradientAllreduce: GradientReducer {
         BucketLayout(gradientCounts: parameterCounts.reversed(), firstBytes: firstBucketBytes, bytes: bucketBytes, extraCount: 2)
     }
 
+    /// Copies finished gradients into their buckets and starts each bucket's allreduce once it is full and the
+    /// buckets before it have started (every rank must start collectives in the same order).
+    public func gradientsFinished(_ indices: [Int], read: (Int) throws -> [Float], step: Int) throws {
+        guard let storage = prepared(step: step) else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for index in indices { try deliver(index, values: try read(index), into: storage) }
+        exchange.timings.gatherSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try startFullBuckets(storage, step: step)
+        exchange.timings.bucketsStartedEarly = exchange.started.count
+    }
+
+    /// Fills what `gradientsFinished` did not deliver from the buffers, finishes every bucket's allreduce and
+    /// writes the sums back into the buffers.
     public func reduce(_ gradients: [NamedVariable], step: Int) throws {
         let storage = try buckets(for: gradients)
-        let layout = storage.layout
-        let count = gradients.count
-        var timings = ExchangeTimings()
-        pending = []
-        for (index, slots) in layout.buckets.enumerated() {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let bucket = storage.bucket(index)
-            for slot in slots {
-                let values = try gradients[count - 1 - slot.gradient].variable.value.floats()
-                Self.write(values, scaledBy: weight, into: bucket, at: slot.offset)
-            }
-            if index == 0 {
-                storage.extras[0] = try localLoss() * weight
-                storage.extras[1] = stopRequested ? 1 : 0
-            }
-            timings.gatherSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            pending.append(try communicator.startSum(bucket, operation: "gradient allreduce of step \(step) (bucket \(index + 1) of \(layout.buckets.count))"))
+        _ = prepared(step: step)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for index in gradients.indices where !exchange.delivered[index] {
+            try deliver(index, values: try gradients[index].variable.value.floats(), into: storage)
         }
+        exchange.timings.gatherSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try startFullBuckets(storage, step: step)
         let waitStart = DispatchTime.now().uptimeNanoseconds
-        for collective in pending { try communicator.wait(for: collective) }
-        timings.waitSeconds = Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
-        pending = []
+        for collective in exchange.started { try communicator.wait(for: collective) }
+        exchange.timings.waitSeconds = Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9
+        let layout = storage.layout
         for (index, slots) in layout.buckets.enumerated() {
             let bucket = storage.bucket(index)
             for slot in slots {
-                let variable = gradients[count - 1 - slot.gradient].variable
+                let variable = gradients[gradients.count - 1 - slot.gradient].variable
                 try variable.load(Array(UnsafeBufferPointer(rebasing: bucket[slot.offset..<slot.offset + variable.shape.count])))
             }
         }
         loss = storage.extras[0]
         anyRankStopped = storage.extras[1] > 0
-        self.timings = timings
+        exchange.timings.buckets = layout.buckets.count
+        timings = exchange.timings
+        exchange = Exchange(step: 0, gradients: gradients.count)
+    }
+
+    /// One step's progress: which gradients are in their buckets and which allreduces have started.
+    private struct Exchange {
+        var step: Int
+        var delivered: [Bool]
+        var started: [Communicator.Pending] = []
+        var timings = ExchangeTimings()
+        init(step: Int, gradients: Int) {
+            self.step = step
+            delivered = [Bool](repeating: false, count: gradients)
+        }
+    }
+    private var exchange = Exchange(step: 0, gradients: 0)
+
+    /// The buckets, with the exchange set up for `step` (nil before the first `reduce` has sized them).
+    private func prepared(step: Int) -> BucketStorage? {
+        guard let storage else { return nil }
+        if exchange.step != step { exchange = Exchange(step: step, gradients: exchange.delivered.count) }
+        return storage
+    }
+
+    /// Writes gradient `index` (in parameter order), times this rank's weight, into its bucket.
+    private func deliver(_ index: Int, values: [Float], into storage: BucketStorage) throws {
+        let place = storage.layout.places[exchange.delivered.count - 1 - index]
+        Self.write(values, scaledBy: weight, into: storage.bucket(place.bucket), at: place.offset)
+        exchange.delivered[index] = true
+    }
+
+    /// Starts, in order, every bucket whose gradients have all been delivered (the first also takes the loss
+    /// and the stop flag).
+    private func startFullBuckets(_ storage: BucketStorage, step: Int) throws {
+        let layout = storage.layout
+        let count = exchange.delivered.count
+        while exchange.started.count < layout.buckets.count {
+            let index = exchange.started.count
+            guard layout.buckets[index].allSatisfy({ exchange.delivered[count - 1 - $0.gradient] }) else { return }
+            if index == 0 {
+                storage.extras[0] = try localLoss() * weight
+                storage.extras[1] = stopRequested ? 1 : 0
+            }
+            exchange.started.append(try communicator.startSum(
+                storage.bucket(index), operation: "gradient allreduce of step \(step) (bucket \(index + 1) of \(layout.buckets.count))"))
+        }
     }
 
     /// Seconds each of `repetitions` rounds of the bucket allreduces takes on its own, with nothing to hide
@@ -103,11 +153,18 @@ public final class GradientAllreduce: GradientReducer {
         }
     }
 
+    /// Makes the buckets for gradients of these sizes (in parameter order) before the first step, so that
+    /// the first step's exchange can overlap its backward pass too.
+    public func prepare(parameterCounts: [Int]) {
+        guard storage == nil else { return }
+        storage = BucketStorage(layout(parameterCounts: parameterCounts))
+        exchange = Exchange(step: exchange.step, gradients: parameterCounts.count)
+    }
+
     /// The bucket memory for these gradients (made on first use).
     private func buckets(for gradients: [NamedVariable]) throws -> BucketStorage {
-        if let storage { return storage }
-        let storage = BucketStorage(layout(parameterCounts: gradients.map(\.variable.shape.count)))
-        self.storage = storage
+        prepare(parameterCounts: gradients.map(\.variable.shape.count))
+        guard let storage else { preconditionFailure("[gradient allreduce] no buckets after preparing them") }
         return storage
     }
 

@@ -6,7 +6,7 @@
 import Foundation
 
 /// Which gradients share a bucket, and where each sits in it.
-public struct BucketLayout: Equatable, Sendable {
+public struct BucketLayout: Sendable {
     /// One gradient's place: its position in the order gradients finish, and its first float in the bucket.
     public struct Slot: Equatable, Sendable {
         public let gradient: Int
@@ -24,6 +24,8 @@ public struct BucketLayout: Equatable, Sendable {
     public let counts: [Int]
     /// Floats after the first bucket's gradients that travel with them (the loss, the stop flag).
     public let extraCount: Int
+    /// Where each gradient goes (by its position in the order they finish): its bucket and its first float there.
+    public let places: [(bucket: Int, offset: Int)]
 
     /// Groups gradients of `gradientCounts` floats (in the order they finish) into buckets of at most
     /// `firstBytes` (the first) and `bytes` (the others); a gradient larger than that gets a bucket of its own.
@@ -48,6 +50,7 @@ public struct BucketLayout: Equatable, Sendable {
             counts.append(filled)
         }
         counts[0] += extraCount
+        places = buckets.enumerated().flatMap { index, slots in slots.map { (bucket: index, offset: $0.offset) } }
         self.buckets = buckets
         self.counts = counts
         self.extraCount = extraCount

@@ -159,8 +159,10 @@ extension TrainCommand {
         guard isLeader, !timings.isEmpty, !alone.isEmpty else { return }
         let kept = Array(timings.dropFirst(timings.count / 10))
         let median = { (values: [Double]) in values.sorted()[values.count / 2] * 1000 }
+        let early = kept.map { Double($0.exchange.bucketsStartedEarly) }.reduce(0, +) / Double(kept.count)
         print(String(
-            format: "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms",
-            kept.count, median(kept.map(\.step)), median(kept.map(\.exchange.waitSeconds)), median(kept.map(\.exchange.gatherSeconds)), median(alone)))
+            format: "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms; %.1f of %d buckets started from within the backward pass",
+            kept.count, median(kept.map(\.step)), median(kept.map(\.exchange.waitSeconds)), median(kept.map(\.exchange.gatherSeconds)), median(alone),
+            early, kept.last?.exchange.buckets ?? 0))
     }
 }

@@ -6,7 +6,9 @@ import XCTest
 
 final class DistributedTrainingTests: DistributedTestCase {
     /// Trains `model` on `ranks` ranks and compares every loss and the final checkpoint with one process.
-    private func assertMatchesOneProcess(_ model: String, ranks: Int, extra: [String] = [], tolerance: Double = tolerance) throws {
+    /// Returns the job's output.
+    @discardableResult
+    private func assertMatchesOneProcess(_ model: String, ranks: Int, extra: [String] = [], tolerance: Double = tolerance) throws -> String {
         try requireMPI()
         let expected = try baseline(model)
         let out = try temporaryFolder("ranks")
@@ -18,6 +20,7 @@ final class DistributedTrainingTests: DistributedTestCase {
         let parameterDifference = try assertSameCheckpoint(
             out.appendingPathComponent("checkpoint.safetensors"), expected.checkpoint, tolerance: tolerance, label)
         print("\(label) \(extra.joined(separator: " ")): largest relative difference from one process: losses \(lossDifference), checkpoint \(parameterDifference)")
+        return result.output
     }
 
     func testOneRankIsExactlyOneProcess() throws {
@@ -29,9 +32,12 @@ final class DistributedTrainingTests: DistributedTestCase {
     }
 
     func testFourRanksWithSmallBucketsMatchOneProcess() throws {
-        // 0.05 MiB first and 0.25 MiB later buckets: the MLP's gradients go in four allreduces.
-        let extra = ["--first-bucket-mib", "0.05", "--bucket-mib", "0.25"]
-        try assertMatchesOneProcess("mlp", ranks: 4, extra: extra)
+        // 0.05 MiB first and 0.25 MiB later buckets: the MLP's gradients go in three allreduces, each started
+        // as the backward pass finishes its gradients.
+        let extra = ["--first-bucket-mib", "0.05", "--bucket-mib", "0.25", "--report-timing"]
+        let output = try assertMatchesOneProcess("mlp", ranks: 4, extra: extra)
+        XCTAssertTrue(output.contains("in 3 allreduce buckets"), output)
+        XCTAssertTrue(output.contains("3.0 of 3 buckets started from within the backward pass"), output)
     }
 
     func testThreeRanksWithUnequalSharesMatchOneProcessForTheCNN() throws {

@@ -4,13 +4,15 @@ import KilnDistributed
 import XCTest
 
 final class BucketLayoutTests: XCTestCase {
-    /// Every gradient appears once, in order, at consecutive offsets, and the counts add up.
+    /// Every gradient appears once, in order, at consecutive offsets that its place repeats, and the counts add up.
     private func assertConsistent(_ layout: BucketLayout, _ counts: [Int], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(layout.buckets.flatMap { $0.map(\.gradient) }, Array(counts.indices), file: file, line: line)
         for (index, bucket) in layout.buckets.enumerated() {
             var offset = 0
             for slot in bucket {
                 XCTAssertEqual(slot.offset, offset, "bucket \(index), gradient \(slot.gradient)", file: file, line: line)
+                XCTAssertEqual(layout.places[slot.gradient].bucket, index, "gradient \(slot.gradient)'s place", file: file, line: line)
+                XCTAssertEqual(layout.places[slot.gradient].offset, offset, "gradient \(slot.gradient)'s place", file: file, line: line)
                 offset += counts[slot.gradient]
             }
             XCTAssertEqual(layout.counts[index], offset + (index == 0 ? layout.extraCount : 0), "bucket \(index)", file: file, line: line)
