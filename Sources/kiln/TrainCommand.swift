@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnDistributed
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,9 +44,10 @@ struct TrainCommand: ParsableCommand {
     var text: String?
     @Option(help: "Stop after this many steps, printing each step's loss (to compare devices step by step).")
     var steps: Int?
+    @OptionGroup(title: "Distributed training (under mpirun)") var distributedOptions: DistributedOptions
 
-    private var folder: URL { URL(fileURLWithPath: out) }
-    private var checkpoint: URL { RunFolder(folder).checkpoint }
+    var folder: URL { URL(fileURLWithPath: out) }
+    var checkpoint: URL { RunFolder(folder).checkpoint }
 
     /// The character-level language model trains on text, not on an image data set.
     private var isCharacterModel: Bool { model.lowercased() == "char-lstm" }
@@ -61,7 +63,8 @@ struct TrainCommand: ParsableCommand {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
         if let earlyStop, earlyStop <= 0 { throw ValidationError("--early-stop must be a positive number of epochs, got \(earlyStop)") }
         try common.validateDataset()
-        if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
+        // Under mpirun only rank 0 reads the checkpoint; the other ranks' hosts need not have it.
+        if resume, Communicator.launchRank() ?? 0 == 0, !FileManager.default.fileExists(atPath: checkpoint.path) {
             throw ValidationError(
                 "--resume: no checkpoint \(checkpoint.path); point --out at the folder of an earlier run, or leave out --resume to start one"
             )
@@ -79,6 +82,7 @@ struct TrainCommand: ParsableCommand {
                 clipNorm: training.clipNorm, seed: training.seed)
             return
         }
+        if Self.isDistributed { return try runDistributed() }
         // Catch Ctrl-C from the start, so an early one still ends with a checkpoint.
         let interrupt = InterruptFlag()
         var configuration = training.configuration(model: model)
