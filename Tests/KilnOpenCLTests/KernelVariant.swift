@@ -37,7 +37,6 @@ final class KernelVariant: Backend {
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double] { try base.readDoubles(storage) }
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws { try base.copy(source, to: destination) }
     func synchronize() throws { try base.synchronize() }
-    func implements(_ op: Op) -> Bool { base.implements(op) }
 
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         if let route, let out = output as? OpenCLStorage {
