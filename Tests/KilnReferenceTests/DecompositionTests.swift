@@ -44,6 +44,21 @@ final class DecompositionTests: XCTestCase {
 
     /// Every function's derivative in ops; inputs in [−4, 4] (zero included, where the design fixes the kinks'
     /// derivatives), positive for log and sqrt.
+    /// A backend that lacks a minimal op cannot run it, nor anything that decomposes into it: the error names the op
+    /// and the backend, and nothing runs.
+    func testAMissingMinimalOpIsAnError() throws {
+        let backend = MinimalBackend(ReferenceBackend<Double>(), withholding: ["matmul"])
+        let device = Device(backend)
+        let a = try Tensor([1, 2, 3, 4] as [Double], shape: [2, 2], on: device)
+        for tensor in [try a.matmul(a), try a.linear(weight: a, bias: Tensor([1, 1] as [Double], shape: [2], on: device)).relu()] {
+            XCTAssertThrowsError(try tensor.doubles()) { error in
+                XCTAssertEqual(error as? TensorError, .unsupported(op: "matmul", backend: "minimal(cpu-double)"))
+                XCTAssertTrue("\(error)".hasPrefix("[matmul] minimal(cpu-double) does not implement"), "\(error)")
+            }
+        }
+        XCTAssertTrue(backend.executedOps.isEmpty, "\(backend.executedOps)")
+    }
+
     func testUnaryGradients() throws {
         for function in UnaryFunction.all {
             let range: ClosedRange<Double> = ["log", "sqrt"].contains(function.identifier) ? 0.1...3 : -4...4

@@ -17,13 +17,19 @@ public final class MinimalBackend: Backend {
         public var description: String { "[\(op)] the minimal backend does not implement this op; it should have been lowered" }
     }
 
-    public init(_ base: any Backend) { self.base = base }
+    /// Minimal ops (by name) it refuses too, to stand for a backend that lacks one.
+    public let withheld: Set<String>
+
+    public init(_ base: any Backend, withholding withheld: Set<String> = []) {
+        self.base = base
+        self.withheld = withheld
+    }
 
     public var name: String { "minimal(\(base.name))" }
     public var launchCount: Int { base.launchCount }
     public var memoryLimits: MemoryLimits { base.memoryLimits }
 
-    public func implements(_ op: Op) -> Bool { op.isMinimal && base.implements(op) }
+    public func implements(_ op: Op) -> Bool { op.isMinimal && !withheld.contains(op.name) && base.implements(op) }
 
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         guard implements(op) else { throw NotImplemented(op: op.name) }
