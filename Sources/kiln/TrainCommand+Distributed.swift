@@ -72,12 +72,13 @@ extension TrainCommand {
         let isLeader = communicator.rank == 0
         let share = CoreShare(localRank: communicator.localRank, localSize: communicator.localSize)
         let threads = share.apply()
-        let configuration = training.configuration(model: model)
+        var configuration = training.configuration(model: model)
+        configuration.data = dataOptions.selection(dataset: common.datasetName)
         let run = RunFolder(folder)
         if resume, isLeader { try Self.checkResumable(run.checkpoint, with: configuration) }
         let query = common.device ?? ProcessInfo.processInfo.environment[Device.environmentVariable] ?? "opencl"
         let device = try Device.forRank(query, localRank: communicator.localRank)
-        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(configuration.data), device: device)
         try trainer.loop.check(trainer)
         let distributed = try DistributedTrainer(
             trainer: trainer, communicator: communicator, firstBucketBytes: distributedOptions.firstBucketBytes,
