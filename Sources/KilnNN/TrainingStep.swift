@@ -46,7 +46,7 @@ public struct NonFiniteLossError: Error, CustomStringConvertible {
         self.loss = loss
     }
     public var description: String {
-        "training stopped at step \(step): the loss is \(loss); lower the learning rate or clip gradients (the last checkpoint is intact)"
+        "training diverged at step \(step): the loss is \(loss); lower the learning rate or clip gradients (the last checkpoint is intact)"
     }
 }
 
