@@ -15,7 +15,8 @@ public struct ModelSpecError: Error, CustomStringConvertible {
 /// A model described by a string of `-`-separated layers. Tokens:
 /// `conv{out}k{kernel}[s{stride}][p{padding}][d{dilation}][g{groups}]`, `maxpool{k}[s{stride}]`,
 /// `avgpool{k}[s{stride}]`, `gap` (global average pooling), `flatten`, `dense{out}`, `bn` (batch norm),
-/// `dropout{percent}`, `relu`, `leakyrelu`, `sigmoid`, `tanh`.
+/// `dropout{percent}`, and the activations `relu`, `leakyrelu` (slope 0.2), `sigmoid`, `tanh` and every other activation
+/// the engine defines, by its identifier without underscores (`gelu`, `gelutanh`, `silu`; `activationTokens` lists them).
 public struct ModelSpec: CustomStringConvertible, Sendable {
     public let text: String
 
@@ -48,6 +49,10 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
     public static func isPreset(_ text: String) -> Bool { ["cnn", "mlp"].contains(text.lowercased()) }
 
     public var description: String { text }
+
+    /// The activation tokens: every activation's identifier without underscores (`relu`, `leakyrelu`, ..., `gelu`,
+    /// `gelutanh`, `silu`).
+    public static let activationTokens = UnaryFunction.all.filter(\.isFusibleActivation).map { $0.identifier.filter { $0 != "_" } }
 
     /// Builds the model for inputs of `inputShape` (without the batch axis, e.g. `[1, 28, 28]`).
     ///
@@ -149,7 +154,12 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
             case "sigmoid": layers.append(Sigmoid())
             case "tanh": layers.append(Tanh())
             default:
-                throw fail("unknown layer; use conv, maxpool, avgpool, gap, flatten, dense, bn, dropout, relu, leakyrelu, sigmoid or tanh")
+                guard let function = UnaryFunction.activation(named: name), numbers.isEmpty else {
+                    throw fail(
+                        "unknown layer; use conv, maxpool, avgpool, gap, flatten, dense, bn, dropout or an activation ("
+                            + Self.activationTokens.joined(separator: ", ") + ")")
+                }
+                layers.append(Activation(.elementwise(function)))
             }
         }
         guard !layers.isEmpty else { throw ModelSpecError(token: text, reason: "no layers") }

@@ -22,7 +22,7 @@ final class CatalogTests: XCTestCase {
     /// Every unary and binary function: the switches below stop compiling when one is added, so that it is added
     /// here too and the tests ask for its cases.
     private static let everyUnaryFunction: [UnaryFunction] = [
-        .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus,
+        .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus, .erf, .gelu, .geluTanh, .silu,
     ]
     private static let everyBinaryFunction: [BinaryFunction] = [
         .add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater,
@@ -41,6 +41,10 @@ final class CatalogTests: XCTestCase {
         case .sigmoid: "sigmoid"
         case .tanh: "tanh"
         case .softplus: "softplus"
+        case .erf: "erf"
+        case .gelu: "gelu"
+        case .geluTanh: "geluTanh"
+        case .silu: "silu"
         }
     }
 
