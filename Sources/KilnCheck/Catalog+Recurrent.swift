@@ -73,7 +73,8 @@ extension OpCatalog {
             let (steps, batch, inputs, hidden) = shape
             return OpCase(
                 .lstmSequence, sequenceInputs(steps: steps, batch: batch, inputs: inputs, hidden: hidden),
-                tolerance: sequenceTolerance(terms: inputs + hidden, steps: steps), tier: index < 5 || index == sequenceShapes.count - 1 ? .quick : .standard)
+                tolerance: sequenceTolerance(terms: inputs + hidden, steps: steps),
+                tier: index < 5 || index == sequenceShapes.count - 1 ? .quick : .standard)
         }
         // The backward takes (W_hh, state, dState); the forward's inputs are drawn to compute the state.
         let backward = sequenceShapes.enumerated().map { index, shape in
@@ -83,7 +84,8 @@ extension OpCatalog {
                 graph: "lstm_sequence_backward", summary: "lstmSequenceBackward(W_hh, state, dState)",
                 sequenceInputs(steps: steps, batch: batch, inputs: inputs, hidden: hidden)
                     + [SeededInput(state, .referenceOutput(.lstmSequence, inputs: Array(0..<6))), SeededInput(state)],
-                tolerance: sequenceTolerance(terms: 4 * hidden, steps: steps), tier: index < 5 || index == sequenceShapes.count - 1 ? .quick : .standard
+                tolerance: sequenceTolerance(terms: 4 * hidden, steps: steps),
+                tier: index < 5 || index == sequenceShapes.count - 1 ? .quick : .standard
             ) { tensors in [try Tensor.apply(.lstmSequenceBackward, [tensors[4], tensors[6], tensors[7]])] }
         }
         return forward + backward
