@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnONNX", targets: ["KilnONNX"]),
+        .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
@@ -38,7 +39,8 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG", "CTurboJPEG"], path: "Sources/KilnData"),
 
         // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
         .target(
@@ -68,14 +70,19 @@ let package = Package(
             path: "Sources/KilnONNX"
         ),
 
+        // MARK: Distributed: data-parallel training over MPI (libmpi loaded at run time, only under mpirun)
+        .target(name: "CKilnMPI", path: "Sources/CKilnMPI", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "KilnDistributed", dependencies: ["Kiln", "CKilnMPI"], path: "Sources/KilnDistributed"),
+
         // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh", "mpi-scaling.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnDistributed", "KilnBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kiln"
         ),
@@ -103,12 +110,13 @@ let package = Package(
             dependencies: ["KilnCore", "KilnReference", "KilnNN", "KilnTestSupport"],
             path: "Tests/KilnGradientTests"
         ),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG", "CTurboJPEG", "CZlib"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
         .testTarget(
             name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
+        .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed"], path: "Tests/KilnDistributedTests"),
     ],
     swiftLanguageModes: [.v5]
 )
