@@ -30,10 +30,11 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
         for pixel in images.pixels { counts[Int(pixel)] += 1 }
         let total = Double(max(images.pixels.count, 1))
         let mean = counts.indices.reduce(0.0) { $0 + Double(counts[$1]) * (Double($1) / 255) } / total
-        let variance = counts.indices.reduce(0.0) { sum, byte in
-            let deviation = Double(byte) / 255 - mean
-            return sum + Double(counts[byte]) * deviation * deviation
-        } / total
+        let variance =
+            counts.indices.reduce(0.0) { sum, byte in
+                let deviation = Double(byte) / 255 - mean
+                return sum + Double(counts[byte]) * deviation * deviation
+            } / total
         let deviation = variance.squareRoot()
         return PixelNormalization(mean: mean, standardDeviation: deviation > 0 ? deviation : 1)
     }
