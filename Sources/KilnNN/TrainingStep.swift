@@ -66,6 +66,8 @@ public final class TrainingStep {
     /// The compiled plan for inputs of `shape` (built on first use).
     public func plan(for shape: Shape, on device: Device) throws -> Plan {
         if let plan = plans[shape] { return plan }
+        // A batch size from the command line must be an error here, not an overflow in `shape.count`.
+        try device.backend.memoryLimits.check("input batch", shape.dimensions, on: device.description)
         let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
         let context = ForwardContext(training: true, seed: seed)
         let output = try model.forward(x, context: context)
@@ -104,6 +106,7 @@ public final class Evaluation {
     /// The model's output for a batch, row-major.
     public func callAsFunction(inputs: [Float], shape: Shape, on device: Device) throws -> [Float] {
         let plan = try plans[shape] ?? {
+            try device.backend.memoryLimits.check("input batch", shape.dimensions, on: device.description)
             let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
             let output = try model.forward(x, context: ForwardContext(training: false))
             let plan = try Plan(inputs: [x], outputs: [output], updates: [])
