@@ -71,7 +71,9 @@ public struct StepGraph {
 
     /// A zero-filled data tensor whose values each run replaces.
     public static func input(_ shape: Shape, on device: Device) throws -> Tensor {
-        try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+        // A batch size from the command line must be an error here, not an overflow in `shape.count`.
+        try device.backend.memoryLimits.check("input batch", shape.dimensions, on: device.description)
+        return try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
     }
 }
 

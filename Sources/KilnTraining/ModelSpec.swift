@@ -66,6 +66,10 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
         for (position, token) in text.split(separator: "-").map(String.init).enumerated() {
             let (name, numbers) = try Self.parse(token)
             func fail(_ reason: String) -> ModelSpecError { ModelSpecError(token: token, reason: reason) }
+            // A number the layer does not read is a mistake to report, not to ignore (`maxpool2k3` is not a 3×3 pool).
+            if let allowed = Self.numbersTaken[name], let extra = numbers.keys.sorted().first(where: { !allowed.contains($0) }) {
+                throw fail(extra == "#" ? "\(name) takes no number" : "'\(extra)' is not an option of \(name)")
+            }
             func number(_ key: Character, default value: Int? = nil, minimum: Int = 0) throws -> Int {
                 guard let found = numbers[key] ?? value else { throw fail("needs a number after '\(key)'") }
                 guard found >= minimum else {
@@ -165,6 +169,12 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
         guard !layers.isEmpty else { throw ModelSpecError(token: text, reason: "no layers") }
         return Sequential(layers)
     }
+
+    /// The numbers each layer reads: `#` is the one right after its name.
+    private static let numbersTaken: [String: Set<Character>] = [
+        "conv": ["#", "k", "s", "p", "d", "g"], "maxpool": ["#", "s"], "avgpool": ["#", "s"], "dense": ["#"], "dropout": ["#"],
+        "gap": [], "flatten": [], "bn": [], "relu": [], "leakyrelu": [], "sigmoid": [], "tanh": [],
+    ]
 
     /// Splits `conv32k3p1` into `conv` and `["#": 32, "k": 3, "p": 1]` (`#` is the number right after the name).
     private static func parse(_ token: String) throws -> (String, [Character: Int]) {
