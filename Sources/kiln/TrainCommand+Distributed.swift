@@ -106,7 +106,8 @@ extension TrainCommand {
         let epochs = training.epochs
         if trainer.epoch >= epochs, isLeader { print("already trained \(trainer.epoch) epochs; raise --epochs to train more") }
         while trainer.epoch < epochs {
-            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress.drawsBar)
+            // mpirun hands the ranks a terminal of its own whatever its output is, so `auto` means plain lines here.
+            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress == .bar)
             let hooks = distributed.hooks(
                 shouldStop: { steps.map { trainer.step.step >= $0 } ?? false },
                 batchEnded: { position, batches, loss in
