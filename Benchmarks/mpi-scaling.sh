@@ -55,7 +55,8 @@ for model in mlp cnn; do
   run "$model" 2 "unbound, all cores each (oversubscribed)" --bind-to none -x POCL_MAX_PTHREAD_COUNT="$(nproc)"
 done
 # The CNN's dense gradient in a bucket of its own, summed during the convolutions' backward pass.
-BUCKETS=(--bucket-mib 1) run cnn 2 "bound to a core, 1 MiB buckets (--bucket-mib 1)"
+BUCKETS=(--bucket-mib 1)
+run cnn 2 "bound to a core, 1 MiB buckets (--bucket-mib 1)"
 cat <<'NOTE'
 step ms: median step on rank 0 (batch 64 in all, split across the ranks). wait ms: time blocked on the
 allreduce after the backward pass (what overlap did not hide, and the other rank's lateness). read ms:
