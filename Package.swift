@@ -39,7 +39,8 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG", "CTurboJPEG"], path: "Sources/KilnData"),
 
         // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
         .target(
@@ -109,7 +110,7 @@ let package = Package(
             dependencies: ["KilnCore", "KilnReference", "KilnNN", "KilnTestSupport"],
             path: "Tests/KilnGradientTests"
         ),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG", "CTurboJPEG", "CZlib"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),

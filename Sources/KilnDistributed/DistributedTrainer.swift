@@ -92,12 +92,12 @@ public final class DistributedTrainer: TrainingTask {
     public func beginEpoch(_ epoch: Int, at batch: Int) throws {
         let batches = trainer.trainingBatches
         let order = batches.order(epoch: epoch)
-        prefetch = Prefetcher(batch..<batches.count) { batches.batch($0, order: order) }
+        prefetch = Prefetcher(batch..<batches.count) { try batches.batch($0, order: order) }
     }
 
     /// Trains this rank's share of global batch `batch`; returns the whole batch's loss (the same on every rank).
     public func trainBatch(_ batch: Int, learningRate: Double) throws -> Float {
-        guard let next = prefetch?.next() else { preconditionFailure("[distributed trainer] batch \(batch) was not prepared") }
+        guard let next = try prefetch?.next() else { preconditionFailure("[distributed trainer] batch \(batch) was not prepared") }
         let rows = Self.share(of: next.count, rank: communicator.rank, size: communicator.size)
         let inputWidth = next.inputs.count / next.count
         let shape = shareShape

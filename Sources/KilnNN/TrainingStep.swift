@@ -158,7 +158,8 @@ public final class TrainingStep {
     public func plans(for shapes: [Shape]) throws -> [Plan] { try compile(shapes).plans }
 
     /// The plan of a model step for inputs of `shape` (the convenience initialiser's), the one plan a step
-    /// compiles into without a gradient reducer (with one, its forward-and-backward half).
+    /// compiles into without a gradient reducer (with one, its forward-and-backward half). The plan lives on the
+    /// model's device; `device` names it for callers written before the step took it from the parameters.
     public func plan(for shape: Shape, on device: Device) throws -> Plan {
         guard let first = try plans(for: [shape]).first else { preconditionFailure("[training step] no plan compiled") }
         return first
@@ -192,8 +193,8 @@ public final class TrainingStep {
         return try lossValue()
     }
 
-    /// Runs one step of a model built with the convenience initialiser on a batch and returns its loss.
-    /// Throws `NonFiniteLossError` when the loss is NaN or infinite.
+    /// Runs one step of a model built with the convenience initialiser on a batch and returns its loss (on the
+    /// model's device, which `device` names). Throws `NonFiniteLossError` when the loss is NaN or infinite.
     @discardableResult
     public func callAsFunction(inputs: [Float], shape: Shape, targets: [Float], learningRate: Double, on device: Device) throws -> Float {
         let value = try self([inputs, targets], shapes: [shape], learningRate: learningRate)
@@ -211,7 +212,9 @@ public final class TrainingStep {
 
     /// The last run's global norm of the gradients before clipping (needs `reportsGradientNorm`).
     public func gradientNorm() throws -> Float {
-        guard reportsGradientNorm, let last else { preconditionFailure("[training step] no gradient norm: none was asked for or no step has run") }
+        guard reportsGradientNorm, let last else {
+            preconditionFailure("[training step] no gradient norm: none was asked for or no step has run")
+        }
         switch last {
         case .fused(let plan, let extraOutputs): return try plan.output(extraOutputs + 1)[0]
         case .split(_, let update, _, _): return try update.output(0)[0]
@@ -290,13 +293,15 @@ public final class Evaluation {
 
     /// The model's output for a batch, row-major.
     public func callAsFunction(inputs: [Float], shape: Shape, on device: Device) throws -> [Float] {
-        let plan = try plans[shape] ?? {
-            let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
-            let output = try model.forward(x, context: ForwardContext(training: false))
-            let plan = try Plan(inputs: [x], outputs: [output], updates: [])
-            plans[shape] = plan
-            return plan
-        }()
+        let plan =
+            try plans[shape]
+            ?? {
+                let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+                let output = try model.forward(x, context: ForwardContext(training: false))
+                let plan = try Plan(inputs: [x], outputs: [output], updates: [])
+                plans[shape] = plan
+                return plan
+            }()
         try plan.run([inputs])
         return try plan.output(0)
     }
