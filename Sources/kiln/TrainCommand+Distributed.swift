@@ -72,12 +72,17 @@ extension TrainCommand {
         let isLeader = communicator.rank == 0
         let share = CoreShare(localRank: communicator.localRank, localSize: communicator.localSize)
         let threads = share.apply()
-        let configuration = training.configuration(model: model)
+        var configuration = training.configuration(model: model)
+        configuration.data = dataOptions.selection(dataset: common.datasetName)
         let run = RunFolder(folder)
         if resume, isLeader { try Self.checkResumable(run.checkpoint, with: configuration) }
         let query = common.device ?? ProcessInfo.processInfo.environment[Device.environmentVariable] ?? "opencl"
         let device = try Device.forRank(query, localRank: communicator.localRank)
-        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        let data = try common.loadImageDataset(configuration.data)
+        if earlyStop != nil, data.validation == nil {
+            throw ValidationError("--early-stop needs a validation set: add --validation-split 0.1, or give the data set a val/ split")
+        }
+        let trainer = try Trainer(configuration: configuration, data: data, device: device)
         try trainer.loop.check(trainer)
         let distributed = try DistributedTrainer(
             trainer: trainer, communicator: communicator, firstBucketBytes: distributedOptions.firstBucketBytes,
@@ -88,12 +93,14 @@ extension TrainCommand {
         if isLeader { try run.prepare() }
         var reports = try distributed.start(resuming: resume ? run : nil)
         var saved: TrainingPosition? = resume ? trainer.loop.position : nil
+        let stepLog = isLeader ? try StepLog(run.steps, keepingThrough: resume ? trainer.step.step : nil) : nil
         if isLeader {
             if resume {
                 print(
                     "resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch), on \(communicator.size) ranks"
                 )
             }
+            print(Self.summary(of: data))
             let shares = Set(
                 (0..<communicator.size).map { DistributedTrainer.share(of: training.batchSize, rank: $0, size: communicator.size).count })
             print(
@@ -115,7 +122,8 @@ extension TrainCommand {
         var stepStart = DispatchTime.now().uptimeNanoseconds
         let epochs = training.epochs
         if trainer.epoch >= epochs, isLeader { print("already trained \(trainer.epoch) epochs; raise --epochs to train more") }
-        while trainer.epoch < epochs {
+        // Every rank has the same reports (evaluation runs on identical weights), so every rank stops early alike.
+        while trainer.epoch < epochs, !stoppedEarly(reports) {
             // mpirun hands the ranks a terminal of its own whatever its output is, so `auto` means plain lines here.
             let bar = EpochProgress(
                 label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress == .bar)
@@ -123,9 +131,16 @@ extension TrainCommand {
                 shouldStop: { steps.map { trainer.step.step >= $0 } ?? false },
                 batchEnded: { position, batches, loss in
                     let now = DispatchTime.now().uptimeNanoseconds
-                    timings.append((Double(now - stepStart) / 1e9, distributed.reducer.timings))
+                    let seconds = Double(now - stepStart) / 1e9
+                    timings.append((seconds, distributed.reducer.timings))
                     stepStart = now
                     guard isLeader else { return }
+                    let record = StepRecord(
+                        step: trainer.step.step, epoch: trainer.epoch + 1, batch: position.batch, loss: Double(loss),
+                        learningRate: trainer.configuration.learningRate(epoch: trainer.epoch),
+                        imagesPerSecond: Double(training.batchSize) / max(seconds, 1e-9))
+                    // A full disk or a removed folder must not stop training; the checkpoint says what was done.
+                    try? stepLog?.append(record)
                     if let steps, trainer.step.step <= steps {
                         print("step \(trainer.step.step) loss \(loss)")
                     } else {
@@ -135,7 +150,7 @@ extension TrainCommand {
             let report: EpochReport?
             do {
                 report = try trainer.loop.runEpoch(distributed, hooks: hooks)
-            } catch  where Self.isSharedByAllRanks(error) {
+            } catch where Self.isSharedByAllRanks(error) {
                 bar.finish()
                 throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
             }
@@ -156,7 +171,7 @@ extension TrainCommand {
             }
             reports.append(report)
             if isLeader {
-                print(Metrics.line(report))
+                print(Metrics.line(report) + (reports.bestValidationEpoch == report.epoch ? "  (best)" : ""))
                 try run.save(trainer, reports: reports)
                 try Metrics.chart(reports, title: "\(model) on \(communicator.size) ranks").write(
                     to: folder.appendingPathComponent("metrics.svg"))
@@ -164,7 +179,12 @@ extension TrainCommand {
             saved = trainer.loop.position
             stepStart = DispatchTime.now().uptimeNanoseconds
         }
-        if isLeader { print("checkpoint: \(checkpoint.path)") }
+        guard isLeader else { return }
+        if let earlyStop, stoppedEarly(reports), let best = reports.bestValidationEpoch {
+            print("stopped early: no better validation accuracy in the \(earlyStop) epochs since epoch \(best)")
+        }
+        try measureTest(trainer, run: run, reports: &reports)
+        print("checkpoint: \(checkpoint.path)")
     }
 
     /// Prints (on rank 0) where the steps' time went, leaving out the first tenth (plans compiled, caches
