@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnONNX", targets: ["KilnONNX"]),
+        // The C API: libKilnC.so with Sources/KilnC/include/kiln.h.
+        .library(name: "KilnC", type: .dynamic, targets: ["KilnC"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
@@ -61,6 +63,9 @@ let package = Package(
             path: "Sources/KilnONNX"
         ),
 
+        // MARK: The C API for embedders in other languages (a dynamic library and kiln.h)
+        .target(name: "KilnC", dependencies: ["Kiln", "KilnONNX"], path: "Sources/KilnC", exclude: ["include"]),
+
         // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
         .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
@@ -100,6 +105,7 @@ let package = Package(
         .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
         .testTarget(
             name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
+        .testTarget(name: "KilnCTests", dependencies: ["Kiln", "KilnC"], path: "Tests/KilnCTests", exclude: ["Programs"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -58,7 +58,7 @@ public enum ONNXExport {
 
     /// The output's dimensions, free where they follow a free input dimension: the model's shape rules run
     /// (lazily, nothing is computed) for two sizes of every free dimension, and the dimensions that change are free.
-    static func outputShape(_ model: any Layer, inputShape: [Int?], on device: Device) throws -> [Int?] {
+    public static func outputShape(_ model: any Layer, inputShape: [Int?], on device: Device) throws -> [Int?] {
         func output(_ free: Int) throws -> [Int] {
             let shape = Shape(inputShape.map { $0 ?? free })
             let x = try Tensor.zeros(shape, on: device)
