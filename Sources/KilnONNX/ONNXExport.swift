@@ -68,7 +68,8 @@ public enum ONNXExport {
         return zip(small, large).map { $0 == $1 ? $0 : nil }
     }
 
-    static func valueInfo(_ name: String, _ dimensions: [Int?]) -> Onnx_ValueInfoProto {
+    /// A float tensor value named `name` with `dimensions` (nil: a free dimension).
+    public static func valueInfo(_ name: String, _ dimensions: [Int?]) -> Onnx_ValueInfoProto {
         var tensor = Onnx_TypeProto.Tensor()
         tensor.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
         tensor.shape.dim = dimensions.enumerated().map { index, size in
