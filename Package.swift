@@ -22,11 +22,14 @@ let package = Package(
         // MARK: Core (knows no device)
         .target(name: "KilnCore", path: "Sources/KilnCore"),
 
+        // MARK: Files: the one safe writer and the bounded reader every module uses
+        .target(name: "KilnFiles", path: "Sources/KilnFiles"),
+
         // MARK: Backends (depend on the core, never the reverse)
         .target(name: "KilnReference", dependencies: ["KilnCore"], path: "Sources/KilnReference"),
         .target(
             name: "KilnOpenCL",
-            dependencies: ["KilnCore", "COpenCL"],
+            dependencies: ["KilnCore", "KilnFiles", "COpenCL"],
             path: "Sources/KilnOpenCL",
             plugins: ["EmbedKernels"]
         ),
@@ -37,43 +40,47 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
 
         // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
         .target(
             name: "KilnTraining",
-            dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"],
+            dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"],
             path: "Sources/KilnTraining"
         ),
 
         // MARK: Umbrella for embedders (re-exports the library modules, holds nothing of its own)
         .target(
             name: "Kiln",
-            dependencies: ["KilnCore", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData", "KilnTraining"],
+            dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData", "KilnTraining"],
             path: "Sources/Kiln"
         ),
 
         // MARK: Examples: the course's demos, the GAN, the character LSTM, charts and feature pictures
         .target(name: "KilnExamples", dependencies: ["Kiln"], path: "Sources/KilnExamples"),
 
+        // MARK: Checking: the catalog of op cases (shapes, seeded inputs, tolerances with their reasons) that the kernel
+        // tests, the bench and `kiln check` run against the reference backend in Double
+        .target(name: "KilnCheck", dependencies: ["KilnCore", "KilnReference"], path: "Sources/KilnCheck"),
+
         // MARK: Interchange: ONNX import and export (onnx.proto's Swift code is generated and committed)
         .target(
             name: "KilnONNX",
-            dependencies: ["KilnCore", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["KilnCore", "KilnFiles", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/KilnONNX"
         ),
 
         // MARK: The C API for embedders in other languages (a dynamic library and kiln.h)
         .target(name: "KilnC", dependencies: ["Kiln", "KilnONNX"], path: "Sources/KilnC", exclude: ["include"]),
 
-        // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
+        // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Kiln", "KilnExamples", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kiln"
         ),
@@ -83,7 +90,8 @@ let package = Package(
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedder"], path: "Plugins/EmbedKernels"),
 
         // MARK: Tests
-        .target(name: "KilnTestSupport", dependencies: ["KilnCore"], path: "Tests/KilnTestSupport"),
+        .target(name: "KilnTestSupport", dependencies: ["Kiln", "KilnCheck"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnCheckTests", dependencies: ["Kiln", "KilnCheck", "KilnTestSupport"], path: "Tests/KilnCheckTests"),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], path: "Tests/KilnCoreTests"),
         .testTarget(
             name: "KilnReferenceTests",
@@ -101,8 +109,9 @@ let package = Package(
             path: "Tests/KilnGradientTests"
         ),
         .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
         .testTarget(
             name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
         .testTarget(name: "KilnCTests", dependencies: ["Kiln", "KilnC"], path: "Tests/KilnCTests", exclude: ["Programs"]),

@@ -29,7 +29,8 @@ public struct BenchResult: Codable, Equatable {
     /// Largest `|device − reference| / |reference|` over the checked values whose reference is at least
     /// 1e-3 of the largest (smaller ones are cancellation noise of a sum, not a relative error).
     public var maxRelErr: Double?
-    /// The normwise bound the check applied, relative to the largest |reference|.
+    /// The bound the check applied: a normwise tolerance's fraction of the largest |reference| (every bench workload's), or
+    /// an elementwise one's relative part.
     public var tolerance: Double?
     /// Values compared (fewer than the outputs when the check samples a large workload).
     public var checkedValues: Int?

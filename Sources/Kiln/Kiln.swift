@@ -2,6 +2,7 @@
 // checkpoints and the trainer; it re-exports the library modules and holds nothing of its own.
 @_exported import KilnCore
 @_exported import KilnData
+@_exported import KilnFiles
 @_exported import KilnNN
 @_exported import KilnOpenCL
 @_exported import KilnReference

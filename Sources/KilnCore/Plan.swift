@@ -1,4 +1,5 @@
-// Plan: a graph compiled once and replayed. Compilation orders the nodes, folds constants, assigns every
+// Plan: a graph compiled once and replayed. Compilation lowers the ops the backend does not implement through their
+// decompositions, orders the nodes, folds constants, assigns every
 // intermediate a buffer slot that is reused once its last reader has run, writes variable updates in place
 // where that is safe, and allocates everything up front; a replay binds new input values and enqueues the same launches with no allocation, no graph
 // building and no host round trip until an output is read.
@@ -68,7 +69,10 @@ public final class Plan {
         for input in inputs {
             guard case .data = input.node.op else { preconditionFailure("[plan] inputs must be data tensors, got \(input.node.op.name)") }
         }
-        let order = Graph.postorder(from: roots.map(\.node)) { _ in true }
+        // The graph the backend runs: ops it does not implement replaced by their decompositions.
+        let lowering = try Lowering(roots: roots.map(\.node), keeping: { _ in false })
+        let rootNodes = roots.map { lowering[$0.node] }
+        let order = Graph.postorder(from: rootNodes) { _ in true }
 
         // A node varies between runs when it depends on data (inputs are rebound, variables are updated
         // by this or other plans) or draws a dropout mask; the rest (subgraphs of `fill` constants) is
@@ -87,7 +91,7 @@ public final class Plan {
             if case .data = node.op { return false }
             return varies.contains(ObjectIdentifier(node))
         }
-        let fusion = Fusion(computed: computed, roots: roots.map(\.node))
+        let fusion = Fusion(computed: computed, roots: rootNodes, backend: backend)
 
         // Storage roots: a fused chain's links name the fused node's output; a reshape shares its input's buffer.
         var root: [ObjectIdentifier: Node] = fusion.replaced
@@ -105,7 +109,7 @@ public final class Plan {
                 if let held = source.storage { lastPersistentRead[ObjectIdentifier(held)] = index }
             }
         }
-        for node in roots.map(\.node) { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
+        for node in rootNodes { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
 
         // An update whose value an elementwise step computes is written straight into the variable when no
         // later step reads the variable's old value (elementwise kernels read element i before writing it,
@@ -113,7 +117,7 @@ public final class Plan {
         let position = Dictionary(fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
         var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
         for (variable, value) in updates {
-            let node = rootOf(value.node)
+            let node = rootOf(lowering[value.node])
             let id = ObjectIdentifier(node)
             guard node.op.writesInPlaceSafely, inPlace[id] == nil, let index = position[id],
                 lastPersistentRead[ObjectIdentifier(variable.storage), default: -1] <= index
@@ -176,9 +180,9 @@ public final class Plan {
         self.inputShapes = inputs.map(\.shape)
         self.steps = steps
         self.dropoutSteps = dropoutSteps
-        self.outputs = outputs.map { (storageOf($0.node), $0.shape) }
+        self.outputs = outputs.map { (storageOf(lowering[$0.node]), $0.shape) }
         self.updates = updates.compactMap { update in
-            let source = storageOf(update.value.node)
+            let source = storageOf(lowering[update.value.node])
             return source === update.variable.storage ? nil : (source, update.variable.storage)
         }
         // Variables, inputs and folded constants: every storage the graph held before this plan's slots.
@@ -243,16 +247,5 @@ public final class Plan {
     /// The values of output `index` after the last run (waits for the device).
     public func output(_ index: Int) throws -> [Float] {
         try device.backend.readFloats(outputs[index].storage)
-    }
-}
-
-extension Op {
-    /// Whether the op's output may overwrite an input of its own shape: each output element is computed
-    /// from the same element of such an input (and from other inputs), so no element is read after it is written.
-    var writesInPlaceSafely: Bool {
-        switch self {
-        case .unary, .unaryGradient, .binary, .update: true
-        default: false
-        }
     }
 }

@@ -24,10 +24,18 @@ public enum Checkpoint {
     public static func load(
         from url: URL, model: [(name: String, variable: Variable)], optimizer: [(name: String, variable: Variable)]? = nil
     ) throws -> [String: String] {
-        let file = try SafeTensorsFile(contentsOf: url)
+        try load(SafeTensorsFile(contentsOf: url), path: url.path, model: model, optimizer: optimizer)
+    }
+
+    /// Loads an already read checkpoint `file` (from `path`, named in errors) as `load(from:model:optimizer:)` does.
+    @discardableResult
+    public static func load(
+        _ file: SafeTensorsFile, path: String, model: [(name: String, variable: Variable)],
+        optimizer: [(name: String, variable: Variable)]? = nil
+    ) throws -> [String: String] {
         let targets = model + (optimizer ?? []).map { (optimizerPrefix + $0.name, $0.variable) }
         // Read everything before writing anything, so a bad file leaves the model untouched.
-        let arrays = try targets.map { try file.array($0.name, shape: $0.variable.shape.dimensions, file: url.path) }
+        let arrays = try targets.map { try file.array($0.name, shape: $0.variable.shape.dimensions, file: path) }
         for (array, target) in zip(arrays, targets) { try target.variable.load(array.values) }
         return file.metadata
     }

@@ -12,6 +12,12 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case wrongShape(file: String, name: String, expected: [Int], found: [Int])
     case wrongDType(file: String, name: String, found: String)
     case unwritable(file: String, reason: String)
+    /// A checkpoint's weights hold NaN or infinite values (`tensors` names them, with their counts).
+    case nonFiniteWeights(file: String, tensors: String)
+    /// A text file holds something that is not UTF-8 text at byte `offset`.
+    case invalidText(file: String, offset: Int, reason: String)
+    /// A compressed file inflates to more than `limit` bytes.
+    case inflatesTooFar(file: String, compressedBytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -28,6 +34,13 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             "\(file): tensor '\(name)' has shape \(found), the model needs \(expected)"
         case .wrongDType(let file, let name, let found): "\(file): tensor '\(name)' has dtype \(found), Kiln reads F32"
         case .unwritable(let file, let reason): "\(file): cannot write: \(reason)"
+        case .nonFiniteWeights(let file, let tensors):
+            "\(file): holds non-finite weights (NaN or infinity in \(tensors)); the run that wrote it diverged: "
+                + "start again, or from an earlier checkpoint, with a lower --lr (or --clip-norm)"
+        case .invalidText(let file, let offset, let reason): "\(file): not UTF-8 text: at byte \(offset), \(reason)"
+        case .inflatesTooFar(let file, let compressed, let limit):
+            "\(file): its \(compressed) compressed bytes inflate to more than \(limit) bytes, the limit; if the file is genuine, "
+                + "raise the limit with --max-inflated MiB"
         }
     }
 }

@@ -1,46 +1,55 @@
 // IDX: the file format of MNIST and Fashion-MNIST (a magic number, big-endian dimensions, then bytes),
 // gzipped or not.
 import Foundation
+import KilnFiles
 
 /// The unsigned-byte content of one IDX file.
 public struct IDXFile {
     public let dimensions: [Int]
     public let bytes: [UInt8]
 
-    /// Reads `url`, decompressing gzip when the file starts with its magic bytes.
+    /// Reads `url`, decompressing gzip when the file starts with its magic bytes, within `limits`.
     /// - Parameter rank: the number of dimensions expected (3 for images, 1 for labels).
-    public init(contentsOf url: URL, rank: Int) throws {
-        let file = url.path
-        let raw: Data
-        do { raw = try Data(contentsOf: url) } catch {
-            throw DataError.unreadable(file: file, reason: (error as NSError).localizedDescription)
-        }
-        let data = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, file: file) : raw
+    public init(contentsOf url: URL, rank: Int, limits: DecompressionLimits = .init()) throws {
+        try self.init(fileBytes: try FileContents.read(url), file: url.path, rank: rank, limits: limits)
+    }
+
+    /// Parses the bytes of an IDX file as stored, gzipped or not; `file` names it in errors.
+    public init(fileBytes raw: Data, file: String, rank: Int, limits: DecompressionLimits = .init()) throws {
+        let data = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, file: file, limit: limits.inflatedBytes(compressed: raw.count)) : raw
         try self.init(data: data, file: file, rank: rank)
     }
 
-    /// Parses IDX bytes; `file` names the source in errors.
+    /// Parses IDX bytes; `file` names the source in errors. The dimensions' product is checked against the
+    /// bytes there are before anything is allocated, so a header cannot ask for more than the file holds.
     public init(data: Data, file: String, rank: Int) throws {
-        let bytes = [UInt8](data)
+        let data = data.startIndex == 0 ? data : Data(data)
         func bigEndian(at offset: Int) -> UInt32 {
-            bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
+            data[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
         }
         let kind = rank == 1 ? "an IDX label file" : "an IDX image file"
-        guard bytes.count >= 4 else { throw DataError.truncated(file: file, expectedBytes: 4, actualBytes: bytes.count) }
+        guard data.count >= 4 else { throw DataError.truncated(file: file, expectedBytes: 4, actualBytes: data.count) }
         // Magic: two zero bytes, the type code 0x08 (unsigned byte), then the number of dimensions.
         let magic = bigEndian(at: 0)
         guard magic == 0x0000_0800 | UInt32(rank) else { throw DataError.badMagic(file: file, found: magic, expected: kind) }
         let headerSize = 4 + 4 * rank
-        guard bytes.count >= headerSize else {
-            throw DataError.truncated(file: file, expectedBytes: headerSize, actualBytes: bytes.count)
+        guard data.count >= headerSize else {
+            throw DataError.truncated(file: file, expectedBytes: headerSize, actualBytes: data.count)
         }
         let dimensions = (0..<rank).map { Int(bigEndian(at: 4 + 4 * $0)) }
-        let payload = dimensions.reduce(1, *)
-        guard bytes.count >= headerSize + payload else {
-            throw DataError.truncated(file: file, expectedBytes: headerSize + payload, actualBytes: bytes.count)
+        let payload = dimensions.reduce(Optional(1)) { product, dimension in
+            product.flatMap { value in
+                let (result, overflow) = value.multipliedReportingOverflow(by: dimension)
+                return overflow ? nil : result
+            }
+        }
+        guard let payload, payload <= data.count - headerSize else {
+            throw DataError.invalidHeader(
+                file: file,
+                reason: "dimensions \(dimensions) need \(payload.map(String.init) ?? "more than \(Int.max)") bytes, the file holds \(data.count - headerSize) after its header")
         }
         self.dimensions = dimensions
-        self.bytes = Array(bytes[headerSize..<headerSize + payload])
+        self.bytes = [UInt8](data[headerSize..<headerSize + payload])
     }
 }
 
@@ -61,13 +70,19 @@ public struct LabeledImages {
         self.columns = columns
     }
 
-    /// Reads an image file and a label file and checks that their counts agree.
-    public init(images: URL, labels: URL) throws {
-        let imageFile = try IDXFile(contentsOf: images, rank: 3)
-        let labelFile = try IDXFile(contentsOf: labels, rank: 1)
+    /// Reads an image file and a label file and checks that they hold images and that their counts agree.
+    public init(images: URL, labels: URL, limits: DecompressionLimits = .init()) throws {
+        let imageFile = try IDXFile(contentsOf: images, rank: 3, limits: limits)
+        let labelFile = try IDXFile(contentsOf: labels, rank: 1, limits: limits)
         guard imageFile.dimensions[0] == labelFile.dimensions[0] else {
             throw DataError.countMismatch(
                 images: images.path, imageCount: imageFile.dimensions[0], labels: labels.path, labelCount: labelFile.dimensions[0])
+        }
+        guard imageFile.dimensions[0] > 0 else {
+            throw DataError.invalidHeader(file: images.path, reason: "it holds no images (dimensions \(imageFile.dimensions))")
+        }
+        guard imageFile.dimensions[1] > 0, imageFile.dimensions[2] > 0 else {
+            throw DataError.invalidHeader(file: images.path, reason: "its images have no pixels (dimensions \(imageFile.dimensions))")
         }
         self.init(pixels: imageFile.bytes, labels: labelFile.bytes, rows: imageFile.dimensions[1], columns: imageFile.dimensions[2])
     }
@@ -87,8 +102,9 @@ public struct IDXDataset {
         self.test = test
     }
 
-    /// Reads the four files from `directory`.
-    public init(directory: URL) throws {
+    /// Reads the four files from `directory`; gzipped files inflate within `limits`. The test images must
+    /// have the training images' size.
+    public init(directory: URL, limits: DecompressionLimits = .init()) throws {
         func file(_ stem: String) throws -> URL {
             for name in [stem + ".gz", stem] {
                 let url = directory.appendingPathComponent(name)
@@ -98,7 +114,13 @@ public struct IDXDataset {
                 file: directory.appendingPathComponent(stem).path,
                 reason: "no such file (nor \(stem).gz); for Fashion-MNIST install Debian's dataset-fashion-mnist")
         }
-        training = try LabeledImages(images: file("train-images-idx3-ubyte"), labels: file("train-labels-idx1-ubyte"))
-        test = try LabeledImages(images: file("t10k-images-idx3-ubyte"), labels: file("t10k-labels-idx1-ubyte"))
+        training = try LabeledImages(images: file("train-images-idx3-ubyte"), labels: file("train-labels-idx1-ubyte"), limits: limits)
+        let testImages = try file("t10k-images-idx3-ubyte")
+        test = try LabeledImages(images: testImages, labels: file("t10k-labels-idx1-ubyte"), limits: limits)
+        guard test.rows == training.rows, test.columns == training.columns else {
+            throw DataError.invalidHeader(
+                file: testImages.path,
+                reason: "its images are \(test.rows)×\(test.columns), the training images \(training.rows)×\(training.columns); they must match")
+        }
     }
 }

@@ -2,6 +2,7 @@
 // system's libpng (its simplified API, which reports errors in the image struct instead of longjmp).
 import CPNG
 import Foundation
+import KilnFiles
 
 public enum PNG {
     /// Encodes `pixels` (row-major; 1 byte per pixel for greyscale, 3 for RGB) as a PNG file.

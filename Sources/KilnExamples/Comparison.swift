@@ -63,7 +63,9 @@ public struct Comparison: Codable, Sendable {
         let trainers = try models.map { model in
             var configuration = budget
             configuration.model = model
-            return try Trainer(configuration: configuration, data: data, device: device)
+            let trainer = try Trainer(configuration: configuration, data: data, device: device)
+            try trainer.loop.check(trainer)
+            return trainer
         }
         var compared: [ComparedModel] = []
         for (name, trainer) in zip(names(for: models), trainers) {

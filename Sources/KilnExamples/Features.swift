@@ -120,7 +120,7 @@ public enum FeatureMaps {
         guard let firstConvolution = model.layers.compactMap({ $0 as? Conv2D }).first else {
             throw FeatureError(reason: "the model has no convolution layer; feature maps need a CNN")
         }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         var pictures: [FeaturePicture] = []
         func save(_ grid: ImageGrid, _ name: String, _ caption: String) throws {
             let url = folder.appendingPathComponent(name)

@@ -5,6 +5,7 @@
 import Foundation
 import KilnCore
 import KilnData
+import KilnFiles
 import KilnNN
 
 public enum ONNXExport {

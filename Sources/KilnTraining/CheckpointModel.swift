@@ -10,9 +10,10 @@ public enum CheckpointModel {
     /// The training configuration a Kiln checkpoint stores; nil for other safetensors files (a PyTorch
     /// state_dict). A stored configuration without a normalisation predates it: its inputs were in [0, 1].
     public static func storedConfiguration(in url: URL) throws -> TrainingConfiguration? {
-        guard let text = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"],
-            var configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
-        else { return nil }
+        guard let text = try SafeTensorsFile(contentsOf: url).metadata["kiln.configuration"] else { return nil }
+        guard var configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) else {
+            throw DataError.invalidHeader(file: url.path, reason: "its kiln.configuration metadata is not a training configuration")
+        }
         if configuration.normalization == nil { configuration.normalization = .unit }
         return configuration
     }

@@ -12,6 +12,12 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var loss: Double
     public var accuracy: Double
     public var confusion: [[Int]]
+
+    public init(loss: Double, accuracy: Double, confusion: [[Int]]) {
+        self.loss = loss
+        self.accuracy = accuracy
+        self.confusion = confusion
+    }
 }
 
 /// Measures a classifier with `classes` outputs on labelled sets, on the device its parameters live on.

@@ -5,6 +5,7 @@
 // that starts removes the temporary files killed runs left behind.
 import Foundation
 import KilnData
+import KilnFiles
 
 /// A classifier's output folder: its checkpoint and its per-epoch metrics.
 public struct RunFolder {
@@ -19,15 +20,11 @@ public struct RunFolder {
     public var metricsJSON: URL { url.appendingPathComponent("metrics.json") }
     public var metricsCSV: URL { url.appendingPathComponent("metrics.csv") }
 
-    /// Creates the folder when it is missing and removes the temporary files of killed runs; returns those removed.
+    /// Creates the folder when it is missing and removes the temporary files of killed runs; returns the names removed.
     @discardableResult
-    public func prepare() throws -> [URL] {
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        } catch {
-            throw DataError.unwritable(file: url.path, reason: "cannot create the output folder: \((error as NSError).localizedDescription)")
-        }
-        return try Self.removeStaleTemporaries(in: url)
+    public func prepare() throws -> [String] {
+        try OutputFolder.create(url)
+        return AtomicFile.removeStaleTemporaries(in: url)
     }
 
     /// Saves a training run: the metrics files first, then the checkpoint with the same metrics in its metadata.
@@ -83,20 +80,5 @@ public struct RunFolder {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
-    }
-
-    /// Removes `.NAME.PID.tmp` files (what `AtomicFile` writes before its rename) whose process no longer runs.
-    static func removeStaleTemporaries(in folder: URL) throws -> [URL] {
-        // The call site for the safe writer's own stale-temporary cleanup (issue 15, the "reliability" helper):
-        // when that lands on main, this body becomes a call to it.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        var removed: [URL] = []
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
-            let parts = name.dropLast(".tmp".count).split(separator: ".")
-            guard let pid = parts.last.flatMap({ Int32($0) }), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            let file = folder.appendingPathComponent(name)
-            if unlink(file.path) == 0 { removed.append(file) }
-        }
-        return removed
     }
 }

@@ -97,11 +97,8 @@ public final class TrainingLoop {
     /// Returns the epoch's report, or nil when `shouldStop` ended it early (the position then names the next
     /// batch, for a checkpoint). Throws `DivergedError` at a NaN or infinite loss, before any hook sees it.
     public func runEpoch<Task: TrainingTask>(_ task: Task, hooks: TrainingHooks<Task.EpochReport>) throws -> Task.EpochReport? {
+        try check(task)
         let batches = task.batchesPerEpoch
-        guard batches > 0 else { throw TrainingError.noBatches(reason: task.emptyEpochReason) }
-        guard (0..<batches).contains(position.batch) else {
-            throw TrainingError.invalidPosition("batch \(position.batch) is outside the \(batches) batches of an epoch")
-        }
         let learningRate = hooks.learningRate(position.epoch)
         try task.beginEpoch(position.epoch, at: position.batch)
         let start = Date()
@@ -123,6 +120,16 @@ public final class TrainingLoop {
         position = TrainingPosition(epoch: position.epoch + 1, batch: 0)
         try hooks.epochEnded(report)
         return report
+    }
+
+    /// Throws unless `task`'s epochs have batches and the position lies within one: what `runEpoch` checks
+    /// first, for a caller that wants the error before it prepares anything else.
+    public func check<Task: TrainingTask>(_ task: Task) throws {
+        let batches = task.batchesPerEpoch
+        guard batches > 0 else { throw TrainingError.noBatches(reason: task.emptyEpochReason) }
+        guard (0..<batches).contains(position.batch) else {
+            throw TrainingError.invalidPosition("batch \(position.batch) is outside the \(batches) batches of an epoch")
+        }
     }
 
     /// Trains epochs until `epochs` are finished; returns false when `shouldStop` ended one early.

@@ -59,7 +59,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let targets = devices.isEmpty ? BenchDevice.all() : try devices.map(BenchDevice.named)
+        let targets = devices.isEmpty ? DeviceSelection.all() : try devices.map(DeviceSelection.parse)
         let saved = try baseline.map { try BenchResult.load(from: URL(fileURLWithPath: $0)) }
         let chosen = try onnx.map { [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: $0)), file: $0, batch: batch)] }
             ?? (workloads.isEmpty ? Workload.all : workloads.compactMap(Workload.named))

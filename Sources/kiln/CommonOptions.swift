@@ -13,6 +13,8 @@ struct CommonOptions: ParsableArguments {
         /usr/share/datasets/mnist), or a folder with the four MNIST-named IDX files, gzipped or not.
         """)
     var dataset = "fashion-mnist"
+    @Option(help: "The most a gzipped data set file may inflate to, in MiB (default: 100 times its size, at most 4096 MiB).")
+    var maxInflated: Int?
 
     /// Where `--dataset mnist` looks.
     static var mnistDirectory: URL {
@@ -29,6 +31,12 @@ struct CommonOptions: ParsableArguments {
 
     /// Rejects a `--dataset` folder that does not exist (a usage error, before any work starts). Not
     /// part of `validate()`, since some commands read the data set only in some modes.
+    func validate() throws {
+        if let maxInflated, !(1...(1 << 30)).contains(maxInflated) {
+            throw ValidationError("--max-inflated must be between 1 and \(1 << 30) MiB, got \(maxInflated)")
+        }
+    }
+
     func validateDataset() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: datasetDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -42,7 +50,7 @@ struct CommonOptions: ParsableArguments {
     }
 
     func loadDataset() throws -> IDXDataset {
-        try IDXDataset(directory: datasetDirectory)
+        try IDXDataset(directory: datasetDirectory, limits: DecompressionLimits(maximumBytes: maxInflated.map { $0 << 20 }))
     }
 
     /// The data set a classifier trains on, named as `--dataset` gave it; every label is checked against the

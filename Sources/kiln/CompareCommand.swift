@@ -44,7 +44,7 @@ struct CompareCommand: ParsableCommand {
         let device = try common.openDevice()
         let data = try common.loadImageDataset()
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         // With --json, standard output carries only the summary.
         let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
         let budget = training.configuration(model: "")

@@ -63,7 +63,7 @@ struct DemoBatchingCommand: ParsableCommand {
         let device = try common.openDevice()
         let data = try common.loadDataset()
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         let used = examples == 0 ? data.training.count : min(examples, data.training.count)
         print(
             "\(model): \(epochs) epochs over \(used) training examples on \(device); plain SGD, lr: batch \(fullBatchLr), mini-batch \(miniBatchLr), per example \(exampleLr)"

@@ -49,7 +49,7 @@ struct DemoMomentumCommand: ParsableCommand {
     func run() throws {
         let device = try common.openDevice()
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
 
         let quadratic = try MomentumDemo.Quadratic(dimension: dimensions, conditionNumber: condition, seed: seed)
         var start = Date()

@@ -76,7 +76,7 @@ struct DemoVanishingCommand: ParsableCommand {
         let opened = try device.map(Device.named) ?? Device.fromEnvironment()
         let demo = try VanishingGradientDemo(configuration: configuration(), device: opened)
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         if !json { print("symbol recall on \(opened): hidden \(hidden), \(steps) Adam steps of \(batchSize) sequences per model and lag") }
         let report = try demo.run { line in if !json { print(line) } }
         let encoder = JSONEncoder()

@@ -48,6 +48,9 @@ struct EvalCommand: ParsableCommand {
             if let normalize { configuration.normalization = normalize.normalization }
             trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: common.openDevice())
             try trainer.loadWeights(from: url)
+            if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
+                FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
+            }
         }
         let report = try trainer.evaluate(trainer.data.test)
         if json {

@@ -88,7 +88,7 @@ struct GANCommand: ParsableCommand {
             return
         }
         let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         let step = trainer.step
         print(
             "training a GAN on \(device): generator \(step.generator.parameterCount) parameters, discriminator "

@@ -14,6 +14,6 @@ struct KilnCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A deep-learning engine on OpenCL, with a CPU reference backend.",
-        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, CompareCommand.self, WarmupCommand.self, TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self, BenchCommand.self, ExportCommand.self]
+        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, CompareCommand.self, WarmupCommand.self, TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self, BenchCommand.self, CheckCommand.self, ExportCommand.self]
     )
 }

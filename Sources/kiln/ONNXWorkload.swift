@@ -3,6 +3,7 @@
 import Foundation
 import Kiln
 import KilnBenchmarks
+import KilnCheck
 import KilnONNX
 
 extension Workload {
@@ -17,7 +18,7 @@ extension Workload {
             name: "onnx_\(name)",
             summary: "ONNX model \(file), inputs \(shapes.map(\.description).joined(separator: ", ")): inference",
             flopsPerStep: nil, itemsPerStep: batch,
-            tolerance: BenchTolerance(normwise: 1e-4, reason: "an imported model's float32 outputs, sums in another order than the reference"),
+            tolerance: Tolerance(normwise: 1e-4, reason: "an imported model's float32 outputs, sums in another order than the reference"),
             build: { device in
                 let graph = try ONNXImport.graph(model, inputShapes: shapes, on: device)
                 let inputs = shapes.enumerated().map { index, shape in

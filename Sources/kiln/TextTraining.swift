@@ -22,12 +22,8 @@ func trainCharacterModel(
     if let learningRate { configuration.learningRate = learningRate }
     if let clipNorm { configuration.clipNorm = clipNorm }
     configuration.seed = seed
-    let contents: Data
-    do { contents = try Data(contentsOf: text) } catch {
-        throw DataError.unreadable(file: text.path, reason: error.localizedDescription)
-    }
-    let trainer = try CharacterModelTrainer(text: String(decoding: contents, as: UTF8.self), configuration: configuration, device: device)
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    let trainer = try CharacterModelTrainer(text: TextFile.read(text), configuration: configuration, device: device)
+    try OutputFolder.create(out)
     let checkpoint = out.appendingPathComponent("checkpoint.safetensors")
     let model = trainer.model
     print(

@@ -74,6 +74,7 @@ struct TrainCommand: ParsableCommand {
         if resume { try Self.checkResumable(run.checkpoint, with: configuration) }
         let device = try common.openDevice()
         let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        try trainer.loop.check(trainer)
         try run.prepare()
         var reports: [EpochReport] = []
         // What the checkpoint on disk holds, for the message when training diverges.
@@ -133,7 +134,9 @@ struct TrainCommand: ParsableCommand {
     /// Refuses to resume with settings that do not fit the checkpoint (another model or optimizer cannot
     /// load its tensors; another batch size or seed would not continue the same run).
     static func checkResumable(_ checkpoint: URL, with configuration: TrainingConfiguration) throws {
-        guard let text = try SafeTensorsFile(contentsOf: checkpoint).metadata["kiln.configuration"],
+        let file = try SafeTensorsFile(contentsOf: checkpoint)
+        if let diverged = file.nonFiniteError(file: checkpoint.path) { throw diverged }
+        guard let text = file.metadata["kiln.configuration"],
             let stored = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
         else { throw ValidationError("--resume: \(checkpoint.path) is not a Kiln training checkpoint (no kiln.configuration)") }
         var differences: [String] = []

@@ -126,9 +126,9 @@ final class NodeTests: XCTestCase {
                             matches = false
                             continue
                         }
-                        let comparison = compare(actual.values.map(Double.init), expected.floats.map(Double.init), Self.tolerance)
+                        let comparison = Self.tolerance.compare(actual.values.map(Double.init), expected.floats.map(Double.init))
                         if comparison.maxAbsoluteError > worst.error { worst = (comparison.maxAbsoluteError, testCase.name) }
-                        if comparison.worstExcess > 0 { matches = false }
+                        if !comparison.passed { matches = false }
                         assertClose(actual.values, expected.floats, Self.tolerance, "\(testCase.name) on \(device), output \(actual.name)")
                     }
                     if matches { passed += 1 }

@@ -18,7 +18,7 @@ final class PyTorchModelTests: XCTestCase {
             for (actual, expected) in try testCase.run(on: device) {
                 XCTAssertEqual(actual.shape, expected.shape, "\(name) \(actual.name) on \(device)", file: file, line: line)
                 assertClose(actual.values, expected.floats, Self.tolerance, "\(name) \(actual.name) on \(device)", file: file, line: line)
-                worst = max(worst, compare(actual.values.map(Double.init), expected.floats.map(Double.init), Self.tolerance).maxAbsoluteError)
+                worst = max(worst, Self.tolerance.compare(actual.values.map(Double.init), expected.floats.map(Double.init)).maxAbsoluteError)
             }
             print("PyTorch \(name) on \(device): max abs error \(worst)")
         }

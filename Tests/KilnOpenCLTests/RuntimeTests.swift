@@ -266,10 +266,12 @@ final class RuntimeTests: XCTestCase {
             .program(file: "smoke.cl", source: source, options: "")
         guard let file = try cacheFiles(in: folder).first else { return XCTFail("no cache file written") }
         let good = try Data(contentsOf: file)
+        let key = [UInt8](try Data(contentsOf: folder.appendingPathComponent(ProgramCacheFolder.keyName)))
+        let entry = file.lastPathComponent
 
         // Truncated, garbage, and a well-formed wrapper whose payload the driver must refuse.
         let damaged: [Data] = [
-            good.prefix(good.count / 2), Data("not a binary".utf8), ProgramBinaryFile.encode(Array("garbage".utf8)),
+            good.prefix(good.count / 2), Data("not a binary".utf8), ProgramBinaryFile.encode(Array("garbage".utf8), entry: entry, key: key),
         ]
         for bad in damaged {
             try bad.write(to: file)
@@ -278,11 +280,11 @@ final class RuntimeTests: XCTestCase {
             XCTAssertEqual(cache.stats.compiles, 1)
             XCTAssertEqual(cache.stats.diskHits, 0)
             try runSmoke(count: 17, kernel: program.kernel("smoke_add"))
-            XCTAssertNotNil(ProgramBinaryFile.decode(try Data(contentsOf: file)), "the rebuilt binary overwrites it")
+            XCTAssertNotNil(ProgramBinaryFile.decode(try Data(contentsOf: file), entry: entry, key: key), "the rebuilt binary overwrites it")
         }
         XCTAssertEqual(try cacheFiles(in: folder).count, 1, "no temporary files left behind")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        XCTAssertEqual(names.count, 1, "\(names)")
+        XCTAssertEqual(names.sorted(), [entry, ProgramCacheFolder.keyName], "\(names)")
     }
 
     func testUnwritableCacheFolderDoesNotFailTheBuild() throws {

@@ -32,7 +32,8 @@ public final class OpenCLBackend: Backend {
     /// Kernels and buffer copies enqueued so far.
     public private(set) var launchCount = 0
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
-    public internal(set) var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
+    /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
+    public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
     /// Each kernel file's defines under `tuning`, built once rather than on every launch.
     var tunedDefaults: [String: [(String, Int)]] = [:]
 
@@ -47,7 +48,7 @@ public final class OpenCLBackend: Backend {
         context = try OpenCLContext(device: device)
         programs = ProgramCache(context: context, cacheDirectory: cacheDirectory)
         name = "opencl:\(device.info.index) (\(device.info.name))"
-        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.directory)
+        tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
     }
 
     /// The device's largest buffer and global memory.
@@ -93,6 +94,14 @@ public final class OpenCLBackend: Backend {
         }
         if from.count == 0 { return }
         try enqueueCopy(from.buffer, offset: 0, to: to.buffer, offset: 0, count: from.count)
+    }
+
+    /// Every op has a kernel here (a fused op's activation included: the shape rules admit only fusible ones).
+    public func implements(_ op: Op) -> Bool {
+        switch op {
+        case .data, .reshape: false
+        default: true
+        }
     }
 
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {

@@ -1,6 +1,7 @@
 // ProgramCache: builds each (file, source, options) once per context, and keeps program binaries
-// on disk so a second run loads them instead of compiling.
+// on disk so a second run loads them instead of compiling. What it trusts on disk is in ProgramCacheFolder.
 import Foundation
+import KilnFiles
 
 /// Counters of where programs came from and how long that took.
 public struct BuildStats: Sendable, Hashable, Codable {
@@ -18,9 +19,11 @@ public struct BuildStats: Sendable, Hashable, Codable {
 /// The disk cache holds program binaries in `$KILN_CACHE_DIR`, else `$XDG_CACHE_HOME/kiln/programs`,
 /// else `~/.cache/kiln/programs`; `KILN_CACHE=off` disables it. Each file is named by the SHA-256 of
 /// the device name, driver and device version, build options and source, so a driver update or a
-/// changed kernel misses instead of loading a stale binary. A file that is corrupt or that the
-/// driver refuses is rebuilt and overwritten; a folder that cannot be written only disables
-/// saving. Thread-safe: one lock around lookups and builds.
+/// changed kernel misses instead of loading a stale binary. Only entries that Kiln wrote in this folder
+/// reach the driver (see `ProgramCacheFolder` and `ProgramBinaryFile`); a file that is corrupt, altered
+/// or refused by the driver is rebuilt and overwritten; a folder that cannot be written only disables
+/// saving, and one that other users could write is not used (with a warning). Thread-safe: one lock
+/// around lookups and builds.
 public final class ProgramCache: @unchecked Sendable {
     public let context: OpenCLContext
     /// The folder binaries are read from and written to; nil when the disk cache is off.
@@ -28,15 +31,21 @@ public final class ProgramCache: @unchecked Sendable {
     private var programs: [MemoryKey: OpenCLProgram] = [:]
     private var statistics = BuildStats()
     private let lock = NSLock()
+    /// The folder once opened and checked (at the first build, so that merely choosing it creates nothing).
+    private var opened: ProgramCacheFolder??
+    private let warn: @Sendable (String) -> Void
 
     /// - Parameters:
     ///   - cacheDirectory: overrides the folder chosen from the environment (tests use a temporary one).
     ///   - environment: where `KILN_CACHE`, `KILN_CACHE_DIR`, `XDG_CACHE_HOME` and `HOME` are read.
+    ///   - warn: where a refused folder or entry is reported (standard error by default).
     public init(
         context: OpenCLContext, cacheDirectory: URL? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        warn: @escaping @Sendable (String) -> Void = { fputs("kiln: warning: \($0)\n", stderr) }
     ) {
         self.context = context
+        self.warn = warn
         if environment["KILN_CACHE"]?.lowercased() == "off" {
             self.directory = nil
         } else {
@@ -60,8 +69,9 @@ public final class ProgramCache: @unchecked Sendable {
             statistics.memoryHits += 1
             return program
         }
-        let diskFile = directory.map { $0.appendingPathComponent(diskKey(source: source, options: options) + ".bin") }
-        if let diskFile, let program = loadBinary(diskFile, file: file, options: options) {
+        let folder = openFolder()
+        let entry = diskKey(source: source, options: options) + ".bin"
+        if let folder, let program = loadBinary(entry, in: folder, file: file, options: options) {
             programs[memoryKey] = program
             return program
         }
@@ -70,10 +80,31 @@ public final class ProgramCache: @unchecked Sendable {
         statistics.secondsCompiling += seconds(since: start)
         statistics.compiles += 1
         programs[memoryKey] = program
-        if let diskFile, let binary = try? program.binary() {
-            Self.writeAtomically(ProgramBinaryFile.encode(binary), to: diskFile)
+        if let folder, let binary = try? program.binary() {
+            folder.save(ProgramBinaryFile.encode(binary, entry: entry, key: folder.key), as: entry)
         }
         return program
+    }
+
+    /// The cache folder after its checks (created 0700 if missing, refused if other users could write it),
+    /// or nil when the disk cache is off or the folder was refused. Tuning tables live here too.
+    public var trustedDirectory: URL? {
+        lock.lock()
+        defer { lock.unlock() }
+        return openFolder()?.url
+    }
+
+    /// Opens and checks the folder the first time it is needed; a refusal is reported once.
+    private func openFolder() -> ProgramCacheFolder? {
+        if let opened { return opened }
+        var folder: ProgramCacheFolder?
+        if let directory {
+            do { folder = try ProgramCacheFolder(directory, warn: warn) } catch {
+                warn("program cache not used: \(error)")
+            }
+        }
+        opened = .some(folder)
+        return folder
     }
 
     /// The disk-cache key: SHA-256 over the fields that decide what the compiler produces.
@@ -88,9 +119,11 @@ public final class ProgramCache: @unchecked Sendable {
 
     // MARK: Disk
 
-    private func loadBinary(_ url: URL, file: String, options: String) -> OpenCLProgram? {
+    private func loadBinary(_ entry: String, in folder: ProgramCacheFolder, file: String, options: String) -> OpenCLProgram? {
         let start = ContinuousClock.now
-        guard let data = try? Data(contentsOf: url), let binary = ProgramBinaryFile.decode(data) else { return nil }
+        guard let data = folder.read(entry), let binary = ProgramBinaryFile.decode(data, entry: entry, key: folder.key) else {
+            return nil
+        }
         guard let program = try? OpenCLProgram(context: context, file: file, binary: binary, options: options) else {
             return nil
         }
@@ -114,34 +147,6 @@ public final class ProgramCache: @unchecked Sendable {
         return nil
     }
 
-    /// Writes to a temporary file in the same folder, fsyncs, renames over `url`. Any failure
-    /// leaves no partial file behind and is otherwise ignored: the cache is an optimisation.
-    static func writeAtomically(_ data: Data, to url: URL) {
-        let folder = url.deletingLastPathComponent()
-        guard (try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)) != nil else {
-            return
-        }
-        let temporary = folder.appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else { return }
-        let written = data.withUnsafeBytes { bytes -> Bool in
-            guard let base = bytes.baseAddress else { return true }
-            var offset = 0
-            while offset < bytes.count {
-                let count = write(descriptor, base + offset, bytes.count - offset)
-                if count <= 0 { return false }
-                offset += count
-            }
-            return true
-        }
-        let synced = fsync(descriptor) == 0
-        let closed = close(descriptor) == 0
-        if !(written && synced && closed && rename(temporary.path, url.path) == 0) {
-            unlink(temporary.path)
-        }
-    }
-
     private func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -156,28 +161,37 @@ public final class ProgramCache: @unchecked Sendable {
     }
 }
 
-/// The on-disk wrapper around a driver's program binary: a magic tag, the payload length and its
-/// SHA-256, so a truncated or overwritten file is recognised before the driver ever sees it
-/// (some drivers crash rather than fail on a damaged binary).
+/// The on-disk wrapper around a driver's program binary: a magic tag, the payload length, and an
+/// HMAC-SHA-256 under the cache folder's secret key over the entry's name and the payload. A truncated,
+/// damaged or altered file, an entry copied under another entry's name, or one written by anyone without
+/// the key (another machine, another user, a hand-made file with a recomputed checksum) is refused before
+/// the driver ever sees it: some drivers crash rather than fail on a bad binary.
 enum ProgramBinaryFile {
-    static let formatTag = "KILNPRG1"
+    static let formatTag = "KILNPRG2"
     private static let headerSize = 8 + 8 + 32
 
-    static func encode(_ binary: [UInt8]) -> Data {
+    static func encode(_ binary: [UInt8], entry: String, key: [UInt8]) -> Data {
         var data = Data(formatTag.utf8)
         withUnsafeBytes(of: UInt64(binary.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(contentsOf: SHA256.hash(binary))
+        data.append(contentsOf: authenticator(binary, entry: entry, key: key))
         data.append(contentsOf: binary)
         return data
     }
 
-    static func decode(_ data: Data) -> [UInt8]? {
+    /// The payload of `data` if it is a whole entry named `entry` written under `key`, else nil.
+    static func decode(_ data: Data, entry: String, key: [UInt8]) -> [UInt8]? {
         let bytes = [UInt8](data)
         guard bytes.count > headerSize, Array(bytes[0..<8]) == Array(formatTag.utf8) else { return nil }
         let length = bytes[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard length == UInt64(bytes.count - headerSize) else { return nil }
         let payload = Array(bytes[headerSize...])
-        guard SHA256.hash(payload) == Array(bytes[16..<headerSize]) else { return nil }
-        return payload
+        let expected = authenticator(payload, entry: entry, key: key)
+        // Every byte compared, whatever the first difference.
+        let difference = zip(expected, bytes[16..<headerSize]).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) }
+        return difference == 0 ? payload : nil
+    }
+
+    private static func authenticator(_ payload: [UInt8], entry: String, key: [UInt8]) -> [UInt8] {
+        SHA256.hmac(key: key, message: Array(entry.utf8) + [0] + payload)
     }
 }

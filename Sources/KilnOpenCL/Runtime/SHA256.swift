@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4), small and dependency-free, for keys of the program cache. Not constant
-// time and not for secrets: it names cache files and checks that they were not corrupted.
+// SHA-256 (FIPS 180-4) and HMAC-SHA-256 (RFC 2104), small and dependency-free, for the program cache: the
+// hash names cache files, the HMAC under the cache folder's secret proves that Kiln wrote an entry. Not
+// constant time: it guards against entries written by others, not against someone timing this process.
 
 enum SHA256 {
     /// The 32-byte digest of `bytes`.
@@ -44,6 +45,15 @@ enum SHA256 {
             for (i, value) in [a, b, c, d, e, f, g, h].enumerated() { state[i] = state[i] &+ value }
         }
         return state.flatMap { word in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) } }
+    }
+
+    /// HMAC-SHA-256 of `message` under `key` (RFC 2104; a key longer than a block is hashed first).
+    static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        let blockSize = 64
+        var block = key.count > blockSize ? hash(key) : key
+        block += [UInt8](repeating: 0, count: blockSize - block.count)
+        let inner = hash(block.map { $0 ^ 0x36 } + message)
+        return hash(block.map { $0 ^ 0x5c } + inner)
     }
 
     /// The digest as 64 lowercase hex digits.

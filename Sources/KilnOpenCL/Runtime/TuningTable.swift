@@ -1,6 +1,7 @@
 // TuningTable: the tunable values measured fastest on one device, by kernel file, kept next to the
 // program cache so every later process on that device builds its kernels with them.
 import Foundation
+import KilnFiles
 
 /// Measured-best `-D` tunable values for one device. Written by `kiln tune`, read when a backend opens
 /// the device; a missing or unreadable table means the kernels' defaults.
@@ -26,13 +27,68 @@ public struct TuningTable: Codable, Equatable, Sendable {
         directory.appendingPathComponent("tuning-" + SHA256.hexDigest(identity.utf8).prefix(16) + ".json")
     }
 
-    /// The table stored for `identity` in `directory`, or nil when there is none, it cannot be decoded,
-    /// or it belongs to another device.
-    public static func load(identity: String, directory: URL?) -> TuningTable? {
-        guard let directory, let data = try? Data(contentsOf: file(for: identity, in: directory)),
-            let table = try? JSONDecoder().decode(TuningTable.self, from: data), table.device == identity
-        else { return nil }
-        return table
+    /// The table stored for `identity` in `directory`, or nil when there is none. A table that cannot be
+    /// used (not this user's, not JSON, another device's, unknown kernel files or tunables, values a kernel's
+    /// guards reject) is reported through `warn`, naming the file and what is wrong; the kernels then use
+    /// their defaults, as they do for any kernel file the table leaves out.
+    public static func load(
+        identity: String, directory: URL?, warn: (String) -> Void = { fputs("kiln: warning: \($0)\n", stderr) }
+    ) -> TuningTable? {
+        guard let directory else { return nil }
+        let url = file(for: identity, in: directory)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let ignored = "tuning table \(url.path) ignored (the kernels use their defaults; run kiln tune again or delete it)"
+        let table: TuningTable
+        do {
+            table = try JSONDecoder().decode(TuningTable.self, from: FileContents.read(url, limit: 1 << 20, trust: .thisUserOnly))
+        } catch let error as FileError {
+            warn("\(ignored): \(error)")
+            return nil
+        } catch {
+            warn("\(ignored): it is not a tuning table (\(Self.reason(error)))")
+            return nil
+        }
+        guard table.device == identity else {
+            warn("\(ignored): it was measured on '\(table.device)', not on this device ('\(identity)')")
+            return nil
+        }
+        var usable = table
+        for (kernelFile, values) in table.kernels {
+            if let problem = problem(kernelFile: kernelFile, values: values) {
+                warn("tuning table \(url.path): \(kernelFile) ignored (it uses its defaults): \(problem)")
+                usable.kernels[kernelFile] = nil
+            }
+        }
+        return usable
+    }
+
+    /// What is wrong with tuned `values` for `kernelFile`, checked against its description; nil when they are usable.
+    static func problem(kernelFile: String, values: [String: Int]) -> String? {
+        guard let description = KernelDescription.all.first(where: { $0.file == kernelFile }) else { return "no such kernel file" }
+        let names = Set(description.tunables.map(\.name))
+        if let unknown = values.keys.sorted().first(where: { !names.contains($0) }) {
+            return "\(unknown) is not one of its tunables (\(description.tunables.map(\.name).joined(separator: ", ")))"
+        }
+        guard description.isValid(description.defaults.merging(values) { _, tuned in tuned }) else {
+            let listed = values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            return "\(listed) is not a setting the kernel accepts"
+        }
+        return nil
+    }
+
+    /// A decoding error in a few words: what was missing or of the wrong type, and where.
+    private static func reason(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        switch error {
+        case .dataCorrupted(let context): return context.codingPath.isEmpty ? "not JSON" : "bad value at \(path(context))"
+        case .keyNotFound(let key, let context): return "no '\(key.stringValue)' at \(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at \(path(context))"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.isEmpty ? "the top" : context.codingPath.map(\.stringValue).joined(separator: ".")
     }
 
     /// Writes the table atomically into `directory`; returns the file.
@@ -41,10 +97,7 @@ public struct TuningTable: Codable, Equatable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let url = Self.file(for: device, in: directory)
-        ProgramCache.writeAtomically(try encoder.encode(self), to: url)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw OpenCLError.invalidLaunch(kernel: "tuning", reason: "could not write \(url.path)")
-        }
+        try AtomicFile.write(try encoder.encode(self), to: url, permissions: 0o600)
         return url
     }
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora into Fuzz/corpus/NAME/: small valid files of each format, and the
+hostile files from issue 15's probe (overflowing sizes and offsets, bombs, bad model strings)."""
+import gzip, json, os, struct
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
+
+def put(target, name, data):
+    os.makedirs(os.path.join(root, target), exist_ok=True)
+    with open(os.path.join(root, target, name), 'wb') as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+def safetensors(header, body=b'', length=None):
+    text = json.dumps(header, separators=(',', ':')).encode()
+    text += b' ' * (-len(text) % 8)
+    return struct.pack('<Q', len(text) if length is None else length) + text + body
+
+def f32(values):
+    return struct.pack('<%df' % len(values), *values)
+
+IMAX = 2**63 - 1
+configuration = json.dumps({'model': 'flatten-dense4', 'batchSize': 4, 'seed': 0})
+weights = {'1.weight': ([4, 36], [0.01 * i for i in range(144)]), '1.bias': ([4], [0.5, -0.5, 1, 0])}
+def checkpoint(metadata, tensors):
+    header, body = {'__metadata__': metadata}, b''
+    for name, (shape, values) in tensors.items():
+        header[name] = {'dtype': 'F32', 'shape': shape, 'data_offsets': [len(body), len(body) + 4 * len(values)]}
+        body += f32(values)
+    return safetensors(header, body)
+
+for target in ['safetensors', 'checkpoint']:
+    put(target, 'valid', checkpoint({'format': 'pt', 'kiln.configuration': configuration, 'kiln.epoch': '1'}, weights))
+    put(target, 'char-lstm', checkpoint({'kiln.model': 'char-lstm', 'kiln.vocabulary': json.dumps(list('abc \n')), 'kiln.hidden': '2'},
+                                        {'lstm.weight_ih': ([8, 5], [0.1] * 40)}))
+    put(target, 'other-dtypes', safetensors({'a': {'dtype': 'F16', 'shape': [2], 'data_offsets': [0, 4]},
+                                             'b': {'dtype': 'I64', 'shape': [1], 'data_offsets': [4, 12]},
+                                             'c': {'dtype': 'F32', 'shape': [0], 'data_offsets': [12, 12]}}, b'\0' * 12))
+    put(target, 'nan', checkpoint({'kiln.configuration': configuration}, {'1.weight': ([4, 36], [float('nan')] * 144), '1.bias': ([4], [0] * 4)}))
+    # The probe's files (issue 15).
+    put(target, 'header-length-max', safetensors({}, length=IMAX))
+    put(target, 'element-count-overflow', safetensors({'a': {'dtype': 'F32', 'shape': [2**32, 2**32, 4], 'data_offsets': [0, 16]}}, b'\0' * 16))
+    put(target, 'byte-count-overflow', safetensors({'a': {'dtype': 'F32', 'shape': [2**62], 'data_offsets': [0, 16]}}, b'\0' * 16))
+    put(target, 'offsets-int-min', safetensors({'a': {'dtype': 'F32', 'shape': [1], 'data_offsets': [4, -2**63]}}, b'\0' * 16))
+    put(target, 'offsets-int-max', safetensors({'a': {'dtype': 'F32', 'shape': [10], 'data_offsets': [IMAX - 40, IMAX]}}, b'\0' * 16))
+    put(target, 'overlapping', safetensors({'a': {'dtype': 'F32', 'shape': [2], 'data_offsets': [0, 8]},
+                                            'b': {'dtype': 'F32', 'shape': [2], 'data_offsets': [4, 12]}}, b'\0' * 16))
+    put(target, 'metadata-not-string', safetensors({'__metadata__': {'kiln.epoch': 3}, 'a': {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}, b'\0' * 4))
+    put(target, 'huge-model', checkpoint({'kiln.configuration': json.dumps({'model': 'flatten-dense99999999999-dense10'})}, weights))
+
+def idx(dimensions, payload=b''):
+    return bytes([0, 0, 8, len(dimensions)]) + b''.join(struct.pack('>I', d) for d in dimensions) + payload
+
+images = idx([2, 3, 4], bytes(range(24)))
+labels = idx([5], bytes([0, 1, 2, 9, 200]))
+for name, data in {'images': images, 'labels': labels, 'dimensions-max': idx([0xFFFFFFFF] * 3),
+                   'empty-65536-squared': idx([0, 65536, 65536]), 'truncated': images[:-3], 'rank-mismatch': idx([2, 2], b'\0' * 4)}.items():
+    put('idx', name, data)
+    # The gzip harness puts the two magic bytes back itself.
+    put('idx-gzip', name, gzip.compress(data, mtime=0)[2:])
+put('idx-gzip', 'inflates-to-4-MiB', gzip.compress(idx([4, 1024, 1024]) + bytes(4 << 20), compresslevel=9, mtime=0)[2:])
+
+for name, text in {'cnn': 'conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10', 'mlp': 'mlp',
+                   'every-token': 'conv4k3s2p1d1g1-bn-leakyrelu-avgpool2s1-gap-flatten-dropout50-dense8-sigmoid-tanh-relu-dense3',
+                   'maxpool0': 'maxpool0', 'maxpool2s0': 'maxpool2s0', 'avgpool0': 'avgpool0', 'conv32k3s0': 'conv32k3s0',
+                   'padding-overflow': 'conv8k3p4611686018427387904', 'huge-conv': 'conv99999999k3',
+                   'huge-padding': 'conv8k3p1000-flatten-dense10', 'huge-dense': 'flatten-dense99999999999-dense10'}.items():
+    put('model-string', name, text)
+
+put('text', 'english', 'The quick brown fox jumps over the lazy dog.\nPack my box with five dozen liquor jugs.\n' * 4)
+put('text', 'multibyte', 'Grüße, ça va? Ελληνικά, 日本語, emoji 🦊 and a combining é.\n')
+put('text', 'latin-1', 'caf\xe9 na\xefve'.encode('latin-1'))
+put('text', 'nul', b'text\0binary')
+put('text', 'overlong', b'\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80')
