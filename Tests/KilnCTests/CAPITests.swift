@@ -101,6 +101,37 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue(result.output.contains("accuracy \(String(format: "%.2f", Double(trained.evalCorrect) / 100))%"), "kiln eval: \(trained.evalCorrect) of 10000; README's Python example:\n\(result.output)")
     }
 
+    // MARK: Threads
+
+    /// kiln.h's promise: any thread may call; calls on one device are serialised, devices run in parallel. Four
+    /// threads, two per device, each create, run and destroy models and compare with the answer computed alone.
+    func testThreadsSharingAndNotSharingDevicesGetTheSerialAnswers() throws {
+        var sample: [Int64] = [1, 5, 5]
+        var shape: [Int64] = [3, 1, 5, 5]
+        let x = (0..<75).map { Float($0 % 7) / 7 - 0.3 }
+        func answer(on device: OpaquePointer?, seed: UInt64) -> [Float]? {
+            var model: OpaquePointer?
+            var y = [Float](repeating: 0, count: 12)
+            guard kiln_model_create(device, "conv3k3p1-tanh-flatten-dense4", &sample, 3, seed, &model) == 0,
+                kiln_model_run(model, x, &shape, 4, &y, 12, nil) == 0, kiln_model_destroy(model) == 0
+            else { return nil }
+            return y
+        }
+        var devices: [OpaquePointer?] = [nil, nil]
+        for index in devices.indices { XCTAssertEqual(kiln_device_open("cpu", &devices[index]), 0) }
+        let expected = (0..<8).map { answer(on: devices[0], seed: UInt64($0)) }
+        let results = LockedResults()
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for round in 0..<8 {
+                let seed = UInt64((thread + round) % 8)
+                results.record(answer(on: devices[thread % 2], seed: seed) == expected[Int(seed)])
+            }
+        }
+        XCTAssertEqual(results.outcomes.count, 32)
+        XCTAssertTrue(results.outcomes.allSatisfy { $0 }, "a threaded call failed or gave another answer")
+        for device in devices { XCTAssertEqual(kiln_device_destroy(device), 0) }
+    }
+
     // MARK: Leaks
 
     /// 1,000 model create/run/destroy cycles on one OpenCL device, and device open/destroy cycles: every OpenCL
@@ -150,5 +181,16 @@ final class CAPITests: XCTestCase {
         let (few, many) = (try leftAtExit(2), try leftAtExit(8))
         XCTAssertEqual(few, many, "memory in use at exit grows with the cycles")
         print("valgrind, C cycles on cpu: in use at exit after 2 cycles \(few), after 8 \(many); definitely and indirectly lost 0")
+    }
+}
+
+/// Outcomes recorded from several threads.
+final class LockedResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var outcomes: [Bool] = []
+    func record(_ outcome: Bool) {
+        lock.lock()
+        outcomes.append(outcome)
+        lock.unlock()
     }
 }
