@@ -52,14 +52,14 @@ final class CValueDescription {
     let dims: UnsafeMutableBufferPointer<Int64>
 
     /// `dimensions` with nil for a free dimension (reported as -1).
+    let rank: Int
+
     init(name: String, dimensions: [Int?]) {
         self.name = CString(name)
         dims = .allocate(capacity: max(dimensions.count, 1))
         for (index, size) in dimensions.enumerated() { dims[index] = Int64(size ?? -1) }
         rank = dimensions.count
     }
-
-    let rank: Int
 
     deinit { dims.deallocate() }
 
@@ -77,9 +77,9 @@ final class DeviceHandle {
     let label: CString
     let lock = NSRecursiveLock()
 
-    init(device: Device, name: String) {
+    init(device: Device) {
         self.device = device
-        label = CString("\(name) (\(device))")
+        label = CString("\(device)")
     }
 
     /// Runs `body` holding the device's lock.

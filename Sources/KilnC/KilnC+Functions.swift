@@ -31,7 +31,7 @@ public func kiln_device_open(_ name: UnsafePointer<CChar>?, _ device: UnsafeMuta
     guarded("kiln_device_open") {
         let name = try string(name, "name")
         let out = try required(device, "device")
-        out.pointee = HandleRegistry.register(DeviceHandle(device: try Device.named(name), name: name))
+        out.pointee = HandleRegistry.register(DeviceHandle(device: try Device.named(name)))
     }
 }
 
