@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "KilnONNX", targets: ["KilnONNX"]),
         // The C API: libKilnC.so with Sources/KilnC/include/kiln.h.
         .library(name: "KilnC", type: .dynamic, targets: ["KilnC"]),
+        .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
@@ -40,7 +41,8 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG", "CTurboJPEG"], path: "Sources/KilnData"),
 
         // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
         .target(
@@ -73,14 +75,19 @@ let package = Package(
         // MARK: The C API for embedders in other languages (a dynamic library and kiln.h)
         .target(name: "KilnC", dependencies: ["Kiln", "KilnONNX"], path: "Sources/KilnC", exclude: ["include"]),
 
+        // MARK: Distributed: data-parallel training over MPI (libmpi loaded at run time, only under mpirun)
+        .target(name: "CKilnMPI", path: "Sources/CKilnMPI", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "KilnDistributed", dependencies: ["Kiln", "CKilnMPI"], path: "Sources/KilnDistributed"),
+
         // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh", "mpi-scaling.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnDistributed", "KilnBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kiln"
         ),
@@ -108,13 +115,14 @@ let package = Package(
             dependencies: ["KilnCore", "KilnReference", "KilnNN", "KilnTestSupport"],
             path: "Tests/KilnGradientTests"
         ),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG", "CTurboJPEG", "CZlib"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
         .testTarget(
             name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
         .testTarget(name: "KilnCTests", dependencies: ["Kiln", "KilnC"], path: "Tests/KilnCTests", exclude: ["Programs"]),
+        .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed"], path: "Tests/KilnDistributedTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -78,13 +78,30 @@ public struct BenchResult: Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workload, device, deviceName = "device_name", status, error
-        case maxAbsErr = "max_abs_err", maxRelErr = "max_rel_err", tolerance, checkedValues = "checked_values"
-        case coldBuildMs = "cold_build_ms", coldPrograms = "cold_programs", warmBuildMs = "warm_build_ms"
-        case firstStepMs = "first_step_ms", warmFirstStepMs = "warm_first_step_ms"
-        case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", replicates, runsPerReplicate = "runs_per_replicate"
-        case gflops, itemsPerS = "items_per_s", foreignCores = "foreign_cores", launches
-        case baselineMedianMs = "baseline_median_ms", baselineRatio = "baseline_ratio", regression
+        case workload, device
+        case deviceName = "device_name"
+        case status, error
+        case maxAbsErr = "max_abs_err"
+        case maxRelErr = "max_rel_err"
+        case tolerance
+        case checkedValues = "checked_values"
+        case coldBuildMs = "cold_build_ms"
+        case coldPrograms = "cold_programs"
+        case warmBuildMs = "warm_build_ms"
+        case firstStepMs = "first_step_ms"
+        case warmFirstStepMs = "warm_first_step_ms"
+        case medianMs = "median_ms"
+        case minMs = "min_ms"
+        case maxMs = "max_ms"
+        case replicates
+        case runsPerReplicate = "runs_per_replicate"
+        case gflops
+        case itemsPerS = "items_per_s"
+        case foreignCores = "foreign_cores"
+        case launches
+        case baselineMedianMs = "baseline_median_ms"
+        case baselineRatio = "baseline_ratio"
+        case regression
     }
 
     /// Every key is written; a missing figure is `null`.

@@ -53,7 +53,10 @@ public final class BenchRunner {
         case .reference:
             let backend = ReferenceBackend<Float>()
             let instance = try workload.instantiate(on: Device(backend))
-            result.firstStepMs = try Self.milliseconds { try instance.run(); try backend.synchronize() }
+            result.firstStepMs = try Self.milliseconds {
+                try instance.run()
+                try backend.synchronize()
+            }
             return (instance, backend)
         case .openCL(let handle):
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
@@ -61,14 +64,20 @@ public final class BenchRunner {
             do {
                 let cold = try OpenCLBackend(device: handle, cacheDirectory: folder)
                 let instance = try workload.instantiate(on: Device(cold))
-                result.firstStepMs = try Self.milliseconds { try instance.run(); try cold.synchronize() }
+                result.firstStepMs = try Self.milliseconds {
+                    try instance.run()
+                    try cold.synchronize()
+                }
                 let stats = cold.programs.stats
                 result.coldBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
                 result.coldPrograms = stats.compiles
             }
             let warm = try OpenCLBackend(device: handle, cacheDirectory: folder)
             let instance = try workload.instantiate(on: Device(warm))
-            result.warmFirstStepMs = try Self.milliseconds { try instance.run(); try warm.synchronize() }
+            result.warmFirstStepMs = try Self.milliseconds {
+                try instance.run()
+                try warm.synchronize()
+            }
             let stats = warm.programs.stats
             result.warmBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
             return (instance, warm)
@@ -94,10 +103,11 @@ public final class BenchRunner {
         let comparison = workload.tolerance.compare(picked, expected.values)
         result.maxAbsErr = comparison.maxAbsoluteError
         result.maxRelErr = comparison.maxRelativeError
-        result.tolerance = switch workload.tolerance.bound {
-        case .normwise(let fraction): fraction
-        case .elementwise(_, let relative): relative
-        }
+        result.tolerance =
+            switch workload.tolerance.bound {
+            case .normwise(let fraction): fraction
+            case .elementwise(_, let relative): relative
+            }
         result.checkedValues = picked.count
         guard comparison.passed else {
             let worst = comparison.worst
@@ -123,7 +133,11 @@ public final class BenchRunner {
         let replicates = Swift.max(1, settings.replicates ?? (isReference ? 2 : 10))
         var oneRun = (result.warmFirstStepMs ?? result.firstStepMs ?? 0) / 1000
         for _ in 0..<warmup {
-            oneRun = try Self.milliseconds { try instance.run(); try backend.synchronize() } / 1000
+            oneRun =
+                try Self.milliseconds {
+                    try instance.run()
+                    try backend.synchronize()
+                } / 1000
         }
         let inner = Swift.max(1, Swift.min(10_000, Int(settings.replicateSeconds / Swift.max(oneRun, 1e-6))))
         var samples: [Double] = []

@@ -27,10 +27,11 @@ extension Workload {
     /// The case's inputs as data tensors on `device` and its outputs compiled into one plan.
     private static func instance(of opCase: OpCase, on device: Device) throws -> WorkloadInstance {
         let tensors = try opCase.drawInputs().map { try Tensor($0.values, shape: $0.shape, on: device) }
-        let outputs: [Tensor] = switch opCase.computation {
-        case .op(let op): [try Tensor.apply(op, tensors)]
-        case .graph(let build): try build(tensors)
-        }
+        let outputs: [Tensor] =
+            switch opCase.computation {
+            case .op(let op): [try Tensor.apply(op, tensors)]
+            case .graph(let build): try build(tensors)
+            }
         return WorkloadInstance(plan: try Plan(inputs: [], outputs: outputs, updates: []), outputCount: outputs.count)
     }
 }

@@ -6,17 +6,19 @@
 //                    number, so a row holding NaN gives the index of its first NaN (NumPy's and PyTorch's rule).
 // Work item id enumerates the rows (o, i); element s of the row is at (o * S + s) * I + i. The launch is
 // rounded up past the row count, so the kernel bounds-checks.
-// Reference: Sources/KilnReference/Reference+Reduce.swift (ReferenceBackend.argMax).
+// Reference: ArgMax in Sources/KilnCore/Ops/Reduce.swift.
 // Tests: Tests/KilnOpenCLTests/ArgMaxKernelTests.swift. Host side: OpenCLBackend+ArgMax.swift.
 // Tunables: none.
+
+#include "common.cl"
 
 __kernel void argmax_forward(__global const float *x, __global float *out, const int n, const int size, const int inner) {
     const int id = (int)get_global_id(0);
     if (id >= n) {
         return;
     }
-    const int i = id % inner;
-    const int o = id / inner;
+    int i;
+    const int o = kiln_divide(id, inner, &i);
     __global const float *row = x + (size_t)o * size * inner + i;
     int best = 0;
     float maximum = row[0];

@@ -36,7 +36,9 @@ public enum CaseCheck {
         let checked = opCase.checkedCase
         let prepared = Result { () throws -> ([HostTensor], (values: [Double], indices: [Int]?)) in
             let inputs = try checked.drawInputs()
-            guard let expected = try checked.expectedValues(inputs) else { throw CheckError.badCase("\(checked.id) has no expected values") }
+            guard let expected = try checked.expectedValues(inputs) else {
+                throw CheckError.badCase("\(checked.id) has no expected values")
+            }
             return (inputs, expected)
         }
         return backends.map { backend in

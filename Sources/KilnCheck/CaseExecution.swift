@@ -4,19 +4,20 @@ import KilnCore
 import KilnReference
 
 extension OpCase {
-    /// The case's outputs on `backend`, concatenated in order: an op is executed by the backend directly (no
-    /// graph, so no fusion and nothing else in between), a graph is evaluated by the executor.
+    /// The case's outputs on `backend`, concatenated in order: an op the backend implements is executed by it
+    /// directly (no graph, so no fusion and nothing else in between); an op it does not implement, and a graph, are
+    /// evaluated by the executor, which lowers unimplemented ops through their decompositions.
     public func evaluate(_ inputs: [HostTensor], on backend: any Backend) throws -> [Double] {
-        switch computation {
-        case .op(let op):
-            return try ReferenceRun.execute(op, inputs, on: backend).values
-        case .graph(let build):
-            let device = Device(backend)
-            let tensors = try inputs.map { try Tensor($0.values, shape: $0.shape, on: device) }
-            let outputs = try build(tensors)
-            try Tensor.evaluate(outputs)
-            return try outputs.flatMap { try $0.doubles() }
-        }
+        if case .op(let op) = computation, backend.implements(op) { return try ReferenceRun.execute(op, inputs, on: backend).values }
+        let device = Device(backend)
+        let tensors = try inputs.map { try Tensor($0.values, shape: $0.shape, on: device) }
+        let outputs: [Tensor] =
+            switch computation {
+            case .op(let op): [try Tensor.apply(op, tensors, on: device)]
+            case .graph(let build): try build(tensors)
+            }
+        try Tensor.evaluate(outputs)
+        return try outputs.flatMap { try $0.doubles() }
     }
 
     /// The case checked in this one's place: a smaller one where the expectation says so, else this one.
@@ -52,7 +53,8 @@ extension OpCase {
 /// One op run on the host, the way a kernel test runs it.
 public enum ReferenceRun {
     /// Runs `op` on `inputs` with `backend` (the reference in Double unless told otherwise) and reads the output.
-    public static func execute(_ op: Op, _ inputs: [HostTensor], on backend: any Backend = ReferenceBackend<Double>()) throws -> HostTensor {
+    public static func execute(_ op: Op, _ inputs: [HostTensor], on backend: any Backend = ReferenceBackend<Double>()) throws -> HostTensor
+    {
         let operands = try inputs.map { input in
             let storage = try backend.allocate(count: input.shape.count)
             try backend.write(input.values, to: storage)

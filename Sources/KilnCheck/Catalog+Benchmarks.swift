@@ -14,7 +14,7 @@ extension OpCatalog {
     /// The workloads of `family`, in the order the bench runs them.
     static func benchmarks(in family: OpFamily) -> [OpCase] {
         switch family {
-        case .matmul:
+        case .products:
             [sgemm(256, 256, 256), sgemm(512, 512, 512), sgemm(1024, 1024, 1024), sgemm(2048, 2048, 2048), sgemm(64, 128, 3136)]
         case .convolution:
             [
@@ -37,7 +37,8 @@ extension OpCatalog {
         let rows = (0..<16).map { $0 * (m - 1) / 15 }
         let sampled: OpCase.Expectation = .sampled { inputs in
             let picked = rows.flatMap { inputs[0].values[$0 * k..<($0 + 1) * k] }
-            let c = try ReferenceRun.execute(.matmul(transposeA: false, transposeB: false), [HostTensor(picked, [rows.count, k]), inputs[1]])
+            let c = try ReferenceRun.execute(
+                .matmul(transposeA: false, transposeB: false), [HostTensor(picked, [rows.count, k]), inputs[1]])
             return SampledValues(values: c.values, indices: rows.flatMap { Array($0 * n..<($0 + 1) * n) })
         }
         return OpCase(
@@ -65,14 +66,18 @@ extension OpCatalog {
         let passes: Double = backward == nil ? 1 : backward == .weightAndBias ? 2 : 3
         // The longest sums: C·KH·KW per output and input gradient, N·H·W per weight gradient.
         let terms = backward == nil ? wShape[1] * wShape[2] * wShape[3] : batch * height * width
-        let what = backward == nil ? "forward" : backward == .weightAndBias ? "forward + weight and bias gradients" : "forward + input, weight and bias gradients"
+        let what =
+            backward == nil
+            ? "forward" : backward == .weightAndBias ? "forward + weight and bias gradients" : "forward + input, weight and bias gradients"
         let inputs = [
-            SeededInput(xShape), SeededInput(wShape, .uniform(-0.1...0.1)), SeededInput([wShape[0]], .uniform(-0.1...0.1)), SeededInput(yShape),
+            SeededInput(xShape), SeededInput(wShape, .uniform(-0.1...0.1)), SeededInput([wShape[0]], .uniform(-0.1...0.1)),
+            SeededInput(yShape),
         ]
         return OpCase(
             graph: name + (backward == nil ? "_fwd" : "_fwdbwd"), summary: "x\(xShape) * w\(wShape), pad 1, bias: \(what)", inputs,
             tolerance: .normwiseAccumulation(terms: terms), tier: .benchmark,
-            expectation: forwardFlops > 1e8 ? .sampled { try sampledConvolution($0, attributes: attributes, backward: backward) } : .reference,
+            expectation: forwardFlops > 1e8
+                ? .sampled { try sampledConvolution($0, attributes: attributes, backward: backward) } : .reference,
             flops: forwardFlops * passes
         ) { tensors in
             let (x, w, b, g) = (tensors[0], tensors[1], tensors[2], tensors[3])
@@ -89,7 +94,9 @@ extension OpCatalog {
     /// The sampled check of a large convolution layer on its inputs `(x, w, b, G)`: the output and input gradient of
     /// the first and last image, the weight gradient of four output channels, and the whole bias gradient (1/16 to
     /// 1/32 of the reference's work). Positions follow the outputs' order (y, dx, dw, db).
-    static func sampledConvolution(_ inputs: [HostTensor], attributes: Convolution2D, backward: ConvolutionBackward?) throws -> SampledValues {
+    static func sampledConvolution(_ inputs: [HostTensor], attributes: Convolution2D, backward: ConvolutionBackward?) throws
+        -> SampledValues
+    {
         let (x, w, b, g) = (inputs[0], inputs[1], inputs[2], inputs[3])
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let outputChannels = w.shape[0]
@@ -120,7 +127,8 @@ extension OpCatalog {
         }
         let pickedWeight = Shape([pickedChannels.count] + w.shape.dimensions.dropFirst())
         values += try ReferenceRun.execute(
-            .conv2dBackwardWeight(attributes, weightShape: pickedWeight), [x, HostTensor(gChannels, [batch, pickedChannels.count, height, width])]
+            .conv2dBackwardWeight(attributes, weightShape: pickedWeight),
+            [x, HostTensor(gChannels, [batch, pickedChannels.count, height, width])]
         ).values
         indices += pickedChannels.flatMap { Array(offset + $0 * kernelSize..<offset + ($0 + 1) * kernelSize) }
         offset += outputChannels * kernelSize
@@ -134,10 +142,14 @@ extension OpCatalog {
         let attributes = Pooling2D(kernel: [2, 2])
         let yShape: Shape = [xShape[0], xShape[1], xShape[2] / 2, xShape[3] / 2]
         return OpCase(
-            graph: name + "_fwdbwd", summary: "2×2 max pooling of x\(xShape): forward + input gradient", [SeededInput(xShape), SeededInput(yShape)],
+            graph: name + "_fwdbwd", summary: "2×2 max pooling of x\(xShape): forward + input gradient",
+            [SeededInput(xShape), SeededInput(yShape)],
             tolerance: .selection, tier: .benchmark
         ) { tensors in
-            [try tensors[0].maxPool2d(kernel: attributes.kernel), try Tensor.apply(.maxPool2dBackward(attributes), [tensors[0], tensors[1]])]
+            [
+                try tensors[0].maxPool2d(kernel: attributes.kernel),
+                try Tensor.apply(.maxPool2dBackward(attributes), [tensors[0], tensors[1]]),
+            ]
         }
     }
 

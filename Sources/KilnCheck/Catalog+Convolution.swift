@@ -83,13 +83,18 @@ extension OpCatalog {
             + (0..<24).map { randomGeometry(&weightGradient).weightGradient(quick: $0 < 6) }
             + (0..<12).flatMap { index -> [OpCase] in
                 let geometry = randomGeometry(&oneGroup, oneGroup: true)
-                return [geometry.forward(bias: index % 2 == 0, quick: false), geometry.inputGradient(quick: false), geometry.weightGradient(quick: false)]
+                return [
+                    geometry.forward(bias: index % 2 == 0, quick: false), geometry.inputGradient(quick: false),
+                    geometry.weightGradient(quick: false),
+                ]
             }
     }
 
     /// An ordinary layer (stride 1, same padding, 8 → 16 channels), all three passes.
     private static var typicalLayer: [OpCase] {
-        guard let geometry = ConvolutionGeometry(Convolution2D(padding: [1, 1, 1, 1]), input: [2, 8, 12, 12], weight: [16, 8, 3, 3]) else { return [] }
+        guard let geometry = ConvolutionGeometry(Convolution2D(padding: [1, 1, 1, 1]), input: [2, 8, 12, 12], weight: [16, 8, 3, 3]) else {
+            return []
+        }
         return [geometry.forward(bias: true), geometry.inputGradient(), geometry.weightGradient()]
     }
 
@@ -109,7 +114,9 @@ extension OpCatalog {
     /// fixes (C, KH, KW), else they come from few combinations (each is a program of its own); `width` fixes the
     /// output row's length. At most 500,000 multiply-adds a pass, which the debug-build reference computes in about
     /// half a second.
-    static func narrowGeometry(_ random: inout RandomSource, batch: Int? = nil, taps: [Int]? = nil, width: Int? = nil) -> ConvolutionGeometry {
+    static func narrowGeometry(_ random: inout RandomSource, batch: Int? = nil, taps: [Int]? = nil, width: Int? = nil)
+        -> ConvolutionGeometry
+    {
         while true {
             let channels = taps?[0] ?? random.pick([1, 1, 3])
             let weight: Shape = [random.pick([1, 4, 7, 32]), channels, taps?[1] ?? random.pick([1, 3]), taps?[2] ?? random.pick([3, 5])]
@@ -117,7 +124,8 @@ extension OpCatalog {
             let inputWidth = width.map { $0 + weight[3] - 1 - padding[1] - padding[3] } ?? random.pick([8, 10, 13, 28, 33])
             let input: Shape = [batch ?? random.pick([1, 2, 3]), channels, random.pick([1, 5, 9]), inputWidth]
             guard inputWidth > 0, let geometry = ConvolutionGeometry(Convolution2D(padding: padding), input: input, weight: weight),
-                geometry.output[3] >= 8, channels * weight[2] * weight[3] <= 27, geometry.output.count * channels * weight[2] * weight[3] <= 500_000
+                geometry.output[3] >= 8, channels * weight[2] * weight[3] <= 27,
+                geometry.output.count * channels * weight[2] * weight[3] <= 500_000
             else { continue }
             return geometry
         }
@@ -128,10 +136,11 @@ extension OpCatalog {
         var fused = RandomSource(seed: 0x4A12)
         var weightGradient = RandomSource(seed: 0x4A13)
         var segments = RandomSource(seed: 0x4A15)
-        let activations: [UnaryFunction] = [.relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh]
+        let activations = fusibleActivations
         var cases = (0..<24).map { narrowGeometry(&forward).forward(bias: $0 % 3 != 0, quick: $0 < 4) }
         cases += (activations + activations).enumerated().map { index, activation in
-            narrowGeometry(&fused, taps: [1, 3, 3]).forward(bias: index < activations.count, activation: activation, quick: index < 4)
+            narrowGeometry(&fused, taps: [1, 3, 3]).forward(
+                bias: index < activations.count, activation: activation, quick: index < activations.count)
         }
         cases += [1, 2, 7, 12, 16, 64].flatMap { batch in
             (0..<3).map { index in narrowGeometry(&weightGradient, batch: batch).weightGradient(quick: batch < 7 && index == 0) }
@@ -154,8 +163,7 @@ extension OpCatalog {
     /// kernels (groups), each activation.
     private static var fusedGeneral: [OpCase] {
         var random = RandomSource(seed: 0xF05E)
-        let activations: [UnaryFunction] = [.relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh]
-        return activations.flatMap { activation in
+        return fusibleActivations.flatMap { activation in
             [randomGeometry(&random, oneGroup: true), randomGeometry(&random)].map { $0.forward(bias: true, activation: activation) }
         }
     }
@@ -170,7 +178,8 @@ extension OpCatalog {
         return cases.map { c in
             OpCase(
                 graph: "conv_transpose2d",
-                summary: "convTranspose2d stride \(c.stride) padding \(c.padding) output padding \(c.outputPadding) dilation \(c.dilation) groups \(c.groups)",
+                summary:
+                    "convTranspose2d stride \(c.stride) padding \(c.padding) output padding \(c.outputPadding) dilation \(c.dilation) groups \(c.groups)",
                 [SeededInput(c.x), SeededInput(c.w)], tolerance: .accumulation(terms: c.w[0] / c.groups * c.w[2] * c.w[3]), tier: .quick
             ) { tensors in
                 [

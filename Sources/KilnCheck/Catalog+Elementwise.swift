@@ -8,9 +8,15 @@ import KilnCore
 
 extension OpCatalog {
     /// The unary functions the catalog covers, each forward and as a gradient.
-    public static let unaryFunctions: [UnaryFunction] = [.negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus]
+    public static let unaryFunctions: [UnaryFunction] = [
+        .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus,
+    ]
+    /// The activations the GEMM and convolution epilogues fuse, which the linear and fused convolution cases cover.
+    public static var fusibleActivations: [UnaryFunction] { unaryFunctions.filter(\.isFusibleActivation) }
     /// The binary functions the catalog covers.
-    public static let binaryFunctions: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater]
+    public static let binaryFunctions: [BinaryFunction] = [
+        .add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater,
+    ]
 
     static var elementwise: [OpCase] {
         fill + dropoutMasks + unary + unaryGradients + binary + binaryGradients + oneHot + biasAdd
@@ -107,12 +113,17 @@ extension OpCatalog {
                 case 0: (shape, shape)
                 case 1: (AwkwardShapes.broadcastOperand(of: shape, using: &random), shape)
                 case 2: (shape, AwkwardShapes.broadcastOperand(of: shape, using: &random))
-                default: (AwkwardShapes.broadcastOperand(of: shape, using: &random), AwkwardShapes.broadcastOperand(of: shape, using: &random))
+                default:
+                    (AwkwardShapes.broadcastOperand(of: shape, using: &random), AwkwardShapes.broadcastOperand(of: shape, using: &random))
                 }
             }
         }
-        let mutual: [(Shape, Shape)] = [([13, 1], [1, 65]), ([7, 1, 3], [31, 1]), ([], []), ([1], [64, 1, 2]), ([2, 1, 3, 1], [1, 5, 1, 7])]
-        let scalars: [(Shape, Shape)] = [([], [128, 31]), ([7, 13], []), ([1, 1], [3, 65]), ([63], [1]), ([1], [1]), ([], [1]), ([64], [1, 1])]
+        let mutual: [(Shape, Shape)] = [
+            ([13, 1], [1, 65]), ([7, 1, 3], [31, 1]), ([], []), ([1], [64, 1, 2]), ([2, 1, 3, 1], [1, 5, 1, 7]),
+        ]
+        let scalars: [(Shape, Shape)] = [
+            ([], [128, 31]), ([7, 13], []), ([1, 1], [3, 65]), ([63], [1]), ([1], [1]), ([], [1]), ([64], [1, 1]),
+        ]
         let run = 128
         let channels: [(Shape, Shape)] = [
             ([2, 3, 5, 7], [1, 3, 1, 1]), ([1, 7, 1, 127], [1, 7, 1, 1]), ([3, 2, 1, run], [2, 1, 1]), ([2, 5, run + 1], [5, 1]),
@@ -136,7 +147,8 @@ extension OpCatalog {
         for count in [7, 64, 65] {
             cases.append(
                 OpCase(
-                    .binary(.power), [SeededInput([count], .uniform(-3 ... -0.1)), SeededInput([count], .levels([-3, -2, -1, 0, 1, 2, 3, 4]))],
+                    .binary(.power),
+                    [SeededInput([count], .uniform(-3 ... -0.1)), SeededInput([count], .levels([-3, -2, -1, 0, 1, 2, 3, 4]))],
                     tolerance: .elementwise, tier: count == 65 ? .quick : .standard))
         }
         return cases
@@ -146,7 +158,9 @@ extension OpCatalog {
     /// gradient rules and the sums over broadcast axes they end in. Inputs are (a, b, r); values away from the
     /// kinks of maximum and minimum (no ties), positive bases for power.
     private static var binaryGradients: [OpCase] {
-        let pairs: [(Shape, Shape)] = [([13, 1], [1, 65]), ([7, 1, 3], [31, 1]), ([], [5, 4]), ([64, 3], [3]), ([2, 3, 4], [2, 3, 4]), ([1], [1])]
+        let pairs: [(Shape, Shape)] = [
+            ([13, 1], [1, 65]), ([7, 1, 3], [31, 1]), ([], [5, 4]), ([64, 3], [3]), ([2, 3, 4], [2, 3, 4]), ([1], [1]),
+        ]
         let differentiable: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum]
         return differentiable.flatMap { function in
             pairs.enumerated().map { index, pair in
@@ -154,11 +168,12 @@ extension OpCatalog {
                 let output = (try? Op.binary(function).outputShape(for: [a, b])) ?? a
                 // The largest sum over broadcast axes: an operand of one element gathers every output.
                 let terms = output.count / Swift.max(1, Swift.min(a.count, b.count))
-                let operands: [SeededInput] = switch function {
-                case .power: [SeededInput(a, .uniform(0.5...2)), SeededInput(b, .uniform(-2...2))]
-                case .divide: [SeededInput(a, .uniform(-2...2)), SeededInput(b, .awayFromZero(0.5...2))]
-                default: [SeededInput(a, .uniform(-2...2)), SeededInput(b, .uniform(-2...2))]
-                }
+                let operands: [SeededInput] =
+                    switch function {
+                    case .power: [SeededInput(a, .uniform(0.5...2)), SeededInput(b, .uniform(-2...2))]
+                    case .divide: [SeededInput(a, .uniform(-2...2)), SeededInput(b, .awayFromZero(0.5...2))]
+                    default: [SeededInput(a, .uniform(-2...2)), SeededInput(b, .uniform(-2...2))]
+                    }
                 return OpCase(
                     graph: "\(function)_gradients", summary: "d/da, d/db of Σ r · \(function)(a, b)", operands + [SeededInput(output)],
                     tolerance: .accumulation(terms: terms), tier: index < 2 ? .quick : .standard

@@ -13,7 +13,9 @@ extension OpCatalog {
             let tier: OpCase.Tier = index < 5 ? .quick : .standard
             return [
                 OpCase(.softmaxCrossEntropy, [logits, labels], tolerance: tolerance, tier: tier),
-                OpCase(.softmaxCrossEntropyBackward, [logits, labels, SeededInput([shape.rows], .uniform(-2...2))], tolerance: tolerance, tier: tier),
+                OpCase(
+                    .softmaxCrossEntropyBackward, [logits, labels, SeededInput([shape.rows], .uniform(-2...2))], tolerance: tolerance,
+                    tier: tier),
             ]
         }
     }

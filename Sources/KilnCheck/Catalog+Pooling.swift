@@ -50,7 +50,8 @@ extension OpCatalog {
             return [
                 OpCase(.avgPool2d(attributes), [SeededInput(input)], tolerance: .accumulation(terms: window), tier: tier),
                 OpCase(
-                    .avgPool2dBackward(attributes, inputShape: input), [SeededInput(output)], tolerance: .accumulation(terms: window), tier: tier),
+                    .avgPool2dBackward(attributes, inputShape: input), [SeededInput(output)], tolerance: .accumulation(terms: window),
+                    tier: tier),
             ]
         }
     }
@@ -59,8 +60,10 @@ extension OpCatalog {
     /// the window, a remainder row or column, dilation inside a window) or reaching into the padding.
     private static var disjointWindows: [OpCase] {
         let cases: [(Pooling2D, Shape)] = [
-            (Pooling2D(kernel: [2, 2]), [2, 3, 28, 28]), (Pooling2D(kernel: [2, 2]), [1, 2, 7, 9]), (Pooling2D(kernel: [3, 1], stride: [3, 1]), [2, 1, 9, 5]),
-            (Pooling2D(kernel: [2, 2], stride: [3, 4]), [1, 3, 8, 13]), (Pooling2D(kernel: [2, 2], stride: [3, 3], dilation: [2, 2]), [2, 2, 7, 8]),
+            (Pooling2D(kernel: [2, 2]), [2, 3, 28, 28]), (Pooling2D(kernel: [2, 2]), [1, 2, 7, 9]),
+            (Pooling2D(kernel: [3, 1], stride: [3, 1]), [2, 1, 9, 5]),
+            (Pooling2D(kernel: [2, 2], stride: [3, 4]), [1, 3, 8, 13]),
+            (Pooling2D(kernel: [2, 2], stride: [3, 3], dilation: [2, 2]), [2, 2, 7, 8]),
             (Pooling2D(kernel: [2, 2], padding: [1, 1, 1, 1]), [1, 2, 5, 6]), (Pooling2D(kernel: [1, 1]), [1, 1, 1, 1]),
         ]
         return cases.compactMap { attributes, input in
@@ -76,7 +79,8 @@ extension OpCatalog {
     private static var twoByTwo: [OpCase] {
         let attributes = Pooling2D(kernel: [2, 2])
         let inputs: [Shape] = [
-            [1, 1, 2, 2], [1, 1, 3, 3], [2, 3, 2, 14], [1, 2, 5, 15], [2, 1, 4, 16], [1, 3, 7, 17], [1, 1, 2, 18], [2, 2, 6, 31], [1, 1, 3, 32],
+            [1, 1, 2, 2], [1, 1, 3, 3], [2, 3, 2, 14], [1, 2, 5, 15], [2, 1, 4, 16], [1, 3, 7, 17], [1, 1, 2, 18], [2, 2, 6, 31],
+            [1, 1, 3, 32],
             [3, 1, 4, 33], [1, 2, 9, 34], [2, 5, 13, 26], [64, 2, 8, 8], [1, 1, 2, 6], [1, 2, 4, 10], [2, 1, 6, 12], [2, 3, 4, 14],
         ]
         return inputs.enumerated().flatMap { index, input -> [OpCase] in
@@ -98,14 +102,19 @@ extension OpCatalog {
         return [
             OpCase(.maxPool2d(Pooling2D(kernel: [2, 2])), [SeededInput([1, 1, 6, 6], .fixed(image))], tolerance: .exact, tier: .quick),
             OpCase(
-                .maxPool2dBackward(Pooling2D(kernel: [2, 2])), [SeededInput([1, 1, 2, 2], .fixed([4, 4, 4, 4])), SeededInput([1, 1, 1, 1], .fixed([1.5]))],
+                .maxPool2dBackward(Pooling2D(kernel: [2, 2])),
+                [SeededInput([1, 1, 2, 2], .fixed([4, 4, 4, 4])), SeededInput([1, 1, 1, 1], .fixed([1.5]))],
                 tolerance: .exact, tier: .quick),
             OpCase(
                 .maxPool2dBackward(Pooling2D(kernel: [1, 2], stride: [1, 1])),
-                [SeededInput([1, 1, 1, 4], .fixed([1, 9, 9, 2])), SeededInput([1, 1, 1, 3], .fixed([1, 10, 100]))], tolerance: .exact, tier: .quick),
+                [SeededInput([1, 1, 1, 4], .fixed([1, 9, 9, 2])), SeededInput([1, 1, 1, 3], .fixed([1, 10, 100]))], tolerance: .exact,
+                tier: .quick),
             OpCase(
                 .maxPool2dBackward(overlapping),
-                [SeededInput([1, 2, 5, 5], .fixed(Array(repeating: 0.5, count: 50))), SeededInput([1, 2, 5, 3], .fixed((0..<30).map(Double.init)))],
+                [
+                    SeededInput([1, 2, 5, 5], .fixed(Array(repeating: 0.5, count: 50))),
+                    SeededInput([1, 2, 5, 3], .fixed((0..<30).map(Double.init))),
+                ],
                 tolerance: .accumulation(terms: 9), tier: .quick),
         ]
     }

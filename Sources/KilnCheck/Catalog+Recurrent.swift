@@ -24,7 +24,8 @@ extension OpCatalog {
     private static var cells: [OpCase] {
         let forward = cellSizes(seed: 31).enumerated().map { index, size in
             OpCase(
-                .lstmCell, [SeededInput([size.batch, 4 * size.hidden], .uniform(-6...6)), SeededInput([size.batch, size.hidden], .uniform(-3...3))],
+                .lstmCell,
+                [SeededInput([size.batch, 4 * size.hidden], .uniform(-6...6)), SeededInput([size.batch, size.hidden], .uniform(-3...3))],
                 tolerance: .elementwise, tier: index < 8 ? .quick : .standard)
         }
         let backward = cellSizes(seed: 32).enumerated().map { index, size in
@@ -33,7 +34,8 @@ extension OpCatalog {
                 .lstmCellBackward,
                 [
                     SeededInput([batch, 4 * hidden], .uniform(-6...6)), SeededInput([batch, hidden], .uniform(-3...3)),
-                    SeededInput([batch, 2 * hidden], .referenceOutput(.lstmCell, inputs: [0, 1])), SeededInput([batch, 2 * hidden], .uniform(-2...2)),
+                    SeededInput([batch, 2 * hidden], .referenceOutput(.lstmCell, inputs: [0, 1])),
+                    SeededInput([batch, 2 * hidden], .uniform(-2...2)),
                 ], tolerance: .elementwise, tier: index < 8 ? .quick : .standard)
         }
         return forward + backward
@@ -61,7 +63,8 @@ extension OpCatalog {
     /// (T, N, I, H): sizes 1, primes (H = 7 and 13 take the width-1 variant, 6 width 2, 12 width 4), one below, at
     /// and above the row blocks in N, the bench's hidden size; the last is out of every block, for the tunable variants.
     static let sequenceShapes = [
-        (1, 1, 1, 1), (1, 1, 7, 13), (3, 2, 5, 7), (2, 3, 3, 6), (4, 4, 13, 12), (5, 7, 4, 16), (2, 33, 8, 24), (3, 5, 64, 128), (3, 9, 5, 32),
+        (1, 1, 1, 1), (1, 1, 7, 13), (3, 2, 5, 7), (2, 3, 3, 6), (4, 4, 13, 12), (5, 7, 4, 16), (2, 33, 8, 24), (3, 5, 64, 128),
+        (3, 9, 5, 32),
     ]
 
     private static var sequences: [OpCase] {
@@ -89,12 +92,15 @@ extension OpCatalog {
     /// sequence ops and the products of dz in the graph. Inputs `(x, G, W_ih, W_hh, b_ih, b_hh)`.
     static func layer(steps: Int, batch: Int, inputs: Int, hidden: Int, tier: OpCase.Tier, name: String = "lstm_layer") -> OpCase {
         let scale = 1 / Double(hidden).squareRoot()
-        let weights = [[4 * hidden, inputs], [4 * hidden, hidden], [4 * hidden], [4 * hidden]].map { SeededInput(Shape($0), .uniform(-scale...scale)) }
+        let weights = [[4 * hidden, inputs], [4 * hidden, hidden], [4 * hidden], [4 * hidden]].map {
+            SeededInput(Shape($0), .uniform(-scale...scale))
+        }
         let gateFlops = Double(steps) * 2 * Double(batch) * 4 * Double(hidden) * Double(inputs + hidden)
         return OpCase(
             graph: name, summary: "LSTM input \(inputs), hidden \(hidden), sequence \(steps), batch \(batch): outputs and weight gradients",
             [SeededInput([steps, batch, inputs]), SeededInput([steps, batch, hidden])] + weights,
-            tolerance: Tolerance(normwise: 1e-4, reason: "\(steps) chained float32 steps; weight gradients sum over \(steps * batch) positions"),
+            tolerance: Tolerance(
+                normwise: 1e-4, reason: "\(steps) chained float32 steps; weight gradients sum over \(steps * batch) positions"),
             tier: tier, flops: 3 * gateFlops
         ) { tensors in
             let (x, g) = (tensors[0], tensors[1])

@@ -48,15 +48,15 @@ public enum CatalogCheck {
         return CheckReport(ops: ops, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    /// The names `selection` stands for: op names as they are, a family's name (`convolution`) for every op in it.
-    /// Throws for a name that is neither, listing the names there are.
+    /// The names `selection` stands for: op names as they are, a family's name (`convolution`, `products`) for every
+    /// op in it. Throws for a name that is neither, listing the names there are.
     public static func names(_ selection: [String]) throws -> Set<String> {
         var names = Set<String>()
         for requested in selection {
-            if let family = OpFamily(rawValue: requested.lowercased()) {
-                names.formUnion(OpCatalog.cases(in: family).map(\.name))
-            } else if OpCatalog.names.contains(requested) {
+            if OpCatalog.names.contains(requested) {
                 names.insert(requested)
+            } else if let family = OpFamily(rawValue: requested.lowercased()) {
+                names.formUnion(OpCatalog.cases(in: family).map(\.name))
             } else {
                 throw CheckError.unknownOp(requested, known: OpFamily.allCases.map(\.rawValue) + OpCatalog.names)
             }

@@ -128,7 +128,7 @@ public struct SampledValues: Sendable {
 
 /// The op families of `Op`, one catalog file each (`Catalog+Family.swift`).
 public enum OpFamily: String, Sendable, CaseIterable {
-    case elementwise, movement, reduction, matmul, convolution, pooling, recurrent, loss, update
+    case elementwise, movement, reduction, products, convolution, pooling, recurrent, loss, update
 
 }
 
@@ -143,7 +143,13 @@ extension Op {
         var depth = 0
         var kept = ""
         for character in text {
-            if character == "(" { depth += 1 } else if character == ")" { depth = Swift.max(0, depth - 1) } else if depth == 0 { kept.append(character) }
+            if character == "(" {
+                depth += 1
+            } else if character == ")" {
+                depth = Swift.max(0, depth - 1)
+            } else if depth == 0 {
+                kept.append(character)
+            }
         }
         return kept
     }

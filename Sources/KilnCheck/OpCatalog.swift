@@ -45,7 +45,7 @@ public enum OpCatalog {
         case .elementwise: elementwise
         case .movement: movement
         case .reduction: reduction
-        case .matmul: matmul
+        case .products: products
         case .convolution: convolution
         case .pooling: pooling
         case .recurrent: recurrent

@@ -48,7 +48,8 @@ public struct Tolerance: Hashable, Sendable, CustomStringConvertible {
     /// error is the largest multiple of what it is allowed.
     public func compare(_ actual: [Double], _ expected: [Double]) -> Comparison {
         guard actual.count == expected.count else {
-            return Comparison(count: actual.count, expectedCount: expected.count, worst: nil, maxAbsoluteError: .infinity, maxRelativeError: .infinity)
+            return Comparison(
+                count: actual.count, expectedCount: expected.count, worst: nil, maxAbsoluteError: .infinity, maxRelativeError: .infinity)
         }
         let scale = expected.reduce(0) { $1.isFinite ? Swift.max($0, Swift.abs($1)) : $0 }
         var worst: WorstElement?

@@ -4,9 +4,18 @@
 
 /// The lowered counterpart of each node of a graph.
 struct Lowering {
-    private var replacements: [ObjectIdentifier: Node] = [:]
+    /// A node as a dictionary key. It holds the node, so the key's identity cannot be reused by a later node while the
+    /// lowering lives (a decomposition's intermediate nodes would otherwise be freed once lowered).
+    private struct Key: Hashable {
+        let node: Node
+        init(_ node: Node) { self.node = node }
+        static func == (a: Key, b: Key) -> Bool { a.node === b.node }
+        func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(node)) }
+    }
+
+    private var replacements: [Key: Node] = [:]
     /// Nodes already in lowered form: kept originals, replacements, and the nodes decompositions were built on.
-    private var lowered = Set<ObjectIdentifier>()
+    private var lowered = Set<Key>()
 
     /// Lowers the graph behind `roots`. Nodes for which `isLeaf` holds (values computed earlier) are kept as they are,
     /// and so is everything behind them.
@@ -15,12 +24,11 @@ struct Lowering {
     }
 
     /// The node that computes `node`'s value in the lowered graph.
-    subscript(node: Node) -> Node { replacements[ObjectIdentifier(node)] ?? node }
+    subscript(node: Node) -> Node { replacements[Key(node)] ?? node }
 
     /// Lowers `node`, whose inputs are already lowered.
     private mutating func lower(_ node: Node) throws {
-        let id = ObjectIdentifier(node)
-        defer { lowered.insert(ObjectIdentifier(self[node])) }
+        defer { lowered.insert(Key(self[node])) }
         let inputs = node.inputs.map { self[$0] }
         switch node.op {
         case .data, .reshape:
@@ -36,14 +44,14 @@ struct Lowering {
                 throw ShapeError(op: op.name, "its decomposition gives \(decomposed.shape), not \(node.shape)", shapes: inputs.map(\.shape))
             }
             // The decomposition's own nodes may need lowering too; the inputs it was built on are lowered already.
-            for part in Graph.postorder(from: [decomposed.node], including: { !lowered.contains(ObjectIdentifier($0)) }) {
+            for part in Graph.postorder(from: [decomposed.node], including: { !lowered.contains(Key($0)) }) {
                 try lower(part)
             }
-            replacements[id] = self[decomposed.node]
+            replacements[Key(node)] = self[decomposed.node]
             return
         }
         if zip(inputs, node.inputs).contains(where: { $0 !== $1 }) {
-            replacements[id] = Node(op: node.op, inputs: inputs, shape: node.shape, device: node.device)
+            replacements[Key(node)] = Node(op: node.op, inputs: inputs, shape: node.shape, device: node.device)
         }
     }
 }

@@ -50,6 +50,9 @@ public final class Plan {
     private let dropoutSteps: [(index: Int, seed: UInt64)]
     /// Kernel launches and device copies one run enqueues, counted by the backend during the first run (nil before it).
     public private(set) var kernelLaunchesPerRun: Int?
+    /// The outputs whose values are final once each step has been enqueued (by step index; outputs no step
+    /// writes are under -1), so a run can hand them on while later steps still run.
+    private let outputsReadyAfterStep: [Int: [Int]]
 
     /// Compiles the graph from `inputs` (data tensors whose values each run replaces) to `outputs`
     /// and to the new value of each variable in `updates`.
@@ -185,6 +188,15 @@ public final class Plan {
             let source = storageOf(lowering[update.value.node])
             return source === update.variable.storage ? nil : (source, update.variable.storage)
         }
+        // An output's slot lives to the end of the run, so the last step that writes it completes it (or the
+        // copies after the steps, for an output that is also a variable this plan updates).
+        var readyAfter: [Int: [Int]] = [:]
+        for (index, output) in self.outputs.enumerated() {
+            let copied = self.updates.contains { $0.destination === output.storage }
+            let writer = copied ? steps.count : steps.lastIndex { $0.output === output.storage } ?? -1
+            readyAfter[writer, default: []].append(index)
+        }
+        self.outputsReadyAfterStep = readyAfter
         // Variables, inputs and folded constants: every storage the graph held before this plan's slots.
         var persistentStorages = Set<ObjectIdentifier>()
         var persistentBytes = 0
@@ -200,7 +212,12 @@ public final class Plan {
     /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs
     /// on the device; read them with `output(_:)`. Dropout masks are drawn from their seed mixed with
     /// `salt` (a training step passes its step number, so a resumed run draws the same masks).
-    public func run(_ inputValues: [[Float]], salt: UInt64 = 0) throws {
+    ///
+    /// `outputsReady`, when given, is called with the indices of the outputs that are complete as soon as
+    /// the step that finishes them has been enqueued, before the later steps are: reading them then waits
+    /// only for the work before them, and whatever the caller starts with them (a gradient allreduce)
+    /// overlaps the rest of the run. It must not run other plans.
+    public func run(_ inputValues: [[Float]], salt: UInt64 = 0, outputsReady: (([Int]) throws -> Void)? = nil) throws {
         guard inputValues.count == inputs.count else {
             throw TensorError.valueCount(expected: inputs.count, got: inputValues.count, shape: [inputs.count])
         }
@@ -217,10 +234,13 @@ public final class Plan {
             }
         }
         let launchesBefore = backend.launchCount
-        for step in steps {
+        if let outputsReady, let ready = outputsReadyAfterStep[-1] { try outputsReady(ready) }
+        for (index, step) in steps.enumerated() {
             try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            if let outputsReady, let ready = outputsReadyAfterStep[index] { try outputsReady(ready) }
         }
         for update in updates { try backend.copy(update.source, to: update.destination) }
+        if let outputsReady, let ready = outputsReadyAfterStep[steps.count] { try outputsReady(ready) }
         if kernelLaunchesPerRun == nil { kernelLaunchesPerRun = backend.launchCount - launchesBefore }
     }
 

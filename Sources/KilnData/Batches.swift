@@ -25,10 +25,15 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     /// Zero mean and unit variance over every pixel of `images` (what torchvision's `Normalize` is given
     /// for MNIST-style data; Fashion-MNIST's training set: mean 0.2860, standard deviation 0.3530).
     public static func standardizing(_ images: LabeledImages) -> PixelNormalization {
-        // Counts per byte value, then the moments over the 256 values (exact counts, two passes).
         var counts = [Int](repeating: 0, count: 256)
         for pixel in images.pixels { counts[Int(pixel)] += 1 }
-        let total = Double(max(images.pixels.count, 1))
+        return standardizing(byteCounts: counts)
+    }
+
+    /// Zero mean and unit variance over pixels given as a histogram: `counts[b]` pixels of byte value `b`
+    /// (the moments over the 256 values, from exact counts).
+    public static func standardizing(byteCounts counts: [Int]) -> PixelNormalization {
+        let total = Double(max(counts.reduce(0, +), 1))
         let mean = counts.indices.reduce(0.0) { $0 + Double(counts[$1]) * (Double($1) / 255) } / total
         let variance = counts.indices.reduce(0.0) { sum, byte in
             let deviation = Double(byte) / 255 - mean
@@ -86,12 +91,13 @@ public struct ImageBatches {
         return order
     }
 
-    /// Batch `index` of an epoch whose example order is `order`.
-    public func batch(_ index: Int, order: [Int]) -> Batch {
+    /// Batch `index` of an epoch whose example order is `order`. Throws when a set that reads its images on
+    /// demand cannot read one (a file changed or damaged since the set was opened), naming the file.
+    public func batch(_ index: Int, order: [Int]) throws -> Batch {
         let start = index * batchSize
         let members = order[start..<min(start + batchSize, order.count)]
         var inputs: [Float] = []
-        images.writeImages(members, normalizedBy: normalization, into: &inputs)
+        try images.writeImages(members, normalizedBy: normalization, into: &inputs)
         return Batch(inputs: inputs, labels: members.map { Float(images.label(at: $0)) }, count: members.count)
     }
 
@@ -99,38 +105,39 @@ public struct ImageBatches {
     public func shape(count: Int) -> Shape { Shape([count] + images.imageShape) }
 }
 
-/// Prepares item `i + 1` on a background queue while the caller works on item `i`.
+/// Prepares item `i + 1` on a background queue while the caller works on item `i`; at most one item is
+/// prepared ahead, so memory stays bounded whatever the number of items.
 public final class Prefetcher<Item> {
-    private let make: (Int) -> Item
+    private let make: (Int) throws -> Item
     private let range: Range<Int>
     private var nextIndex: Int
-    private var pending: Item?
+    private var pending: Result<Item, any Error>?
     private let ready = DispatchSemaphore(value: 0)
     private let queue = DispatchQueue(label: "kiln.prefetch")
 
     /// Items `make(i)` for `i` in `range`, in order.
-    public init(_ range: Range<Int>, make: @escaping (Int) -> Item) {
+    public init(_ range: Range<Int>, make: @escaping (Int) throws -> Item) {
         self.make = make
         self.range = range
         nextIndex = range.lowerBound
         schedule()
     }
 
-    /// The next item, or nil after the last.
-    public func next() -> Item? {
+    /// The next item, or nil after the last; rethrows what `make` threw for it.
+    public func next() throws -> Item? {
         guard nextIndex < range.upperBound else { return nil }
         ready.wait()
         let item = pending
         nextIndex += 1
         schedule()
-        return item
+        return try item?.get()
     }
 
     private func schedule() {
         guard nextIndex < range.upperBound else { return }
         let index = nextIndex
         queue.async { [self] in
-            pending = make(index)
+            pending = Result { try make(index) }
             ready.signal()
         }
     }

@@ -59,8 +59,8 @@ enum Gzip {
                     return buffer.count - Int(stream.avail_out)
                 }
                 guard status == Z_OK || status == Z_STREAM_END else {
-                    let reason =
-                        status == Z_BUF_ERROR ? "the gzip stream ends early (truncated file)" : "corrupt gzip data (zlib status \(status))"
+                    let detail = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+                    let reason = status == Z_BUF_ERROR ? "the gzip stream ends early (truncated file)" : "corrupt gzip data (\(detail))"
                     throw DataError.unreadable(file: file, reason: reason)
                 }
                 guard produced <= limit - output.count else {

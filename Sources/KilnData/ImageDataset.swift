@@ -13,10 +13,14 @@ public protocol LabeledImageSet {
     /// The class of image `index` (`0 ..< count`).
     func label(at index: Int) -> Int
     /// Writes the images at `indices`, one after another, into `destination` (`indices.count · C·H·W`
-    /// values, each image channel-major): every pixel scaled to [0, 1], then through `normalization`.
-    func writeImages(_ indices: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float])
+    /// values, each image channel-major): every pixel scaled to [0, 1], then through `normalization`. A set
+    /// that reads its images on demand throws, naming the file, when one cannot be read.
+    func writeImages(_ indices: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float]) throws
     /// Zero mean and unit variance over every pixel of the set (what `PixelNormalization` standardises with).
-    func standardizingNormalization() -> PixelNormalization
+    func standardizingNormalization() throws -> PixelNormalization
+    /// The file image `index`'s label comes from, for messages (a label file, or the image's own file); nil
+    /// when the set was not read from files.
+    func labelSource(at index: Int) -> String?
 }
 
 extension LabeledImageSet {
@@ -25,24 +29,26 @@ extension LabeledImageSet {
 
     /// Standardises by streaming every image through `.unit` and summing in `Double` (two passes); a set in
     /// memory as bytes does it from a histogram instead.
-    public func standardizingNormalization() -> PixelNormalization {
+    public func standardizingNormalization() throws -> PixelNormalization {
         let chunk = 256
         var sum = 0.0
         var values: [Float] = []
         for start in stride(from: 0, to: count, by: chunk) {
-            writeImages(Array(start..<min(start + chunk, count))[...], normalizedBy: .unit, into: &values)
+            try writeImages(Array(start..<min(start + chunk, count))[...], normalizedBy: .unit, into: &values)
             sum += values.reduce(0) { $0 + Double($1) }
         }
         let total = Double(max(count * valuesPerImage, 1))
         let mean = sum / total
         var squares = 0.0
         for start in stride(from: 0, to: count, by: chunk) {
-            writeImages(Array(start..<min(start + chunk, count))[...], normalizedBy: .unit, into: &values)
+            try writeImages(Array(start..<min(start + chunk, count))[...], normalizedBy: .unit, into: &values)
             squares += values.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
         }
         let deviation = (squares / total).squareRoot()
         return PixelNormalization(mean: mean, standardDeviation: deviation > 0 ? deviation : 1)
     }
+
+    public func labelSource(at index: Int) -> String? { nil }
 }
 
 extension LabeledImageSet {
@@ -52,7 +58,8 @@ extension LabeledImageSet {
         for index in 0..<count {
             let label = label(at: index)
             guard (0..<classes).contains(label) else {
-                throw DatasetError.labelOutOfRange(dataset: dataset, split: split, index: index, label: label, classes: classes)
+                throw DatasetError.labelOutOfRange(
+                    dataset: dataset, split: split, index: index, label: label, classes: classes, file: labelSource(at: index))
             }
         }
     }
@@ -74,12 +81,15 @@ extension LabeledImages: LabeledImageSet {
     }
 
     public func standardizingNormalization() -> PixelNormalization { PixelNormalization.standardizing(self) }
+
+    public func labelSource(at index: Int) -> String? { labelsFile?.path }
 }
 
 /// A label outside the data set's classes, or a data set that cannot be trained on.
 public enum DatasetError: Error, CustomStringConvertible, Equatable {
-    /// Image `index` of the `split` set of `dataset` has a label outside `0 ..< classes`.
-    case labelOutOfRange(dataset: String, split: String, index: Int, label: Int, classes: Int)
+    /// Image `index` of the `split` set of `dataset` has a label outside `0 ..< classes`; `file` is where the
+    /// label comes from, when known.
+    case labelOutOfRange(dataset: String, split: String, index: Int, label: Int, classes: Int, file: String?)
     /// The `split` set of `dataset` has no images.
     case empty(dataset: String, split: String)
     /// The splits' images differ in shape.
@@ -89,7 +99,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .labelOutOfRange(let dataset, let split, let index, let label, let classes):
+        case .labelOutOfRange(let dataset, let split, let index, let label, let classes, let file?):
+            "\(file): label \(label) at index \(index) (\(split) image \(index) of \(dataset)) is outside the data set's \(classes) classes (0 to \(classes - 1))"
+        case .labelOutOfRange(let dataset, let split, let index, let label, let classes, nil):
             "\(dataset): \(split) image \(index) has label \(label), outside the data set's \(classes) classes (0 to \(classes - 1))"
         case .empty(let dataset, let split): "\(dataset): the \(split) set has no images"
         case .shapeMismatch(let dataset, let split, let shape, let expected):

@@ -48,7 +48,8 @@ public struct Comparison: Codable, Sendable {
         case started(name: String, trainer: Trainer)
         /// `batch` of `batches` done in `epoch` (counted from 0), with that batch's loss.
         case batch(name: String, epoch: Int, batch: Int, batches: Int, loss: Float)
-        /// An epoch ended and the model was evaluated on the test set.
+        /// An epoch ended and the model was evaluated on the test set (the course's comparison measures it after
+        /// every epoch to draw both models' curves; it selects nothing by it).
         case epoch(name: String, report: EpochReport)
     }
 
@@ -76,7 +77,9 @@ public struct Comparison: Codable, Sendable {
                 let epoch = trainer.epoch
                 let report = try trainer.trainEpoch(
                     progress: { events(.batch(name: name, epoch: epoch, batch: $0, batches: $1, loss: $2)) }, shouldStop: shouldStop)
-                guard let report else { return nil }
+                guard var report else { return nil }
+                let test = try trainer.evaluate(data.test)
+                (report.testLoss, report.testAccuracy) = (test.loss, test.accuracy)
                 reports.append(report)
                 events(.epoch(name: name, report: report))
             }
@@ -125,17 +128,21 @@ public struct Comparison: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// Test accuracy, and train and test loss, of every model per epoch.
+    /// Train and test loss (left axis) and test accuracy (right axis) of every model per epoch.
     public var chart: SVGChart {
         var series: [SVGChart.Series] = []
         for model in models {
-            let epochs = model.epochs.map { Double($0.epoch) }
-            series.append(SVGChart.Series("\(model.name) test accuracy", Array(zip(epochs, model.epochs.map(\.testAccuracy)))))
-            series.append(SVGChart.Series("\(model.name) train loss", Array(zip(epochs, model.epochs.map(\.trainLoss)))))
-            series.append(SVGChart.Series("\(model.name) test loss", Array(zip(epochs, model.epochs.map(\.testLoss)))))
+            series.append(SVGChart.Series("\(model.name) train loss", model.epochs.map { (Double($0.epoch), $0.trainLoss) }))
+            series.append(SVGChart.Series("\(model.name) test loss", model.epochs.compactMap { report in report.testLoss.map { (Double(report.epoch), $0) } }))
+        }
+        for model in models {
+            series.append(
+                SVGChart.Series(
+                    "\(model.name) test accuracy", model.epochs.compactMap { report in report.testAccuracy.map { (Double(report.epoch), $0 * 100) } },
+                    axis: .right))
         }
         return SVGChart(
-            title: models.map(\.name).joined(separator: " vs ") + " on \(device)", xLabel: "epoch", yLabel: "loss / accuracy",
-            series: series)
+            title: models.map(\.name).joined(separator: " vs ") + " on \(device)", xLabel: "epoch", yLabel: "loss",
+            rightLabel: "accuracy (%)", series: series)
     }
 }

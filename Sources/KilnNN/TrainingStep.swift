@@ -5,8 +5,9 @@
 //
 // Data parallelism: with a `GradientReducer` set, the step compiles into two plans instead, forward and
 // backward writing each gradient into a buffer, then clipping and the update reading those buffers, and
-// runs the reducer between them (an allreduce across replicas). Without one the step stays a single plan:
-// no extra launch and no host round trip.
+// runs the reducer between them (an allreduce across replicas), telling it as the backward pass finishes each
+// gradient so that it can start early. Without one the step stays a single plan: no extra launch and no host
+// round trip.
 import KilnCore
 
 /// The loss a training step minimises.
@@ -28,7 +29,7 @@ public enum Loss: Sendable {
     }
 
     /// The targets' shape for an output of `shape`.
-    func targetShape(for shape: Shape) -> Shape {
+    public func targetShape(for shape: Shape) -> Shape {
         switch self {
         case .softmaxCrossEntropy: [shape[0]]
         case .meanSquaredError, .binaryCrossEntropy: shape
@@ -80,6 +81,15 @@ public protocol GradientReducer: AnyObject {
     /// order and with its name) with the combination across replicas, typically their mean. Called once
     /// per step, after the backward pass wrote the buffers and before clipping and the update read them.
     func reduce(_ gradients: [NamedVariable], step: Int) throws
+    /// Called during the backward pass as gradients become final, with their indices in the step's parameter
+    /// order (the last layer's come first); `read(index)` gives a finished gradient's values, waiting only for
+    /// the work that computes it. A reducer may start combining them here, so that the exchange overlaps the
+    /// rest of the backward pass, and finish in `reduce`. The default does nothing.
+    func gradientsFinished(_ indices: [Int], read: (Int) throws -> [Float], step: Int) throws
+}
+
+extension GradientReducer {
+    public func gradientsFinished(_ indices: [Int], read: (Int) throws -> [Float], step: Int) throws {}
 }
 
 /// One compiled optimisation step of `parameters` under `optimizer`, for graphs a closure builds.
@@ -106,12 +116,12 @@ public final class TrainingStep {
     /// The plans of one input shape: one fused plan, or forward-and-backward then update around a reducer.
     private enum Compiled {
         case fused(Plan, extraOutputs: Int)
-        case split(forward: Plan, update: Plan, gradients: [NamedVariable])
+        case split(forward: Plan, update: Plan, gradients: [NamedVariable], extraOutputs: Int)
 
         var plans: [Plan] {
             switch self {
             case .fused(let plan, _): [plan]
-            case .split(let forward, let update, _): [forward, update]
+            case .split(let forward, let update, _, _): [forward, update]
             }
         }
     }
@@ -148,7 +158,8 @@ public final class TrainingStep {
     public func plans(for shapes: [Shape]) throws -> [Plan] { try compile(shapes).plans }
 
     /// The plan of a model step for inputs of `shape` (the convenience initialiser's), the one plan a step
-    /// compiles into without a gradient reducer (with one, its forward-and-backward half).
+    /// compiles into without a gradient reducer (with one, its forward-and-backward half). The plan lives on the
+    /// model's device; `device` names it for callers written before the step took it from the parameters.
     public func plan(for shape: Shape, on device: Device) throws -> Plan {
         guard let first = try plans(for: [shape]).first else { preconditionFailure("[training step] no plan compiled") }
         return first
@@ -164,8 +175,16 @@ public final class TrainingStep {
         switch compiled {
         case .fused(let plan, _):
             try plan.run(inputs + [scalars], salt: salt)
-        case .split(let forward, let update, let gradients):
-            try forward.run(inputs, salt: salt)
+        case .split(let forward, let update, let gradients, let extraOutputs):
+            // The gradients follow the loss and the extra outputs, last parameter first.
+            let first = 1 + extraOutputs
+            let reducer = gradientReducer
+            let step = step
+            try forward.run(inputs, salt: salt) { ready in
+                let finished = ready.filter { $0 >= first }.map { gradients.count - 1 - ($0 - first) }
+                guard !finished.isEmpty else { return }
+                try reducer?.gradientsFinished(finished, read: { try forward.output(first + gradients.count - 1 - $0) }, step: step + 1)
+            }
             try gradientReducer?.reduce(gradients, step: step + 1)
             try update.run([scalars])
         }
@@ -174,8 +193,8 @@ public final class TrainingStep {
         return try lossValue()
     }
 
-    /// Runs one step of a model built with the convenience initialiser on a batch and returns its loss.
-    /// Throws `NonFiniteLossError` when the loss is NaN or infinite.
+    /// Runs one step of a model built with the convenience initialiser on a batch and returns its loss (on the
+    /// model's device, which `device` names). Throws `NonFiniteLossError` when the loss is NaN or infinite.
     @discardableResult
     public func callAsFunction(inputs: [Float], shape: Shape, targets: [Float], learningRate: Double, on device: Device) throws -> Float {
         let value = try self([inputs, targets], shapes: [shape], learningRate: learningRate)
@@ -187,23 +206,25 @@ public final class TrainingStep {
     public func output(_ index: Int) throws -> [Float] {
         guard let last else { preconditionFailure("[training step] no step has run") }
         switch last {
-        case .fused(let plan, _), .split(let plan, _, _): return try plan.output(index + 1)
+        case .fused(let plan, _), .split(let plan, _, _, _): return try plan.output(index + 1)
         }
     }
 
     /// The last run's global norm of the gradients before clipping (needs `reportsGradientNorm`).
     public func gradientNorm() throws -> Float {
-        guard reportsGradientNorm, let last else { preconditionFailure("[training step] no gradient norm: none was asked for or no step has run") }
+        guard reportsGradientNorm, let last else {
+            preconditionFailure("[training step] no gradient norm: none was asked for or no step has run")
+        }
         switch last {
         case .fused(let plan, let extraOutputs): return try plan.output(extraOutputs + 1)[0]
-        case .split(_, let update, _): return try update.output(0)[0]
+        case .split(_, let update, _, _): return try update.output(0)[0]
         }
     }
 
     private func lossValue() throws -> Float {
         guard let last else { preconditionFailure("[training step] no step has run") }
         switch last {
-        case .fused(let plan, _), .split(let plan, _, _): return try plan.output(0)[0]
+        case .fused(let plan, _), .split(let plan, _, _, _): return try plan.output(0)[0]
         }
     }
 
@@ -223,14 +244,16 @@ public final class TrainingStep {
                 updates: updates + graph.stateUpdates)
             result = .fused(plan, extraOutputs: graph.outputs.count)
         } else {
-            // The forward-and-backward plan leaves each gradient in a buffer the update plan reads.
+            // The forward-and-backward plan leaves each gradient in a buffer the update plan reads. The gradients
+            // are outputs too, last parameter first (the order the backward pass can finish them in), so that a
+            // run reports each as soon as it is final.
             let buffers = try parameters.map { ("\($0.name).grad", try Variable(Tensor.zeros($0.variable.shape, on: device))) }
             let forward = try Plan(
-                inputs: graph.inputs, outputs: [graph.loss] + graph.outputs,
+                inputs: graph.inputs, outputs: [graph.loss] + graph.outputs + grads.reversed(),
                 updates: graph.stateUpdates + zip(buffers, grads).map { ($0.1, $1) })
             let (updates, norm) = try optimizerUpdates(buffers.map(\.1.value), scalars: scalars)
             let update = try Plan(inputs: [scalars], outputs: norm.map { [$0] } ?? [], updates: updates)
-            result = .split(forward: forward, update: update, gradients: buffers)
+            result = .split(forward: forward, update: update, gradients: buffers, extraOutputs: graph.outputs.count)
         }
         compiled[shapes] = result
         return result
@@ -270,13 +293,15 @@ public final class Evaluation {
 
     /// The model's output for a batch, row-major.
     public func callAsFunction(inputs: [Float], shape: Shape, on device: Device) throws -> [Float] {
-        let plan = try plans[shape] ?? {
-            let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
-            let output = try model.forward(x, context: ForwardContext(training: false))
-            let plan = try Plan(inputs: [x], outputs: [output], updates: [])
-            plans[shape] = plan
-            return plan
-        }()
+        let plan =
+            try plans[shape]
+            ?? {
+                let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+                let output = try model.forward(x, context: ForwardContext(training: false))
+                let plan = try Plan(inputs: [x], outputs: [output], updates: [])
+                plans[shape] = plan
+                return plan
+            }()
         try plan.run([inputs])
         return try plan.output(0)
     }

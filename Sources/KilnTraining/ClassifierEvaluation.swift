@@ -46,8 +46,8 @@ public final class ClassifierEvaluation {
         try totals.confusion.load([Float](repeating: 0, count: classes * classes))
         let batches = ImageBatches(set, batchSize: batchSize, shuffleSeed: nil, dropLast: false, normalization: normalization)
         let order = batches.order(epoch: 0)
-        let prefetch = Prefetcher(0..<batches.count) { batches.batch($0, order: order) }
-        while let batch = prefetch.next() {
+        let prefetch = Prefetcher(0..<batches.count) { try batches.batch($0, order: order) }
+        while let batch = try prefetch.next() {
             try plan(for: batches.shape(count: batch.count), totals: totals, on: device).run([batch.inputs, batch.labels])
         }
         let loss = Double(try totals.loss.value.floats()[0])

@@ -20,20 +20,32 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
     public let text: String
 
     /// The course's CNN: two 3×3 convolutions with pooling, then two dense layers.
-    public static let cnn = ModelSpec(unchecked: "conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10")
+    public static let cnn = cnn(classes: 10)
     /// The course's feed-forward network.
-    public static let mlp = ModelSpec(unchecked: "flatten-dense256-relu-dense128-relu-dense10")
+    public static let mlp = mlp(classes: 10)
+
+    /// The course's CNN with one output per class (its convolutions take any channel count and image size).
+    public static func cnn(classes: Int) -> ModelSpec {
+        ModelSpec(unchecked: "conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense\(classes)")
+    }
+
+    /// The course's feed-forward network with one output per class.
+    public static func mlp(classes: Int) -> ModelSpec { ModelSpec(unchecked: "flatten-dense256-relu-dense128-relu-dense\(classes)") }
 
     private init(unchecked text: String) { self.text = text }
 
-    /// `cnn`, `mlp` or a layer string (checked when the model is built).
-    public init(_ text: String) {
+    /// `cnn`, `mlp` or a layer string (checked when the model is built). The presets end in one output per
+    /// class: `dense10` for Fashion-MNIST's 10 classes, `dense{classes}` for another data set's.
+    public init(_ text: String, classes: Int = 10) {
         switch text.lowercased() {
-        case "cnn": self = .cnn
-        case "mlp": self = .mlp
+        case "cnn": self = .cnn(classes: classes)
+        case "mlp": self = .mlp(classes: classes)
         default: self.text = text.lowercased()
         }
     }
+
+    /// Whether `text` names a preset (`cnn` or `mlp`), whose last layer follows the data's class count.
+    public static func isPreset(_ text: String) -> Bool { ["cnn", "mlp"].contains(text.lowercased()) }
 
     public var description: String { text }
 

@@ -1,5 +1,6 @@
 // RunFolder: the files a classifier's training run keeps in its output folder (`checkpoint.safetensors`,
-// `metrics.json`, `metrics.csv`), written as one unit so that a kill at any moment loses no epoch: the
+// `best.safetensors`, `metrics.json`, `metrics.csv`, `steps.jsonl`), written as one unit so that a kill at
+// any moment loses no epoch: the
 // metrics go into the checkpoint's own metadata, and the metrics files are written before the checkpoint
 // that refers to them. Resuming takes the metrics from the checkpoint and writes the files again. A run
 // that starts removes the temporary files killed runs left behind.
@@ -19,6 +20,10 @@ public struct RunFolder {
     public var checkpoint: URL { url.appendingPathComponent("checkpoint.safetensors") }
     public var metricsJSON: URL { url.appendingPathComponent("metrics.json") }
     public var metricsCSV: URL { url.appendingPathComponent("metrics.csv") }
+    /// The weights of the epoch with the best validation accuracy so far (written only with a validation set).
+    public var best: URL { url.appendingPathComponent("best.safetensors") }
+    /// One JSON object per training step: step, epoch, batch, loss, learning rate, images per second.
+    public var steps: URL { url.appendingPathComponent("steps.jsonl") }
 
     /// Creates the folder when it is missing and removes the temporary files of killed runs; returns the names removed.
     @discardableResult
@@ -30,10 +35,23 @@ public struct RunFolder {
     /// Saves a training run: the metrics files first, then the checkpoint with the same metrics in its metadata.
     /// Nothing is written when a weight is NaN or infinite (`TrainingError.nonFiniteWeights`): the last good
     /// checkpoint and its metrics stay.
+    /// When the last report is the best validation accuracy so far, its weights go to `best.safetensors` first,
+    /// so the checkpoint's metrics never name a best epoch that is not on disk.
     public func save(_ trainer: Trainer, reports: [EpochReport]) throws {
         try trainer.requireFiniteState(for: checkpoint)
+        if let last = reports.last, last.validationAccuracy != nil, reports.bestValidationEpoch == last.epoch, last.epoch == trainer.epoch,
+            trainer.batchInEpoch == 0
+        {
+            try Checkpoint.save(
+                model: trainer.model.state,
+                metadata: try trainer.classifierMetadata().merging([
+                    "format": "pt", "kiln.configuration": String(decoding: try JSONEncoder().encode(trainer.configuration), as: UTF8.self),
+                    "kiln.best_epoch": "\(last.epoch)",
+                ]) { $1 }, to: best)
+        }
         try writeMetrics(reports)
-        try trainer.saveCheckpoint(to: checkpoint, metadata: [Self.metricsKey: String(decoding: try Self.encoder().encode(reports), as: UTF8.self)])
+        try trainer.saveCheckpoint(
+            to: checkpoint, metadata: [Self.metricsKey: String(decoding: try Self.encoder().encode(reports), as: UTF8.self)])
     }
 
     /// Resumes `trainer` from the checkpoint and returns the metrics of the epochs it finished, writing the
@@ -61,9 +79,11 @@ public struct RunFolder {
         let encoder = Self.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(reports), to: metricsJSON)
-        var csv = "epoch,train_loss,test_loss,test_accuracy,images_per_s,seconds,learning_rate\n"
+        var csv = "epoch,train_loss,validation_loss,validation_accuracy,test_loss,test_accuracy,images_per_s,seconds,learning_rate\n"
+        func cell(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         for r in reports {
-            csv += "\(r.epoch),\(r.trainLoss),\(r.testLoss),\(r.testAccuracy),\(r.imagesPerSecond),\(r.seconds),\(r.learningRate)\n"
+            csv += "\(r.epoch),\(r.trainLoss),\(cell(r.validationLoss)),\(cell(r.validationAccuracy)),\(cell(r.testLoss)),\(cell(r.testAccuracy)),"
+            csv += "\(r.imagesPerSecond),\(r.seconds),\(r.learningRate)\n"
         }
         try AtomicFile.write(Data(csv.utf8), to: metricsCSV)
     }
@@ -80,5 +100,25 @@ public struct RunFolder {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
+    }
+}
+
+extension Array where Element == EpochReport {
+    /// The epoch (counted from 1) with the highest validation accuracy, the earliest on a tie; nil without
+    /// validation measurements.
+    public var bestValidationEpoch: Int? {
+        var best: EpochReport?
+        for report in self {
+            guard let accuracy = report.validationAccuracy else { continue }
+            if accuracy > best?.validationAccuracy ?? -1 { best = report }
+        }
+        return best?.epoch
+    }
+
+    /// Epochs finished since the best validation accuracy (0 when the last epoch is the best); nil without
+    /// validation measurements. `--early-stop N` stops when this reaches N.
+    public var epochsSinceBestValidation: Int? {
+        guard let best = bestValidationEpoch, let last = last?.epoch else { return nil }
+        return last - best
     }
 }

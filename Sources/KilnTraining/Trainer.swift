@@ -25,6 +25,8 @@ public struct TrainingConfiguration: Codable, Sendable {
     /// How pixels become inputs; nil: standardised with the training set's mean and standard deviation,
     /// resolved when a trainer starts (its `configuration` then holds the numbers, and so do its checkpoints).
     public var normalization: PixelNormalization?
+    /// The data set and how it is read, when the run was given one by name or folder (the CLI records it).
+    public var data: DataSelection?
 
     public init() {}
 
@@ -39,11 +41,31 @@ public struct TrainingConfiguration: Codable, Sendable {
 public struct EpochReport: Codable, Sendable, Equatable {
     public var epoch: Int
     public var trainLoss: Double
-    public var testLoss: Double
-    public var testAccuracy: Double
+    /// Loss and accuracy on the validation set, measured after every epoch when the data set has one.
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
+    /// Loss and accuracy on the test set, when measured after this epoch: once at the end of a run, or after
+    /// every epoch in the course's comparison (which selects nothing by it).
+    public var testLoss: Double?
+    public var testAccuracy: Double?
     public var imagesPerSecond: Double
     public var seconds: Double
     public var learningRate: Double
+
+    public init(
+        epoch: Int, trainLoss: Double, validationLoss: Double? = nil, validationAccuracy: Double? = nil, testLoss: Double? = nil,
+        testAccuracy: Double? = nil, imagesPerSecond: Double, seconds: Double, learningRate: Double
+    ) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.validationLoss = validationLoss
+        self.validationAccuracy = validationAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.imagesPerSecond = imagesPerSecond
+        self.seconds = seconds
+        self.learningRate = learningRate
+    }
 }
 
 /// Trains a classifier on a data set with the configuration's optimizer, one epoch at a time.
@@ -67,7 +89,7 @@ public final class Trainer: TrainingTask {
     /// A trainer of the model the configuration's layer string names, sized for the data's images.
     public convenience init(configuration: TrainingConfiguration, data: ImageDataset, device: Device) throws {
         var random = RandomSource(seed: configuration.seed)
-        let model = try ModelSpec(configuration.model).build(inputShape: data.imageShape, random: &random, on: device)
+        let model = try ModelSpec(configuration.model, classes: data.classCount).build(inputShape: data.imageShape, random: &random, on: device)
         try self.init(model: model, configuration: configuration, data: data, device: device)
     }
 
@@ -76,7 +98,7 @@ public final class Trainer: TrainingTask {
     public init(model: any Layer, configuration: TrainingConfiguration, data: ImageDataset, device: Device) throws {
         try Self.checkOutput(of: model, named: configuration.model, data: data, on: device)
         var configuration = configuration
-        normalization = configuration.normalization ?? data.training.standardizingNormalization()
+        normalization = try configuration.normalization ?? data.training.standardizingNormalization()
         configuration.normalization = normalization
         self.configuration = configuration
         self.data = data
@@ -126,7 +148,7 @@ public final class Trainer: TrainingTask {
 
     /// Trains until the end of the current epoch (from `batchInEpoch` when resumed mid-epoch), calling
     /// `progress(batch, batches, loss)` after each batch; `shouldStop` is polled between batches and ends
-    /// the epoch early (returns nil) so the caller can checkpoint. Then evaluates on the test set.
+    /// the epoch early (returns nil) so the caller can checkpoint. Then evaluates on the validation set, if any.
     public func trainEpoch(
         progress: @escaping (Int, Int, Float) -> Void = { _, _, _ in }, shouldStop: @escaping () -> Bool = { false }
     ) throws -> EpochReport? {
@@ -145,23 +167,24 @@ public final class Trainer: TrainingTask {
     public func beginEpoch(_ epoch: Int, at batch: Int) throws {
         let batches = trainingBatches
         let order = batches.order(epoch: epoch)
-        prefetch = Prefetcher(batch..<batches.count) { batches.batch($0, order: order) }
+        prefetch = Prefetcher(batch..<batches.count) { try batches.batch($0, order: order) }
     }
 
     public func trainBatch(_ batch: Int, learningRate: Double) throws -> Float {
-        guard let next = prefetch?.next() else { preconditionFailure("[trainer] batch \(batch) was not prepared") }
+        guard let next = try prefetch?.next() else { preconditionFailure("[trainer] batch \(batch) was not prepared") }
         return try step(
             inputs: next.inputs, shape: trainingBatches.shape(count: next.count), targets: next.labels, learningRate: learningRate,
             on: device)
     }
 
+    /// Ends an epoch: measures the validation set (the test set is measured once, at the end of a run).
     public func endEpoch(_ epoch: Int, training: EpochTraining) throws -> EpochReport {
         prefetch = nil
-        let test = try evaluate(data.test)
-        guard test.loss.isFinite else { throw TrainingError.divergedAfterEpoch(epoch: epoch + 1, loss: test.loss) }
+        let validation = try data.validation.map { try evaluate($0) }
+        if let validation, !validation.loss.isFinite { throw TrainingError.divergedAfterEpoch(epoch: epoch + 1, loss: validation.loss) }
         let images = training.batches * configuration.batchSize
         return EpochReport(
-            epoch: epoch + 1, trainLoss: training.meanLoss, testLoss: test.loss, testAccuracy: test.accuracy,
+            epoch: epoch + 1, trainLoss: training.meanLoss, validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
             imagesPerSecond: Double(images) / max(training.seconds, 1e-9), seconds: training.seconds,
             learningRate: configuration.learningRate(epoch: epoch))
     }
@@ -186,14 +209,29 @@ public final class Trainer: TrainingTask {
             metadata: metadata.merging([
                 "format": "pt", "kiln.epoch": "\(epoch)", "kiln.batch": "\(batchInEpoch)", "kiln.step": "\(step.step)",
                 "kiln.configuration": configurationJSON,
-            ]) { $1 }, to: url)
+            ].merging(try classifierMetadata()) { $1 }) { $1 }, to: url)
+    }
+
+    /// What a checkpoint says about the classifier beyond its weights, so `kiln eval` and `kiln predict` can
+    /// use it alone: the input shape, the class count and names, and the data set it was trained on.
+    public func classifierMetadata() throws -> [String: String] {
+        var metadata = [
+            CheckpointModel.inputShapeKey: String(decoding: try JSONEncoder().encode(data.imageShape), as: UTF8.self),
+            CheckpointModel.classesKey: "\(data.classCount)", CheckpointModel.datasetKey: data.name,
+        ]
+        if let names = data.classNames {
+            metadata[CheckpointModel.classNamesKey] = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
+        }
+        return metadata
     }
 
     /// Throws `TrainingError.nonFiniteWeights` naming the first model or optimizer tensor that holds NaN or
     /// infinity (`url` is the checkpoint that will not be written).
     public func requireFiniteState(for url: URL) throws {
         for (name, variable) in model.state + optimizer.state {
-            guard try variable.value.floats().allSatisfy(\.isFinite) else { throw TrainingError.nonFiniteWeights(tensor: name, file: url.path) }
+            guard try variable.value.floats().allSatisfy(\.isFinite) else {
+                throw TrainingError.nonFiniteWeights(tensor: name, file: url.path)
+            }
         }
     }
 

@@ -115,7 +115,8 @@ public final class TrainingLoop {
             position.batch += 1
             try hooks.batchEnded(position, batches, loss)
         }
-        let training = EpochTraining(meanLoss: lossSum / Double(max(trained, 1)), batches: trained, seconds: Date().timeIntervalSince(start))
+        let training = EpochTraining(
+            meanLoss: lossSum / Double(max(trained, 1)), batches: trained, seconds: Date().timeIntervalSince(start))
         let report = try task.endEpoch(position.epoch, training: training)
         position = TrainingPosition(epoch: position.epoch + 1, batch: 0)
         try hooks.epochEnded(report)

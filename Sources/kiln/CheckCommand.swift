@@ -18,8 +18,8 @@ struct CheckCommand: ParsableCommand {
             failure with its worst element, and a summary. A kernel that does not build or a launch the device \
             refuses is a failed case with its message.
 
-            Without --quick the bench's workloads at the peers' shapes are checked too (not on cpu, where the \
-            reference runs them for minutes). --quick keeps the cases small enough for a simulator such as \
+            Without --quick the bench's workloads at the peers' shapes are checked too (on cpu, where the \
+            reference backend runs them for minutes, only those named with --op). --quick keeps the cases small enough for a simulator such as \
             oclgrind. Exit status: 1 when any case failed.
             """)
 
@@ -29,11 +29,17 @@ struct CheckCommand: ParsableCommand {
     var quick = false
     @Flag(help: "Print one JSON object per line (the device, each op, the summary) instead of the table.")
     var json = false
-    @Option(name: .customLong("op"), help: "An op (as the table names it) or a family (\(OpFamily.allCases.map(\.rawValue).joined(separator: ", "))) to check; repeat for several (default: all).")
+    @Option(
+        name: .customLong("op"),
+        help:
+            "An op (as the table names it) or a family (\(OpFamily.allCases.map(\.rawValue).joined(separator: ", "))) to check; repeat for several (default: all)."
+    )
     var ops: [String] = []
     @Option(
         name: .customLong("tunable"),
-        help: "FILE:NAME=VALUE, a kernel tunable to build with instead of the tuned or default value (e.g. gemm.cl:GEMM_ROWS=4); repeat for several.")
+        help:
+            "FILE:NAME=VALUE, a kernel tunable to build with instead of the tuned or default value (e.g. gemm.cl:GEMM_ROWS=4); repeat for several."
+    )
     var tunables: [String] = []
     @Flag(help: "List the selected cases (id, tier, what they compute, tolerance) without running them.")
     var list = false
@@ -46,8 +52,10 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let selection = try DeviceSelection.parse(device ?? ProcessInfo.processInfo.environment[Device.environmentVariable] ?? "opencl")
         let names = try Self.names(ops)
-        let tier: OpCase.Tier = quick ? .quick : selection.isReference && names == nil ? .standard : .benchmark
-        let cases = OpCatalog.cases(upTo: tier, named: names)
+        // On cpu the bench's workloads run for minutes: only those named with --op run there.
+        let cases = OpCatalog.cases(upTo: quick ? .quick : .benchmark, named: names).filter { opCase in
+            !(selection.isReference && opCase.tier == .benchmark && !ops.contains(opCase.name))
+        }
         if list {
             for opCase in cases { print("\(opCase.id)\t\(opCase.tier)\t\(opCase.summary)\t\(opCase.tolerance)") }
             return
@@ -63,7 +71,7 @@ struct CheckCommand: ParsableCommand {
             openCL.tuning = table
         }
         let printer = CheckPrinter(json: json)
-        printer.header(selection, backend: backend, cases: cases, tier: tier)
+        printer.header(selection, backend: backend, cases: cases)
         let report = CatalogCheck.run(cases, on: backend) { printer.line($0) }
         printer.footer(report, device: selection.label)
         if !report.passed { throw ExitCode(1) }
@@ -83,7 +91,8 @@ struct CheckCommand: ParsableCommand {
         }
         let (file, name) = (parts[0], assignment[0])
         guard KernelSource.fileNames.contains(file) else {
-            throw ValidationError("--tunable \(tunable): no kernel file \(file); kernel files: \(KernelSource.fileNames.joined(separator: ", "))")
+            throw ValidationError(
+                "--tunable \(tunable): no kernel file \(file); kernel files: \(KernelSource.fileNames.joined(separator: ", "))")
         }
         guard let source = try? KernelSource.text(of: file), source.contains(name) else {
             throw ValidationError("--tunable \(tunable): \(file) reads no define \(name)")
@@ -98,23 +107,29 @@ struct CheckPrinter {
 
     private static let columns = [("op", 31), ("result", 6), ("cases", 6), ("worst ratio", 11), ("worst case", 0)]
 
-    func header(_ selection: DeviceSelection, backend: any Backend, cases: [OpCase], tier: OpCase.Tier) {
+    func header(_ selection: DeviceSelection, backend: any Backend, cases: [OpCase]) {
         var device: [String: String] = ["kind": "device", "device": selection.label, "name": selection.name]
-        var lines = ["kiln check: \(cases.count) cases (\(Self.describe(tier))) on \(selection.label) against the CPU reference backend in Double"]
+        var lines = [
+            "kiln check: \(cases.count) cases (\(Self.describe(cases))) on \(selection.label) against the CPU reference backend in Double"
+        ]
         switch selection {
         case .reference:
             lines.append("device: CPU reference backend (plain Swift, Float32)")
         case .openCL(let handle):
             let info = handle.info
-            lines.append("device: \(info.platformName) / \(info.name) (\(info.typeDescription), \(info.computeUnits) compute units at \(info.maxClockMHz) MHz)")
+            lines.append(
+                "device: \(info.platformName) / \(info.name) (\(info.typeDescription), \(info.computeUnits) compute units at \(info.maxClockMHz) MHz)"
+            )
             lines.append("driver: \(info.driverVersion); \(info.deviceVersion); \(info.openCLCVersion)")
             let tuned = (backend as? OpenCLBackend)?.tuning?.kernels.sorted { $0.key < $1.key }.map { file, values in
                 "\(file) " + values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             }
-            lines.append("tunables: " + (tuned.map { $0.isEmpty ? "the kernels' defaults" : $0.joined(separator: "; ") } ?? "the kernels' defaults"))
+            lines.append(
+                "tunables: " + (tuned.map { $0.isEmpty ? "the kernels' defaults" : $0.joined(separator: "; ") } ?? "the kernels' defaults"))
             device.merge(
                 [
-                    "platform": info.platformName, "type": info.typeDescription, "driver": info.driverVersion, "version": info.deviceVersion,
+                    "platform": info.platformName, "type": info.typeDescription, "driver": info.driverVersion,
+                    "version": info.deviceVersion,
                     "c_version": info.openCLCVersion,
                 ]) { $1 }
         }
@@ -134,7 +149,10 @@ struct CheckPrinter {
             ]
             if let element = worst?.comparison?.worst {
                 object.merge(
-                    ["worst_index": element.index, "actual": Self.number(element.actual), "expected": Self.number(element.expected), "allowed": element.allowed]
+                    [
+                        "worst_index": element.index, "actual": Self.number(element.actual), "expected": Self.number(element.expected),
+                        "allowed": element.allowed,
+                    ]
                 ) { $1 }
             }
             if let error = worst?.error { object["error"] = error }
@@ -161,16 +179,16 @@ struct CheckPrinter {
             for failure in op.failures.prefix(5) { print("  " + failure.failureDescription) }
             if op.failures.count > 5 { print("  ... and \(op.failures.count - 5) more") }
         }
-        let verdict = failedOps.isEmpty ? "all passed" : "\(report.failures.count) failed (\(failedOps.map(\.name).joined(separator: ", ")))"
+        let verdict =
+            failedOps.isEmpty ? "all passed" : "\(report.failures.count) failed (\(failedOps.map(\.name).joined(separator: ", ")))"
         print("\nsummary: \(report.ops.count) ops, \(cases) cases on \(device): \(verdict) in \(String(format: "%.1f", report.seconds)) s")
     }
 
-    private static func describe(_ tier: OpCase.Tier) -> String {
-        switch tier {
-        case .quick: "the quick set"
-        case .standard: "quick and standard; the bench's workloads are left out on cpu"
-        case .benchmark: "quick, standard and the bench's workloads"
-        }
+    /// Which tiers `cases` hold, in words.
+    private static func describe(_ cases: [OpCase]) -> String {
+        let tiers = Set(cases.map(\.tier))
+        if tiers == [.quick] { return "the quick set" }
+        return tiers.contains(.benchmark) ? "quick, standard and the bench's workloads" : "quick and standard"
     }
 
     private static func row(_ cells: [String]) -> String {

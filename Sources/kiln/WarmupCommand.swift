@@ -25,6 +25,7 @@ struct WarmupCommand: ParsableCommand {
             format: "%@: %d programs in %.3f s (%d compiled in %.3f s, %d loaded from the cache in %.3f s)",
             backend.name, stats.compiles + stats.diskHits, seconds, stats.compiles, stats.secondsCompiling, stats.diskHits,
             stats.secondsLoadingBinaries))
-        print("cache: \(backend.programs.directory?.path ?? "off")")
+        let cache = backend.programs.trustedDirectory?.path ?? (backend.programs.directory == nil ? "off" : "not used (see the warning)")
+        print("cache: \(cache)")
     }
 }

@@ -21,11 +21,17 @@ class KilnCommandLineTestCase: XCTestCase {
         return directory.appendingPathComponent("kiln")
     }
 
-    /// Runs `kiln arguments` to the end.
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    /// Runs `kiln arguments` to the end; with a `launcher` (a program and its options, such as `oclgrind
+    /// --data-races`), runs `launcher kiln arguments`.
+    func run(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws -> CommandResult {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         let error = Pipe()

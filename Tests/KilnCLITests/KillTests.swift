@@ -70,10 +70,13 @@ final class KillTests: KilnCommandLineTestCase {
         let epoch = try XCTUnwrap(file.metadata["kiln.epoch"].flatMap(Int.init), moment)
         let batch = try XCTUnwrap(file.metadata["kiln.batch"].flatMap(Int.init), moment)
         // The checkpoint's own metrics: exactly the epochs it finished.
-        let stored = try JSONSerialization.jsonObject(with: Data(try XCTUnwrap(file.metadata[RunFolder.metricsKey], moment).utf8)) as? [[String: Any]]
+        let stored =
+            try JSONSerialization.jsonObject(with: Data(try XCTUnwrap(file.metadata[RunFolder.metricsKey], moment).utf8))
+            as? [[String: Any]]
         XCTAssertEqual(stored?.map { $0["epoch"] as? Int }, epoch == 0 ? [] : (1...epoch).map { $0 }, moment)
         // metrics.json is written before the checkpoint: every epoch the checkpoint finished, at most one more.
-        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
+        let metrics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
         let epochs = metrics?.compactMap { $0["epoch"] as? Int } ?? []
         XCTAssertEqual(epochs, epochs.isEmpty ? [] : (1...epochs.count).map { $0 }, "\(moment): metrics.json epochs \(epochs)")
         XCTAssertTrue((epoch...epoch + 1).contains(epochs.count), "\(moment): checkpoint at epoch \(epoch), metrics.json \(epochs)")

@@ -37,7 +37,8 @@ final class TrainingSafetyTests: KilnCommandLineTestCase {
             XCTAssertFalse(training.output.contains("epoch 1"), "trained before refusing:\n\(training.output)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path))
             let evaluation = try run([
-                "eval", "--checkpoint", trained.appendingPathComponent("checkpoint.safetensors").path, "--device", device, "--dataset", bad.path,
+                "eval", "--checkpoint", trained.appendingPathComponent("checkpoint.safetensors").path, "--device", device, "--dataset",
+                bad.path,
             ])
             assertCleanFailure(evaluation, "test image 5 has label 200")
         }
@@ -52,12 +53,20 @@ final class TrainingSafetyTests: KilnCommandLineTestCase {
             try? FileManager.default.removeItem(at: letters)
         }
         for device in devices {
-            let five = try run(["train", "--model", "flatten-dense5", "--device", device, "--dataset", data.path, "--out", data.appendingPathComponent("five").path])
+            let five = try run([
+                "train", "--model", "flatten-dense5", "--device", device, "--dataset", data.path, "--out",
+                data.appendingPathComponent("five").path,
+            ])
             assertCleanFailure(five, "flatten-dense5", "outputs 5 classes", "has 10", "dense10")
             XCTAssertFalse(five.output.contains("epoch 1"), five.output)
-            let mlp = try run(["train", "--model", "mlp", "--device", device, "--dataset", letters.path, "--out", letters.appendingPathComponent("mlp").path])
+            let mlp = try run([
+                "train", "--model", "mlp", "--device", device, "--dataset", letters.path, "--out",
+                letters.appendingPathComponent("mlp").path,
+            ])
             assertCleanFailure(mlp, "outputs 10 classes", "has 26")
-            let map = try run(["train", "--model", "conv2k3", "--device", device, "--dataset", data.path, "--out", data.appendingPathComponent("map").path])
+            let map = try run([
+                "train", "--model", "conv2k3", "--device", device, "--dataset", data.path, "--out", data.appendingPathComponent("map").path,
+            ])
             assertCleanFailure(map, "[1, 2, 26, 26]", "flatten and dense10")
         }
     }
@@ -78,7 +87,9 @@ final class TrainingSafetyTests: KilnCommandLineTestCase {
         let data = try tinyDataset()
         defer { try? FileManager.default.removeItem(at: data) }
         let out = data.appendingPathComponent("run")
-        let common = ["train", "--model", "flatten-dense10", "--device", "cpu", "--dataset", data.path, "--batch-size", "16", "--out", out.path]
+        let common = [
+            "train", "--model", "flatten-dense10", "--device", "cpu", "--dataset", data.path, "--batch-size", "16", "--out", out.path,
+        ]
         let first = try run(common + ["--epochs", "1"])
         XCTAssertEqual(first.status, 0, first.error)
         let checkpoint = out.appendingPathComponent("checkpoint.safetensors")
@@ -112,7 +123,8 @@ final class TrainingSafetyTests: KilnCommandLineTestCase {
         XCTAssertTrue(checkpoint.arrays.allSatisfy { $0.values.allSatisfy(\.isFinite) }, "the checkpoint holds NaN or infinity")
         let epochs = try XCTUnwrap(checkpoint.metadata["kiln.epoch"].flatMap(Int.init))
         XCTAssertTrue(diverged.error.contains("(\(epochs) epochs finished"), diverged.error)
-        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
+        let metrics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
         XCTAssertEqual(metrics?.map { $0["epoch"] as? Int }, (1...epochs).map { $0 })
     }
 

@@ -46,7 +46,7 @@ final class CAPITests: XCTestCase {
         let batches = trainer.trainingBatches
         let order = batches.order(epoch: 0)
         for index in 0..<150 {
-            let batch = batches.batch(index, order: order)
+            let batch = try batches.batch(index, order: order)
             try trainer.step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.01, on: device)
         }
         let checkpoint = CProgram.scratch.appendingPathComponent("\(model).safetensors")

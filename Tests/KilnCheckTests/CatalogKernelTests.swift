@@ -9,7 +9,7 @@ final class CatalogKernelTests: XCTestCase {
     func testElementwise() throws { try check(.elementwise) }
     func testMovement() throws { try check(.movement) }
     func testReduction() throws { try check(.reduction) }
-    func testMatmul() throws { try check(.matmul) }
+    func testProducts() throws { try check(.products) }
     func testConvolution() throws { try check(.convolution) }
     func testPooling() throws { try check(.pooling) }
     func testRecurrent() throws { try check(.recurrent) }
@@ -23,7 +23,9 @@ final class CatalogKernelTests: XCTestCase {
         let results = TestDevices.check(cases, file: file, line: line)
         for (device, onDevice) in Dictionary(grouping: results, by: \.device).sorted(by: { $0.key < $1.key }) {
             let worst = onDevice.max { $0.ratio < $1.ratio }
-            print("CATALOG family=\(family) device=\"\(device)\" cases=\(onDevice.count) worst_ratio=\(worst?.ratio ?? 0) worst=\"\(worst?.opCase.id ?? "")\"")
+            print(
+                "CATALOG family=\(family) device=\"\(device)\" cases=\(onDevice.count) worst_ratio=\(worst?.ratio ?? 0) worst=\"\(worst?.opCase.id ?? "")\""
+            )
         }
     }
 }

@@ -19,6 +19,54 @@ final class CatalogTests: XCTestCase {
         }
     }
 
+    /// Every unary and binary function: the switches below stop compiling when one is added, so that it is added
+    /// here too and the tests ask for its cases.
+    private static let everyUnaryFunction: [UnaryFunction] = [
+        .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus,
+    ]
+    private static let everyBinaryFunction: [BinaryFunction] = [
+        .add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .equal, .greater,
+    ]
+
+    /// The name the catalog reports a unary function under.
+    private static func name(_ function: UnaryFunction) -> String {
+        switch function {
+        case .negate: "negate"
+        case .exp: "exp"
+        case .log: "log"
+        case .sqrt: "sqrt"
+        case .abs: "abs"
+        case .relu: "relu"
+        case .leakyRelu: "leakyRelu"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .softplus: "softplus"
+        }
+    }
+
+    /// The name the catalog reports a binary function under.
+    private static func name(_ function: BinaryFunction) -> String {
+        switch function {
+        case .add: "add"
+        case .subtract: "subtract"
+        case .multiply: "multiply"
+        case .divide: "divide"
+        case .power: "power"
+        case .maximum: "maximum"
+        case .minimum: "minimum"
+        case .equal: "equal"
+        case .greater: "greater"
+        }
+    }
+
+    func testEveryFunctionHasCases() {
+        let names = Set(OpCatalog.all.map(\.name))
+        for function in Self.everyUnaryFunction {
+            XCTAssertTrue(names.contains(Self.name(function)) && names.contains(Self.name(function) + "_grad"), "\(function)")
+        }
+        for function in Self.everyBinaryFunction { XCTAssertTrue(names.contains(Self.name(function)), "\(function)") }
+    }
+
     func testEveryOpHasCases() {
         let convolution = Convolution2D()
         let pooling = Pooling2D(kernel: [2, 2])
@@ -31,13 +79,18 @@ final class CatalogTests: XCTestCase {
             .lstmCellBackward, .lstmSequence, .lstmSequenceBackward, .oneHot(classes: 1), .dropoutMask(probability: 0, seed: 0, shape: [1]),
             .softmaxCrossEntropy, .softmaxCrossEntropyBackward,
         ]
-        ops += OpCatalog.unaryFunctions.flatMap { [Op.unary($0), .unaryGradient($0)] }
-        ops += OpCatalog.binaryFunctions.map { .binary($0) }
+        ops += Self.everyUnaryFunction.flatMap { [Op.unary($0), .unaryGradient($0)] }
+        ops += Self.everyBinaryFunction.map { .binary($0) }
         ops += [Reduction.sum, .mean, .max].map { .reduce($0, axes: [0], keepDimensions: false) }
         ops += [false, true].flatMap { a in [false, true].map { b in Op.matmul(transposeA: a, transposeB: b) } }
-        ops += [nil, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh].map { .linear(transposeA: false, transposeB: false, activation: $0) }
-        ops += [UnaryFunction.relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh].map { .fusedConv2d(convolution, activation: $0) }
-        ops += OpCatalog.updateRules.map { .update($0) }
+        let fusible = Self.everyUnaryFunction.filter(\.isFusibleActivation)
+        let activations: [UnaryFunction?] = [nil] + fusible.map { $0 }
+        ops += activations.map { .linear(transposeA: false, transposeB: false, activation: $0) }
+        ops += fusible.map { .fusedConv2d(convolution, activation: $0) }
+        ops += [
+            UpdateRule.momentumBuffer(momentum: 0.9, weightDecay: 0), .sgdParameter(momentum: 0, nesterov: false, weightDecay: 0),
+            .adamMoment(beta: 0.9, squared: false, weightDecay: 0), .adamParameter(epsilon: 1e-8),
+        ].map { .update($0) }
         let names = Set(OpCatalog.all.map(\.name))
         for op in ops {
             guard let name = catalogName(op) else { continue }
@@ -50,8 +103,10 @@ final class CatalogTests: XCTestCase {
             return nil
         }
         for rule in OpCatalog.updateRules { XCTAssertTrue(opsInCases.contains(.update(rule)), "\(rule)") }
-        for activation in [nil, .relu, .leakyRelu(slope: 0.2), .sigmoid, .tanh] as [UnaryFunction?] {
-            XCTAssertTrue(opsInCases.contains { if case .linear(_, _, activation) = $0 { return true } else { return false } }, "linear \(String(describing: activation))")
+        for activation in activations {
+            XCTAssertTrue(
+                opsInCases.contains { if case .linear(_, _, activation) = $0 { return true } else { return false } },
+                "linear \(String(describing: activation))")
         }
     }
 
@@ -60,7 +115,9 @@ final class CatalogTests: XCTestCase {
         for id in ["matmul 1", "conv2d 3", "lstm_cell_backward 2", "one_hot 5"] {
             let opCase = try XCTUnwrap(OpCatalog.named(id), id)
             // Bit patterns: labels hold NaN, which equals nothing.
-            XCTAssertEqual(try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, id)
+            XCTAssertEqual(
+                try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, try opCase.drawInputs().map { $0.values.map(\.bitPattern) }, id
+            )
         }
         // Values are Float32 numbers, so every device reads exactly what the reference reads.
         let inputs = try XCTUnwrap(OpCatalog.named("exp 5")).drawInputs()
@@ -78,17 +135,21 @@ final class CatalogTests: XCTestCase {
     }
 
     func testBenchmarkCasesCarryTheBenchNames() {
-        XCTAssertEqual(OpCatalog.benchmarkCases.map(\.id), [
-            "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd", "conv2_fwd",
-            "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd",
-        ])
+        XCTAssertEqual(
+            OpCatalog.benchmarkCases.map(\.id),
+            [
+                "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd", "conv2_fwd",
+                "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd",
+            ])
         XCTAssertEqual(OpCatalog.named("conv2_fwdbwd")?.flops, 3 * 2 * 64 * 64 * 14 * 14 * 32 * 9)
         XCTAssertTrue(OpCatalog.benchmarkCases.allSatisfy { $0.tier == .benchmark })
     }
 
     func testSelectionsResolveFamiliesAndNames() throws {
-        XCTAssertEqual(try CatalogCheck.names(["matmul"]), ["matmul", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
-        XCTAssertEqual(try CatalogCheck.names(["relu_grad", "conv2d"]), ["relu_grad", "conv2d"])
+        XCTAssertEqual(
+            try CatalogCheck.names(["products"]),
+            ["matmul", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
+        XCTAssertEqual(try CatalogCheck.names(["relu_grad", "conv2d", "matmul"]), ["relu_grad", "conv2d", "matmul"])
         XCTAssertThrowsError(try CatalogCheck.names(["conv3d"])) { error in
             XCTAssertTrue(String(describing: error).contains("unknown op 'conv3d'"), "\(error)")
         }
@@ -108,7 +169,10 @@ final class CatalogTests: XCTestCase {
 /// A backend whose every op fails, as a device whose kernels do not build.
 private final class ThrowingBackend: Backend {
     struct Failure: Error, CustomStringConvertible { var description: String { "no kernels here" } }
-    final class Storage: DeviceStorage { let count: Int; init(_ count: Int) { self.count = count } }
+    final class Storage: DeviceStorage {
+        let count: Int
+        init(_ count: Int) { self.count = count }
+    }
     let name = "throwing"
     var launchCount = 0
     func allocate(count: Int) throws -> any DeviceStorage { Storage(count) }
@@ -117,7 +181,7 @@ private final class ThrowingBackend: Backend {
     func readFloats(_ storage: any DeviceStorage) throws -> [Float] { [] }
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double] { [] }
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws {}
+    func implements(_ op: Op) -> Bool { true }
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws { throw Failure() }
     func synchronize() throws {}
-    func implements(_ op: Op) -> Bool { true }
 }

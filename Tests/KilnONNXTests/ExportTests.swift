@@ -125,7 +125,7 @@ final class ExportTests: XCTestCase {
         let batches = trainer.trainingBatches
         let order = batches.order(epoch: 0)
         for index in 0..<150 {
-            let batch = batches.batch(index, order: order)
+            let batch = try batches.batch(index, order: order)
             try trainer.step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.01, on: device)
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cnn-\(UUID().uuidString).onnx")
@@ -133,7 +133,7 @@ final class ExportTests: XCTestCase {
         try ONNXExport.write(trainer.model, inputShape: [nil, 1, 28, 28], metadata: ONNXModel.metadata(for: trainer.normalization), on: device, to: file)
 
         let images = ImageBatches(data.test, batchSize: 1000, shuffleSeed: nil, dropLast: false, normalization: trainer.normalization)
-        let batch = images.batch(0, order: images.order(epoch: 0))
+        let batch = try images.batch(0, order: images.order(epoch: 0))
         let shape = images.shape(count: batch.count)
         let kiln = try Evaluation(model: trainer.model)(inputs: batch.inputs, shape: shape, on: device)
         let runtime = try onnxRuntime(file, input: batch.inputs, shape: shape)

@@ -28,7 +28,8 @@ final class ConvolutionKernelTests: XCTestCase {
                 case .conv2d(let attributes):
                     try backend.conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, shape, path: .direct)
                 case .fusedConv2d(let attributes, let activation):
-                    try backend.conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, shape, path: .direct, activation: activation)
+                    try backend.conv2d(
+                        attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, shape, path: .direct, activation: activation)
                 case .conv2dBackwardInput(let attributes, _):
                     try backend.conv2dBackwardInput(attributes, dy: x[0], w: x[1], out, shape, path: .direct)
                 case .conv2dBackwardWeight(let attributes, _):

@@ -13,7 +13,8 @@ final class ElementwiseKernelTests: XCTestCase {
         let count = 100_003
         for backend in try TestDevices.requireOpenCL() {
             for (probability, seed) in [(0.1, UInt64(7)), (0.3, 0xDEAD_BEEF_0123_4567), (0.37, UInt64.max), (0.999, 42)] {
-                let mask = try ReferenceRun.execute(.dropoutMask(probability: probability, seed: seed, shape: [count]), [], on: backend).values
+                let mask = try ReferenceRun.execute(.dropoutMask(probability: probability, seed: seed, shape: [count]), [], on: backend)
+                    .values
                 let keptFraction = Double(mask.filter { $0 != 0 }.count) / Double(count)
                 let deviation = (probability * (1 - probability) / Double(count)).squareRoot()
                 XCTAssertEqual(keptFraction, 1 - probability, accuracy: 5 * deviation + 1e-9, "p=\(probability) on \(backend.name)")
@@ -48,10 +49,11 @@ final class ElementwiseKernelTests: XCTestCase {
             XCTAssertNil(OpenCLBackend.rowBroadcast(layout(full, small), smallOperand: 1), "\(small) against \(full)")
         }
         // The catalog runs every one of these patterns, both ways round, for every binary function.
-        let catalogPairs = Set(OpCatalog.cases(in: .elementwise).compactMap { opCase -> [Shape]? in
-            guard case .op(.binary) = opCase.computation else { return nil }
-            return opCase.inputs.map(\.shape)
-        })
+        let catalogPairs = Set(
+            OpCatalog.cases(in: .elementwise).compactMap { opCase -> [Shape]? in
+                guard case .op(.binary) = opCase.computation else { return nil }
+                return opCase.inputs.map(\.shape)
+            })
         for (full, small) in channelCases + rowCases {
             XCTAssertTrue(catalogPairs.contains([full, small]) && catalogPairs.contains([small, full]), "\(small) against \(full)")
         }

@@ -15,7 +15,7 @@ final class GemmKernelTests: XCTestCase {
         XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 1024) && OpenCLBackend.padsRows(rows: 513, columns: 1024))
         XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 2048))
         XCTAssertFalse(OpenCLBackend.padsRows(rows: 511, columns: 1024) || OpenCLBackend.padsRows(rows: 512, columns: 1040))
-        let padded = OpCatalog.cases(in: .matmul).filter { opCase in
+        let padded = OpCatalog.cases(in: .products).filter { opCase in
             guard case .op(.matmul(_, let transposeB)) = opCase.computation, opCase.tier != .benchmark else { return false }
             let b = opCase.inputs[1].shape
             let (rows, columns) = transposeB ? (b[b.rank - 1], b[b.rank - 2]) : (b[b.rank - 2], b[b.rank - 1])
@@ -26,10 +26,12 @@ final class GemmKernelTests: XCTestCase {
 
     func testEveryTunableCandidatePassesTheCatalog() throws {
         _ = try TestDevices.requireOpenCL()
-        let cases = OpCatalog.cases(in: .matmul).filter { $0.tier == .quick }
+        let cases = OpCatalog.cases(in: .products).filter { $0.tier == .quick }
         for handle in TestDevices.openCLHandles {
             let variants = try KernelDescription.gemm.tunables.flatMap { tunable in
-                try tunable.candidates.map { try KernelVariant.tuned(handle, file: KernelDescription.gemm.file, values: [tunable.name: $0]) }
+                try tunable.candidates.map {
+                    try KernelVariant.tuned(handle, file: KernelDescription.gemm.file, values: [tunable.name: $0])
+                }
             }
             let results = TestDevices.check(cases, on: variants)
             XCTAssertEqual(results.count, cases.count * variants.count)

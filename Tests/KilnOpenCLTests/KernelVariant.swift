@@ -28,6 +28,8 @@ final class KernelVariant: Backend {
     }
 
     var launchCount: Int { base.launchCount }
+    var memoryLimits: MemoryLimits { base.memoryLimits }
+    func implements(_ op: Op) -> Bool { base.implements(op) }
     func allocate(count: Int) throws -> any DeviceStorage { try base.allocate(count: count) }
     func write(_ values: [Float], to storage: any DeviceStorage) throws { try base.write(values, to: storage) }
     func write(_ values: [Double], to storage: any DeviceStorage) throws { try base.write(values, to: storage) }
@@ -35,11 +37,12 @@ final class KernelVariant: Backend {
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double] { try base.readDoubles(storage) }
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws { try base.copy(source, to: destination) }
     func synchronize() throws { try base.synchronize() }
-    func implements(_ op: Op) -> Bool { base.implements(op) }
 
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         if let route, let out = output as? OpenCLStorage {
-            let operands = inputs.compactMap { input in (input.storage as? OpenCLStorage).map { OpenCLOperand(buffer: $0.buffer, shape: input.shape) } }
+            let operands = inputs.compactMap { input in
+                (input.storage as? OpenCLStorage).map { OpenCLOperand(buffer: $0.buffer, shape: input.shape) }
+            }
             if operands.count == inputs.count, try route(op, operands, out.buffer, outputShape) { return }
         }
         try base.execute(op, inputs: inputs, output: output, outputShape: outputShape)

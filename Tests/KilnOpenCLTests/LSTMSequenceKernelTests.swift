@@ -13,7 +13,9 @@ final class LSTMSequenceKernelTests: XCTestCase {
     /// cases, forward and backward, and its LSTM layers.
     func testEveryTunableCandidatePassesTheCatalog() throws {
         _ = try TestDevices.requireOpenCL()
-        let cases = OpCatalog.cases(in: .recurrent).filter { ["lstm_sequence", "lstm_sequence_backward", "lstm_layer"].contains($0.name) && $0.tier <= TestDevices.tier }
+        let cases = OpCatalog.cases(in: .recurrent).filter {
+            ["lstm_sequence", "lstm_sequence_backward", "lstm_layer"].contains($0.name) && $0.tier <= TestDevices.tier
+        }
         let description = KernelDescription.lstmSequenceForward
         for handle in TestDevices.openCLHandles {
             let variants = try description.tunables.flatMap { tunable in
@@ -47,7 +49,8 @@ final class LSTMSequenceKernelTests: XCTestCase {
             var (h, c) = (h0, c0)
             var states: [Tensor] = []
             for t in 0..<steps {
-                (h, c) = try Tensor.lstmStep(x: x.slice(axis: 0, start: t, length: 1).reshaped([batch, inputs]), h: h, c: c, weights: weights)
+                (h, c) = try Tensor.lstmStep(
+                    x: x.slice(axis: 0, start: t, length: 1).reshaped([batch, inputs]), h: h, c: c, weights: weights)
                 states.append(try h.reshaped([1, batch, hidden]))
             }
             let stepwise = try Tensor.concatenate(states, axis: 0)

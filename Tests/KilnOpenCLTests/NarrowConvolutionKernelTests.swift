@@ -22,8 +22,12 @@ final class NarrowConvolutionKernelTests: XCTestCase {
 
     /// The catalog's cases that take the narrow kernels, by pass, activation, input channels and row length.
     func testTheCatalogCoversTheNarrowKernels() throws {
-        var forward = 0, weightGradient = 0
-        var activations = Set<String>(), channels = Set<Int>(), widths = Set<Int>(), batches = Set<Int>()
+        var forward = 0
+        var weightGradient = 0
+        var activations = Set<String>()
+        var channels = Set<Int>()
+        var widths = Set<Int>()
+        var batches = Set<Int>()
         for opCase in OpCatalog.cases(in: .convolution) where opCase.tier != .benchmark {
             guard case .op(let op) = opCase.computation else { continue }
             let shapes = opCase.inputs.map(\.shape)

@@ -51,7 +51,8 @@ final class CustomModelTrainingTests: XCTestCase {
         let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-residual-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: checkpoint) }
         try trainer.saveCheckpoint(to: checkpoint)
-        XCTAssertEqual(Set(try SafeTensorsFile(contentsOf: checkpoint).arrays.map(\.name)).isSuperset(of: ["block.weight", "head.bias"]), true)
+        XCTAssertEqual(
+            Set(try SafeTensorsFile(contentsOf: checkpoint).arrays.map(\.name)).isSuperset(of: ["block.weight", "head.bias"]), true)
         var other = RandomSource(seed: 10)
         let resumed = try Trainer(
             model: ResidualNetwork(features: 80, classes: 10, random: &other, on: device), configuration: configuration(), data: data,
@@ -70,7 +71,8 @@ final class CustomModelTrainingTests: XCTestCase {
         configuration.model = "flatten-dense5"
         XCTAssertThrowsError(try Trainer(configuration: configuration, data: TrainingTests.dataset(), device: device)) { error in
             XCTAssertEqual(
-                error as? TrainingError, .modelDoesNotFitClasses(model: "flatten-dense5", output: [1, 5], classes: 10, dataset: "synthetic"))
+                error as? TrainingError,
+                .modelDoesNotFitClasses(model: "flatten-dense5", output: [1, 5], classes: 10, dataset: "synthetic"))
             XCTAssertTrue("\(error)".contains("end the model with dense10"), "\(error)")
         }
     }
@@ -86,18 +88,19 @@ final class CustomModelTrainingTests: XCTestCase {
         labels[11] = 200
         let badTest = LabeledImages(pixels: test.pixels, labels: labels, rows: 10, columns: 8)
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: badTest)) { error in
-            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(dataset: "letters", split: "test", index: 11, label: 200, classes: classes))
+            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(dataset: "letters", split: "test", index: 11, label: 200, classes: classes, file: nil))
             XCTAssertTrue("\(error)".contains("letters: test image 11 has label 200"), "\(error)")
         }
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: test, classCount: 5)) { error in
-            guard case .labelOutOfRange(_, "training", _, _, 5) = error as? DatasetError else { return XCTFail("\(error)") }
+            guard case .labelOutOfRange(_, "training", _, _, 5, _) = error as? DatasetError else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: test, classNames: ["a", "b"])) {
             XCTAssertEqual($0 as? DatasetError, .classNames(dataset: "letters", names: 2, classes: classes))
         }
         let wide = LabeledImages(pixels: test.pixels, labels: test.labels, rows: 8, columns: 10)
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, validation: wide, test: test)) {
-            XCTAssertEqual($0 as? DatasetError, .shapeMismatch(dataset: "letters", split: "validation", shape: [1, 8, 10], expected: [1, 10, 8]))
+            XCTAssertEqual(
+                $0 as? DatasetError, .shapeMismatch(dataset: "letters", split: "validation", shape: [1, 8, 10], expected: [1, 10, 8]))
         }
         let empty = LabeledImages(pixels: [], labels: [], rows: 10, columns: 8)
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: empty, test: test)) {

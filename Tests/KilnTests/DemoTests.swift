@@ -101,7 +101,7 @@ final class DemoTests: XCTestCase {
         let descent = try FullBatchGradientDescent(model: chunked, optimizer: SGD(), chunkSize: 16, normalization: normalization, on: device)
         let chunkedLoss = try descent.epoch(images, learningRate: 0.3, step: 1)
         let all = ImageBatches(images, batchSize: 50, shuffleSeed: nil, dropLast: false, normalization: normalization)
-        let batch = all.batch(0, order: all.order(epoch: 0))
+        let batch = try all.batch(0, order: all.order(epoch: 0))
         let wholeLoss = try TrainingStep(model: whole, optimizer: SGD(), loss: .softmaxCrossEntropy)(
             inputs: batch.inputs, shape: all.shape(count: 50), targets: batch.labels, learningRate: 0.3, on: device)
         XCTAssertEqual(chunkedLoss, Double(wholeLoss), accuracy: 1e-5)

@@ -47,8 +47,12 @@ final class TrainingStepTests: XCTestCase {
                 XCTAssertEqual(try fused.plans(for: [shape]).count, 1, "no reducer: one plan")
                 XCTAssertEqual(try split.plans(for: [shape]).count, 2, "a reducer: forward and backward, then the update")
                 // The same float32 ops in the same order; reading gradients to the host and back is exact.
-                XCTAssertEqual(try run(split, steps: 4, on: device), try run(fused, steps: 4, on: device), "\(device) clip \(String(describing: clipNorm))")
-                XCTAssertEqual(try splitModel.state.map { try $0.variable.value.floats() }, try fusedModel.state.map { try $0.variable.value.floats() })
+                XCTAssertEqual(
+                    try run(split, steps: 4, on: device), try run(fused, steps: 4, on: device),
+                    "\(device) clip \(String(describing: clipNorm))")
+                XCTAssertEqual(
+                    try splitModel.state.map { try $0.variable.value.floats() }, try fusedModel.state.map { try $0.variable.value.floats() }
+                )
                 XCTAssertEqual(reducer.calls.map(\.step), [1, 2, 3, 4])
                 XCTAssertEqual(reducer.calls.first?.names, ["1.weight.grad", "1.bias.grad", "3.weight.grad", "3.bias.grad"])
             }
@@ -62,7 +66,8 @@ final class TrainingStepTests: XCTestCase {
         doubled.gradientReducer = RecordingReducer(scale: 2)
         let (fasterModel, faster) = try makeStep(on: device, momentum: 0)
         XCTAssertEqual(try run(doubled, steps: 3, learningRate: 0.05, on: device), try run(faster, steps: 3, learningRate: 0.1, on: device))
-        XCTAssertEqual(try doubledModel.state.map { try $0.variable.value.floats() }, try fasterModel.state.map { try $0.variable.value.floats() })
+        XCTAssertEqual(
+            try doubledModel.state.map { try $0.variable.value.floats() }, try fasterModel.state.map { try $0.variable.value.floats() })
     }
 
     func testTheGradientNormIsReportedBeforeClipping() throws {

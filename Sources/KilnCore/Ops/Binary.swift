@@ -71,9 +71,16 @@ struct Binary: OpDefinition {
     }
 
     /// `a` and `b` broadcast to the output's shape: along a broadcast axis the stride is 0, so every output
-    /// coordinate along it reads the same element.
+    /// coordinate along it reads the same element. Operands of the output's size (same elements, same order) and
+    /// single elements skip the index arithmetic.
     func evaluate<Scalar: ReferenceScalar>(_ inputs: [[Scalar]], _ shapes: [Shape], output: Shape) throws -> [Scalar] {
         let (a, b) = (inputs[0], inputs[1])
+        switch (a.count, b.count) {
+        case (output.count, output.count): return zip(a, b).map { function.value($0, $1) }
+        case (output.count, 1): return a.map { function.value($0, b[0]) }
+        case (1, output.count): return b.map { function.value(a[0], $0) }
+        default: break
+        }
         let aStrides = shapes[0].broadcastStrides(to: output)
         let bStrides = shapes[1].broadcastStrides(to: output)
         return (0..<output.count).map { index in

@@ -25,7 +25,8 @@ public struct Convolution2D: Hashable, Sendable {
         try rule.require(stride.count == 2 && stride.allSatisfy { $0 > 0 }, "stride \(stride) must be two positive numbers")
         try rule.require(dilation.count == 2 && dilation.allSatisfy { $0 > 0 }, "dilation \(dilation) must be two positive numbers")
         try rule.require(
-            padding.count == 4 && padding.allSatisfy { $0 >= 0 }, "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
+            padding.count == 4 && padding.allSatisfy { $0 >= 0 },
+            "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
         try rule.require(groups > 0, "groups \(groups) must be positive")
     }
 
@@ -39,7 +40,8 @@ public struct Convolution2D: Hashable, Sendable {
         let spanW = dilation[1] * (kernel.1 - 1) + 1
         try rule.require(
             spanH <= paddedH && spanW <= paddedW,
-            "window \(spanH)x\(spanW) (kernel \(kernel.0)x\(kernel.1), dilation \(dilation)) is larger than the padded input \(paddedH)x\(paddedW)")
+            "window \(spanH)x\(spanW) (kernel \(kernel.0)x\(kernel.1), dilation \(dilation)) is larger than the padded input \(paddedH)x\(paddedW)"
+        )
         return ((paddedH - spanH) / stride[0] + 1, (paddedW - spanW) / stride[1] + 1)
     }
 
@@ -112,11 +114,12 @@ struct Conv2D: Decomposable {
                         var sum: Scalar = bias?[o] ?? 0
                         for c in 0..<geometry.channelsPerGroup {
                             for kh in 0..<geometry.kernelHeight {
+                                guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for kw in 0..<geometry.kernelWidth {
-                                    guard let xIndex = geometry.inputIndex(n: n, o: o, c: c, oh: oh, ow: ow, kh: kh, kw: kw) else {
-                                        continue
-                                    }
-                                    sum += x[xIndex] * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
+                                    guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
+                                    sum +=
+                                        x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)]
+                                        * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
                                 }
                             }
                         }
@@ -200,11 +203,11 @@ struct Conv2DBackwardInput: Decomposable {
                         let gradient = dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)]
                         for c in 0..<geometry.channelsPerGroup {
                             for kh in 0..<geometry.kernelHeight {
+                                guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for kw in 0..<geometry.kernelWidth {
-                                    guard let xIndex = geometry.inputIndex(n: n, o: o, c: c, oh: oh, ow: ow, kh: kh, kw: kw) else {
-                                        continue
-                                    }
-                                    dx[xIndex] += gradient * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
+                                    guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
+                                    dx[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)] +=
+                                        gradient * weight[geometry.weightIndex(o: o, c: c, kh: kh, kw: kw)]
                                 }
                             }
                         }
@@ -246,7 +249,8 @@ struct Conv2DBackwardWeight: Decomposable {
     func outputShape(_ rule: ShapeRule) throws(ShapeError) -> Shape {
         try rule.arity(2)
         let (x, dy) = (rule.shapes[0], rule.shapes[1])
-        try rule.require(weightShape.dimensions.allSatisfy { $0 > 0 }, "zero-sized or negative dimension in the weight shape \(weightShape)")
+        try rule.require(
+            weightShape.dimensions.allSatisfy { $0 > 0 }, "zero-sized or negative dimension in the weight shape \(weightShape)")
         let expected = try rule.renamed { () throws(ShapeError) in try attributes.outputShape(rule, [x, weightShape]) }
         try rule.require(dy == expected, "dy must be \(expected) for weight \(weightShape)")
         return weightShape
@@ -263,11 +267,12 @@ struct Conv2DBackwardWeight: Decomposable {
                         var sum: Scalar = 0
                         for n in 0..<geometry.batch {
                             for oh in 0..<geometry.outputHeight {
+                                guard let ih = geometry.inputRow(oh: oh, kh: kh) else { continue }
                                 for ow in 0..<geometry.outputWidth {
-                                    guard let xIndex = geometry.inputIndex(n: n, o: o, c: c, oh: oh, ow: ow, kh: kh, kw: kw) else {
-                                        continue
-                                    }
-                                    sum += dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)] * x[xIndex]
+                                    guard let iw = geometry.inputColumn(ow: ow, kw: kw) else { continue }
+                                    sum +=
+                                        dy[geometry.outputIndex(n: n, o: o, oh: oh, ow: ow)]
+                                        * x[geometry.inputIndex(n: n, o: o, c: c, ih: ih, iw: iw)]
                                 }
                             }
                         }
@@ -309,16 +314,24 @@ struct ConvolutionGeometry {
         (dilationHeight, dilationWidth) = (attributes.dilation[0], attributes.dilation[1])
     }
 
-    /// The flat index of the input element that output `[n, o, oh, ow]` reads at tap `[c, kh, kw]` of its
-    /// weight, or nil when the tap falls in the padding.
-    func inputIndex(n: Int, o: Int, c: Int, oh: Int, ow: Int, kh: Int, kw: Int) -> Int? {
-        // Output channel o belongs to group o / (O / groups), which reads input channels
-        // group * (C / groups) ..< (group + 1) * (C / groups).
-        let inputChannel = (o / outputChannelsPerGroup) * channelsPerGroup + c
-        // The window starts padTop rows above row oh * stride.
+    /// The input row that output row `oh` reads at kernel row `kh`, or nil when it falls in the padding: the window
+    /// starts `padTop` rows above row `oh · strideH`.
+    func inputRow(oh: Int, kh: Int) -> Int? {
         let ih = oh * strideHeight - padTop + kh * dilationHeight
+        return ih >= 0 && ih < inputHeight ? ih : nil
+    }
+
+    /// The input column that output column `ow` reads at kernel column `kw`, or nil when it falls in the padding.
+    func inputColumn(ow: Int, kw: Int) -> Int? {
         let iw = ow * strideWidth - padLeft + kw * dilationWidth
-        guard ih >= 0, ih < inputHeight, iw >= 0, iw < inputWidth else { return nil }
+        return iw >= 0 && iw < inputWidth ? iw : nil
+    }
+
+    /// The flat index of the input element at row `ih`, column `iw` of channel `c` of the group that output channel `o`
+    /// belongs to. Output channel o belongs to group o / (O / groups), which reads input channels
+    /// group * (C / groups) ..< (group + 1) * (C / groups).
+    func inputIndex(n: Int, o: Int, c: Int, ih: Int, iw: Int) -> Int {
+        let inputChannel = (o / outputChannelsPerGroup) * channelsPerGroup + c
         return ((n * channels + inputChannel) * inputHeight + ih) * inputWidth + iw
     }
 

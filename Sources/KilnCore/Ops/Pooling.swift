@@ -33,7 +33,8 @@ public struct Pooling2D: Hashable, Sendable {
         try rule.require(stride.count == 2 && stride.allSatisfy { $0 > 0 }, "stride \(stride) must be two positive numbers")
         try rule.require(dilation.count == 2 && dilation.allSatisfy { $0 > 0 }, "dilation \(dilation) must be two positive numbers")
         try rule.require(
-            padding.count == 4 && padding.allSatisfy { $0 >= 0 }, "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
+            padding.count == 4 && padding.allSatisfy { $0 >= 0 },
+            "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
         try rule.require(
             padding[0] * 2 <= kernel[0] && padding[2] * 2 <= kernel[0] && padding[1] * 2 <= kernel[1] && padding[3] * 2 <= kernel[1],
             "padding \(padding) is larger than half the window \(kernel)")
@@ -47,7 +48,8 @@ public struct Pooling2D: Hashable, Sendable {
                 let taps = (0..<kernel[axis]).map { start + $0 * dilation[axis] }
                 try rule.require(
                     taps.contains { $0 >= 0 && $0 < x[2 + axis] },
-                    "window \(position) along \(axis == 0 ? "height" : "width") lies entirely in the padding (padding \(padding), dilation \(dilation))")
+                    "window \(position) along \(axis == 0 ? "height" : "width") lies entirely in the padding (padding \(padding), dilation \(dilation))"
+                )
             }
         }
         return [x[0], x[1], oh, ow]

@@ -2,11 +2,11 @@
 // checks), with the math their ops need.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A float type the reference loops can compute in: `Float` for agreement with devices,

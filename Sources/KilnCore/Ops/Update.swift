@@ -78,7 +78,8 @@ struct Update: Decomposable {
         switch rule {
         case .momentumBuffer(let momentum, let decay):
             let (buffer, gradient, parameter) = (x[0], x[1], x[2])
-            return (0..<count).map { i in buffer[i] * Scalar(momentum) + decayed(i, gradient: gradient, parameter: parameter, decay: decay) }
+            return (0..<count).map { i in buffer[i] * Scalar(momentum) + decayed(i, gradient: gradient, parameter: parameter, decay: decay)
+            }
         case .sgdParameter(let momentum, let nesterov, let decay):
             let (parameter, gradient) = (x[0], x[1])
             let rate = x[x.count - 1][0]

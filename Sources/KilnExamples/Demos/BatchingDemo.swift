@@ -199,10 +199,10 @@ public enum BatchingDemo {
                 (1...settings.pointsPerEpoch).map { ($0 * batches.count + settings.pointsPerEpoch - 1) / settings.pointsPerEpoch })
             for epoch in 0..<settings.epochs {
                 let order = batches.order(epoch: epoch)
-                let prefetch = Prefetcher(0..<batches.count) { batches.batch($0, order: order) }
+                let prefetch = Prefetcher(0..<batches.count) { try batches.batch($0, order: order) }
                 var start = Date()
                 var index = 0
-                while let batch = prefetch.next() {
+                while let batch = try prefetch.next() {
                     // The step reads its loss back, so the device has finished when it returns.
                     try trainer.step(
                         inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels,

@@ -60,8 +60,8 @@ final class FullBatchGradientDescent {
         let order = chunks.order(epoch: 0)
         let total = Double(images.count)
         var lossSum = 0.0
-        let prefetch = Prefetcher(0..<chunks.count) { chunks.batch($0, order: order) }
-        while let chunk = prefetch.next() {
+        let prefetch = Prefetcher(0..<chunks.count) { try chunks.batch($0, order: order) }
+        while let chunk = try prefetch.next() {
             let plan = try chunkPlan(shape: chunks.shape(count: chunk.count), weight: Double(chunk.count) / total)
             try plan.run([chunk.inputs, chunk.labels])
             lossSum += Double(try plan.output(0)[0]) * Double(chunk.count)

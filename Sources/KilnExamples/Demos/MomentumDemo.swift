@@ -384,7 +384,7 @@ public enum MomentumDemo {
             while losses.count < steps {
                 let order = batches.order(epoch: epoch)
                 for index in 0..<batches.count where losses.count < steps {
-                    let batch = batches.batch(index, order: order)
+                    let batch = try batches.batch(index, order: order)
                     losses.append(
                         Double(
                             try trainer.step(

@@ -48,10 +48,12 @@ public final class AdversarialStep {
         self.batchSize = batchSize
         self.device = device
         discriminatorStep = TrainingStep(parameters: discriminator.parameters, optimizer: discriminatorOptimizer) { _ in
-            try Self.discriminatorGraph(generator: generator, discriminator: discriminator, architecture: architecture, batchSize: batchSize, on: device)
+            try Self.discriminatorGraph(
+                generator: generator, discriminator: discriminator, architecture: architecture, batchSize: batchSize, on: device)
         }
         generatorStep = TrainingStep(parameters: generator.parameters, optimizer: generatorOptimizer) { _ in
-            try Self.generatorGraph(generator: generator, discriminator: discriminator, architecture: architecture, batchSize: batchSize, on: device)
+            try Self.generatorGraph(
+                generator: generator, discriminator: discriminator, architecture: architecture, batchSize: batchSize, on: device)
         }
         _ = try discriminatorStep.plans(for: [])
         _ = try generatorStep.plans(for: [])

@@ -113,12 +113,12 @@ public final class GANTrainer: TrainingTask {
         let batches = self.batches
         let order = batches.order(epoch: epoch)
         // Scaled from [0, 1] to tanh's range [-1, 1].
-        prefetch = Prefetcher(batch..<batches.count) { batches.batch($0, order: order).inputs.map { $0 * 2 - 1 } }
+        prefetch = Prefetcher(batch..<batches.count) { try batches.batch($0, order: order).inputs.map { $0 * 2 - 1 } }
         epochStart = history.count
     }
 
     public func trainBatch(_ batch: Int, learningRate: Double) throws -> Float {
-        guard let real = prefetch?.next() else { preconditionFailure("[gan] batch \(batch) was not prepared") }
+        guard let real = try prefetch?.next() else { preconditionFailure("[gan] batch \(batch) was not prepared") }
         let length = configuration.architecture.noise
         let discriminatorNoise = Self.noise(count: configuration.batchSize, length: length, random: &noiseSource)
         let generatorNoise = Self.noise(count: configuration.batchSize, length: length, random: &noiseSource)

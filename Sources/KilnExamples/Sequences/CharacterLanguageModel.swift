@@ -20,6 +20,9 @@ public final class CharacterLanguageModel {
     public init(vocabulary: CharacterVocabulary, hidden: Int, random: inout RandomSource, on device: Device) throws {
         try requireSetting(vocabulary.count >= 2, "vocabulary", "needs at least two distinct characters, got \(vocabulary.count)")
         try requireSetting(hidden > 0, "--hidden", "must be positive, got \(hidden)")
+        // The largest weights, [4 hidden, hidden] and [4 hidden, vocabulary], checked before 4 hidden is even computed.
+        try device.backend.memoryLimits.check("LSTM weight_hh", [4, hidden, hidden], on: device.description)
+        try device.backend.memoryLimits.check("LSTM weight_ih", [4, hidden, vocabulary.count], on: device.description)
         self.vocabulary = vocabulary
         self.device = device
         lstm = try LSTM(inputs: vocabulary.count, hidden: hidden, random: &random, on: device)
@@ -82,8 +85,11 @@ public final class CharacterLanguageModel {
             throw SequenceError.notACharacterModel(file: url.path, reason: "'\(hiddenKey)' is missing or not a positive integer")
         }
         var random = RandomSource(seed: 0)
-        let model = try CharacterLanguageModel(vocabulary: vocabulary, hidden: hidden, random: &random, on: device)
-        try Checkpoint.load(from: url, model: model.parameters)
+        let model: CharacterLanguageModel
+        do { model = try CharacterLanguageModel(vocabulary: vocabulary, hidden: hidden, random: &random, on: device) } catch let error as AllocationError {
+            throw SequenceError.notACharacterModel(file: url.path, reason: "'\(hiddenKey)' \(hidden) is too large: \(error)")
+        }
+        try Checkpoint.load(file, path: url.path, model: model.parameters)
         return model
     }
 

@@ -174,11 +174,13 @@ public final class OpenCLBackend: Backend {
     /// The kernel `entry` of `file` built with `defines` (`-D NAME=VALUE`, in the given order so the
     /// options can key the program cache). `-w`: pocl's compiler otherwise prints "N warnings generated" on
     /// the terminal for the float16 ABI note it gives on CPUs without AVX-512; errors still reach the build log.
+    /// The program's source is `KernelCodes.header` followed by the file with its includes expanded.
     func kernel(_ file: String, _ entry: String, defines: [(String, Int)] = []) throws -> OpenCLKernel {
         let options = (["-cl-std=CL1.2", "-w"] + defines.map { "-D \($0.0)=\($0.1)" }).joined(separator: " ")
         let key = KernelKey(file: file, entry: entry, options: options)
         if let kernel = kernels[key] { return kernel }
-        let program = try programs.program(file: file, source: try KernelSource.text(of: file), options: options)
+        let source = KernelCodes.header + (try KernelSource.program(of: file))
+        let program = try programs.program(file: file, source: source, options: options)
         let kernel = try program.kernel(entry)
         kernels[key] = kernel
         return kernel

@@ -1,4 +1,4 @@
-// The matmul family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
+// The products family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
 // linear op with each activation. Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
 // × 16 columns) and twice it, products long enough to take the padded-rows path (B rows a multiple of 4 KiB
 // long). Tolerance `.accumulation(terms: K)`: float32 sums of K products in another order than the reference.
@@ -8,8 +8,8 @@ extension OpCatalog {
     /// gemm.cl's default register block: the sizes around which a product's edge handling changes.
     static let gemmTile = (rows: 6, columns: 16)
 
-    static var matmul: [OpCase] {
-        products + linear
+    static var products: [OpCase] {
+        matmuls + linear
     }
 
     /// `op(A) [M, K] · op(B) [K, N]`, batched when `batch` is non-nil; quick when small enough for an interpreter.
@@ -23,7 +23,7 @@ extension OpCatalog {
             tier: tier ?? (work <= 20_000 ? .quick : .standard))
     }
 
-    private static var products: [OpCase] {
+    private static var matmuls: [OpCase] {
         let (rows, width) = gemmTile
         let sizesM = [1, 2, rows - 1, rows, rows + 1, 2 * rows + 1, 7, 13, 31]
         let sizesN = [1, 3, width - 1, width, width + 1, 2 * width + 1, 7, 13, 31]
@@ -48,13 +48,16 @@ extension OpCatalog {
         }
         // Primes and larger sizes.
         cases += [
-            product(m: 127, n: 31, k: 13, transposeA: false, transposeB: false), product(m: 31, n: 127, k: 7, transposeA: true, transposeB: false),
-            product(m: 13, n: 7, k: 127, transposeA: false, transposeB: true), product(m: 64, n: 96, k: 200, transposeA: true, transposeB: true),
+            product(m: 127, n: 31, k: 13, transposeA: false, transposeB: false),
+            product(m: 31, n: 127, k: 7, transposeA: true, transposeB: false),
+            product(m: 13, n: 7, k: 127, transposeA: false, transposeB: true),
+            product(m: 64, n: 96, k: 200, transposeA: true, transposeB: true),
         ]
         // B with rows a multiple of 4 KiB long and at least 512 of them: copied with padded rows first (rank 2,
         // transposed, and batched with each batch's B padded in one copy).
         cases += [
-            product(m: 7, n: 1024, k: 512, transposeA: false, transposeB: false), product(m: 3, n: 1024, k: 513, transposeA: true, transposeB: true),
+            product(m: 7, n: 1024, k: 512, transposeA: false, transposeB: false),
+            product(m: 3, n: 1024, k: 513, transposeA: true, transposeB: true),
             product(m: 2, n: 2048, k: 512, batch: 3, transposeA: false, transposeB: false),
         ]
         // Batched, every transpose combination.
@@ -76,7 +79,7 @@ extension OpCatalog {
     private static var linear: [OpCase] {
         var random = RandomSource(seed: 31)
         let sizes = [1, 5, 7, 15, 16, 17, 31, 64, 127]
-        let activations: [UnaryFunction?] = [nil, .relu, .leakyRelu(slope: 0.2), .sigmoid, .tanh]
+        let activations: [UnaryFunction?] = [nil] + fusibleActivations.map { $0 }
         return (0..<25).map { index in
             let (m, n, k) = (random.pick(sizes), random.pick(sizes), random.pick(sizes))
             let (transposeA, transposeB) = (index % 2 == 1, index % 4 >= 2)
