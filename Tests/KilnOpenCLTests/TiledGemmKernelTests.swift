@@ -11,7 +11,7 @@ import XCTest
 final class TiledGemmKernelTests: XCTestCase {
     /// The catalog's cases whose products go through `gemm`, up to the tier the tests run.
     private var productCases: [OpCase] {
-        [OpFamily.matmul, .convolution, .recurrent].flatMap { OpCatalog.cases(in: $0) }.filter { $0.tier <= TestDevices.tier }
+        [OpFamily.products, .convolution, .recurrent].flatMap { OpCatalog.cases(in: $0) }.filter { $0.tier <= TestDevices.tier }
     }
 
     /// A fresh backend on `handle` running the tiled variant, gemm_tiled.cl built with `values` (the rest default).
@@ -38,7 +38,7 @@ final class TiledGemmKernelTests: XCTestCase {
     /// Every vector width of the global reads, on the quick matmul cases.
     func testEveryVectorWidthPassesTheCatalog() throws {
         _ = try TestDevices.requireOpenCL()
-        let cases = OpCatalog.cases(in: .matmul).filter { $0.tier == .quick }
+        let cases = OpCatalog.cases(in: .products).filter { $0.tier == .quick }
         for handle in TestDevices.openCLHandles {
             TestDevices.check(cases, on: try [1, 2, 4].map { try tiled(handle, ["TILED_WIDTH": $0]) })
         }
