@@ -6,10 +6,13 @@ let package = Package(
     name: "Kiln",
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
+        .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: System
@@ -36,18 +39,51 @@ let package = Package(
         // MARK: Data: data sets and checkpoints
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG"], path: "Sources/KilnData"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .target(name: "KilnData", dependencies: ["KilnCore", "KilnFiles", "CZlib", "CPNG", "CTurboJPEG"], path: "Sources/KilnData"),
 
-        // MARK: Umbrella for embedders
-        .target(name: "Kiln", dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"], path: "Sources/Kiln"),
+        // MARK: Training: the compiled step, the training loop, evaluation, checkpoints, model strings, device selection
+        .target(
+            name: "KilnTraining",
+            dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData"],
+            path: "Sources/KilnTraining"
+        ),
 
-        // MARK: Benchmarks: the workloads `kiln bench` runs (shared with the tests)
-        .target(name: "KilnBenchmarks", dependencies: ["Kiln"], path: "Benchmarks", exclude: ["compare-peers.sh"]),
+        // MARK: Umbrella for embedders (re-exports the library modules, holds nothing of its own)
+        .target(
+            name: "Kiln",
+            dependencies: ["KilnCore", "KilnFiles", "KilnReference", "KilnOpenCL", "KilnNN", "KilnData", "KilnTraining"],
+            path: "Sources/Kiln"
+        ),
+
+        // MARK: Examples: the course's demos, the GAN, the character LSTM, charts and feature pictures
+        .target(name: "KilnExamples", dependencies: ["Kiln"], path: "Sources/KilnExamples"),
+
+        // MARK: Checking: the catalog of op cases (shapes, seeded inputs, tolerances with their reasons) that the kernel
+        // tests, the bench and `kiln check` run against the reference backend in Double
+        .target(name: "KilnCheck", dependencies: ["KilnCore", "KilnReference"], path: "Sources/KilnCheck"),
+
+        // MARK: Interchange: ONNX import and export (onnx.proto's Swift code is generated and committed)
+        .target(
+            name: "KilnONNX",
+            dependencies: ["KilnCore", "KilnFiles", "KilnNN", "KilnData", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/KilnONNX"
+        ),
+
+        // MARK: Distributed: data-parallel training over MPI (libmpi loaded at run time, only under mpirun)
+        .target(name: "CKilnMPI", path: "Sources/CKilnMPI", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "KilnDistributed", dependencies: ["Kiln", "CKilnMPI"], path: "Sources/KilnDistributed"),
+
+        // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
+        .target(name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks", exclude: ["compare-peers.sh", "mpi-scaling.sh"]),
 
         // MARK: Command line
         .executableTarget(
             name: "kiln",
-            dependencies: ["Kiln", "KilnBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Kiln", "KilnExamples", "KilnCheck", "KilnONNX", "KilnDistributed", "KilnBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/kiln"
         ),
 
@@ -56,7 +92,8 @@ let package = Package(
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedder"], path: "Plugins/EmbedKernels"),
 
         // MARK: Tests
-        .target(name: "KilnTestSupport", dependencies: ["KilnCore"], path: "Tests/KilnTestSupport"),
+        .target(name: "KilnTestSupport", dependencies: ["Kiln", "KilnCheck"], path: "Tests/KilnTestSupport"),
+        .testTarget(name: "KilnCheckTests", dependencies: ["Kiln", "KilnCheck", "KilnTestSupport"], path: "Tests/KilnCheckTests"),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], path: "Tests/KilnCoreTests"),
         .testTarget(
             name: "KilnReferenceTests",
@@ -73,10 +110,13 @@ let package = Package(
             dependencies: ["KilnCore", "KilnReference", "KilnNN", "KilnTestSupport"],
             path: "Tests/KilnGradientTests"
         ),
-        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG"], path: "Tests/KilnDataTests"),
+        .testTarget(name: "KilnDataTests", dependencies: ["KilnData", "CPNG", "CTurboJPEG", "CZlib"], path: "Tests/KilnDataTests"),
         .testTarget(name: "KilnFilesTests", dependencies: ["KilnFiles"], path: "Tests/KilnFilesTests"),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
-        .testTarget(name: "KilnCLITests", dependencies: ["kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "KilnExamples", "KilnBenchmarks", "KilnTestSupport"], path: "Tests/KilnTests"),
+        .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
+        .testTarget(
+            name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
+        .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed"], path: "Tests/KilnDistributedTests"),
     ],
     swiftLanguageModes: [.v5]
 )

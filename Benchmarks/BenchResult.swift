@@ -29,7 +29,8 @@ public struct BenchResult: Codable, Equatable {
     /// Largest `|device − reference| / |reference|` over the checked values whose reference is at least
     /// 1e-3 of the largest (smaller ones are cancellation noise of a sum, not a relative error).
     public var maxRelErr: Double?
-    /// The normwise bound the check applied, relative to the largest |reference|.
+    /// The bound the check applied: a normwise tolerance's fraction of the largest |reference| (every bench workload's), or
+    /// an elementwise one's relative part.
     public var tolerance: Double?
     /// Values compared (fewer than the outputs when the check samples a large workload).
     public var checkedValues: Int?
@@ -77,13 +78,30 @@ public struct BenchResult: Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case workload, device, deviceName = "device_name", status, error
-        case maxAbsErr = "max_abs_err", maxRelErr = "max_rel_err", tolerance, checkedValues = "checked_values"
-        case coldBuildMs = "cold_build_ms", coldPrograms = "cold_programs", warmBuildMs = "warm_build_ms"
-        case firstStepMs = "first_step_ms", warmFirstStepMs = "warm_first_step_ms"
-        case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", replicates, runsPerReplicate = "runs_per_replicate"
-        case gflops, itemsPerS = "items_per_s", foreignCores = "foreign_cores", launches
-        case baselineMedianMs = "baseline_median_ms", baselineRatio = "baseline_ratio", regression
+        case workload, device
+        case deviceName = "device_name"
+        case status, error
+        case maxAbsErr = "max_abs_err"
+        case maxRelErr = "max_rel_err"
+        case tolerance
+        case checkedValues = "checked_values"
+        case coldBuildMs = "cold_build_ms"
+        case coldPrograms = "cold_programs"
+        case warmBuildMs = "warm_build_ms"
+        case firstStepMs = "first_step_ms"
+        case warmFirstStepMs = "warm_first_step_ms"
+        case medianMs = "median_ms"
+        case minMs = "min_ms"
+        case maxMs = "max_ms"
+        case replicates
+        case runsPerReplicate = "runs_per_replicate"
+        case gflops
+        case itemsPerS = "items_per_s"
+        case foreignCores = "foreign_cores"
+        case launches
+        case baselineMedianMs = "baseline_median_ms"
+        case baselineRatio = "baseline_ratio"
+        case regression
     }
 
     /// Every key is written; a missing figure is `null`.

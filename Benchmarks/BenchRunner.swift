@@ -4,54 +4,7 @@
 // synchronisations of the device.
 import Foundation
 import Kiln
-
-/// A device the bench runs on, by the name the user gives it.
-public struct BenchDevice {
-    public enum Kind {
-        /// The CPU reference backend in Float32.
-        case reference
-        case openCL(OpenCLDeviceHandle)
-    }
-
-    /// `cpu` or `opencl:N`.
-    public let label: String
-    /// The device's own name.
-    public let name: String
-    public let kind: Kind
-
-    public var isReference: Bool {
-        if case .reference = kind { return true }
-        return false
-    }
-
-    public static let reference = BenchDevice(label: "cpu", name: "CPU reference backend", kind: .reference)
-
-    init(label: String, name: String, kind: Kind) {
-        self.label = label
-        self.name = name
-        self.kind = kind
-    }
-
-    init(_ handle: OpenCLDeviceHandle) {
-        self.init(label: "opencl:\(handle.info.index)", name: handle.info.name, kind: .openCL(handle))
-    }
-
-    /// The device `query` names: `cpu`, `opencl`, `opencl:N` or `opencl:NAME` (as `Device.named`).
-    public static func named(_ query: String) throws -> BenchDevice {
-        let trimmed = query.trimmingCharacters(in: .whitespaces)
-        let lowered = trimmed.lowercased()
-        if lowered == "cpu" { return .reference }
-        if lowered == "opencl" { return BenchDevice(try OpenCLDiscovery.select("")) }
-        if lowered.hasPrefix("opencl:") { return BenchDevice(try OpenCLDiscovery.select(String(trimmed.dropFirst("opencl:".count)))) }
-        _ = try Device.named(query)  // throws the error that lists the accepted names
-        return .reference
-    }
-
-    /// `cpu` and every OpenCL device there is (none when no OpenCL platform is installed).
-    public static func all() -> [BenchDevice] {
-        [.reference] + ((try? OpenCLDiscovery.devices()) ?? []).map(BenchDevice.init)
-    }
-}
+import KilnCheck
 
 /// How much to run.
 public struct BenchSettings {
@@ -78,7 +31,7 @@ public final class BenchRunner {
     public init(settings: BenchSettings = BenchSettings()) { self.settings = settings }
 
     /// Checks and times `workload` on `device`. Never throws: a failure is a result with status `failed`.
-    public func run(_ workload: Workload, on device: BenchDevice) -> BenchResult {
+    public func run(_ workload: Workload, on device: DeviceSelection) -> BenchResult {
         var result = BenchResult(workload: workload.name, device: device.label, deviceName: device.name)
         do {
             let (instance, backend) = try coldStart(workload, on: device, into: &result)
@@ -93,14 +46,17 @@ public final class BenchRunner {
 
     /// Builds the workload on `device`, timing the builds and the first run; returns the instance to check
     /// and time (after one run).
-    private func coldStart(_ workload: Workload, on device: BenchDevice, into result: inout BenchResult) throws
+    private func coldStart(_ workload: Workload, on device: DeviceSelection, into result: inout BenchResult) throws
         -> (WorkloadInstance, any Backend)
     {
-        switch device.kind {
+        switch device {
         case .reference:
             let backend = ReferenceBackend<Float>()
             let instance = try workload.instantiate(on: Device(backend))
-            result.firstStepMs = try Self.milliseconds { try instance.run(); try backend.synchronize() }
+            result.firstStepMs = try Self.milliseconds {
+                try instance.run()
+                try backend.synchronize()
+            }
             return (instance, backend)
         case .openCL(let handle):
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
@@ -108,14 +64,20 @@ public final class BenchRunner {
             do {
                 let cold = try OpenCLBackend(device: handle, cacheDirectory: folder)
                 let instance = try workload.instantiate(on: Device(cold))
-                result.firstStepMs = try Self.milliseconds { try instance.run(); try cold.synchronize() }
+                result.firstStepMs = try Self.milliseconds {
+                    try instance.run()
+                    try cold.synchronize()
+                }
                 let stats = cold.programs.stats
                 result.coldBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
                 result.coldPrograms = stats.compiles
             }
             let warm = try OpenCLBackend(device: handle, cacheDirectory: folder)
             let instance = try workload.instantiate(on: Device(warm))
-            result.warmFirstStepMs = try Self.milliseconds { try instance.run(); try warm.synchronize() }
+            result.warmFirstStepMs = try Self.milliseconds {
+                try instance.run()
+                try warm.synchronize()
+            }
             let stats = warm.programs.stats
             result.warmBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
             return (instance, warm)
@@ -138,24 +100,21 @@ public final class BenchRunner {
             }
             picked = actual
         }
-        let scale = expected.values.reduce(0) { Swift.max($0, Swift.abs($1)) }
-        var maxAbs = 0.0
-        var maxRel = 0.0
-        var worst = 0
-        for (index, (a, e)) in zip(picked, expected.values).enumerated() {
-            let error = a.isFinite ? Swift.abs(a - e) : .infinity
-            if error > maxAbs || index == 0 { (maxAbs, worst) = (error, index) }
-            if Swift.abs(e) >= 1e-3 * scale, Swift.abs(e) > 0 { maxRel = Swift.max(maxRel, error / Swift.abs(e)) }
-        }
-        result.maxAbsErr = maxAbs
-        result.maxRelErr = maxRel
-        result.tolerance = workload.tolerance.normwise
+        let comparison = workload.tolerance.compare(picked, expected.values)
+        result.maxAbsErr = comparison.maxAbsoluteError
+        result.maxRelErr = comparison.maxRelativeError
+        result.tolerance =
+            switch workload.tolerance.bound {
+            case .normwise(let fraction): fraction
+            case .elementwise(_, let relative): relative
+            }
         result.checkedValues = picked.count
-        guard maxAbs <= workload.tolerance.normwise * Swift.max(scale, .leastNormalMagnitude) else {
-            let position = expected.indices.map { $0[worst] } ?? worst
+        guard comparison.passed else {
+            let worst = comparison.worst
+            let position = worst.map { expected.indices?[$0.index] ?? $0.index } ?? 0
             throw BenchError.check(
-                "[\(workload.name)] differs from the reference: value \(position) is \(picked[worst]), expected \(expected.values[worst]); "
-                    + "max abs error \(maxAbs) exceeds \(workload.tolerance) = \(workload.tolerance.normwise * scale); not timed")
+                "[\(workload.name)] differs from the reference: value \(position) is \(worst?.actual ?? .nan), expected \(worst?.expected ?? .nan); "
+                    + "max abs error \(comparison.maxAbsoluteError) exceeds \(workload.tolerance) = \(worst?.allowed ?? 0); not timed")
         }
     }
 
@@ -174,7 +133,11 @@ public final class BenchRunner {
         let replicates = Swift.max(1, settings.replicates ?? (isReference ? 2 : 10))
         var oneRun = (result.warmFirstStepMs ?? result.firstStepMs ?? 0) / 1000
         for _ in 0..<warmup {
-            oneRun = try Self.milliseconds { try instance.run(); try backend.synchronize() } / 1000
+            oneRun =
+                try Self.milliseconds {
+                    try instance.run()
+                    try backend.synchronize()
+                } / 1000
         }
         let inner = Swift.max(1, Swift.min(10_000, Int(settings.replicateSeconds / Swift.max(oneRun, 1e-6))))
         var samples: [Double] = []

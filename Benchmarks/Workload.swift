@@ -1,41 +1,10 @@
-// Workload: one benchmark as data. Its name, how to build its inputs and compiled plan on a device,
-// the work one step does (FLOPs, items), and the tolerance its check against the CPU reference uses.
-// `kiln bench` and the tests read the same descriptions (see Workload+Catalog.swift for the list).
+// Workload: one benchmark as data. Its name, how to build its inputs and compiled plan on a device, the work
+// one step does (FLOPs, items), and how its first run is checked against the CPU reference in Double. The
+// kernel workloads are the catalog's benchmark cases (Workload+Case.swift); whole training steps are
+// workloads of their own (Workload+Catalog.swift lists them all).
 import Foundation
 import Kiln
-
-/// How far a device's results may drift from the reference (`ReferenceBackend<Double>`), normwise:
-/// `max |actual − expected| ≤ normwise · max |expected|`, with the reason for the bound.
-///
-/// Normwise, not elementwise: outputs that are sums of many products (GEMM, convolution, gradients)
-/// have elements near zero whose elementwise relative error says nothing about the kernel.
-public struct BenchTolerance: Sendable, CustomStringConvertible {
-    public let normwise: Double
-    public let reason: String
-
-    public init(normwise: Double, reason: String) {
-        self.normwise = normwise
-        self.reason = reason
-    }
-
-    public var description: String { "\(normwise) of the largest |expected| (\(reason))" }
-
-    /// A float32 sum of `terms` products in another order than the reference: a few ulps times √terms
-    /// in practice; the bound leaves a hundredfold margin over that.
-    public static func accumulation(terms: Int) -> BenchTolerance {
-        BenchTolerance(
-            normwise: Swift.max(1e-5, 1e-6 * Double(terms).squareRoot()),
-            reason: "float32 sums of \(terms) products, in another order than the reference")
-    }
-
-    /// Values copied or compared, not computed: float32 rounding of the inputs only.
-    public static let exact = BenchTolerance(normwise: 1e-6, reason: "selection only (max pooling): float32 rounding of the inputs")
-
-    /// A whole training step (forward, backward, update) chains many sums; ReLU kinks near zero can
-    /// flip between float32 and double, so the bound is looser.
-    public static let trainingStep = BenchTolerance(
-        normwise: 2e-3, reason: "float32 forward, backward and update chained; relu kinks may flip near zero")
-}
+import KilnCheck
 
 /// The values a check compares: a run's results, or the subset at `indices` of them.
 public struct CheckedValues {
@@ -88,7 +57,7 @@ public struct Workload: CustomStringConvertible {
     public let flopsPerStep: Double?
     /// Items (images) per step, for items per second (training steps).
     public let itemsPerStep: Int?
-    public let tolerance: BenchTolerance
+    public let tolerance: Tolerance
     /// Whether the slow `cpu` reference backend skips it unless it is named with `--workload`.
     public let slowOnReference: Bool
     private let builder: (Device) throws -> WorkloadInstance
@@ -102,7 +71,7 @@ public struct Workload: CustomStringConvertible {
     ///   - check: a smaller variant that the check runs on the device and on the reference instead of the
     ///     timed plan (for a whole training step, whose reference takes minutes at full size).
     public init(
-        name: String, summary: String, flopsPerStep: Double?, itemsPerStep: Int? = nil, tolerance: BenchTolerance,
+        name: String, summary: String, flopsPerStep: Double?, itemsPerStep: Int? = nil, tolerance: Tolerance,
         slowOnReference: Bool = false, build: @escaping (Device) throws -> WorkloadInstance,
         reference: (() throws -> CheckedValues)? = nil, check: ((Device) throws -> WorkloadInstance)? = nil
     ) {
@@ -134,25 +103,11 @@ public struct Workload: CustomStringConvertible {
     /// Whether the check runs a smaller variant rather than the timed plan.
     public var checksReducedVariant: Bool { checkBuilder != nil }
 
-    /// The expected results, computed on the reference backend in `Double`.
+    /// The expected values, computed on the reference backend in `Double`.
     public func expectedValues() throws -> CheckedValues {
         if let referenceBuilder { return try referenceBuilder() }
         let instance = try (checkBuilder ?? builder)(Device(ReferenceBackend<Double>()))
         try instance.run()
         return CheckedValues(values: try instance.results())
-    }
-}
-
-/// Seeded inputs shared by every device: the same seed gives the same values everywhere.
-enum BenchData {
-    /// `count` values uniform in `range`, from `seed`.
-    static func uniform(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {
-        var random = RandomSource(seed: seed)
-        return (0..<count).map { _ in Float.random(in: range, using: &random) }
-    }
-
-    /// A data tensor of `shape` holding uniform values from `seed`.
-    static func tensor(_ shape: Shape, seed: UInt64, scale: Float = 1, on device: Device) throws -> Tensor {
-        try Tensor(uniform(shape.count, seed: seed, in: -scale...scale), shape: shape, on: device)
     }
 }

@@ -21,6 +21,8 @@
 // The geometry travels as one int argument list in a fixed order (see CONV_GEOMETRY below).
 // Tunables: none yet (direct kernels; launch local size chosen by OpenCLBackend+Convolution.swift).
 
+#include "common.cl"
+
 // The geometry arguments every entry point takes, in this order.
 #define CONV_GEOMETRY                                                                                          \
     const int N, const int C, const int H, const int W, const int O, const int OH, const int OW, const int KH,   \
@@ -33,10 +35,8 @@ __kernel void conv2d_forward(__global const float *x, __global const float *w, _
     if (index >= N * O * OH * OW) {
         return;
     }
-    const int ow = index % OW;
-    const int oh = (index / OW) % OH;
-    const int o = (index / (OW * OH)) % O;
-    const int n = index / (OW * OH * O);
+    int ow, oh, o;
+    const int n = kiln_divide(kiln_divide(kiln_divide(index, OW, &ow), OH, &oh), O, &o);
     const int channelsPerGroup = C / G;
     const int group = o / (O / G);
     const int ih0 = oh * SH - PT;
@@ -46,17 +46,8 @@ __kernel void conv2d_forward(__global const float *x, __global const float *w, _
     for (int c = 0; c < channelsPerGroup; ++c) {
         __global const float *xPlane = x + ((size_t)n * C + group * channelsPerGroup + c) * H * W;
         __global const float *wTaps = w + ((size_t)o * channelsPerGroup + c) * KH * KW;
-        for (int kh = 0; kh < KH; ++kh) {
-            const int ih = ih0 + kh * DH;
-            if (ih < 0 || ih >= H) {
-                continue;
-            }
-            for (int kw = 0; kw < KW; ++kw) {
-                const int iw = iw0 + kw * DW;
-                if (iw >= 0 && iw < W) {
-                    sum = fma(xPlane[ih * W + iw], wTaps[kh * KW + kw], sum);
-                }
-            }
+        KILN_FOR_TAPS(ih, kh, ih0, DH, KH, H) KILN_FOR_TAPS(iw, kw, iw0, DW, KW, W) {
+            sum = fma(xPlane[ih * W + iw], wTaps[kh * KW + kw], sum);
         }
     }
     y[index] = sum;
@@ -68,40 +59,20 @@ __kernel void conv2d_backward_input(__global const float *dy, __global const flo
     if (index >= N * C * H * W) {
         return;
     }
-    const int iw = index % W;
-    const int ih = (index / W) % H;
-    const int ci = (index / (W * H)) % C;
-    const int n = index / (W * H * C);
+    int iw, ih, ci;
+    const int n = kiln_divide(kiln_divide(kiln_divide(index, W, &iw), H, &ih), C, &ci);
     const int channelsPerGroup = C / G;
     const int outputsPerGroup = O / G;
     const int group = ci / channelsPerGroup;
     const int c = ci - group * channelsPerGroup; // the channel's index inside its group, the I of OIHW
 
     float sum = 0.0f;
-    for (int kh = 0; kh < KH; ++kh) {
-        // Window row oh reads ih at tap kh when oh*SH - PT + kh*DH == ih.
-        const int rowOffset = ih + PT - kh * DH;
-        if (rowOffset < 0 || rowOffset % SH != 0) {
-            continue;
-        }
-        const int oh = rowOffset / SH;
-        if (oh >= OH) {
-            continue;
-        }
-        for (int kw = 0; kw < KW; ++kw) {
-            const int columnOffset = iw + PL - kw * DW;
-            if (columnOffset < 0 || columnOffset % SW != 0) {
-                continue;
-            }
-            const int ow = columnOffset / SW;
-            if (ow >= OW) {
-                continue;
-            }
-            for (int oo = 0; oo < outputsPerGroup; ++oo) {
-                const int o = group * outputsPerGroup + oo;
-                const float gradient = dy[(((size_t)n * O + o) * OH + oh) * OW + ow];
-                sum = fma(gradient, w[(((size_t)o * channelsPerGroup + c) * KH + kh) * KW + kw], sum);
-            }
+    // The windows (oh, ow) whose tap (kh, kw) reads (ih, iw): oh*SH - PT + kh*DH == ih, likewise for columns.
+    KILN_FOR_WINDOWS(oh, kh, ih, PT, DH, KH, SH, OH) KILN_FOR_WINDOWS(ow, kw, iw, PL, DW, KW, SW, OW) {
+        for (int oo = 0; oo < outputsPerGroup; ++oo) {
+            const int o = group * outputsPerGroup + oo;
+            const float gradient = dy[(((size_t)n * O + o) * OH + oh) * OW + ow];
+            sum = fma(gradient, w[(((size_t)o * channelsPerGroup + c) * KH + kh) * KW + kw], sum);
         }
     }
     dx[index] = sum;
@@ -114,10 +85,8 @@ __kernel void conv2d_backward_weight(__global const float *x, __global const flo
     if (index >= O * channelsPerGroup * KH * KW) {
         return;
     }
-    const int kw = index % KW;
-    const int kh = (index / KW) % KH;
-    const int c = (index / (KW * KH)) % channelsPerGroup;
-    const int o = index / (KW * KH * channelsPerGroup);
+    int kw, kh, c;
+    const int o = kiln_divide(kiln_divide(kiln_divide(index, KW, &kw), KH, &kh), channelsPerGroup, &c);
     const int group = o / (O / G);
     const int ci = group * channelsPerGroup + c;
 
@@ -171,11 +140,9 @@ __kernel void conv2d_im2col(__global const float *restrict x, __global float *re
     if (id >= N * Q) {
         return;
     }
-    const int n = id % N;
-    const int q = id / N;
-    const int kw = q % KW;
-    const int kh = (q / KW) % KH;
-    const int c = q / (KW * KH);
+    int n, kw, kh;
+    const int q = kiln_divide(id, N, &n);
+    const int c = kiln_divide(kiln_divide(q, KW, &kw), KH, &kh);
     const int slice = n / sliceImages;
     __global const float *xPlane = x + ((size_t)n * C + c) * H * W;
     __global float *out = col + (((size_t)slice * Q + q) * sliceImages + n - slice * sliceImages) * OH * OW;
@@ -220,22 +187,16 @@ __kernel void conv2d_col2im(__global const float *restrict dcol, __global float 
     if (index >= N * C * H) {
         return;
     }
-    const int ih = index % H;
-    const int c = (index / H) % C;
-    const int n = index / (H * C);
+    int ih, c;
+    const int n = kiln_divide(kiln_divide(index, H, &ih), C, &c);
     const int P = OH * OW;
     const size_t rowLength = (size_t)N * P;
     __global float *restrict dxRow = dx + (size_t)index * W;
     for (int iw = 0; iw < W; ++iw) {
         dxRow[iw] = 0.0f;
     }
-    for (int kh = 0; kh < KH; ++kh) {
-        // Window row oh reads ih at tap kh when oh*SH - PT + kh*DH == ih.
-        const int rowOffset = ih + PT - kh * DH;
-        if (rowOffset < 0 || rowOffset % SH != 0 || rowOffset / SH >= OH) {
-            continue;
-        }
-        const int oh = rowOffset / SH;
+    // The window rows oh whose tap kh reads row ih (oh*SH - PT + kh*DH == ih).
+    KILN_FOR_WINDOWS(oh, kh, ih, PT, DH, KH, SH, OH) {
         for (int kw = 0; kw < KW; ++kw) {
             // Window column ow reads iw = ow*SW + shift at tap kw; keep the ow with 0 <= iw < W.
             const int shift = kw * DW - PL;
@@ -265,8 +226,8 @@ __kernel void conv2d_batch_to_rows(__global const float *dy, __global float *row
     if (index >= batch * O) {
         return;
     }
-    const int n = index % batch;
-    const int o = index / batch;
+    int n;
+    const int o = kiln_divide(index, batch, &n);
     __global const float *source = dy + ((size_t)n * O + o) * P;
     __global float *target = rows + (size_t)index * P;
     for (int p = 0; p < P; ++p) {
@@ -282,8 +243,8 @@ __kernel void conv2d_rows_to_batch(__global const float *rows, __global float *y
     if (index >= batch * O) {
         return;
     }
-    const int o = index % O;
-    const int n = index / O;
+    int o;
+    const int n = kiln_divide(index, O, &o);
     __global const float *source = rows + ((size_t)o * batch + n) * P;
     __global float *target = y + (size_t)index * P;
     for (int p = 0; p < P; ++p) {
@@ -299,8 +260,8 @@ __kernel void conv2d_weight_slices_sum(__global const float *part, __global floa
     if (index >= O * Q) {
         return;
     }
-    const int q = index % Q;
-    const int o = index / Q;
+    int q;
+    const int o = kiln_divide(index, Q, &q);
     __global const float *source = part + (size_t)q * O + o;
     float sum = 0.0f;
     for (int z = 0; z < slices; ++z, source += (size_t)Q * O) {

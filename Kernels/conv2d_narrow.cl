@@ -7,7 +7,8 @@
 // of x (no bounds checks in the loops), for every output channel.
 //
 // Build-time defines: NARROW_C (input channels), NARROW_KH, NARROW_KW (kernel height and width), so the loops over
-// taps unroll and the sums live in registers, and NARROW_ACTIVATION, the forward pass's fused activation.
+// taps unroll and the sums live in registers, and NARROW_ACTIVATION, the forward pass's fused activation (a
+// KILN_UNARY_* code, KILN_UNARY_NONE for none). Defaults: one channel, 3x3, no activation (the variant warmUp builds).
 // Layouts (contiguous, row-major): x [N, C, H, W]; xp [N, C, HP, WP] with HP = OH + KH - 1, WP = OW + KW - 1;
 // w [O, C, KH, KW]; b [O]; y, dy [N, O, OH, OW]. Stride and dilation are 1, groups 1; padding is any
 // (PT, PL top and left; the bottom and right padding follow from OH and OW). Requires OW >= 8.
@@ -24,10 +25,28 @@
 //                                of slice s (SN images each), written as part[s][c, kh, kw][o], the layout
 //                                conv2d.cl's conv2d_weight_slices_sum adds up.
 
-#if !defined(NARROW_C) || !defined(NARROW_KH) || !defined(NARROW_KW) || !defined(NARROW_ACTIVATION)
-#error "conv2d_narrow.cl needs NARROW_C, NARROW_KH, NARROW_KW and NARROW_ACTIVATION"
+#include "common.cl"
+
+#ifndef NARROW_C
+#define NARROW_C 1
+#endif
+#ifndef NARROW_KH
+#define NARROW_KH 3
+#endif
+#ifndef NARROW_KW
+#define NARROW_KW 3
+#endif
+#ifndef NARROW_ACTIVATION
+#define NARROW_ACTIVATION KILN_UNARY_NONE
 #endif
 #define NARROW_TAPS (NARROW_C * NARROW_KH * NARROW_KW)
+
+#if NARROW_C < 1 || NARROW_KH < 1 || NARROW_KW < 1
+#error "NARROW_C, NARROW_KH and NARROW_KW must be at least 1"
+#endif
+#if NARROW_ACTIVATION < KILN_UNARY_NONE
+#error "NARROW_ACTIVATION must be KILN_UNARY_NONE or a KILN_UNARY_* code"
+#endif
 
 __kernel void conv2d_narrow_pad(__global const float *x, __global float *xp, const int H, const int W, const int PT,
                                 const int PL, const int HP, const int WP, const int planes) {
@@ -52,19 +71,10 @@ __kernel void conv2d_narrow_pad(__global const float *x, __global float *xp, con
     }
 }
 
-// The activation, chosen at build time (NARROW_ACTIVATION, codes as gemm.cl's epilogue: 0 none, 1 relu, 2 leaky
-// ReLU with slope, 3 sigmoid, 4 tanh): a switch at run time kept the sums out of registers (0.52 ms instead of 0.25).
-#if NARROW_ACTIVATION == 1
-#define NARROW_EPILOGUE(x) fmax((x), (float8)(0.0f))
-#elif NARROW_ACTIVATION == 2
-#define NARROW_EPILOGUE(x) select(slope * (x), (x), isgreater((x), (float8)(0.0f)))
-#elif NARROW_ACTIVATION == 3
-#define NARROW_EPILOGUE(x) select(exp(x) / (1.0f + exp(x)), 1.0f / (1.0f + exp(-(x))), isgreaterequal((x), (float8)(0.0f)))
-#elif NARROW_ACTIVATION == 4
-#define NARROW_EPILOGUE(x) tanh(x)
-#else
-#define NARROW_EPILOGUE(x) (x)
-#endif
+// The activation, chosen at build time (NARROW_ACTIVATION): common.cl's function with a constant code folds to the one
+// case; a switch at run time kept the sums out of registers (0.52 ms instead of 0.25).
+KILN_DEFINE_UNARY(float8)
+#define NARROW_EPILOGUE(x) kiln_unary_float8(NARROW_ACTIVATION, (x), slope)
 
 // Channels o ..< o + COUNT (COUNT 4 or 1) for both segments, then the activation: each tap's two input vectors are loaded
 // once for all COUNT channels, and each weight once for both segments (8 independent sums at COUNT 4). Measured on

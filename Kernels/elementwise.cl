@@ -33,18 +33,18 @@
 //                             out[n, c, r] = x[n, c, r] + bias[c].
 //   update_momentum_buffer, update_sgd, update_adam_moment, update_adam
 //                             the optimizers' update rules (op `update`), described above each kernel.
-// Reference: Sources/KilnReference/Reference+Elementwise.swift (ReferenceBackend.fill, dropoutMask,
-// unary, unaryGradient, binary, oneHot), ReferenceBackend.biasAdd and Reference+Update.swift.
+// Reference: the ops' loops in Sources/KilnCore/Ops/: Leaves.swift (fill, dropout mask), Unary.swift (unary,
+// unaryGradient), Binary.swift, Loss.swift (oneHot), Matmul.swift (biasAdd) and Update.swift.
 // Tests: Tests/KilnOpenCLTests/ElementwiseKernelTests.swift.
 // Tunables: none. Host side: OpenCLBackend+Elementwise.swift (function codes, launch sizes).
 //
-// Function codes (must match OpenCLBackend+Elementwise.swift):
-//   unary:  0 negate, 1 exp, 2 log, 3 sqrt, 4 abs, 5 relu, 6 leakyRelu(slope), 7 sigmoid, 8 tanh,
-//           9 softplus.
-//   binary: 0 add, 1 subtract, 2 multiply, 3 divide, 4 power, 5 maximum, 6 minimum, 7 equal,
-//           8 greater.
-// Conventions fixed by the design: relu'(0) = 0, abs'(0) = 0, leakyRelu'(0) = slope; maximum and
-// minimum follow Swift.max / Swift.min (b >= a ? b : a and b < a ? b : a).
+// Function codes: KILN_UNARY_* and KILN_BINARY_*, generated from the Swift enums (KernelCodes.swift); the unary
+// functions and their derivatives are common.cl's kiln_unary_float8 and kiln_unary_derivative_float8.
+// Conventions fixed by the design: maximum and minimum follow Swift.max / Swift.min (b >= a ? b : a and b < a ? b : a).
+
+#include "common.cl"
+
+KILN_DEFINE_UNARY(float8)
 
 /// Elements per work item of the contiguous kernels (fill, unary, unary_backward, binary_forward and
 /// binary_forward_scalar): each work item loads, computes and stores one float8. pocl's work-group
@@ -79,73 +79,17 @@ inline void kiln_store8(__global float *p, const int base, const int n, const fl
     }
 }
 
-/// 1 where `mask` holds, else 0 (masks are the -1/0 lanes of the vector relational functions).
-inline float8 kiln_ones(const int8 mask) {
-    return select((float8)(0.0f), (float8)(1.0f), mask);
-}
-
-/// The logistic function without overflow: with e = exp(-|x|), 1 / (1 + e) for x >= 0 and e / (1 + e) below.
-inline float8 kiln_sigmoid(const float8 x) {
-    const float8 e = exp(-fabs(x));
-    const float8 denominator = 1.0f + e;
-    return select(e / denominator, 1.0f / denominator, isgreaterequal(x, (float8)(0.0f)));
-}
-
-/// 1 - tanh(x)^2, written as 4 e / (1 + e)^2 with e = exp(-2|x|): 1 - t * t cancels once |x| > 4,
-/// losing about 1e-7 absolute (a large relative error where the derivative is small).
-inline float8 kiln_sech_squared(const float8 x) {
-    const float8 e = exp(-2.0f * fabs(x));
-    const float8 denominator = 1.0f + e;
-    return 4.0f * e / (denominator * denominator);
-}
-
-inline float8 unary_apply(const int function, const float8 x, const float slope) {
-    const int8 positive = isgreater(x, (float8)(0.0f));
-    switch (function) {
-    case 0: return -x;
-    case 1: return exp(x);
-    case 2: return log(x);
-    case 3: return sqrt(x);
-    case 4: return fabs(x);
-    case 5: return select((float8)(0.0f), x, positive);
-    case 6: return select(slope * x, x, positive);
-    case 7: return kiln_sigmoid(x);
-    case 8: return tanh(x);
-    case 9: return fmax(x, 0.0f) + log1p(exp(-fabs(x)));
-    default: return (float8)(NAN);
-    }
-}
-
-/// f'(x) of the unary function `function`.
-inline float8 unary_derivative(const int function, const float8 x, const float slope) {
-    const int8 positive = isgreater(x, (float8)(0.0f));
-    switch (function) {
-    case 0: return (float8)(-1.0f);
-    case 1: return exp(x);
-    case 2: return 1.0f / x;
-    case 3: return 0.5f / sqrt(x);
-    case 4: return kiln_ones(positive) - kiln_ones(isless(x, (float8)(0.0f)));
-    case 5: return kiln_ones(positive);
-    case 6: return select((float8)(slope), (float8)(1.0f), positive);
-    // s (1 - s) as s(x) s(-x): 1 - s(x) would cancel for large x.
-    case 7: return kiln_sigmoid(x) * kiln_sigmoid(-x);
-    case 8: return kiln_sech_squared(x);
-    case 9: return kiln_sigmoid(x);
-    default: return (float8)(NAN);
-    }
-}
-
 inline float8 binary_apply(const int function, const float8 a, const float8 b) {
     switch (function) {
-    case 0: return a + b;
-    case 1: return a - b;
-    case 2: return a * b;
-    case 3: return a / b;
-    case 4: return pow(a, b);
-    case 5: return select(a, b, isgreaterequal(b, a));
-    case 6: return select(a, b, isless(b, a));
-    case 7: return kiln_ones(isequal(a, b));
-    case 8: return kiln_ones(isgreater(a, b));
+    case KILN_BINARY_ADD: return a + b;
+    case KILN_BINARY_SUBTRACT: return a - b;
+    case KILN_BINARY_MULTIPLY: return a * b;
+    case KILN_BINARY_DIVIDE: return a / b;
+    case KILN_BINARY_POWER: return pow(a, b);
+    case KILN_BINARY_MAXIMUM: return select(a, b, isgreaterequal(b, a));
+    case KILN_BINARY_MINIMUM: return select(a, b, isless(b, a));
+    case KILN_BINARY_EQUAL: return KILN_ONES(float8, isequal(a, b));
+    case KILN_BINARY_GREATER: return KILN_ONES(float8, isgreater(a, b));
     default: return (float8)(NAN);
     }
 }
@@ -181,7 +125,7 @@ __kernel void unary_forward(
     __global const float *x, __global float *out, const int n, const int function, const float slope) {
     const int base = (int)get_global_id(0) * KILN_LANES;
     if (base < n) {
-        kiln_store8(out, base, n, unary_apply(function, kiln_load8(x, base, n), slope));
+        kiln_store8(out, base, n, kiln_unary_float8(function, kiln_load8(x, base, n), slope));
     }
 }
 
@@ -190,7 +134,7 @@ __kernel void unary_backward(
     const float slope) {
     const int base = (int)get_global_id(0) * KILN_LANES;
     if (base < n) {
-        kiln_store8(out, base, n, kiln_load8(dy, base, n) * unary_derivative(function, kiln_load8(x, base, n), slope));
+        kiln_store8(out, base, n, kiln_load8(dy, base, n) * kiln_unary_derivative_float8(function, kiln_load8(x, base, n), slope));
     }
 }
 
@@ -227,11 +171,11 @@ __kernel void binary_forward_broadcast(
     int c;
     int offsetA = 0;
     int offsetB = 0;
-    c = rest % d5; rest /= d5; offsetA += c * a5; offsetB += c * b5;
-    c = rest % d4; rest /= d4; offsetA += c * a4; offsetB += c * b4;
-    c = rest % d3; rest /= d3; offsetA += c * a3; offsetB += c * b3;
-    c = rest % d2; rest /= d2; offsetA += c * a2; offsetB += c * b2;
-    c = rest % d1; rest /= d1; offsetA += c * a1; offsetB += c * b1;
+    rest = kiln_divide(rest, d5, &c); offsetA += c * a5; offsetB += c * b5;
+    rest = kiln_divide(rest, d4, &c); offsetA += c * a4; offsetB += c * b4;
+    rest = kiln_divide(rest, d3, &c); offsetA += c * a3; offsetB += c * b3;
+    rest = kiln_divide(rest, d2, &c); offsetA += c * a2; offsetB += c * b2;
+    rest = kiln_divide(rest, d1, &c); offsetA += c * a1; offsetB += c * b1;
     offsetA += rest * a0;
     offsetB += rest * b0;
     (void)d0;
@@ -255,15 +199,15 @@ __kernel void binary_forward_broadcast(
 
 #define KILN_ROW_SWITCH(SMALL)                                                                                 \
     switch (function) {                                                                                        \
-        KILN_ROW_CASE(0, SMALL)                                                                                \
-        KILN_ROW_CASE(1, SMALL)                                                                                \
-        KILN_ROW_CASE(2, SMALL)                                                                                \
-        KILN_ROW_CASE(3, SMALL)                                                                                \
-        KILN_ROW_CASE(4, SMALL)                                                                                \
-        KILN_ROW_CASE(5, SMALL)                                                                                \
-        KILN_ROW_CASE(6, SMALL)                                                                                \
-        KILN_ROW_CASE(7, SMALL)                                                                                \
-        KILN_ROW_CASE(8, SMALL)                                                                                \
+        KILN_ROW_CASE(KILN_BINARY_ADD, SMALL)                                                                  \
+        KILN_ROW_CASE(KILN_BINARY_SUBTRACT, SMALL)                                                             \
+        KILN_ROW_CASE(KILN_BINARY_MULTIPLY, SMALL)                                                             \
+        KILN_ROW_CASE(KILN_BINARY_DIVIDE, SMALL)                                                               \
+        KILN_ROW_CASE(KILN_BINARY_POWER, SMALL)                                                                \
+        KILN_ROW_CASE(KILN_BINARY_MAXIMUM, SMALL)                                                              \
+        KILN_ROW_CASE(KILN_BINARY_MINIMUM, SMALL)                                                              \
+        KILN_ROW_CASE(KILN_BINARY_EQUAL, SMALL)                                                                \
+        KILN_ROW_CASE(KILN_BINARY_GREATER, SMALL)                                                              \
     default:                                                                                                   \
         for (int k = start; k < end; ++k) {                                                                    \
             outRow[k] = NAN;                                                                                   \
@@ -313,8 +257,8 @@ __kernel void one_hot_forward(__global const float *labels, __global float *out,
     if (i >= n) {
         return;
     }
-    const int row = i / classes;
-    const int column = i % classes;
+    int column;
+    const int row = kiln_divide(i, classes, &column);
     const float label = labels[row];
     // Comparisons with NaN are false, so a NaN label gives a zero row.
     const bool valid = label >= 0.0f && label < (float)classes && label == trunc(label);
@@ -330,7 +274,7 @@ __kernel void bias_add_forward(
     }
 }
 
-// Optimizer updates (the op `update`, one kernel per UpdateRule; Reference+Update.swift), eight elements
+// Optimizer updates (the op `update`, one kernel per UpdateRule; Sources/KilnCore/Ops/Update.swift), eight elements
 // per work item like the contiguous kernels above. d = g + decay * p is the gradient with weight decay
 // (g itself when decay is 0). `scalars` is the per-step tensor: [lr] for SGD, [lr, c1, c2] for Adam.
 

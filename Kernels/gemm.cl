@@ -26,6 +26,10 @@
 //   GEMM_WIDTH  columns of C per work item, the vector width: 4, 8 or 16 (default 16)
 //   GEMM_TILE   rows and columns of the square tile one work item of gemm_transpose moves, 1..16 (default 8)
 
+#include "common.cl"
+
+KILN_DEFINE_UNARY(float)
+
 #ifndef GEMM_ROWS
 #define GEMM_ROWS 6
 #endif
@@ -46,27 +50,15 @@
 #error "GEMM_TILE must be between 1 and 16"
 #endif
 
-#define GEMM_PASTE(a, b) a##b
-#define GEMM_JOIN(a, b) GEMM_PASTE(a, b)
-#define gemm_vector GEMM_JOIN(float, GEMM_WIDTH)
-#define gemm_vload GEMM_JOIN(vload, GEMM_WIDTH)
-#define gemm_vstore GEMM_JOIN(vstore, GEMM_WIDTH)
-
-// The epilogue applied to each element of C as it is stored: 0 none, 1 relu, 2 leaky ReLU (slope), 3 sigmoid,
-// 4 tanh (the activations plans fuse into `linear`; reference: ReferenceBackend's unary functions).
-inline float gemm_activation(const float x, const int activation, const float slope) {
-    switch (activation) {
-    case 1: return x > 0.0f ? x : 0.0f;
-    case 2: return x > 0.0f ? x : slope * x;
-    case 3: return x >= 0.0f ? 1.0f / (1.0f + exp(-x)) : exp(x) / (1.0f + exp(x));
-    case 4: return tanh(x);
-    default: return x;
-    }
-}
+#define gemm_vector KILN_JOIN(float, GEMM_WIDTH)
+#define gemm_vload KILN_JOIN(vload, GEMM_WIDTH)
+#define gemm_vstore KILN_JOIN(vstore, GEMM_WIDTH)
 
 // Batch z reads A at a + z * aBatchStride and B at b + z * bBatchStride and writes C at c + z * cBatchStride
 // (a stride of 0 shares one matrix across the batch). biasMode 1: row i of C starts from bias[i] (convolution);
-// biasMode 2: column j starts from bias[j] (linear layers); 0: no bias. `activation` picks the epilogue above.
+// biasMode 2: column j starts from bias[j] (linear layers); 0: no bias. The epilogue applies the unary function
+// `activation` (a KILN_UNARY_* code, KILN_UNARY_NONE for none; `slope` is leakyRelu's) to each element of C as it is
+// stored: common.cl's kiln_unary_float, the same function the elementwise kernels apply.
 __kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
                            const int N, const int K, const int aBatchStride, const int bBatchStride,
                            const int cBatchStride, __global const float *bias, const int biasMode,
@@ -112,10 +104,10 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             if (row0 + r < M) {
-                if (activation != 0) {
+                if (activation != KILN_UNARY_NONE) {
                     #pragma unroll
                     for (int t = 0; t < GEMM_WIDTH; ++t) {
-                        accumulator[r][t] = gemm_activation(accumulator[r][t], activation, slope);
+                        accumulator[r][t] = kiln_unary_float(activation, accumulator[r][t], slope);
                     }
                 }
                 gemm_vstore(accumulator[r], 0, c + (size_t)(row0 + r) * N + column0);
@@ -165,7 +157,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
                 #pragma unroll
                 for (int t = 0; t < GEMM_WIDTH; ++t) {
                     if (t < width) {
-                        c[(size_t)(row0 + r) * N + column0 + t] = gemm_activation(accumulator[r][t], activation, slope);
+                        c[(size_t)(row0 + r) * N + column0 + t] = kiln_unary_float(activation, accumulator[r][t], slope);
                     }
                 }
             }

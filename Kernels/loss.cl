@@ -6,6 +6,8 @@
 // -sum(logSoftmax * oneHot) does. Reference: Sources/KilnReference/Reference+Loss.swift.
 // Tests: Tests/KilnOpenCLTests/LossKernelTests.swift. Host side: OpenCLBackend+Loss.swift.
 
+#include "common.cl"
+
 /// The label's class index, or -1 when it is not a whole number in 0..<classes.
 inline int loss_class(const float label, const int classes) {
     return (label >= 0.0f && label < (float)classes && label == trunc(label)) ? (int)label : -1;

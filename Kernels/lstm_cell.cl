@@ -9,28 +9,16 @@
 // lstm_cell_backward: out [N, 5H] = dz | dcPrev with dcTotal = dc + dh * o * (1 - tanh(c)^2) and
 //                     dz_i = dcTotal * g * i(1 - i), dz_f = dcTotal * cPrev * f(1 - f),
 //                     dz_g = dcTotal * i * (1 - g^2), dz_o = dh * tanh(c) * o(1 - o), dcPrev = dcTotal * f.
-//                     s(1 - s) is computed as sigmoid(z) * sigmoid(-z) and 1 - tanh(x)^2 as
-//                     4 e / (1 + e)^2 with e = exp(-2|x|) (x = c, and z_g for 1 - g^2): neither cancels.
+//                     s(1 - s) is computed as sigmoid(z) * sigmoid(-z) and 1 - tanh(x)^2 as common.cl's
+//                     kiln_sech_squared_float (x = c, and z_g for 1 - g^2): neither cancels.
 // Reference: Sources/KilnReference/Reference+LSTM.swift (lstmCell, lstmCellBackward); the readable
 // decomposition is Tensor.lstmCellDecomposed in Sources/KilnCore/Tensor+Recurrent.swift.
 // Tests: Tests/KilnOpenCLTests/LSTMKernelTests.swift.
 // Tunables: none. The launch is rounded up past N * H: bounds-checked.
 
-/// The logistic function, written so that neither branch overflows: e^x / (1 + e^x) for x < 0.
-inline float lstm_sigmoid(const float x) {
-    if (x >= 0.0f) {
-        return 1.0f / (1.0f + exp(-x));
-    }
-    const float e = exp(x);
-    return e / (1.0f + e);
-}
+#include "common.cl"
 
-/// 1 - tanh(x)^2 as 4 e / (1 + e)^2 with e = exp(-2|x|), which does not cancel for large |x|.
-inline float lstm_sech_squared(const float x) {
-    const float e = exp(-2.0f * fabs(x));
-    const float denominator = 1.0f + e;
-    return 4.0f * e / (denominator * denominator);
-}
+KILN_DEFINE_UNARY(float)
 
 __kernel void lstm_cell_forward(
     __global const float *z, __global const float *cPrev, __global float *out, const int batch, const int hidden) {
@@ -38,13 +26,13 @@ __kernel void lstm_cell_forward(
     if (id >= batch * hidden) {
         return;
     }
-    const int n = id / hidden;
-    const int j = id % hidden;
+    int j;
+    const int n = kiln_divide(id, hidden, &j);
     __global const float *gates = z + n * 4 * hidden + j;
-    const float i = lstm_sigmoid(gates[0]);
-    const float f = lstm_sigmoid(gates[hidden]);
+    const float i = kiln_sigmoid_float(gates[0]);
+    const float f = kiln_sigmoid_float(gates[hidden]);
     const float g = tanh(gates[2 * hidden]);
-    const float o = lstm_sigmoid(gates[3 * hidden]);
+    const float o = kiln_sigmoid_float(gates[3 * hidden]);
     const float c = f * cPrev[id] + i * g;
     out[n * 2 * hidden + j] = o * tanh(c);
     out[n * 2 * hidden + hidden + j] = c;
@@ -57,26 +45,26 @@ __kernel void lstm_cell_backward(
     if (id >= batch * hidden) {
         return;
     }
-    const int n = id / hidden;
-    const int j = id % hidden;
+    int j;
+    const int n = kiln_divide(id, hidden, &j);
     __global const float *gates = z + n * 4 * hidden + j;
     const float zi = gates[0];
     const float zf = gates[hidden];
     const float zo = gates[3 * hidden];
-    const float i = lstm_sigmoid(zi);
-    const float f = lstm_sigmoid(zf);
+    const float i = kiln_sigmoid_float(zi);
+    const float f = kiln_sigmoid_float(zf);
     const float zg = gates[2 * hidden];
     const float g = tanh(zg);
-    const float o = lstm_sigmoid(zo);
+    const float o = kiln_sigmoid_float(zo);
     const float c = state[n * 2 * hidden + hidden + j];
     const float dh = dState[n * 2 * hidden + j];
     const float dc = dState[n * 2 * hidden + hidden + j];
     const float tanhC = tanh(c);
-    const float dcTotal = dc + dh * o * lstm_sech_squared(c);
+    const float dcTotal = dc + dh * o * kiln_sech_squared_float(c);
     __global float *row = out + n * 5 * hidden + j;
-    row[0] = dcTotal * g * (i * lstm_sigmoid(-zi));
-    row[hidden] = dcTotal * cPrev[id] * (f * lstm_sigmoid(-zf));
-    row[2 * hidden] = dcTotal * i * lstm_sech_squared(zg);
-    row[3 * hidden] = dh * tanhC * (o * lstm_sigmoid(-zo));
+    row[0] = dcTotal * g * (i * kiln_sigmoid_float(-zi));
+    row[hidden] = dcTotal * cPrev[id] * (f * kiln_sigmoid_float(-zf));
+    row[2 * hidden] = dcTotal * i * kiln_sech_squared_float(zg);
+    row[3 * hidden] = dh * tanhC * (o * kiln_sigmoid_float(-zo));
     row[4 * hidden] = dcTotal * f;
 }

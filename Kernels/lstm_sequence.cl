@@ -26,6 +26,8 @@
 // Reference: Sources/KilnReference/Reference+LSTMSequence.swift. Tests: Tests/KilnOpenCLTests/LSTMSequenceKernelTests.swift.
 // Tunables (-D, see OpenCLBackend+LSTM.swift): LSTM_ROWS 1..4, LSTM_WIDTH 1, 2, 4, 8 or 16 (defaults 2 and 16).
 
+#include "common.cl"
+
 #ifndef LSTM_ROWS
 #define LSTM_ROWS 2
 #endif
@@ -40,16 +42,14 @@
 #error "LSTM_WIDTH must be 1, 2, 4, 8 or 16"
 #endif
 
-#define LSTM_PASTE(a, b) a##b
-#define LSTM_JOIN(a, b) LSTM_PASTE(a, b)
 #if LSTM_WIDTH == 1
 #define lstm_vector float
 #define lstm_load(pointer) (*(pointer))
 #define lstm_store(value, pointer) (*(pointer) = (value))
 #else
-#define lstm_vector LSTM_JOIN(float, LSTM_WIDTH)
-#define lstm_load(pointer) LSTM_JOIN(vload, LSTM_WIDTH)(0, pointer)
-#define lstm_store(value, pointer) LSTM_JOIN(vstore, LSTM_WIDTH)(value, 0, pointer)
+#define lstm_vector KILN_JOIN(float, LSTM_WIDTH)
+#define lstm_load(pointer) KILN_JOIN(vload, LSTM_WIDTH)(0, pointer)
+#define lstm_store(value, pointer) KILN_JOIN(vstore, LSTM_WIDTH)(value, 0, pointer)
 #endif
 
 // LSTM_EACH_ROW(X) expands X(0) ... X(LSTM_ROWS - 1): the rows of a block as separate variables, so the
@@ -64,10 +64,9 @@
 #define LSTM_EACH_ROW(X) X(0) X(1) X(2) X(3)
 #endif
 
-/// The logistic function; exp(-x) overflowing to infinity gives the right limit 0.
-inline lstm_vector lstm_sequence_sigmoid(const lstm_vector x) {
-    return 1.0f / (1.0f + exp(-x));
-}
+/// common.cl's logistic function at the work item's vector width.
+KILN_DEFINE_UNARY(lstm_vector)
+#define lstm_sequence_sigmoid KILN_JOIN(kiln_sigmoid_, lstm_vector)
 
 /// The cell update of one row of units from its gate pre-activations, written into the state blocks.
 inline void lstm_sequence_cell(

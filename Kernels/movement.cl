@@ -24,6 +24,8 @@
 // Tests: Tests/KilnOpenCLTests/MovementKernelTests.swift.
 // Tunables: none. The launch is rounded up past n (no non-uniform work groups on pocl): bounds-checked.
 
+#include "common.cl"
+
 __kernel void move_copy(
     __global const float *x, __global float *out, const int n, const int xOffset, const int outOffset,
     const int d0, const int d1, const int d2, const int d3, const int d4, const int d5,
@@ -38,11 +40,11 @@ __kernel void move_copy(
     int c;
     int source = xOffset;
     int target = outOffset;
-    c = rest % d5; rest /= d5; source += c * x5; target += c * o5;
-    c = rest % d4; rest /= d4; source += c * x4; target += c * o4;
-    c = rest % d3; rest /= d3; source += c * x3; target += c * o3;
-    c = rest % d2; rest /= d2; source += c * x2; target += c * o2;
-    c = rest % d1; rest /= d1; source += c * x1; target += c * o1;
+    rest = kiln_divide(rest, d5, &c); source += c * x5; target += c * o5;
+    rest = kiln_divide(rest, d4, &c); source += c * x4; target += c * o4;
+    rest = kiln_divide(rest, d3, &c); source += c * x3; target += c * o3;
+    rest = kiln_divide(rest, d2, &c); source += c * x2; target += c * o2;
+    rest = kiln_divide(rest, d1, &c); source += c * x1; target += c * o1;
     source += rest * x0;
     target += rest * o0;
     (void)d0;

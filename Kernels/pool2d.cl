@@ -27,44 +27,34 @@
 //
 // Tunables: none (direct kernels; launch local size chosen by OpenCLBackend+Pooling.swift).
 
+#include "common.cl"
+
 // The geometry arguments every entry point takes, in this order.
 #define POOL_GEOMETRY                                                                                          \
     const int P, const int H, const int W, const int OH, const int OW, const int KH, const int KW, const int SH, \
         const int SW, const int PT, const int PL, const int DH, const int DW
 
+// The taps (ih, iw) of window (oh, ow) inside the input, in row-major tap order: common.cl's window walk.
+#define POOL_FOR_EACH_TAP(ih, iw, oh, ow)                                                                      \
+    KILN_FOR_TAPS(ih, kh, (oh) * SH - PT, DH, KH, H) KILN_FOR_TAPS(iw, kw, (ow) * SW - PL, DW, KW, W)
+
+// The windows (oh, ow) that read input element (ih, iw): common.cl's gather walk.
+#define POOL_FOR_EACH_WINDOW(oh, ow, ih, iw)                                                                   \
+    KILN_FOR_WINDOWS(oh, kh, ih, PT, DH, KH, SH, OH) KILN_FOR_WINDOWS(ow, kw, iw, PL, DW, KW, SW, OW)
+
 // The index inside plane `x` of window (oh, ow)'s first maximum, or -1 when no tap lies inside the input.
 static int pool2d_first_maximum(__global const float *x, const int oh, const int ow, POOL_GEOMETRY) {
     int winner = -1;
     float best = 0.0f;
-    for (int kh = 0; kh < KH; ++kh) {
-        const int ih = oh * SH - PT + kh * DH;
-        if (ih < 0 || ih >= H) {
-            continue;
-        }
-        for (int kw = 0; kw < KW; ++kw) {
-            const int iw = ow * SW - PL + kw * DW;
-            if (iw < 0 || iw >= W) {
-                continue;
-            }
-            const float value = x[ih * W + iw];
-            // Strictly greater, so ties keep the first maximum.
-            if (winner < 0 || value > best) {
-                winner = ih * W + iw;
-                best = value;
-            }
+    POOL_FOR_EACH_TAP(ih, iw, oh, ow) {
+        const float value = x[ih * W + iw];
+        // Strictly greater, so ties keep the first maximum.
+        if (winner < 0 || value > best) {
+            winner = ih * W + iw;
+            best = value;
         }
     }
     return winner;
-}
-
-// How many of `size` taps at `start`, `start + step`, ... lie in 0..<limit.
-static int pool2d_inside(const int start, const int step, const int size, const int limit) {
-    int count = 0;
-    for (int k = 0; k < size; ++k) {
-        const int position = start + k * step;
-        count += (position >= 0 && position < limit) ? 1 : 0;
-    }
-    return count;
 }
 
 // What window (oh, ow)'s sum is divided by: KH*KW, or the number of its taps inside the input.
@@ -72,7 +62,7 @@ static int pool2d_divisor(const int oh, const int ow, const int countIncludePadd
     if (countIncludePadding) {
         return KH * KW;
     }
-    return pool2d_inside(oh * SH - PT, DH, KH, H) * pool2d_inside(ow * SW - PL, DW, KW, W);
+    return kiln_taps_inside(oh * SH - PT, DH, KH, H) * kiln_taps_inside(ow * SW - PL, DW, KW, W);
 }
 
 __kernel void pool2d_forward_avg(__global const float *x, __global float *y, const int countIncludePadding,
@@ -81,22 +71,12 @@ __kernel void pool2d_forward_avg(__global const float *x, __global float *y, con
     if (index >= P * OH * OW) {
         return;
     }
-    const int ow = index % OW;
-    const int oh = (index / OW) % OH;
-    const int plane = index / (OW * OH);
+    int ow, oh;
+    const int plane = kiln_divide(kiln_divide(index, OW, &ow), OH, &oh);
     __global const float *xPlane = x + (size_t)plane * H * W;
     float sum = 0.0f;
-    for (int kh = 0; kh < KH; ++kh) {
-        const int ih = oh * SH - PT + kh * DH;
-        if (ih < 0 || ih >= H) {
-            continue;
-        }
-        for (int kw = 0; kw < KW; ++kw) {
-            const int iw = ow * SW - PL + kw * DW;
-            if (iw >= 0 && iw < W) {
-                sum += xPlane[ih * W + iw];
-            }
-        }
+    POOL_FOR_EACH_TAP(ih, iw, oh, ow) {
+        sum += xPlane[ih * W + iw];
     }
     const int divisor = pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
     y[index] = divisor > 0 ? sum / (float)divisor : 0.0f;
@@ -108,29 +88,15 @@ __kernel void pool2d_backward_max(__global const float *x, __global const float 
     if (index >= P * H * W) {
         return;
     }
-    const int iw = index % W;
-    const int ih = (index / W) % H;
-    const int plane = index / (W * H);
+    int iw, ih;
+    const int plane = kiln_divide(kiln_divide(index, W, &iw), H, &ih);
     __global const float *xPlane = x + (size_t)plane * H * W;
     __global const float *dyPlane = dy + (size_t)plane * OH * OW;
     const int self = ih * W + iw;
     float sum = 0.0f;
-    for (int kh = 0; kh < KH; ++kh) {
-        // Window row oh reads ih at tap kh when oh*SH - PT + kh*DH == ih.
-        const int rowOffset = ih + PT - kh * DH;
-        if (rowOffset < 0 || rowOffset % SH != 0 || rowOffset / SH >= OH) {
-            continue;
-        }
-        const int oh = rowOffset / SH;
-        for (int kw = 0; kw < KW; ++kw) {
-            const int columnOffset = iw + PL - kw * DW;
-            if (columnOffset < 0 || columnOffset % SW != 0 || columnOffset / SW >= OW) {
-                continue;
-            }
-            const int ow = columnOffset / SW;
-            if (pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW) == self) {
-                sum += dyPlane[oh * OW + ow];
-            }
+    POOL_FOR_EACH_WINDOW(oh, ow, ih, iw) {
+        if (pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW) == self) {
+            sum += dyPlane[oh * OW + ow];
         }
     }
     dx[index] = sum;
@@ -142,27 +108,13 @@ __kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, 
     if (index >= P * H * W) {
         return;
     }
-    const int iw = index % W;
-    const int ih = (index / W) % H;
-    const int plane = index / (W * H);
+    int iw, ih;
+    const int plane = kiln_divide(kiln_divide(index, W, &iw), H, &ih);
     __global const float *dyPlane = dy + (size_t)plane * OH * OW;
     float sum = 0.0f;
-    for (int kh = 0; kh < KH; ++kh) {
-        const int rowOffset = ih + PT - kh * DH;
-        if (rowOffset < 0 || rowOffset % SH != 0 || rowOffset / SH >= OH) {
-            continue;
-        }
-        const int oh = rowOffset / SH;
-        for (int kw = 0; kw < KW; ++kw) {
-            const int columnOffset = iw + PL - kw * DW;
-            if (columnOffset < 0 || columnOffset % SW != 0 || columnOffset / SW >= OW) {
-                continue;
-            }
-            const int ow = columnOffset / SW;
-            const int divisor =
-                pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
-            sum += dyPlane[oh * OW + ow] / (float)divisor;
-        }
+    POOL_FOR_EACH_WINDOW(oh, ow, ih, iw) {
+        const int divisor = pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+        sum += dyPlane[oh * OW + ow] / (float)divisor;
     }
     dx[index] = sum;
 }
@@ -240,43 +192,38 @@ __kernel void pool2d_backward_max_disjoint_rows(__global const float *x, __globa
     for (int ow = 0; ow < OW; ++ow) {
         const int winner = pool2d_first_maximum(xPlane, oh, ow, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
         const float gradient = dyRow[ow];
-        for (int kh = 0; kh < KH; ++kh) {
-            const int ih = oh * SH - PT + kh * DH;
-            if (ih < 0 || ih >= H) {
-                continue;
-            }
-            for (int kw = 0; kw < KW; ++kw) {
-                const int iw = ow * SW - PL + kw * DW;
-                if (iw >= 0 && iw < W) {
-                    dxPlane[ih * W + iw] = ih * W + iw == winner ? gradient : 0.0f;
-                }
-            }
+        POOL_FOR_EACH_TAP(ih, iw, oh, ow) {
+            dxPlane[ih * W + iw] = ih * W + iw == winner ? gradient : 0.0f;
         }
     }
 }
 
-// WIDTH windows of pool2d_backward_max_2x2 from window `start` (DOUBLE = 2 * WIDTH input columns): the first-maximum
-// rule with masks (a later tap wins only when strictly greater, so tap k is the winner when it beat the taps
-// before it and no later tap beat it).
+// WIDTH windows of pool2d_backward_max_2x2 from window `start` (DOUBLE = 2 * WIDTH input columns): each window's
+// winning tap (0 top left, 1 top right, 2 bottom left, 3 bottom right; a later tap wins only when strictly greater, so
+// ties keep the first maximum), then dy to the winner and 0 to the other three taps. The winner is an index compared
+// with each tap rather than masks combined with `&` and `~`: oclgrind 21.10 evaluates the negated comparison masks
+// that LLVM makes of `a & ~b` wrongly and routed gradients to the wrong tap (Tools/oclgrind-repros/vector-mask-not.c).
 #define POOL_2X2_BACKWARD_BLOCK(WIDTH, DOUBLE, start)                                                          \
     do {                                                                                                       \
         const int ow = (start);                                                                                \
         const float##DOUBLE t = vload##DOUBLE(0, top + 2 * ow);                                               \
         const float##DOUBLE u = vload##DOUBLE(0, bottom + 2 * ow);                                            \
         const float##WIDTH g = vload##WIDTH(0, dyRow + ow);                                                   \
+        const float##WIDTH zero = (float##WIDTH)(0.0f);                                                        \
         float##WIDTH best = t.even;                                                                            \
+        int##WIDTH winner = (int##WIDTH)(0);                                                                   \
         const int##WIDTH beats1 = t.odd > best;                                                                \
         best = select(best, t.odd, beats1);                                                                    \
+        winner = select(winner, (int##WIDTH)(1), beats1);                                                      \
         const int##WIDTH beats2 = u.even > best;                                                               \
         best = select(best, u.even, beats2);                                                                   \
-        const int##WIDTH beats3 = u.odd > best;                                                                \
-        const int##WIDTH laterBeats2 = beats2 | beats3;                                                        \
-        const float##WIDTH zero = (float##WIDTH)(0.0f);                                                        \
+        winner = select(winner, (int##WIDTH)(2), beats2);                                                      \
+        winner = select(winner, (int##WIDTH)(3), u.odd > best);                                                \
         float##DOUBLE topGradient, bottomGradient;                                                             \
-        topGradient.even = select(g, zero, beats1 | laterBeats2);                                              \
-        topGradient.odd = select(zero, g, beats1 & ~laterBeats2);                                              \
-        bottomGradient.even = select(zero, g, beats2 & ~beats3);                                               \
-        bottomGradient.odd = select(zero, g, beats3);                                                          \
+        topGradient.even = select(zero, g, winner == (int##WIDTH)(0));                                         \
+        topGradient.odd = select(zero, g, winner == (int##WIDTH)(1));                                          \
+        bottomGradient.even = select(zero, g, winner == (int##WIDTH)(2));                                      \
+        bottomGradient.odd = select(zero, g, winner == (int##WIDTH)(3));                                       \
         vstore##DOUBLE(topGradient, 0, dxTop + 2 * ow);                                                        \
         vstore##DOUBLE(bottomGradient, 0, dxBottom + 2 * ow);                                                  \
     } while (0)

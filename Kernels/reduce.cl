@@ -31,16 +31,16 @@
 // Tunables: REDUCE_WIDTH, reduce_rows's vector width: 4, 8 or 16 (default 8). Launches are rounded up
 // past the work-item count: every kernel bounds-checks.
 
+#include "common.cl"
+
 #ifndef REDUCE_WIDTH
 #define REDUCE_WIDTH 8
 #endif
 #if REDUCE_WIDTH != 4 && REDUCE_WIDTH != 8 && REDUCE_WIDTH != 16
 #error "REDUCE_WIDTH must be 4, 8 or 16"
 #endif
-#define REDUCE_PASTE(a, b) a##b
-#define REDUCE_JOIN(a, b) REDUCE_PASTE(a, b)
-#define reduce_vector REDUCE_JOIN(float, REDUCE_WIDTH)
-#define reduce_vload REDUCE_JOIN(vload, REDUCE_WIDTH)
+#define reduce_vector KILN_JOIN(float, REDUCE_WIDTH)
+#define reduce_vload KILN_JOIN(vload, REDUCE_WIDTH)
 
 /// One step of Kahan summation; the compensation is reset once the sum is no longer finite.
 #define KAHAN_ADD(sum, compensation, value)                                   \
@@ -68,9 +68,8 @@ __kernel void reduce_forward(
         return;
     }
     // id enumerates out [O, P, I].
-    const int i = id % inner;
-    const int p = (id / inner) % parts;
-    const int o = id / (inner * parts);
+    int i, p;
+    const int o = kiln_divide(kiln_divide(id, inner, &i), parts, &p);
     const int start = p * chunk;
     const int end = min(reduced, start + chunk);
     __global const float *row = x + o * reduced * inner + i;
@@ -99,8 +98,8 @@ __kernel void reduce_rows(
         return;
     }
     // id enumerates out [O, P].
-    const int p = id % parts;
-    const int o = id / parts;
+    int p;
+    const int o = kiln_divide(id, parts, &p);
     const int start = p * chunk;
     const int end = min(reduced, start + chunk);
     const int vectorEnd = start + (end - start) / REDUCE_WIDTH * REDUCE_WIDTH;
@@ -169,8 +168,8 @@ __kernel void softmax_forward(
         return;
     }
     // id enumerates the rows (o, i); element s of the row is at (o * size + s) * inner + i.
-    const int i = id % inner;
-    const int o = id / inner;
+    int i;
+    const int o = kiln_divide(id, inner, &i);
     const int base = o * size * inner + i;
     float m = -INFINITY;
     int largest = 0;

@@ -17,6 +17,7 @@ public final class FuzzBackend: Backend {
 
     public var name: String { "fuzz" }
     public var launchCount: Int { reference.launchCount }
+    public func implements(_ op: Op) -> Bool { reference.implements(op) }
     public func allocate(count: Int) throws -> any DeviceStorage {
         try memoryLimits.check("buffer", [count], on: name)
         return try reference.allocate(count: count)

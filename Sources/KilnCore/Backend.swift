@@ -16,9 +16,11 @@ public struct Operand {
     }
 }
 
-/// A device that can hold tensors and run every `Op` (except `.data` and `.reshape`, which the executor handles).
+/// A device that can hold tensors and run ops (never `.data` or `.reshape`, which the executor handles).
 ///
-/// Kept narrow on purpose: allocate, copy in and out, execute one op, synchronise.
+/// Kept narrow on purpose: allocate, copy in and out, say which ops are native, execute one op, synchronise. A backend
+/// must implement the minimal set (`Op.isMinimal`); every other op it does not implement is lowered through its
+/// decomposition before it runs.
 public protocol Backend: AnyObject {
     /// A short name for messages and reports, e.g. `cpu` or `opencl:0 (pthread-haswell)`.
     var name: String { get }
@@ -34,8 +36,10 @@ public protocol Backend: AnyObject {
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double]
     /// Enqueues a copy of every element of `source` into `destination` (same count).
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws
-    /// Enqueues `op` on `inputs`, writing `output` (freshly allocated, shape `outputShape`).
-    /// Shapes were already checked by `Op.outputShape(for:)`.
+    /// Whether `execute` runs `op` natively; plans and the executor lower every other op through its decomposition.
+    func implements(_ op: Op) -> Bool
+    /// Enqueues `op` on `inputs`, writing `output` (freshly allocated, shape `outputShape`). Only ops the backend
+    /// `implements` reach it. Shapes were already checked by `Op.outputShape(for:)`.
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws
     /// Waits until all enqueued work is done.
     func synchronize() throws

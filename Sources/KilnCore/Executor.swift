@@ -1,9 +1,17 @@
-// Executor: orders the unevaluated nodes behind the requested outputs, runs each on its backend,
-// and frees an intermediate buffer as soon as its last reader has run.
+// Executor: lowers the unevaluated nodes behind the requested outputs for their backends, orders them, runs each on
+// its backend, and frees an intermediate buffer as soon as its last reader has run.
 
 enum Executor {
     /// Evaluates `targets`, leaving their storage on the nodes.
     static func evaluate(_ targets: [Node]) throws {
+        let lowering = try Lowering(roots: targets, keeping: { $0.storage != nil })
+        let loweredTargets = targets.map { lowering[$0] }
+        try run(loweredTargets)
+        for (target, lowered) in zip(targets, loweredTargets) where target !== lowered { target.storage = lowered.storage }
+    }
+
+    /// Runs the graph behind `targets`, every op of which their backends implement.
+    private static func run(_ targets: [Node]) throws {
         let order = Graph.postorder(from: targets) { $0.storage == nil }
         if order.isEmpty { return }
         let targetIDs = Set(targets.map(ObjectIdentifier.init))

@@ -2,7 +2,8 @@
 // a matmul followed by a bias add becomes one `linear` launch, a convolution followed by an activation one
 // `fusedConv2d` launch, and an activation joins a matmul and bias add when
 // nothing else reads the value before the activation (ReLU's gradient reads ReLU's output, so in training
-// too; the gradients of sigmoid and tanh read their input, so those fuse in evaluation only).
+// too; the gradients of sigmoid and tanh read their input, so those fuse in evaluation only). It fuses only
+// into ops the backend implements.
 
 /// The nodes a plan runs after fusion, and which original nodes now name a fused node's output.
 struct Fusion {
@@ -13,17 +14,9 @@ struct Fusion {
     /// What was merged, for the plan's report.
     var descriptions: [String] = []
 
-    /// Activations the fused kernels apply.
-    static func isFusible(_ function: UnaryFunction) -> Bool {
-        switch function {
-        case .relu, .leakyRelu, .sigmoid, .tanh: true
-        default: false
-        }
-    }
-
-    /// Fuses within `computed` (the nodes a plan runs, in order); `roots` are read after the run, so their
-    /// values must stay.
-    init(computed: [Node], roots: [Node]) {
+    /// Fuses within `computed` (the nodes a plan runs, in order) into the fused ops `backend` implements; `roots` are
+    /// read after the run, so their values must stay.
+    init(computed: [Node], roots: [Node], backend: any Backend) {
         var readers: [ObjectIdentifier: Int] = [:]
         for node in computed { for input in node.inputs { readers[ObjectIdentifier(input), default: 0] += 1 } }
         for root in roots { readers[ObjectIdentifier(root), default: 0] += 1 }
@@ -36,7 +29,7 @@ struct Fusion {
         /// The fusible activation that alone reads `node`, if any.
         func activationReader(_ node: Node) -> (node: Node, function: UnaryFunction)? {
             guard onlyReader(node), let reader = computed.first(where: { $0.inputs.contains { $0 === node } }),
-                case .unary(let function) = reader.op, Fusion.isFusible(function)
+                case .unary(let function) = reader.op, function.isFusibleActivation
             else { return nil }
             return (reader, function)
         }
@@ -56,7 +49,15 @@ struct Fusion {
                     onlyReader(node.inputs[0])
                 else { continue }
                 let product = node.inputs[0]
-                let activation = activationReader(node)
+                var activation = activationReader(node)
+                if let function = activation?.function,
+                    !backend.implements(.linear(transposeA: transposeA, transposeB: transposeB, activation: function))
+                {
+                    activation = nil
+                }
+                guard backend.implements(.linear(transposeA: transposeA, transposeB: transposeB, activation: activation?.function)) else {
+                    continue
+                }
                 let fused = Node(
                     op: .linear(transposeA: transposeA, transposeB: transposeB, activation: activation?.function),
                     inputs: [product.inputs[0], product.inputs[1], node.inputs[1]], shape: node.shape, device: node.device)
@@ -65,7 +66,8 @@ struct Fusion {
                     "matmul+bias_add" + (activation.map { "+\($0.function)" } ?? "") + " → linear")
             // conv2d (with its bias) → activation.
             case .conv2d(let attributes):
-                guard let activation = activationReader(node) else { continue }
+                guard let activation = activationReader(node), backend.implements(.fusedConv2d(attributes, activation: activation.function))
+                else { continue }
                 let fused = Node(
                     op: .fusedConv2d(attributes, activation: activation.function), inputs: node.inputs, shape: node.shape,
                     device: node.device)

@@ -1,7 +1,8 @@
-// Op: the primitive operations of the graph and their attributes. Every backend implements each one;
-// shape rules live in Op+Shape.swift, gradient rules in Op+Gradient.swift.
+// Op: the operations of the graph and their attributes. What each one means (shape rule, gradient, reference
+// loops, decomposition) is declared once per family in Ops/*.swift; `Op.definition` maps each case to it.
 
-/// A primitive operation. Inputs are listed on each case; the output is one tensor.
+/// An operation of the graph. Inputs are listed on each case; the output is one tensor. Ops outside the minimal set
+/// (`isMinimal`) have a decomposition into simpler ops, which runs on backends that do not implement them.
 public enum Op: Hashable, Sendable {
     /// A leaf whose data was written by the user. Never executed.
     case data
@@ -27,6 +28,10 @@ public enum Op: Hashable, Sendable {
     case concatenate(axis: Int)
     /// Input `x`: reduced over the sorted, distinct `axes`.
     case reduce(Reduction, axes: [Int], keepDimensions: Bool)
+    /// Input `x`: the index (as a float, like labels) of the first maximum along `axis`, which is removed from the
+    /// shape; a negative axis counts from the end. NaN counts as larger than every number, so a row holding NaN gives
+    /// the index of its first NaN (NumPy's and PyTorch's rule). No gradient.
+    case argMax(axis: Int)
     /// Input `x`: softmax along `axis`, computed with the maximum subtracted.
     case softmax(axis: Int)
     /// Input `x`: log-softmax along `axis`, computed with the maximum subtracted.
@@ -90,118 +95,4 @@ public enum Op: Hashable, Sendable {
     /// Inputs as `conv2d`: `activation(conv2d(x, w, b))` (relu, leaky ReLU, sigmoid or tanh) in one launch
     /// where the backend can, the fused form plans create.
     case fusedConv2d(Convolution2D, activation: UnaryFunction)
-}
-
-/// The elementwise update rules of the optimizers (PyTorch's semantics). `d = g + decay·p` is the
-/// gradient with weight decay; every rule's first input is the tensor it replaces, of the output's shape.
-public enum UpdateRule: Hashable, Sendable {
-    /// Inputs `(buffer, g, p)`: SGD's momentum buffer, `buffer·μ + d`.
-    case momentumBuffer(momentum: Double, weightDecay: Double)
-    /// Inputs `(p, g, scalars)` when `momentum` is 0, else `(p, g, buffer, scalars)` with the buffer's new
-    /// value: `p − lr·step`, where step is `d`, the buffer, or `d + buffer·μ` (Nesterov); `lr = scalars[0]`.
-    case sgdParameter(momentum: Double, nesterov: Bool, weightDecay: Double)
-    /// Inputs `(m, g, p)`: an Adam moment, `m·β + d·(1 − β)`, or with `d·d` for the second moment (`squared`).
-    case adamMoment(beta: Double, squared: Bool, weightDecay: Double)
-    /// Inputs `(p, m, v, scalars)` with the moments' new values and `scalars = [lr, 1/(1−β₁ᵗ), 1/√(1−β₂ᵗ)]`:
-    /// `p − lr·c₁·m / (√v·c₂ + ε)`.
-    case adamParameter(epsilon: Double)
-}
-
-/// Elementwise functions of one argument.
-public enum UnaryFunction: Hashable, Sendable {
-    case negate, exp, log, sqrt, abs
-    /// `max(x, 0)`; its derivative at 0 is 0.
-    case relu
-    /// `x` for `x > 0`, else `slope * x`; its derivative at 0 is `slope`.
-    case leakyRelu(slope: Double)
-    case sigmoid, tanh
-    /// `log(1 + exp(x))`, computed as `max(x, 0) + log1p(exp(-|x|))`.
-    case softplus
-}
-
-/// Elementwise functions of two arguments.
-public enum BinaryFunction: Hashable, Sendable {
-    case add, subtract, multiply, divide
-    /// `a` raised to `b`.
-    case power
-    case maximum, minimum
-    /// `1` where `a == b`, else `0`; no gradient.
-    case equal
-    /// `1` where `a > b`, else `0`; no gradient.
-    case greater
-}
-
-/// Reductions over axes.
-public enum Reduction: Hashable, Sendable {
-    case sum, mean, max
-}
-
-/// Attributes of a 2-D convolution.
-public struct Convolution2D: Hashable, Sendable {
-    /// `[vertical, horizontal]`.
-    public var stride: [Int]
-    /// `[top, left, bottom, right]` (ONNX order).
-    public var padding: [Int]
-    /// `[vertical, horizontal]`.
-    public var dilation: [Int]
-    public var groups: Int
-
-    public init(stride: [Int] = [1, 1], padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1], groups: Int = 1) {
-        self.stride = stride
-        self.padding = padding
-        self.dilation = dilation
-        self.groups = groups
-    }
-}
-
-/// Attributes of 2-D pooling.
-public struct Pooling2D: Hashable, Sendable {
-    /// `[height, width]` of the window.
-    public var kernel: [Int]
-    /// `[vertical, horizontal]`.
-    public var stride: [Int]
-    /// `[top, left, bottom, right]` (ONNX order).
-    public var padding: [Int]
-    /// `[vertical, horizontal]`.
-    public var dilation: [Int]
-    /// Average pooling only: divide by the whole window (`true`) or by the elements inside the input (`false`).
-    public var countIncludePadding: Bool
-
-    public init(
-        kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1],
-        countIncludePadding: Bool = true
-    ) {
-        self.kernel = kernel
-        self.stride = stride ?? kernel
-        self.padding = padding
-        self.dilation = dilation
-        self.countIncludePadding = countIncludePadding
-    }
-}
-
-/// The counter-based random numbers behind `Op.dropoutMask`: a SplitMix64 finaliser of
-/// `seed ^ (index * golden ratio)`, whose top 24 bits are compared with an integer threshold, so every
-/// backend draws exactly the same mask (no float comparison near `p`).
-public enum DropoutHash {
-    /// 24 random bits for element `index`.
-    @inlinable
-    public static func bits(seed: UInt64, index: Int) -> UInt32 {
-        var z = seed ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15)
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z = z ^ (z >> 31)
-        return UInt32(truncatingIfNeeded: z >> 40)
-    }
-
-    /// Elements whose bits are below this are dropped: `ceil(probability · 2²⁴)`.
-    @inlinable
-    public static func threshold(probability: Double) -> UInt32 {
-        UInt32((probability * 16_777_216).rounded(.up))
-    }
-
-    /// A uniform number in `[0, 1)` with 24 random bits (for statistics; masks compare `bits` with `threshold`).
-    @inlinable
-    public static func uniform(seed: UInt64, index: Int) -> Double {
-        Double(bits(seed: seed, index: index)) / 16_777_216.0
-    }
 }

@@ -1,4 +1,5 @@
-// Plan: a graph compiled once and replayed. Compilation orders the nodes, folds constants, assigns every
+// Plan: a graph compiled once and replayed. Compilation lowers the ops the backend does not implement through their
+// decompositions, orders the nodes, folds constants, assigns every
 // intermediate a buffer slot that is reused once its last reader has run, writes variable updates in place
 // where that is safe, and allocates everything up front; a replay binds new input values and enqueues the same launches with no allocation, no graph
 // building and no host round trip until an output is read.
@@ -49,6 +50,9 @@ public final class Plan {
     private let dropoutSteps: [(index: Int, seed: UInt64)]
     /// Kernel launches and device copies one run enqueues, counted by the backend during the first run (nil before it).
     public private(set) var kernelLaunchesPerRun: Int?
+    /// The outputs whose values are final once each step has been enqueued (by step index; outputs no step
+    /// writes are under -1), so a run can hand them on while later steps still run.
+    private let outputsReadyAfterStep: [Int: [Int]]
 
     /// Compiles the graph from `inputs` (data tensors whose values each run replaces) to `outputs`
     /// and to the new value of each variable in `updates`.
@@ -68,7 +72,10 @@ public final class Plan {
         for input in inputs {
             guard case .data = input.node.op else { preconditionFailure("[plan] inputs must be data tensors, got \(input.node.op.name)") }
         }
-        let order = Graph.postorder(from: roots.map(\.node)) { _ in true }
+        // The graph the backend runs: ops it does not implement replaced by their decompositions.
+        let lowering = try Lowering(roots: roots.map(\.node), keeping: { _ in false })
+        let rootNodes = roots.map { lowering[$0.node] }
+        let order = Graph.postorder(from: rootNodes) { _ in true }
 
         // A node varies between runs when it depends on data (inputs are rebound, variables are updated
         // by this or other plans) or draws a dropout mask; the rest (subgraphs of `fill` constants) is
@@ -87,7 +94,7 @@ public final class Plan {
             if case .data = node.op { return false }
             return varies.contains(ObjectIdentifier(node))
         }
-        let fusion = Fusion(computed: computed, roots: roots.map(\.node))
+        let fusion = Fusion(computed: computed, roots: rootNodes, backend: backend)
 
         // Storage roots: a fused chain's links name the fused node's output; a reshape shares its input's buffer.
         var root: [ObjectIdentifier: Node] = fusion.replaced
@@ -105,7 +112,7 @@ public final class Plan {
                 if let held = source.storage { lastPersistentRead[ObjectIdentifier(held)] = index }
             }
         }
-        for node in roots.map(\.node) { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
+        for node in rootNodes { lastUse[ObjectIdentifier(rootOf(node))] = Int.max }
 
         // An update whose value an elementwise step computes is written straight into the variable when no
         // later step reads the variable's old value (elementwise kernels read element i before writing it,
@@ -113,7 +120,7 @@ public final class Plan {
         let position = Dictionary(fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
         var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
         for (variable, value) in updates {
-            let node = rootOf(value.node)
+            let node = rootOf(lowering[value.node])
             let id = ObjectIdentifier(node)
             guard node.op.writesInPlaceSafely, inPlace[id] == nil, let index = position[id],
                 lastPersistentRead[ObjectIdentifier(variable.storage), default: -1] <= index
@@ -176,11 +183,20 @@ public final class Plan {
         self.inputShapes = inputs.map(\.shape)
         self.steps = steps
         self.dropoutSteps = dropoutSteps
-        self.outputs = outputs.map { (storageOf($0.node), $0.shape) }
+        self.outputs = outputs.map { (storageOf(lowering[$0.node]), $0.shape) }
         self.updates = updates.compactMap { update in
-            let source = storageOf(update.value.node)
+            let source = storageOf(lowering[update.value.node])
             return source === update.variable.storage ? nil : (source, update.variable.storage)
         }
+        // An output's slot lives to the end of the run, so the last step that writes it completes it (or the
+        // copies after the steps, for an output that is also a variable this plan updates).
+        var readyAfter: [Int: [Int]] = [:]
+        for (index, output) in self.outputs.enumerated() {
+            let copied = self.updates.contains { $0.destination === output.storage }
+            let writer = copied ? steps.count : steps.lastIndex { $0.output === output.storage } ?? -1
+            readyAfter[writer, default: []].append(index)
+        }
+        self.outputsReadyAfterStep = readyAfter
         // Variables, inputs and folded constants: every storage the graph held before this plan's slots.
         var persistentStorages = Set<ObjectIdentifier>()
         var persistentBytes = 0
@@ -196,7 +212,12 @@ public final class Plan {
     /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs
     /// on the device; read them with `output(_:)`. Dropout masks are drawn from their seed mixed with
     /// `salt` (a training step passes its step number, so a resumed run draws the same masks).
-    public func run(_ inputValues: [[Float]], salt: UInt64 = 0) throws {
+    ///
+    /// `outputsReady`, when given, is called with the indices of the outputs that are complete as soon as
+    /// the step that finishes them has been enqueued, before the later steps are: reading them then waits
+    /// only for the work before them, and whatever the caller starts with them (a gradient allreduce)
+    /// overlaps the rest of the run. It must not run other plans.
+    public func run(_ inputValues: [[Float]], salt: UInt64 = 0, outputsReady: (([Int]) throws -> Void)? = nil) throws {
         guard inputValues.count == inputs.count else {
             throw TensorError.valueCount(expected: inputs.count, got: inputValues.count, shape: [inputs.count])
         }
@@ -213,10 +234,13 @@ public final class Plan {
             }
         }
         let launchesBefore = backend.launchCount
-        for step in steps {
+        if let outputsReady, let ready = outputsReadyAfterStep[-1] { try outputsReady(ready) }
+        for (index, step) in steps.enumerated() {
             try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            if let outputsReady, let ready = outputsReadyAfterStep[index] { try outputsReady(ready) }
         }
         for update in updates { try backend.copy(update.source, to: update.destination) }
+        if let outputsReady, let ready = outputsReadyAfterStep[steps.count] { try outputsReady(ready) }
         if kernelLaunchesPerRun == nil { kernelLaunchesPerRun = backend.launchCount - launchesBefore }
     }
 
@@ -243,16 +267,5 @@ public final class Plan {
     /// The values of output `index` after the last run (waits for the device).
     public func output(_ index: Int) throws -> [Float] {
         try device.backend.readFloats(outputs[index].storage)
-    }
-}
-
-extension Op {
-    /// Whether the op's output may overwrite an input of its own shape: each output element is computed
-    /// from the same element of such an input (and from other inputs), so no element is read after it is written.
-    var writesInPlaceSafely: Bool {
-        switch self {
-        case .unary, .unaryGradient, .binary, .update: true
-        default: false
-        }
     }
 }

@@ -22,6 +22,10 @@ extension Tensor {
         try reduce(.max, axes: axes, keepDimensions: keepDimensions)
     }
 
+    /// The index of the first maximum along `axis` (negative counts from the end), as a float, with that axis
+    /// removed; NaN counts as the largest value. No gradient flows through it.
+    public func argMax(axis: Int) throws -> Tensor { try Tensor.apply(.argMax(axis: axis), [self]) }
+
     /// Softmax along `axis`, with the maximum subtracted first.
     public func softmax(axis: Int) throws -> Tensor { try Tensor.apply(.softmax(axis: axis), [self]) }
 

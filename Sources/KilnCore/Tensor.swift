@@ -29,6 +29,10 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case nonScalarLoss(Shape)
     /// The op's gradient is not defined (a gradient of a gradient op, for example).
     case noGradient(op: String)
+    /// The op never runs on a backend (a data leaf holds values written by the user).
+    case notExecutable(op: String)
+    /// The backend implements neither the op nor, through a decomposition, the ops it is written with.
+    case unsupported(op: String, backend: String)
 
     public var description: String {
         switch self {
@@ -40,6 +44,10 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             "[gradients] the loss must have one element, it has shape \(shape); reduce it with sum() or mean() first"
         case .noGradient(let op):
             "[\(op)] has no gradient rule (higher-order gradients of this op are not supported)"
+        case .notExecutable(let op):
+            "[\(op)] holds values and never runs on a backend"
+        case .unsupported(let op, let backend):
+            "[\(op)] \(backend) does not implement this op, which belongs to the minimal set every backend must implement"
         }
     }
 }

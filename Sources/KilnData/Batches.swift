@@ -25,10 +25,15 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     /// Zero mean and unit variance over every pixel of `images` (what torchvision's `Normalize` is given
     /// for MNIST-style data; Fashion-MNIST's training set: mean 0.2860, standard deviation 0.3530).
     public static func standardizing(_ images: LabeledImages) -> PixelNormalization {
-        // Counts per byte value, then the moments over the 256 values (exact counts, two passes).
         var counts = [Int](repeating: 0, count: 256)
         for pixel in images.pixels { counts[Int(pixel)] += 1 }
-        let total = Double(max(images.pixels.count, 1))
+        return standardizing(byteCounts: counts)
+    }
+
+    /// Zero mean and unit variance over pixels given as a histogram: `counts[b]` pixels of byte value `b`
+    /// (the moments over the 256 values, from exact counts).
+    public static func standardizing(byteCounts counts: [Int]) -> PixelNormalization {
+        let total = Double(max(counts.reduce(0, +), 1))
         let mean = counts.indices.reduce(0.0) { $0 + Double(counts[$1]) * (Double($1) / 255) } / total
         let variance =
             counts.indices.reduce(0.0) { sum, byte in
@@ -46,7 +51,7 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     var table: [Float] { (0...255).map { apply(Float($0) / 255) } }
 }
 
-/// One batch ready for the device: images `[N, 1, rows, columns]` normalised and labels `[N]` as floats.
+/// One batch ready for the device: images `[N, C, H, W]` normalised and labels `[N]` as floats.
 public struct Batch {
     public let inputs: [Float]
     public let labels: [Float]
@@ -55,7 +60,7 @@ public struct Batch {
 
 /// Batches over a set of labelled images.
 public struct ImageBatches {
-    public let images: LabeledImages
+    public let images: any LabeledImageSet
     public let batchSize: Int
     /// Shuffle with this seed (mixed with the epoch); nil keeps file order.
     public let shuffleSeed: UInt64?
@@ -63,17 +68,15 @@ public struct ImageBatches {
     public let dropLast: Bool
     /// How pixels become inputs.
     public let normalization: PixelNormalization
-    private let inputTable: [Float]
 
     public init(
-        _ images: LabeledImages, batchSize: Int, shuffleSeed: UInt64?, dropLast: Bool, normalization: PixelNormalization = .unit
+        _ images: any LabeledImageSet, batchSize: Int, shuffleSeed: UInt64?, dropLast: Bool, normalization: PixelNormalization = .unit
     ) {
         self.images = images
         self.batchSize = max(batchSize, 1)
         self.shuffleSeed = shuffleSeed
         self.dropLast = dropLast
         self.normalization = normalization
-        inputTable = normalization.table
     }
 
     /// Batches per epoch.
@@ -89,57 +92,53 @@ public struct ImageBatches {
         return order
     }
 
-    /// Batch `index` of an epoch whose example order is `order`.
-    public func batch(_ index: Int, order: [Int]) -> Batch {
+    /// Batch `index` of an epoch whose example order is `order`. Throws when a set that reads its images on
+    /// demand cannot read one (a file changed or damaged since the set was opened), naming the file.
+    public func batch(_ index: Int, order: [Int]) throws -> Batch {
         let start = index * batchSize
         let members = order[start..<min(start + batchSize, order.count)]
-        let pixels = images.rows * images.columns
-        var inputs = [Float](repeating: 0, count: members.count * pixels)
-        var labels = [Float](repeating: 0, count: members.count)
-        for (row, example) in members.enumerated() {
-            let source = example * pixels
-            for pixel in 0..<pixels { inputs[row * pixels + pixel] = inputTable[Int(images.pixels[source + pixel])] }
-            labels[row] = Float(images.labels[example])
-        }
-        return Batch(inputs: inputs, labels: labels, count: members.count)
+        var inputs: [Float] = []
+        try images.writeImages(members, normalizedBy: normalization, into: &inputs)
+        return Batch(inputs: inputs, labels: members.map { Float(images.label(at: $0)) }, count: members.count)
     }
 
     /// The input shape of a batch of `count` images.
-    public func shape(count: Int) -> Shape { [count, 1, images.rows, images.columns] }
+    public func shape(count: Int) -> Shape { Shape([count] + images.imageShape) }
 }
 
-/// Prepares item `i + 1` on a background queue while the caller works on item `i`.
+/// Prepares item `i + 1` on a background queue while the caller works on item `i`; at most one item is
+/// prepared ahead, so memory stays bounded whatever the number of items.
 public final class Prefetcher<Item> {
-    private let make: (Int) -> Item
+    private let make: (Int) throws -> Item
     private let range: Range<Int>
     private var nextIndex: Int
-    private var pending: Item?
+    private var pending: Result<Item, any Error>?
     private let ready = DispatchSemaphore(value: 0)
     private let queue = DispatchQueue(label: "kiln.prefetch")
 
     /// Items `make(i)` for `i` in `range`, in order.
-    public init(_ range: Range<Int>, make: @escaping (Int) -> Item) {
+    public init(_ range: Range<Int>, make: @escaping (Int) throws -> Item) {
         self.make = make
         self.range = range
         nextIndex = range.lowerBound
         schedule()
     }
 
-    /// The next item, or nil after the last.
-    public func next() -> Item? {
+    /// The next item, or nil after the last; rethrows what `make` threw for it.
+    public func next() throws -> Item? {
         guard nextIndex < range.upperBound else { return nil }
         ready.wait()
         let item = pending
         nextIndex += 1
         schedule()
-        return item
+        return try item?.get()
     }
 
     private func schedule() {
         guard nextIndex < range.upperBound else { return }
         let index = nextIndex
         queue.async { [self] in
-            pending = make(index)
+            pending = Result { try make(index) }
             ready.signal()
         }
     }

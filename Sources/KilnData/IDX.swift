@@ -44,8 +44,7 @@ public struct IDXFile {
             }
         }
         guard let payload, !headerSize.addingReportingOverflow(payload).overflow else {
-            throw DataError.invalidHeader(
-                file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
+            throw DataError.invalidHeader(file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
         }
         guard payload <= data.count - headerSize else {
             throw DataError.truncated(file: file, expectedBytes: headerSize + payload, actualBytes: data.count)
@@ -62,6 +61,8 @@ public struct LabeledImages {
     public let labels: [UInt8]
     public let rows: Int
     public let columns: Int
+    /// The label file they were read from, for messages; nil when made in memory.
+    public var labelsFile: URL?
 
     public var count: Int { labels.count }
 
@@ -87,11 +88,13 @@ public struct LabeledImages {
             throw DataError.invalidHeader(file: images.path, reason: "its images have no pixels (dimensions \(imageFile.dimensions))")
         }
         self.init(pixels: imageFile.bytes, labels: labelFile.bytes, rows: imageFile.dimensions[1], columns: imageFile.dimensions[2])
+        labelsFile = labels
     }
 }
 
 /// MNIST-style data sets: a folder with `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
-/// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each optionally ending in `.gz`.
+/// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (or another of their published names), each
+/// optionally ending in `.gz`.
 public struct IDXDataset {
     public let training: LabeledImages
     public let test: LabeledImages
@@ -104,27 +107,16 @@ public struct IDXDataset {
         self.test = test
     }
 
-    /// Reads the four files from `directory`; gzipped files inflate within `limits`. The test images must
-    /// have the training images' size.
+    /// Reads the four files from `directory` (found under any of their published names: see `IDXFolder`);
+    /// gzipped files inflate within `limits`. The test images must have the training images' size.
     public init(directory: URL, limits: DecompressionLimits = .init()) throws {
-        func file(_ stem: String) throws -> URL {
-            for name in [stem + ".gz", stem] {
-                let url = directory.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: url.path) { return url }
-            }
-            throw DataError.unreadable(
-                file: directory.appendingPathComponent(stem).path,
-                reason: "no such file (nor \(stem).gz); for Fashion-MNIST install Debian's dataset-fashion-mnist")
-        }
-        training = try LabeledImages(images: file("train-images-idx3-ubyte"), labels: file("train-labels-idx1-ubyte"), limits: limits)
-        let testImages = try file("t10k-images-idx3-ubyte")
-        test = try LabeledImages(images: testImages, labels: file("t10k-labels-idx1-ubyte"), limits: limits)
+        let files = try IDXFolder(directory: directory)
+        training = try LabeledImages(images: files.trainingImages, labels: files.trainingLabels, limits: limits)
+        test = try LabeledImages(images: files.testImages, labels: files.testLabels, limits: limits)
         guard test.rows == training.rows, test.columns == training.columns else {
             throw DataError.invalidHeader(
-                file: testImages.path,
-                reason:
-                    "its images are \(test.rows)×\(test.columns), the training images \(training.rows)×\(training.columns); they must match"
-            )
+                file: files.testImages.path,
+                reason: "its images are \(test.rows)×\(test.columns), the training images \(training.rows)×\(training.columns); they must match")
         }
     }
 }

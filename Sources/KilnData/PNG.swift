@@ -42,7 +42,7 @@ public enum PNG {
     }
 
     /// libpng's message for the last failure on `image`.
-    private static func message(_ image: png_image) -> String {
+    static func message(_ image: png_image) -> String {
         withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }

@@ -119,13 +119,19 @@ public final class Adam: Optimizer {
     }
 }
 
-/// Scales every gradient by `min(1, maxNorm / ‖g‖)` where `‖g‖` is the norm of all gradients together.
-public func clipByGlobalNorm(_ gradients: [Tensor], maxNorm: Double) throws -> (clipped: [Tensor], norm: Tensor) {
+/// `‖g‖`, the norm of all `gradients` together (as if they were one vector).
+public func globalNorm(_ gradients: [Tensor]) throws -> Tensor {
     guard let first = gradients.first else { throw TensorError.valueCount(expected: 1, got: 0, shape: [0]) }
     var squares = try (first * first).sum()
     for gradient in gradients.dropFirst() { squares = try squares + (gradient * gradient).sum() }
-    let norm = try squares.sqrt()
-    let limit = try Tensor.full(1, shape: [], on: first.device)
+    return try squares.sqrt()
+}
+
+/// Scales every gradient by `min(1, maxNorm / ‖g‖)` where `‖g‖` is the norm of all gradients together;
+/// also returns `‖g‖` (before clipping).
+public func clipByGlobalNorm(_ gradients: [Tensor], maxNorm: Double) throws -> (clipped: [Tensor], norm: Tensor) {
+    let norm = try globalNorm(gradients)
+    let limit = try Tensor.full(1, shape: [], on: norm.device)
     let scale = try limit.minimum(maxNorm / (norm + 1e-6))
     return (try gradients.map { try $0 * scale }, norm)
 }

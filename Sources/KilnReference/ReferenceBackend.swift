@@ -1,5 +1,6 @@
-// Reference backend: the CPU backend that defines what every op computes. Its storage, copies in and
-// out, and the dispatch from `Op` to the naive loops in the Reference+*.swift files.
+// Reference backend: the CPU backend that runs every op with its reference loops (declared with the op, in
+// KilnCore's Ops/*.swift), which define what it computes. Its storage, copies in and out, and the checks around
+// each op.
 
 import Foundation
 import KilnCore
@@ -39,7 +40,7 @@ public enum ReferenceBackendError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The CPU reference backend: naive loops, generic over the float type, that define the semantics of every op.
+/// The CPU reference backend: each op's naive loops, generic over the float type, that define its semantics.
 /// Every other backend, kernel variant and gradient is tested against it.
 public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
     /// Ops executed and copies made so far.
@@ -77,6 +78,14 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
         try reference(storage, op: "read").values.map { Double($0) }
     }
 
+    /// Every op has reference loops.
+    public func implements(_ op: Op) -> Bool {
+        switch op {
+        case .data, .reshape: false
+        default: true
+        }
+    }
+
     /// Work runs when it is enqueued, so there is nothing to wait for.
     public func synchronize() throws {}
 
@@ -102,88 +111,7 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
             }
             values.append(storage.values)
         }
-        let result = try compute(op, values, shapes, outputShape)
-        try write(result, to: output, op: op.name)
-    }
-
-    /// The dispatch from each op to its loops. Shapes were checked, so the input count matches the op.
-    private func compute(_ op: Op, _ x: [[Scalar]], _ shapes: [Shape], _ outputShape: Shape) throws -> [Scalar] {
-        switch op {
-        case .data, .reshape:
-            throw ReferenceBackendError.notExecutable(op: op.name)
-        case .fill(let value, let shape):
-            return fill(value, count: shape.count)
-        case .dropoutMask(let probability, let seed, let shape):
-            return dropoutMask(probability: probability, seed: seed, count: shape.count)
-        case .unary(let function):
-            return unary(function, x[0])
-        case .unaryGradient(let function):
-            return unaryGradient(function, x: x[0], dy: x[1])
-        case .binary(let function):
-            return binary(function, x[0], shapes[0], x[1], shapes[1], outputShape: outputShape)
-        case .oneHot(let classes):
-            return oneHot(labels: x[0], classes: classes)
-        case .broadcast(let shape):
-            return broadcast(x[0], shapes[0], to: shape)
-        case .transpose(let permutation):
-            return transpose(x[0], shapes[0], permutation: permutation, outputShape: outputShape)
-        case .slice(let axis, let start, let length):
-            return slice(x[0], shapes[0], axis: axis, start: start, length: length)
-        case .pad(let axis, let before, let after):
-            return pad(x[0], shapes[0], axis: axis, before: before, after: after)
-        case .concatenate(let axis):
-            return concatenate(x, shapes, axis: axis, outputShape: outputShape)
-        case .reduce(let reduction, let axes, _):
-            return reduce(reduction, x[0], shapes[0], axes: axes)
-        case .softmax(let axis):
-            return softmax(x[0], shapes[0], axis: axis, logarithmic: false)
-        case .logSoftmax(let axis):
-            return softmax(x[0], shapes[0], axis: axis, logarithmic: true)
-        case .matmul(let transposeA, let transposeB):
-            return matmul(x[0], shapes[0], x[1], shapes[1], transposeA: transposeA, transposeB: transposeB, outputShape: outputShape)
-        case .biasAdd:
-            return biasAdd(x[0], shapes[0], bias: x[1])
-        case .linear(let transposeA, let transposeB, let activation):
-            // The fused op is defined by its decomposition.
-            let product = matmul(x[0], shapes[0], x[1], shapes[1], transposeA: transposeA, transposeB: transposeB, outputShape: outputShape)
-            let biased = biasAdd(product, outputShape, bias: x[2])
-            return activation.map { unary($0, biased) } ?? biased
-        case .conv2d(let attributes):
-            return conv2d(x[0], shapes[0], weight: x[1], shapes[1], bias: x.count > 2 ? x[2] : nil, attributes, outputShape: outputShape)
-        case .fusedConv2d(let attributes, let activation):
-            // The fused op is defined by its decomposition.
-            return unary(activation, conv2d(x[0], shapes[0], weight: x[1], shapes[1], bias: x.count > 2 ? x[2] : nil, attributes, outputShape: outputShape))
-        case .conv2dBackwardInput(let attributes, let inputShape):
-            return conv2dBackwardInput(dy: x[0], shapes[0], weight: x[1], shapes[1], attributes, inputShape: inputShape)
-        case .conv2dBackwardWeight(let attributes, let weightShape):
-            return conv2dBackwardWeight(x[0], shapes[0], dy: x[1], shapes[1], attributes, weightShape: weightShape)
-        case .maxPool2d(let attributes):
-            return maxPool2d(x[0], shapes[0], attributes, outputShape: outputShape)
-        case .maxPool2dBackward(let attributes):
-            return maxPool2dBackward(x[0], shapes[0], dy: x[1], shapes[1], attributes)
-        case .avgPool2d(let attributes):
-            return avgPool2d(x[0], shapes[0], attributes, outputShape: outputShape)
-        case .avgPool2dBackward(let attributes, let inputShape):
-            return avgPool2dBackward(dy: x[0], shapes[0], attributes, inputShape: inputShape)
-        case .lstmCell:
-            return lstmCell(z: x[0], cPrevious: x[1], batch: shapes[1][0], hidden: shapes[1][1])
-        case .lstmCellBackward:
-            return lstmCellBackward(
-                z: x[0], cPrevious: x[1], state: x[2], dState: x[3], batch: shapes[1][0], hidden: shapes[1][1])
-        case .lstmSequence:
-            return lstmSequence(
-                x: x[0], h0: x[1], c0: x[2], weightIH: x[3], weightHH: x[4], bias: x[5], steps: shapes[0][0], batch: shapes[0][1],
-                inputs: shapes[0][2], hidden: shapes[1][1])
-        case .lstmSequenceBackward:
-            return lstmSequenceBackward(
-                weightHH: x[0], state: x[1], dState: x[2], steps: (shapes[1][0] - 2) / 6, batch: shapes[1][1], hidden: shapes[1][2])
-        case .softmaxCrossEntropy:
-            return softmaxCrossEntropy(logits: x[0], labels: x[1], classes: shapes[0][1])
-        case .softmaxCrossEntropyBackward:
-            return softmaxCrossEntropyBackward(logits: x[0], labels: x[1], dy: x[2], classes: shapes[0][1])
-        case .update(let rule):
-            return update(rule, x)
-        }
+        try write(try op.evaluateReference(values, shapes: shapes, outputShape: outputShape), to: output, op: op.name)
     }
 
     /// The storage as this backend's type, or an error naming what it is instead.

@@ -49,7 +49,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let targets = devices.isEmpty ? BenchDevice.all() : try devices.map(BenchDevice.named)
+        let targets = devices.isEmpty ? DeviceSelection.all() : try devices.map(DeviceSelection.parse)
         let saved = try baseline.map { try BenchResult.load(from: URL(fileURLWithPath: $0)) }
         let chosen = workloads.isEmpty ? Workload.all : workloads.compactMap(Workload.named)
         let runner = BenchRunner(settings: BenchSettings(replicates: replicates, warmup: warmup))

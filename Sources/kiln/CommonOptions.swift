@@ -1,32 +1,28 @@
 // Options shared by the subcommands that train or evaluate (the device, the data set, the training
-// budget), the Ctrl-C flag, and the metrics files a training run writes.
+// budget), the Ctrl-C flag, and the per-epoch line and chart a classifier's training prints and draws.
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct CommonOptions: ParsableArguments {
     @Option(help: "cpu, opencl, opencl:N or opencl:NAME (default: $KILN_DEVICE, else opencl).")
     var device: String?
     @Option(help: """
-        fashion-mnist (Debian's dataset-fashion-mnist), mnist (the folder in $KILN_MNIST_DIR, else \
-        /usr/share/datasets/mnist), or a folder with the four MNIST-named IDX files, gzipped or not.
+        fashion-mnist (Debian's dataset-fashion-mnist; the default), mnist (the folder in $KILN_MNIST_DIR, else \
+        /usr/share/datasets/mnist), or a folder: IDX files (train-images-idx3-ubyte or Kaggle's \
+        train-images.idx3-ubyte names, gzipped or not), NumPy files (train_images.npy and train_labels.npy, or \
+        x_train.npy and y_train.npy, with test_ or val_ for the other splits), or class folders of PNG/JPEG \
+        images (cats/, dogs/, ... at the top or inside train/, val/ and test/).
         """)
-    var dataset = "fashion-mnist"
+    var dataset: String?
     @Option(help: "The most a gzipped data set file may inflate to, in MiB (default: 100 times its size, at most 4096 MiB).")
     var maxInflated: Int?
 
-    /// Where `--dataset mnist` looks.
-    static var mnistDirectory: URL {
-        URL(fileURLWithPath: ProcessInfo.processInfo.environment["KILN_MNIST_DIR"] ?? "/usr/share/datasets/mnist")
-    }
+    /// `--dataset`, or Fashion-MNIST.
+    var datasetName: String { dataset ?? "fashion-mnist" }
 
-    var datasetDirectory: URL {
-        switch dataset.lowercased() {
-        case "fashion-mnist": IDXDataset.fashionMNISTDirectory
-        case "mnist": Self.mnistDirectory
-        default: URL(fileURLWithPath: dataset)
-        }
-    }
+    var datasetDirectory: URL { DataSelection(dataset: datasetName).directory }
 
     /// Rejects a `--dataset` folder that does not exist (a usage error, before any work starts). Not
     /// part of `validate()`, since some commands read the data set only in some modes.
@@ -40,7 +36,7 @@ struct CommonOptions: ParsableArguments {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: datasetDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError(
-                "--dataset \(dataset): no folder \(datasetDirectory.path); use fashion-mnist, mnist or a folder of IDX files")
+                "--dataset \(datasetName): no folder \(datasetDirectory.path); use fashion-mnist, mnist, or a folder of IDX files, .npy files or class folders of images")
         }
     }
 
@@ -48,8 +44,65 @@ struct CommonOptions: ParsableArguments {
         try device.map(Device.named) ?? Device.fromEnvironment()
     }
 
+    /// How far a gzipped data set file may inflate (`--max-inflated`).
+    var decompression: DecompressionLimits { DecompressionLimits(maximumBytes: maxInflated.map { $0 << 20 }) }
+
     func loadDataset() throws -> IDXDataset {
-        try IDXDataset(directory: datasetDirectory, limits: DecompressionLimits(maximumBytes: maxInflated.map { $0 << 20 }))
+        try IDXDataset(directory: datasetDirectory, limits: decompression)
+    }
+
+    /// The data set a classifier trains on, named as `--dataset` gave it and read as `selection` says (every
+    /// label checked against the class count before anything trains); the choices made on the way are printed
+    /// unless `quiet`.
+    func loadImageDataset(_ selection: DataSelection? = nil, quiet: Bool = false) throws -> ImageDataset {
+        let opened = try (selection ?? DataSelection(dataset: datasetName)).open(decompression: decompression)
+        if !quiet {
+            for note in opened.notes { print("\(opened.dataset.name): \(note)") }
+        }
+        return opened.dataset
+    }
+}
+
+/// How a data set folder is read and split (`--image-size`, `--channels`, `--validation-split`, `--test-split`).
+struct DataSetOptions: ParsableArguments {
+    @Option(help: "Image folders: resize every image to N×N, or HxW (height x width), with torchvision's antialiased bilinear filter.")
+    var imageSize: ImageSize?
+    @Option(help: "Image folders: 1 (grey, by BT.601 luma) or 3 (RGB) channels (default: 3 when any image is in colour, else 1).")
+    var channels: Int?
+    @Option(help: "Hold out this share of each class of the training set as a validation set, measured every epoch (best.safetensors keeps the best).")
+    var validationSplit: Double?
+    @Option(help: "Hold out this share of each class as the test set when the data set has no test (or val) split (default 0.2).")
+    var testSplit: Double?
+
+    func validate() throws {
+        if let channels, channels != 1, channels != 3 { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+        if let validationSplit, !(validationSplit > 0 && validationSplit < 1) {
+            throw ValidationError("--validation-split must be between 0 and 1 (a share such as 0.1), got \(validationSplit)")
+        }
+        if let testSplit, !(testSplit > 0 && testSplit < 1) {
+            throw ValidationError("--test-split must be between 0 and 1 (a share such as 0.2), got \(testSplit)")
+        }
+    }
+
+    /// The selection of `dataset` with these options, each falling back to `stored`'s (a checkpoint's).
+    func selection(dataset: String, stored: DataSelection? = nil) -> DataSelection {
+        DataSelection(
+            dataset: dataset, imageSize: imageSize.map { [$0.height, $0.width] } ?? stored?.imageSize, channels: channels ?? stored?.channels,
+            testFraction: testSplit ?? stored?.testFraction, validationFraction: validationSplit ?? stored?.validationFraction)
+    }
+}
+
+/// `--image-size 28` or `--image-size 64x48` (height × width).
+struct ImageSize: ExpressibleByArgument {
+    let height: Int
+    let width: Int
+
+    init?(argument: String) {
+        let parts = argument.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...2).contains(parts.count), let height = parts[0], let width = parts[parts.count - 1], (1...65536).contains(height),
+            (1...65536).contains(width)
+        else { return nil }
+        (self.height, self.width) = (height, width)
     }
 }
 
@@ -145,35 +198,30 @@ final class InterruptFlag: @unchecked Sendable {
     }
 }
 
-/// Writes per-epoch metrics as JSON and CSV.
+/// The per-epoch chart and line a classifier's training prints and writes (`RunFolder` writes the metrics files).
 enum Metrics {
-    static func write(_ reports: [EpochReport], to folder: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(reports), to: folder.appendingPathComponent("metrics.json"))
-        var csv = "epoch,train_loss,test_loss,test_accuracy,images_per_s,seconds,learning_rate\n"
-        for r in reports {
-            csv += "\(r.epoch),\(r.trainLoss),\(r.testLoss),\(r.testAccuracy),\(r.imagesPerSecond),\(r.seconds),\(r.learningRate)\n"
-        }
-        try AtomicFile.write(Data(csv.utf8), to: folder.appendingPathComponent("metrics.csv"))
-    }
-
-    /// Train and test loss, and test accuracy, per epoch.
+    /// Losses per epoch on the left axis (train, validation, test where measured), accuracies in percent on the right.
     static func chart(_ reports: [EpochReport], title: String) -> SVGChart {
-        let epochs = reports.map { Double($0.epoch) }
-        return SVGChart(
-            title: title, xLabel: "epoch", yLabel: "loss / accuracy",
-            series: [
-                SVGChart.Series("train loss", Array(zip(epochs, reports.map(\.trainLoss)))),
-                SVGChart.Series("test loss", Array(zip(epochs, reports.map(\.testLoss)))),
-                SVGChart.Series("test accuracy", Array(zip(epochs, reports.map(\.testAccuracy)))),
-            ])
+        func points(_ value: (EpochReport) -> Double?, scale: Double = 1) -> [(x: Double, y: Double)] {
+            reports.compactMap { report in value(report).map { (Double(report.epoch), $0 * scale) } }
+        }
+        let series = [
+            SVGChart.Series("train loss", points(\.trainLoss)),
+            SVGChart.Series("validation loss", points(\.validationLoss)),
+            SVGChart.Series("test loss", points(\.testLoss)),
+            SVGChart.Series("validation accuracy", points(\.validationAccuracy, scale: 100), axis: .right),
+            SVGChart.Series("test accuracy", points(\.testAccuracy, scale: 100), axis: .right),
+        ]
+        return SVGChart(title: title, xLabel: "epoch", yLabel: "loss", rightLabel: "accuracy (%)", series: series.filter { !$0.points.isEmpty })
     }
 
-    /// The line printed after each epoch (`prefix` names the model in a comparison).
+    /// The line printed after each epoch (`prefix` names the model in a comparison): the training loss, then
+    /// the validation and test measurements the report has.
     static func line(_ report: EpochReport, prefix: String = "") -> String {
-        prefix + String(
-            format: "epoch %d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.0f images/s  %.1f s",
-            report.epoch, report.trainLoss, report.testLoss, report.testAccuracy * 100, report.imagesPerSecond, report.seconds)
+        var line = prefix + String(format: "epoch %d  train loss %.4f", report.epoch, report.trainLoss)
+        for (name, loss, accuracy) in [("validation", report.validationLoss, report.validationAccuracy), ("test", report.testLoss, report.testAccuracy)] {
+            if let loss, let accuracy { line += String(format: "  %@ loss %.4f  %@ accuracy %.2f%%", name, loss, name, accuracy * 100) }
+        }
+        return line + String(format: "  %.0f images/s  %.1f s", report.imagesPerSecond, report.seconds)
     }
 }

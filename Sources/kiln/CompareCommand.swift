@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("model"), help: "A model to compare: cnn, mlp or a layer string. Give it twice (default: cnn and mlp).")
     var models: [String] = []
     @OptionGroup var common: CommonOptions
+    @OptionGroup var dataOptions: DataSetOptions
     @OptionGroup var training: TrainingOptions
     @Option(help: "Folder for comparison.json and comparison.svg.")
     var out = "kiln-compare"
@@ -41,7 +43,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let interrupt = InterruptFlag()
         let device = try common.openDevice()
-        let data = try common.loadDataset()
+        let data = try common.loadImageDataset(dataOptions.selection(dataset: common.datasetName), quiet: json)
         let folder = URL(fileURLWithPath: out)
         try OutputFolder.create(folder)
         // With --json, standard output carries only the summary.

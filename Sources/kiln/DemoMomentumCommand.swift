@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct DemoMomentumCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct DemoVanishingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

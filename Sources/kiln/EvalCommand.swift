@@ -16,11 +16,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Inputs: standard or unit, as in train (default: what a Kiln checkpoint stored, else standard).")
     var normalize: NormalizeOption?
     @OptionGroup var common: CommonOptions
+    @OptionGroup var dataOptions: DataSetOptions
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func validate() throws {
-        try common.validateDataset()
+        // Without --dataset, the data set the checkpoint records (checked when it is opened).
+        if common.dataset != nil { try common.validateDataset() }
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             throw ValidationError("--checkpoint: no file \(checkpoint)")
         }
@@ -28,10 +30,13 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: checkpoint)
-        var configuration = try CheckpointModel.storedConfiguration(in: url) ?? TrainingConfiguration()
+        let stored = try CheckpointModel.storedConfiguration(in: url)
+        var configuration = stored ?? TrainingConfiguration()
         if let model { configuration.model = model }
         if let normalize { configuration.normalization = normalize.normalization }
-        let trainer = try Trainer(configuration: configuration, data: common.loadDataset(), device: common.openDevice())
+        let dataset = common.dataset ?? stored?.data?.dataset ?? "fashion-mnist"
+        let data = try common.loadImageDataset(dataOptions.selection(dataset: dataset, stored: stored?.data), quiet: json)
+        let trainer = try Trainer(configuration: configuration, data: data, device: common.openDevice())
         try trainer.loadWeights(from: url)
         if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
             FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
@@ -44,10 +49,12 @@ struct EvalCommand: ParsableCommand {
             return
         }
         print("model \(configuration.model) on \(trainer.device), \(trainer.normalization.summary)")
-        print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d images)", report.accuracy * 100, report.loss, trainer.data.test.count))
+        print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d images of %@)", report.accuracy * 100, report.loss, data.test.count, data.name))
         print("confusion matrix (rows: true class, columns: predicted):")
+        let width = max(5, String(report.confusion.joined().max() ?? 0).count + 2)
         for (label, row) in report.confusion.enumerated() {
-            print(String(format: "%2d ", label) + row.map { String(format: "%5d", $0) }.joined())
+            let name = data.classNames.map { " " + $0[label] } ?? ""
+            print(String(format: "%2d ", label) + row.map { String(repeating: " ", count: max(0, width - String($0).count)) + String($0) }.joined() + name)
         }
     }
 }

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

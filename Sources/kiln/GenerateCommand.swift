@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

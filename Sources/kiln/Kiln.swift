@@ -11,9 +11,13 @@ struct KilnCommand: ParsableCommand {
         self.main(nil)
     }
 
+    /// The release `kiln --version` prints.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "A deep-learning engine on OpenCL, with a CPU reference backend.",
-        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, CompareCommand.self, WarmupCommand.self, TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self, BenchCommand.self]
+        version: version,
+        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, CompareCommand.self, WarmupCommand.self, TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self, BenchCommand.self, CheckCommand.self, ExportCommand.self]
     )
 }

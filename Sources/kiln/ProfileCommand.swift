@@ -22,9 +22,9 @@ struct ProfileCommand: ParsableCommand {
         configuration.model = model
         configuration.batchSize = batchSize
         let device = try common.openDevice()
-        let trainer = try Trainer(configuration: configuration, data: try common.loadDataset(), device: device)
+        let trainer = try Trainer(configuration: configuration, data: try common.loadImageDataset(), device: device)
         let batches = trainer.trainingBatches
-        let batch = batches.batch(0, order: batches.order(epoch: 0))
+        let batch = try batches.batch(0, order: batches.order(epoch: 0))
         let plan = try trainer.step.plan(for: batches.shape(count: batch.count), on: device)
         print("plan: \(plan.report)")
         let inputs = [batch.inputs, batch.labels, trainer.optimizer.scalars(step: 1, learningRate: 0.01)]

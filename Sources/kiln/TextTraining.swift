@@ -3,6 +3,7 @@
 // character and writes the checkpoint, metrics and a sample.
 import Foundation
 import Kiln
+import KilnExamples
 
 /// Trains a character-level LSTM on the UTF-8 text in `text` for `epochs` epochs on `device`, printing
 /// each epoch's training and validation bits per character, and writes into `out`:

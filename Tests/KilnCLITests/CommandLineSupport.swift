@@ -1,5 +1,5 @@
 // Helpers for tests that run the built `kiln` executable: find it, run it to the end or start it in the
-// background, and write a tiny IDX data set to train on.
+// background, and write small IDX data sets to train on.
 import Foundation
 import XCTest
 
@@ -21,11 +21,17 @@ class KilnCommandLineTestCase: XCTestCase {
         return directory.appendingPathComponent("kiln")
     }
 
-    /// Runs `kiln arguments` to the end.
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    /// Runs `kiln arguments` to the end; with a `launcher` (a program and its options, such as `oclgrind
+    /// --data-races`), runs `launcher kiln arguments`.
+    func run(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws -> CommandResult {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         let error = Pipe()
@@ -48,8 +54,14 @@ class KilnCommandLineTestCase: XCTestCase {
     }
 
     /// Writes a tiny IDX data set (the four MNIST file names) of 28×28 images into a new folder:
-    /// `trainingCount` training images and `testCount` test images.
+    /// `trainingCount` training images and `testCount` test images, labelled 0 to 9 in turn.
     func tinyDataset(trainingCount: Int = 96, testCount: Int = 32) throws -> URL {
+        try idxDataset(trainingLabels: (0..<trainingCount).map { UInt8($0 % 10) }, testLabels: (0..<testCount).map { UInt8($0 % 10) })
+    }
+
+    /// Writes an IDX data set of 28×28 images with these labels into a new folder. Class k lights up row
+    /// 2k + 3 (k below 12), so the classes are learnable.
+    func idxDataset(trainingLabels: [UInt8], testLabels: [UInt8]) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         func idx(_ dimensions: [Int], _ payload: [UInt8]) -> Data {
@@ -57,9 +69,7 @@ class KilnCommandLineTestCase: XCTestCase {
             for dimension in dimensions { bytes += withUnsafeBytes(of: UInt32(dimension).bigEndian, Array.init) }
             return Data(bytes + payload)
         }
-        for (prefix, count) in [("train", trainingCount), ("t10k", testCount)] {
-            let labels = (0..<count).map { UInt8($0 % 10) }
-            // Class k lights up row 2k + 3, so the classes are learnable.
+        for (prefix, labels) in [("train", trainingLabels), ("t10k", testLabels)] {
             var pixels: [UInt8] = []
             for label in labels {
                 for pixel in 0..<784 {
@@ -67,10 +77,56 @@ class KilnCommandLineTestCase: XCTestCase {
                     pixels.append(lit ? 220 : UInt8((pixel * 7) % 40))
                 }
             }
-            try idx([count, 28, 28], pixels).write(to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
-            try idx([count], labels).write(to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+            try idx([labels.count, 28, 28], pixels).write(to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try idx([labels.count], labels).write(to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
         }
         return folder
+    }
+}
+
+/// A `kiln` process in the background whose standard output is collected as it arrives.
+final class BackgroundCommand {
+    let process = Process()
+    let output = LockedData()
+    let error = LockedData()
+
+    init(_ executable: URL, _ arguments: [String]) throws {
+        process.executableURL = executable
+        process.arguments = arguments
+        let outputPipe = Pipe()
+        let errorPipe = Pipe()
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        outputPipe.fileHandleForReading.readabilityHandler = { [output] in output.append($0.availableData) }
+        errorPipe.fileHandleForReading.readabilityHandler = { [error] in error.append($0.availableData) }
+        try process.run()
+    }
+
+    var outputText: String { String(decoding: output.data, as: UTF8.self) }
+    var errorText: String { String(decoding: error.data, as: UTF8.self) }
+
+    /// Waits until standard output contains `text` (true) or the process ended or time ran out (false).
+    func wait(for text: String, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if outputText.contains(text) { return true }
+            if !process.isRunning { return outputText.contains(text) }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+
+    /// Waits for the end (at most `seconds`) and gives the exit status, or nil if it still runs.
+    func finish(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            process.terminate()
+            return nil
+        }
+        // Let the readability handlers take the last bytes.
+        Thread.sleep(forTimeInterval: 0.1)
+        return process.terminationStatus
     }
 }
 

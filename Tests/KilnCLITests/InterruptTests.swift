@@ -4,52 +4,6 @@ import Foundation
 import XCTest
 
 final class InterruptTests: KilnCommandLineTestCase {
-    /// A `kiln` process in the background whose standard output is collected as it arrives.
-    final class Running {
-        let process = Process()
-        let output = LockedData()
-        let error = LockedData()
-
-        init(_ executable: URL, _ arguments: [String]) throws {
-            process.executableURL = executable
-            process.arguments = arguments
-            let outputPipe = Pipe()
-            let errorPipe = Pipe()
-            process.standardOutput = outputPipe
-            process.standardError = errorPipe
-            outputPipe.fileHandleForReading.readabilityHandler = { [output] in output.append($0.availableData) }
-            errorPipe.fileHandleForReading.readabilityHandler = { [error] in error.append($0.availableData) }
-            try process.run()
-        }
-
-        var outputText: String { String(decoding: output.data, as: UTF8.self) }
-        var errorText: String { String(decoding: error.data, as: UTF8.self) }
-
-        /// Waits until standard output contains `text` (true) or the process ended or time ran out (false).
-        func wait(for text: String, seconds: Double) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if outputText.contains(text) { return true }
-                if !process.isRunning { return outputText.contains(text) }
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-            return false
-        }
-
-        /// Waits for the end (at most `seconds`) and gives the exit status, or nil if it still runs.
-        func finish(seconds: Double) -> Int32? {
-            let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning {
-                process.terminate()
-                return nil
-            }
-            // Let the readability handlers take the last bytes.
-            Thread.sleep(forTimeInterval: 0.1)
-            return process.terminationStatus
-        }
-    }
-
     func testCtrlCWritesACheckpointAndResumeFinishesTheRun() throws {
         let data = try tinyDataset(trainingCount: 128)
         defer { try? FileManager.default.removeItem(at: data) }
@@ -63,7 +17,7 @@ final class InterruptTests: KilnCommandLineTestCase {
         let checkpoint = out.appendingPathComponent("checkpoint.safetensors")
 
         // `--progress bar` draws the bar into the pipe too; its first frame means training has begun.
-        let training = try Running(executable, arguments(out) + ["--progress", "bar"])
+        let training = try BackgroundCommand(executable, arguments(out) + ["--progress", "bar"])
         XCTAssertTrue(training.wait(for: "img/s", seconds: 120), "no progress bar:\n\(training.outputText)\n\(training.errorText)")
         XCTAssertTrue(training.outputText.contains("\r"), "the bar is redrawn with carriage returns")
         kill(training.process.processIdentifier, SIGINT)

@@ -39,6 +39,9 @@ final class ShapeRuleTests: XCTestCase {
         XCTAssertEqual(try Op.lstmSequenceBackward.outputShape(for: [[20, 5], [26, 3, 5], [26, 3, 5]]), [270])
         XCTAssertEqual(try Op.transpose(permutation: [2, 0, 1]).outputShape(for: [[2, 3, 4]]), [4, 2, 3])
         XCTAssertEqual(try Op.concatenate(axis: 1).outputShape(for: [[2, 3], [2, 1], [2, 4]]), [2, 8])
+        XCTAssertEqual(try Op.argMax(axis: 1).outputShape(for: [[2, 3, 4]]), [2, 4])
+        XCTAssertEqual(try Op.argMax(axis: -1).outputShape(for: [[2, 3, 4]]), [2, 3])
+        XCTAssertEqual(try Op.argMax(axis: 0).outputShape(for: [[5]]), [])
     }
 
     func testMismatchedShapes() {
@@ -57,6 +60,8 @@ final class ShapeRuleTests: XCTestCase {
         assertRejects(.lstmSequenceBackward, [[20, 5], [26, 3, 5], [26, 3, 4]], mentioning: "dState")
         assertRejects(.reshape([5]), [[2, 3]], mentioning: "reshape")
         assertRejects(.softmax(axis: 2), [[2, 3]], mentioning: "axis 2")
+        assertRejects(.argMax(axis: 2), [[2, 3]], mentioning: "axis 2")
+        assertRejects(.argMax(axis: -3), [[2, 3]], mentioning: "axis -3")
         assertRejects(.reduce(.sum, axes: [3], keepDimensions: false), [[2, 3]], mentioning: "axis 3")
         assertRejects(.maxPool2dBackward(Pooling2D(kernel: [2, 2])), [[1, 1, 6, 6], [1, 1, 2, 3]], mentioning: "dy")
     }

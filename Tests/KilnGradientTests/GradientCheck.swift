@@ -11,7 +11,7 @@ enum GradientCheck {
     /// Checks `gradients(of:)` of `⟨r, f(x₀, x₁, ...)⟩` (a fixed random `r`, so any output shape works)
     /// against central differences at up to `samples` coordinates of each input.
     static func check(
-        _ name: String, _ inputs: [CaseInput], seed: UInt64 = 1, samples: Int = 12,
+        _ name: String, _ inputs: [HostTensor], seed: UInt64 = 1, samples: Int = 12,
         file: StaticString = #filePath, line: UInt = #line, _ function: ([Tensor]) throws -> Tensor
     ) throws {
         var generator = SeededGenerator(seed: seed)

@@ -10,12 +10,12 @@ final class LSTMSequenceGradientTests: XCTestCase {
     /// (T, N, I, H): one step, one row, one unit, primes.
     private let shapes = [(1, 1, 1, 1), (3, 2, 5, 7), (4, 3, 2, 3), (2, 1, 13, 2)]
 
-    private func inputs(_ shape: (Int, Int, Int, Int), seed: UInt64) -> [CaseInput] {
+    private func inputs(_ shape: (Int, Int, Int, Int), seed: UInt64) -> [HostTensor] {
         let (steps, batch, inputs, hidden) = shape
         var generator = SeededGenerator(seed: seed)
         return [
             [steps, batch, inputs], [batch, hidden], [batch, hidden], [4 * hidden, inputs], [4 * hidden, hidden], [4 * hidden],
-        ].map { (shape: Shape) in CaseInput(shape, generator.values(shape.count)) }
+        ].map { (shape: Shape) in HostTensor(generator.values(shape.count), shape) }
     }
 
     func testOutputsAndFinalStateMatchCentralDifferences() throws {

@@ -11,7 +11,7 @@ final class NetworkGradientTests: XCTestCase {
 
     /// Checks the loss's gradient with respect to every parameter of `model` on input `x`, perturbing
     /// the parameters in place.
-    func checkModel(_ name: String, _ model: any Layer, input: CaseInput, training: Bool = false, loss: (Tensor) throws -> Tensor) throws {
+    func checkModel(_ name: String, _ model: any Layer, input: HostTensor, training: Bool = false, loss: (Tensor) throws -> Tensor) throws {
         let x = try Tensor(input.values, shape: input.shape, on: device)
         func lossValue() throws -> Tensor {
             try loss(model.forward(x, context: ForwardContext(training: training)))
@@ -45,7 +45,7 @@ final class NetworkGradientTests: XCTestCase {
             try Dense(4, 3, random: &random, on: device),
         ])
         let labels = try Tensor([0, 2, 1, 2] as [Double], shape: [4], on: device)
-        try checkMLPLike(model, input: CaseInput([4, 6], generator.values(24)), labels: labels)
+        try checkMLPLike(model, input: HostTensor(generator.values(24), [4, 6]), labels: labels)
     }
 
     func testSmallCNN() throws {
@@ -56,25 +56,25 @@ final class NetworkGradientTests: XCTestCase {
             try Dense(16, 3, random: &random, on: device),
         ])
         let labels = try Tensor([1, 0] as [Double], shape: [2], on: device)
-        try checkMLPLike(model, input: CaseInput([2, 2, 6, 6], generator.values(144)), labels: labels)
+        try checkMLPLike(model, input: HostTensor(generator.values(144), [2, 2, 6, 6]), labels: labels)
     }
 
     func testBatchNormInTraining() throws {
         var random = RandomSource(seed: 4)
         let model = Sequential([try Dense(3, 4, random: &random, on: device), try BatchNorm(features: 4, on: device), Tanh()])
-        try checkModel("batch norm", model, input: CaseInput([5, 3], generator.values(15)), training: true) { try ($0 * $0).sum() }
+        try checkModel("batch norm", model, input: HostTensor(generator.values(15), [5, 3]), training: true) { try ($0 * $0).sum() }
     }
 
     func testLSTMOverASequence() throws {
         var random = RandomSource(seed: 5)
         let lstm = try LSTM(inputs: 3, hidden: 4, random: &random, on: device)
-        let input = CaseInput([5, 2, 3], generator.values(30))
+        let input = HostTensor(generator.values(30), [5, 2, 3])
         try checkModel("lstm sequence", lstm, input: input) { try ($0 * $0).sum() }
         let rnn = try RNN(inputs: 3, hidden: 4, random: &random, on: device)
         try checkModel("rnn sequence", rnn, input: input) { try ($0 * $0).sum() }
     }
 
-    private func checkMLPLike(_ model: Sequential, input: CaseInput, labels: Tensor) throws {
+    private func checkMLPLike(_ model: Sequential, input: HostTensor, labels: Tensor) throws {
         try checkModel("\(model.layers.count)-layer model", model, input: input) {
             try Tensor.softmaxCrossEntropy(logits: $0, labels: labels)
         }

@@ -6,13 +6,13 @@ import XCTest
 final class OpGradientTests: XCTestCase {
     var generator = SeededGenerator(seed: 7)
 
-    func random(_ shape: Shape, in range: ClosedRange<Double> = -1...1) -> CaseInput {
-        CaseInput(shape, generator.values(shape.count, in: range))
+    func random(_ shape: Shape, in range: ClosedRange<Double> = -1...1) -> HostTensor {
+        HostTensor(generator.values(shape.count, in: range), shape)
     }
 
     /// Values whose magnitude stays above 0.1, away from the kinks of relu, abs and leaky ReLU.
-    func awayFromZero(_ shape: Shape) -> CaseInput {
-        CaseInput(shape, generator.values(shape.count, in: 0.1...1).map { Bool.random(using: &generator) ? $0 : -$0 })
+    func awayFromZero(_ shape: Shape) -> HostTensor {
+        HostTensor(generator.values(shape.count, in: 0.1...1).map { Bool.random(using: &generator) ? $0 : -$0 }, shape)
     }
 
     func testUnaryFunctions() throws {
@@ -108,7 +108,7 @@ final class OpGradientTests: XCTestCase {
         // Distinct values so no window has a tie (the max gradient is then differentiable).
         var values = (0..<(2 * 3 * 7 * 6)).map { Double($0) / 50 }
         values.shuffle(using: &generator)
-        let x = CaseInput([2, 3, 7, 6], values)
+        let x = HostTensor(values, [2, 3, 7, 6])
         try GradientCheck.check("max pool", [x]) { try $0[0].maxPool2d(kernel: [3, 2], stride: [2, 1], padding: [1, 0, 1, 1], dilation: [1, 2]) }
         try GradientCheck.check("max pool course", [x]) { try $0[0].maxPool2d(kernel: [2, 2]) }
         for countPadding in [true, false] {

@@ -26,8 +26,8 @@ final class TuningTests: XCTestCase {
     }
 
     func testTunedValuesAreSavedAndLoadedByTheNextBackend() throws {
-        _ = try OpenCLTestDevice.require()
-        let handle = try OpenCLDiscovery.select(ProcessInfo.processInfo.environment["KILN_TEST_OPENCL"] ?? "")
+        _ = try TestDevices.requireOpenCL()
+        let handle = try XCTUnwrap(TestDevices.openCLHandles.first)
         let folder = try temporaryFolder()
         let first = try OpenCLBackend(device: handle, cacheDirectory: folder)
         XCTAssertNil(first.tuning, "no table before tuning")

@@ -3,6 +3,7 @@
 
 import KilnCore
 import KilnReference
+import KilnTestSupport
 import XCTest
 
 final class ReferenceBackendTests: XCTestCase {
@@ -68,7 +69,7 @@ final class ReferenceBackendTests: XCTestCase {
             let rounded = inputs.map { HostTensor($0.values.map { Double(Float($0)) }, $0.shape) }
             let inFloat = try evaluate(op, rounded, on: ReferenceBackend<Float>())
             let inDouble = try evaluate(op, rounded, on: ReferenceBackend<Double>())
-            assertClose(inFloat.values, inDouble.values, Tolerance.float, label)
+            assertClose(inFloat.values, inDouble.values, Tolerance.floatAgainstDouble, label)
         }
     }
 }

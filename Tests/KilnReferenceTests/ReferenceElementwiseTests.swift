@@ -4,6 +4,7 @@
 import Foundation
 import KilnCore
 import KilnReference
+import KilnTestSupport
 import XCTest
 
 final class ReferenceElementwiseTests: XCTestCase {
@@ -26,18 +27,18 @@ final class ReferenceElementwiseTests: XCTestCase {
             (.softplus, { Foundation.log(1 + Foundation.exp($0)) }),
         ]
         for (function, expected) in cases {
-            assertClose(try evaluate(.unary(function), [x]).values, x.values.map(expected), Tolerance.exact, "\(function)")
+            assertClose(try evaluate(.unary(function), [x]).values, x.values.map(expected), Tolerance.handComputed, "\(function)")
         }
         let positive = HostTensor([0.25, 1, 4, 9], [2, 2])
-        assertClose(try evaluate(.unary(.log), [positive]).values, positive.values.map { Foundation.log($0) }, Tolerance.exact, "log")
-        assertClose(try evaluate(.unary(.sqrt), [positive]).values, [0.5, 1, 2, 3], Tolerance.exact, "sqrt")
+        assertClose(try evaluate(.unary(.log), [positive]).values, positive.values.map { Foundation.log($0) }, Tolerance.handComputed, "log")
+        assertClose(try evaluate(.unary(.sqrt), [positive]).values, [0.5, 1, 2, 3], Tolerance.handComputed, "sqrt")
     }
 
     /// Softplus and sigmoid must neither overflow nor lose precision far from 0.
     func testSoftplusAndSigmoidAreStableForLargeInputs() throws {
         let x = HostTensor([-800, -40, 40, 800], [4])
-        assertClose(try evaluate(.unary(.softplus), [x]).values, [0, Foundation.exp(-40), 40, 800], (1e-300, 1e-12), "softplus")
-        assertClose(try evaluate(.unary(.sigmoid), [x]).values, [0, Foundation.exp(-40), 1, 1], (1e-300, 1e-12), "sigmoid")
+        assertClose(try evaluate(.unary(.softplus), [x]).values, [0, Foundation.exp(-40), 40, 800], .doubleTails, "softplus")
+        assertClose(try evaluate(.unary(.sigmoid), [x]).values, [0, Foundation.exp(-40), 1, 1], .doubleTails, "sigmoid")
     }
 
     func testDerivativesAtTheKinksFollowTheDesign() throws {
@@ -99,7 +100,7 @@ final class ReferenceElementwiseTests: XCTestCase {
             (.equal, [0, 0, 0, 1]), (.greater, [0, 1, 0, 0]),
         ]
         for (function, expected) in cases {
-            assertClose(try evaluate(.binary(function), [a, b]).values, expected, Tolerance.exact, "\(function)")
+            assertClose(try evaluate(.binary(function), [a, b]).values, expected, Tolerance.handComputed, "\(function)")
         }
     }
 

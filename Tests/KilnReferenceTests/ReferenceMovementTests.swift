@@ -2,6 +2,7 @@
 
 import KilnCore
 import KilnReference
+import KilnTestSupport
 import XCTest
 
 final class ReferenceMovementTests: XCTestCase {

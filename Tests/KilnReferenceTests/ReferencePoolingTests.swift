@@ -3,6 +3,7 @@
 
 import KilnCore
 import KilnReference
+import KilnTestSupport
 import XCTest
 
 final class ReferencePoolingTests: XCTestCase {

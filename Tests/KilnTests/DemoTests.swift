@@ -2,10 +2,11 @@
 // settings follow the classical formulas, the chunked full-batch gradient equals one big batch's, and
 // the batching demo returns a curve per mode.
 import Foundation
+import Kiln
 import KilnTestSupport
 import XCTest
 
-@testable import Kiln
+@testable import KilnExamples
 
 final class DemoTests: XCTestCase {
     func testBestSettingsFollowTheClassicalFormulas() throws {
@@ -100,7 +101,7 @@ final class DemoTests: XCTestCase {
         let descent = try FullBatchGradientDescent(model: chunked, optimizer: SGD(), chunkSize: 16, normalization: normalization, on: device)
         let chunkedLoss = try descent.epoch(images, learningRate: 0.3, step: 1)
         let all = ImageBatches(images, batchSize: 50, shuffleSeed: nil, dropLast: false, normalization: normalization)
-        let batch = all.batch(0, order: all.order(epoch: 0))
+        let batch = try all.batch(0, order: all.order(epoch: 0))
         let wholeLoss = try TrainingStep(model: whole, optimizer: SGD(), loss: .softmaxCrossEntropy)(
             inputs: batch.inputs, shape: all.shape(count: 50), targets: batch.labels, learningRate: 0.3, on: device)
         XCTAssertEqual(chunkedLoss, Double(wholeLoss), accuracy: 1e-5)

@@ -29,16 +29,45 @@ final class EmbeddingExampleTests: XCTestCase {
         for epoch in 0..<10 {
             let order = batches.order(epoch: epoch)
             for index in 0..<batches.count {
-                let batch = batches.batch(index, order: order)
+                let batch = try batches.batch(index, order: order)
                 try step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05, on: device)
             }
         }
-        let test = ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false, normalization: normalization)
+        let test = try ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false, normalization: normalization)
             .batch(0, order: Array(0..<32))
         let logits = try Evaluation(model: model)(inputs: test.inputs, shape: [32, 1, 10, 8], on: device)
         let predictions = (0..<32).map { row in (0..<10).max { logits[row * 10 + $0] < logits[row * 10 + $1] }! }
         let accuracy = Double(zip(predictions, test.labels).filter { Float($0) == $1 }.count) / 32
         XCTAssertGreaterThan(accuracy, 0.5)
         try Checkpoint.save(model: model.state, to: FileManager.default.temporaryDirectory.appendingPathComponent("readme-example.safetensors"))
+    }
+}
+
+extension EmbeddingExampleTests {
+    /// README: "The whole loop with `Trainer`" (synthetic data and a temporary folder here).
+    func testTheWholeLoopWithTrainer() throws {
+        let device = try Device.named("cpu")
+        var random = RandomSource(seed: 0)
+        let model = Sequential([Flatten(), try Dense(80, 10, random: &random, on: device)])
+        let data = try ImageDataset(
+            IDXDataset(training: TrainingTests.syntheticData(count: 128, seed: 1), test: TrainingTests.syntheticData(count: 32, seed: 2)),
+            name: "synthetic")
+        var configuration = TrainingConfiguration()
+        configuration.model = "linear"  // a name for the checkpoint
+        configuration.learningRate = 0.05
+        let trainer = try Trainer(model: model, configuration: configuration, data: data, device: device)
+        let run = RunFolder(FileManager.default.temporaryDirectory.appendingPathComponent("readme-run-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        try run.prepare()  // creates the folder, removes temporaries a killed run left
+        var reports: [EpochReport] = []
+        for _ in 0..<3 {
+            guard let report = try trainer.trainEpoch() else { break }
+            reports.append(report)
+            try run.save(trainer, reports: reports)  // the metrics, then the checkpoint that holds them too
+        }
+        let test = try trainer.evaluate(data.test)  // loss, accuracy and confusion matrix, computed on the device
+        XCTAssertEqual(test.confusion.count, data.classCount)
+        XCTAssertGreaterThan(test.accuracy, 0.5)
+        XCTAssertEqual(try run.resume(Trainer(model: model, configuration: configuration, data: data, device: device)), reports)
     }
 }

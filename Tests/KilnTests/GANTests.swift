@@ -2,6 +2,7 @@
 // score's arithmetic on known histograms, the image grid's layout, and feature pictures of a tiny CNN.
 import Foundation
 import Kiln
+import KilnExamples
 import XCTest
 
 final class GANTests: XCTestCase {

@@ -145,4 +145,5 @@ private final class LimitedBackend: Backend {
         try reference.execute(op, inputs: inputs, output: output, outputShape: outputShape)
     }
     func synchronize() throws { try reference.synchronize() }
+    func implements(_ op: Op) -> Bool { reference.implements(op) }
 }

@@ -3,10 +3,11 @@
 // running its fused cell on every step, and a character model that trains, checkpoints and generates
 // deterministically.
 import Foundation
+import Kiln
 import KilnTestSupport
 import XCTest
 
-@testable import Kiln
+@testable import KilnExamples
 
 final class SequenceTests: XCTestCase {
     let device = Device(ReferenceBackend<Float>())

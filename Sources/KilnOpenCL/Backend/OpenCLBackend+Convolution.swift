@@ -25,7 +25,7 @@ extension KernelDescription {
             KernelTunable(name: "NARROW_C", defaultValue: 1, candidates: [1]),
             KernelTunable(name: "NARROW_KH", defaultValue: 3, candidates: [3]),
             KernelTunable(name: "NARROW_KW", defaultValue: 3, candidates: [3]),
-            KernelTunable(name: "NARROW_ACTIVATION", defaultValue: 0, candidates: [0]),
+            KernelTunable(name: "NARROW_ACTIVATION", defaultValue: KernelCodes.noActivation, candidates: [KernelCodes.noActivation]),
         ],
         isValid: { _ in true })
 }
@@ -124,7 +124,7 @@ extension OpenCLBackend {
         _ outShape: Shape, path: ConvolutionPath, activation: UnaryFunction? = nil
     ) throws {
         if path == .automatic, let geometry = Self.narrowDefines(attributes, weight: w.shape, output: outShape) {
-            let defines = geometry + [("NARROW_ACTIVATION", Self.activationCode(activation))]
+            let defines = geometry + [("NARROW_ACTIVATION", KernelCodes.activation(activation))]
             let padded = try narrowPaddedInput(attributes, x: x, weight: w.shape, output: outShape, defines: defines)
             let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_forward", defines: defines)
             // Work item (pair of 8-output row segments, output row, image); groups of whole rows (a divisor of OH up to 16).
@@ -135,7 +135,7 @@ extension OpenCLBackend {
                 kernel,
                 [
                     .buffer(padded), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
-                    .float(Self.activationSlope(activation)),
+                    .float(KernelCodes.slope(activation)),
                 ] + [outShape[0], outShape[1], outShape[2], outShape[3]].map { KernelArgument.int($0) },
                 global: [pairs, outShape[2], outShape[0]], preferredLocal: [pairs, rowsPerGroup, 1])
             return
@@ -207,7 +207,7 @@ extension OpenCLBackend {
         path: ConvolutionPath
     ) throws {
         if path == .automatic, let geometry = Self.narrowDefines(attributes, weight: outShape, output: dy.shape) {
-            let defines = geometry + [("NARROW_ACTIVATION", 0)]
+            let defines = geometry + [("NARROW_ACTIVATION", KernelCodes.noActivation)]
             // part[s] [C·KH·KW, O] per slice of whole images, then dw [O, C·KH·KW] = their sum.
             let (batch, o, q) = (x.shape[0], outShape[0], outShape.count / outShape[0])
             let sliceImages = Self.weightSliceImages(batch: batch)

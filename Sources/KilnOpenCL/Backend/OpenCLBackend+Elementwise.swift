@@ -15,47 +15,6 @@ extension KernelDescription {
         isValid: { _ in true })
 }
 
-extension UnaryFunction {
-    /// The code `unary_apply` and `unary_derivative` in elementwise.cl switch on.
-    var kernelCode: Int {
-        switch self {
-        case .negate: 0
-        case .exp: 1
-        case .log: 2
-        case .sqrt: 3
-        case .abs: 4
-        case .relu: 5
-        case .leakyRelu: 6
-        case .sigmoid: 7
-        case .tanh: 8
-        case .softplus: 9
-        }
-    }
-
-    /// The slope argument of the unary kernels: leakyRelu's slope, else unused.
-    var kernelSlope: Float {
-        if case .leakyRelu(let slope) = self { return Float(slope) }
-        return 0
-    }
-}
-
-extension BinaryFunction {
-    /// The code `binary_apply` in elementwise.cl switches on.
-    var kernelCode: Int {
-        switch self {
-        case .add: 0
-        case .subtract: 1
-        case .multiply: 2
-        case .divide: 3
-        case .power: 4
-        case .maximum: 5
-        case .minimum: 6
-        case .equal: 7
-        case .greater: 8
-        }
-    }
-}
-
 extension OpenCLBackend {
     /// Work items per group of the elementwise kernels; fixed so pocl compiles each kernel once.
     static let elementwiseLocal = [64]

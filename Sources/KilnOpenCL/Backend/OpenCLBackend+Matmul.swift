@@ -101,8 +101,8 @@ extension OpenCLBackend {
             forward,
             [
                 .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
-                .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode), .int(Self.activationCode(activation)),
-                .float(Self.activationSlope(activation)),
+                .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode), .int(KernelCodes.activation(activation)),
+                .float(KernelCodes.slope(activation)),
             ],
             global: [(m + rows - 1) / rows, (n + width - 1) / width, batch],
             preferredLocal: Self.gemmLocal)
@@ -161,24 +161,5 @@ enum GemmBias {
         case .rows: 1
         case .columns: 2
         }
-    }
-}
-
-extension OpenCLBackend {
-    /// `gemm_activation`'s code for a fused activation.
-    static func activationCode(_ activation: UnaryFunction?) -> Int {
-        switch activation {
-        case nil: 0
-        case .relu: 1
-        case .leakyRelu: 2
-        case .sigmoid: 3
-        case .tanh: 4
-        case let other?: preconditionFailure("[linear] \(other) is not a fusible activation")
-        }
-    }
-
-    static func activationSlope(_ activation: UnaryFunction?) -> Float {
-        if case .leakyRelu(let slope) = activation { return Float(slope) }
-        return 0
     }
 }

@@ -32,7 +32,8 @@ public final class OpenCLBackend: Backend {
     /// Kernels and buffer copies enqueued so far.
     public private(set) var launchCount = 0
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
-    public internal(set) var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
+    /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
+    public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
     /// Each kernel file's defines under `tuning`, built once rather than on every launch.
     var tunedDefaults: [String: [(String, Int)]] = [:]
 
@@ -95,6 +96,14 @@ public final class OpenCLBackend: Backend {
         try enqueueCopy(from.buffer, offset: 0, to: to.buffer, offset: 0, count: from.count)
     }
 
+    /// Every op has a kernel here (a fused op's activation included: the shape rules admit only fusible ones).
+    public func implements(_ op: Op) -> Bool {
+        switch op {
+        case .data, .reshape: false
+        default: true
+        }
+    }
+
     public func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws {
         let out = try own(output).buffer
         let x = try inputs.map { OpenCLOperand(buffer: try own($0.storage).buffer, shape: $0.shape) }
@@ -117,6 +126,8 @@ public final class OpenCLBackend: Backend {
             try move(op, x, out, outputShape)
         case .reduce(let reduction, let axes, _):
             try reduce(reduction, axes: axes, x[0], out)
+        case .argMax(let axis):
+            try argMax(axis: axis, x[0], out)
         case .softmax(let axis):
             try softmax(axis: axis, logarithm: false, x[0], out)
         case .logSoftmax(let axis):
@@ -163,11 +174,13 @@ public final class OpenCLBackend: Backend {
     /// The kernel `entry` of `file` built with `defines` (`-D NAME=VALUE`, in the given order so the
     /// options can key the program cache). `-w`: pocl's compiler otherwise prints "N warnings generated" on
     /// the terminal for the float16 ABI note it gives on CPUs without AVX-512; errors still reach the build log.
+    /// The program's source is `KernelCodes.header` followed by the file with its includes expanded.
     func kernel(_ file: String, _ entry: String, defines: [(String, Int)] = []) throws -> OpenCLKernel {
         let options = (["-cl-std=CL1.2", "-w"] + defines.map { "-D \($0.0)=\($0.1)" }).joined(separator: " ")
         let key = KernelKey(file: file, entry: entry, options: options)
         if let kernel = kernels[key] { return kernel }
-        let program = try programs.program(file: file, source: try KernelSource.text(of: file), options: options)
+        let source = KernelCodes.header + (try KernelSource.program(of: file))
+        let program = try programs.program(file: file, source: source, options: options)
         let kernel = try program.kernel(entry)
         kernels[key] = kernel
         return kernel

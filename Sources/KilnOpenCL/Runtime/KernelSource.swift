@@ -1,5 +1,6 @@
 // KernelSource: the text of a Kernels/*.cl file, embedded at build time by the EmbedKernels
-// plugin, or read from the folder KILN_KERNEL_DIR names for fast kernel iteration.
+// plugin, or read from the folder KILN_KERNEL_DIR names for fast kernel iteration; and a file with the
+// files it `#include`s expanded in place, the source a program is built from.
 import Foundation
 
 /// Kernel source files by name ("gemm.cl").
@@ -13,6 +14,52 @@ public enum KernelSource {
     /// `text(of:)` with the environment given (for tests).
     public static func text(of file: String, environment: [String: String]) throws(OpenCLError) -> String {
         try text(of: file, kernelDirectory: environment["KILN_KERNEL_DIR"])
+    }
+
+    /// The source of a program built from `file`: its text with every `#include "NAME"` line replaced by NAME's
+    /// text (from the same place, expanded likewise, each file at most once), and `#line` directives so build logs
+    /// and checkers name the right file and line. Kernel files stay valid OpenCL C for a compiler given `-I Kernels`.
+    public static func program(of file: String) throws(OpenCLError) -> String {
+        let kernelDirectory = processKernelDirectory()
+        var included: Set<String> = []
+        return try expanded(file, kernelDirectory: kernelDirectory, included: &included)
+    }
+
+    /// `program(of:)` with the environment given (for tests).
+    public static func program(of file: String, environment: [String: String]) throws(OpenCLError) -> String {
+        var included: Set<String> = []
+        return try expanded(file, kernelDirectory: environment["KILN_KERNEL_DIR"], included: &included)
+    }
+
+    private static func expanded(_ file: String, kernelDirectory: String?, included: inout Set<String>) throws(OpenCLError)
+        -> String
+    {
+        included.insert(file)
+        var lines = ["#line 1 \"\(file)\""]
+        for (index, line) in try text(of: file, kernelDirectory: kernelDirectory).split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
+            guard let name = includedName(line) else {
+                lines.append(String(line))
+                continue
+            }
+            if !included.contains(name) {
+                lines.append(try expanded(name, kernelDirectory: kernelDirectory, included: &included))
+            }
+            lines.append("#line \(index + 2) \"\(file)\"")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// NAME of a line `#include "NAME"` (spaces allowed around the tokens), else nil.
+    private static func includedName(_ line: Substring) -> String? {
+        var rest = line.drop { $0 == " " || $0 == "\t" }
+        guard rest.hasPrefix("#") else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+        guard rest.hasPrefix("include") else { return nil }
+        rest = rest.dropFirst("include".count).drop { $0 == " " || $0 == "\t" }
+        guard rest.hasPrefix("\""), let end = rest.dropFirst().firstIndex(of: "\"") else { return nil }
+        return String(rest[rest.index(after: rest.startIndex)..<end])
     }
 
     /// The names of the kernel files available, sorted: those in `$KILN_KERNEL_DIR` when set,

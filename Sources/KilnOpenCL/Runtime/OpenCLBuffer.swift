@@ -40,7 +40,7 @@ public final class OpenCLBuffer: @unchecked Sendable {
     }
 
     deinit {
-        OpenCLDiagnostics.report(clReleaseMemObject(memory), "clReleaseMemObject")
+        context.release(memory)
         context.bufferByteCounter.add(-byteCount)
         OpenCLLiveObjects.add(-1, to: \.buffers)
         OpenCLLiveObjects.add(-byteCount, to: \.bufferBytes)

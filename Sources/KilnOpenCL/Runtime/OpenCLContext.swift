@@ -1,15 +1,22 @@
 // OpenCLContext: owns a cl_context and its one in-order command queue for one device.
 import COpenCL
+import Foundation
 
 /// A context and its in-order command queue on one device. Buffers, programs and kernels keep
 /// their context alive; the context is released when the last of them goes. Sendable because its
-/// state is immutable and OpenCL contexts and queues are thread-safe.
+/// state is immutable apart from the lock-guarded list of kept buffers, and OpenCL contexts and queues
+/// are thread-safe.
 public final class OpenCLContext: @unchecked Sendable {
     /// The device this context runs on.
     public let device: OpenCLDeviceInfo
     let deviceHandle: OpenCLDeviceHandle
     let context: cl_context
     let queue: cl_command_queue
+    /// Workarounds for defects of the device's OpenCL implementation.
+    public let quirks: DeviceQuirks
+    /// Buffers released while `quirks.keepsReleasedBuffers` holds, freed with the context.
+    private var keptBuffers: [cl_mem] = []
+    private let keptBuffersLock = NSLock()
     /// Bytes held by this context's buffers.
     let bufferByteCounter = ByteCounter()
 
@@ -31,6 +38,7 @@ public final class OpenCLContext: @unchecked Sendable {
         self.deviceHandle = device
         self.context = context
         self.queue = queue
+        self.quirks = DeviceQuirks(platformName: device.info.platformName)
         OpenCLLiveObjects.add(1, to: \.contexts)
         OpenCLLiveObjects.add(1, to: \.queues)
     }
@@ -41,10 +49,22 @@ public final class OpenCLContext: @unchecked Sendable {
     }
 
     deinit {
+        for memory in keptBuffers { OpenCLDiagnostics.report(clReleaseMemObject(memory), "clReleaseMemObject") }
         OpenCLDiagnostics.report(clReleaseCommandQueue(queue), "clReleaseCommandQueue")
         OpenCLDiagnostics.report(clReleaseContext(context), "clReleaseContext")
         OpenCLLiveObjects.add(-1, to: \.queues)
         OpenCLLiveObjects.add(-1, to: \.contexts)
+    }
+
+    /// Releases a buffer's memory now, or with the context when `quirks.keepsReleasedBuffers` holds.
+    func release(_ memory: cl_mem) {
+        guard quirks.keepsReleasedBuffers else {
+            OpenCLDiagnostics.report(clReleaseMemObject(memory), "clReleaseMemObject")
+            return
+        }
+        keptBuffersLock.lock()
+        keptBuffers.append(memory)
+        keptBuffersLock.unlock()
     }
 
     /// Bytes held by this context's buffers now.

@@ -127,9 +127,12 @@ public enum OpenCLDiscovery {
         let type: cl_device_type = try deviceScalar(device, CL_DEVICE_TYPE)
         let extensions = try deviceString(device, CL_DEVICE_EXTENSIONS)
             .split(separator: " ").map(String.init).sorted()
-        // A device without fp64/fp16 may answer the fp-config query with an error; that means "none".
-        let doubleConfig: cl_device_fp_config = (try? deviceScalar(device, CL_DEVICE_DOUBLE_FP_CONFIG)) ?? 0
-        let halfConfig: cl_device_fp_config = (try? deviceScalar(device, deviceHalfFPConfig)) ?? 0
+        // The fp-config queries exist only where the device lists the extension: an OpenCL 1.2 device without
+        // cl_khr_fp16 answers CL_DEVICE_HALF_FP_CONFIG with CL_INVALID_VALUE (oclgrind --check-api reports it).
+        let doubleConfig: cl_device_fp_config =
+            extensions.contains("cl_khr_fp64") ? try deviceScalar(device, CL_DEVICE_DOUBLE_FP_CONFIG) : 0
+        let halfConfig: cl_device_fp_config =
+            extensions.contains("cl_khr_fp16") ? try deviceScalar(device, deviceHalfFPConfig) : 0
         let dimensions: cl_uint = try deviceScalar(device, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS)
         let itemSizes: [Int] = try deviceArray(device, CL_DEVICE_MAX_WORK_ITEM_SIZES, count: Int(dimensions))
             .map { Int($0) }
@@ -153,8 +156,8 @@ public enum OpenCLDiscovery {
             maxWorkGroupSize: Int(try deviceScalar(device, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int),
             maxWorkItemSizes: itemSizes,
             preferredVectorWidthFloat: Int(try deviceScalar(device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT) as cl_uint),
-            hasFP16: extensions.contains("cl_khr_fp16") || halfConfig != 0,
-            hasFP64: extensions.contains("cl_khr_fp64") || doubleConfig != 0,
+            hasFP16: halfConfig != 0,
+            hasFP64: doubleConfig != 0,
             extensions: extensions
         )
     }

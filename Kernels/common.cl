@@ -1,0 +1,136 @@
+// common.cl: the prelude Kiln's kernel files include (`#include "common.cl"`): the unary functions and their
+// derivatives (one definition of each, so the elementwise kernels and the GEMM, convolution and LSTM epilogues
+// compute the same values), index helpers, and the window walks of pooling and convolution.
+//
+// The function codes (KILN_UNARY_*, KILN_BINARY_*) are not written here: Kiln generates them from its Swift enums
+// (Sources/KilnOpenCL/Backend/KernelCodes.swift) and puts them before this file in every program it builds, so the
+// host and the kernels cannot disagree. KILN_UNARY_NONE is the "no activation" code of the fused epilogues.
+// Reference: Sources/KilnReference/Reference+Elementwise.swift (the unary functions and their derivatives).
+// Tests: Tests/KilnOpenCLTests/ElementwiseKernelTests.swift (every function), PreludeKernelTests.swift (the index
+// helpers and codes), and every kernel test through the files that include this one.
+// Conventions fixed by the design: relu'(0) = 0, abs'(0) = 0, leakyRelu'(0) = slope.
+
+#ifndef KILN_COMMON_CL
+#define KILN_COMMON_CL
+
+#ifndef KILN_CODES
+#error "common.cl needs the function codes Kiln generates (KernelCodes.header); build it through OpenCLBackend.kernel"
+#endif
+
+#define KILN_PASTE(a, b) a##b
+/// `a` and `b` pasted after both are expanded (KILN_JOIN(float, 8) is float8).
+#define KILN_JOIN(a, b) KILN_PASTE(a, b)
+
+// ---- Index helpers ----
+
+/// The quotient x / d, with the remainder x - (x / d) * d stored in *remainder. Written from the quotient rather than
+/// as x % d: LLVM pairs an x / d with an x % d and marks the pair with a `freeze` instruction, which oclgrind 21.10's
+/// uninitialized-value checker cannot execute (the work item stops, its outputs stay unwritten). Same values.
+inline int kiln_divide(const int x, const int d, int *remainder) {
+    const int quotient = x / d;
+    *remainder = x - quotient * d;
+    return quotient;
+}
+
+/// Whether a window at output position *o reads input position i with tap k: o * stride - pad + k * dilation == i,
+/// 0 <= o < outputs. `offset` is i + pad - k * dilation; *o is set when the result is true.
+inline bool kiln_window_at(const int offset, const int stride, const int outputs, int *o) {
+    if (offset < 0) {
+        return false;
+    }
+    int remainder;
+    *o = kiln_divide(offset, stride, &remainder);
+    return remainder == 0 && *o < outputs;
+}
+
+/// How many of the taps start, start + step, ..., start + (taps - 1) * step lie in 0..<limit.
+inline int kiln_taps_inside(const int start, const int step, const int taps, const int limit) {
+    int count = 0;
+    for (int k = 0; k < taps; ++k) {
+        const int position = start + k * step;
+        count += (position >= 0 && position < limit) ? 1 : 0;
+    }
+    return count;
+}
+
+/// The window walk along one axis: a `for` header over the taps k < taps at `position = start + k * step` that lie in
+/// 0..<limit (taps in the padding are skipped). Two of them nest for a 2-D window, row-major:
+///     KILN_FOR_TAPS(ih, kh, oh * SH - PT, DH, KH, H) KILN_FOR_TAPS(iw, kw, ow * SW - PL, DW, KW, W) { ... }
+#define KILN_FOR_TAPS(position, k, start, step, taps, limit)                                                   \
+    for (int k = 0, position = (start); k < (taps); ++k, position += (step))                                   \
+        if (position < 0 || position >= (limit)) {                                                             \
+        } else
+
+/// The gather walk along one axis: a `for` header over the taps k < taps and the windows o (0 <= o < outputs) whose
+/// tap k reads input position i, o * stride - pad + k * dilation == i. Nested like KILN_FOR_TAPS.
+#define KILN_FOR_WINDOWS(o, k, i, pad, dilation, taps, stride, outputs)                                        \
+    for (int k = 0, o = 0; k < (taps); ++k)                                                                    \
+        if (!kiln_window_at((i) + (pad) - k * (dilation), (stride), (outputs), &o)) {                          \
+        } else
+
+// ---- Unary functions and their derivatives ----
+// Written once, generic over the float type: a kernel file instantiates them for each type it uses with
+// KILN_DEFINE_UNARY(float8) (any of float, float2, float4, float8, float16; instantiating all in every program cost
+// 15% more compile time on pocl). Then kiln_unary_float8(code, x, slope) applies the function KILN_UNARY_<name> = code
+// to every lane (slope is leakyRelu's; KILN_UNARY_NONE returns x unchanged, an unknown code NaN),
+// kiln_unary_derivative_float8(code, x, slope) is f'(x), and kiln_sigmoid_float8 and kiln_sech_squared_float8 are
+// the logistic function and 1 - tanh^2 on their own.
+
+/// The logistic function without overflow: with e = exp(-|x|), 1 / (1 + e) for x >= 0 and e / (1 + e) below.
+#define KILN_DEFINE_SIGMOID(T)                                                                                 \
+    inline T KILN_JOIN(kiln_sigmoid_, T)(const T x) {                                                          \
+        const T e = exp(-fabs(x));                                                                             \
+        const T denominator = 1.0f + e;                                                                        \
+        return select(e / denominator, 1.0f / denominator, isgreaterequal(x, (T)(0.0f)));                      \
+    }
+
+/// 1 - tanh(x)^2, written as 4 e / (1 + e)^2 with e = exp(-2|x|): 1 - t * t cancels once |x| > 4, losing about 1e-7
+/// absolute (a large relative error where the derivative is small).
+#define KILN_DEFINE_SECH_SQUARED(T)                                                                            \
+    inline T KILN_JOIN(kiln_sech_squared_, T)(const T x) {                                                     \
+        const T e = exp(-2.0f * fabs(x));                                                                      \
+        const T denominator = 1.0f + e;                                                                        \
+        return 4.0f * e / (denominator * denominator);                                                         \
+    }
+
+/// 1 where `mask` holds, else 0.
+#define KILN_ONES(T, mask) select((T)(0.0f), (T)(1.0f), (mask))
+
+#define KILN_DEFINE_UNARY(T)                                                                                   \
+    KILN_DEFINE_SIGMOID(T)                                                                                     \
+    KILN_DEFINE_SECH_SQUARED(T)                                                                                \
+    inline T KILN_JOIN(kiln_unary_, T)(const int code, const T x, const float slope) {                         \
+        switch (code) {                                                                                        \
+        case KILN_UNARY_NONE: return x;                                                                        \
+        case KILN_UNARY_NEGATE: return -x;                                                                     \
+        case KILN_UNARY_EXP: return exp(x);                                                                    \
+        case KILN_UNARY_LOG: return log(x);                                                                    \
+        case KILN_UNARY_SQRT: return sqrt(x);                                                                  \
+        case KILN_UNARY_ABS: return fabs(x);                                                                   \
+        case KILN_UNARY_RELU: return select((T)(0.0f), x, isgreater(x, (T)(0.0f)));                            \
+        case KILN_UNARY_LEAKY_RELU: return select(slope * x, x, isgreater(x, (T)(0.0f)));                      \
+        case KILN_UNARY_SIGMOID: return KILN_JOIN(kiln_sigmoid_, T)(x);                                        \
+        case KILN_UNARY_TANH: return tanh(x);                                                                  \
+        case KILN_UNARY_SOFTPLUS: return fmax(x, 0.0f) + log1p(exp(-fabs(x)));                                 \
+        default: return (T)(NAN);                                                                              \
+        }                                                                                                      \
+    }                                                                                                          \
+    inline T KILN_JOIN(kiln_unary_derivative_, T)(const int code, const T x, const float slope) {              \
+        switch (code) {                                                                                        \
+        case KILN_UNARY_NONE: return (T)(1.0f);                                                                \
+        case KILN_UNARY_NEGATE: return (T)(-1.0f);                                                             \
+        case KILN_UNARY_EXP: return exp(x);                                                                    \
+        case KILN_UNARY_LOG: return 1.0f / x;                                                                  \
+        case KILN_UNARY_SQRT: return 0.5f / sqrt(x);                                                           \
+        case KILN_UNARY_ABS: return KILN_ONES(T, isgreater(x, (T)(0.0f))) - KILN_ONES(T, isless(x, (T)(0.0f))); \
+        case KILN_UNARY_RELU: return KILN_ONES(T, isgreater(x, (T)(0.0f)));                                    \
+        case KILN_UNARY_LEAKY_RELU: return select((T)(slope), (T)(1.0f), isgreater(x, (T)(0.0f)));             \
+        /* s (1 - s) as s(x) s(-x): 1 - s(x) would cancel for large x. */                                      \
+        case KILN_UNARY_SIGMOID: return KILN_JOIN(kiln_sigmoid_, T)(x) * KILN_JOIN(kiln_sigmoid_, T)(-x);      \
+        case KILN_UNARY_TANH: return KILN_JOIN(kiln_sech_squared_, T)(x);                                      \
+        case KILN_UNARY_SOFTPLUS: return KILN_JOIN(kiln_sigmoid_, T)(x);                                       \
+        default: return (T)(NAN);                                                                              \
+        }                                                                                                      \
+    }
+
+#endif

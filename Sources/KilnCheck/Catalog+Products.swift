@@ -1,0 +1,94 @@
+// The products family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
+// linear op with each activation. Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
+// × 16 columns) and twice it, products long enough to take the padded-rows path (B rows a multiple of 4 KiB
+// long). Tolerance `.accumulation(terms: K)`: float32 sums of K products in another order than the reference.
+import KilnCore
+
+extension OpCatalog {
+    /// gemm.cl's default register block: the sizes around which a product's edge handling changes.
+    static let gemmTile = (rows: 6, columns: 16)
+
+    static var products: [OpCase] {
+        matmuls + linear
+    }
+
+    /// `op(A) [M, K] · op(B) [K, N]`, batched when `batch` is non-nil; quick when small enough for an interpreter.
+    static func product(m: Int, n: Int, k: Int, batch: Int? = nil, transposeA: Bool, transposeB: Bool, tier: OpCase.Tier? = nil) -> OpCase {
+        let prefix = batch.map { [$0] } ?? []
+        let a = Shape(prefix + (transposeA ? [k, m] : [m, k]))
+        let b = Shape(prefix + (transposeB ? [n, k] : [k, n]))
+        let work = (batch ?? 1) * m * n * k
+        return OpCase(
+            .matmul(transposeA: transposeA, transposeB: transposeB), [SeededInput(a), SeededInput(b)], tolerance: .accumulation(terms: k),
+            tier: tier ?? (work <= 20_000 ? .quick : .standard))
+    }
+
+    private static var matmuls: [OpCase] {
+        let (rows, width) = gemmTile
+        let sizesM = [1, 2, rows - 1, rows, rows + 1, 2 * rows + 1, 7, 13, 31]
+        let sizesN = [1, 3, width - 1, width, width + 1, 2 * width + 1, 7, 13, 31]
+        let sizesK = [1, 2, 7, 13, 15, 16, 17, 31, 64]
+        var random = RandomSource(seed: 0x6E44)
+        var cases: [OpCase] = []
+        let transposes = [(false, false), (false, true), (true, false), (true, true)]
+        // Random awkward sizes, every transpose combination; the first of each combination is quick.
+        for (transposeA, transposeB) in transposes {
+            for index in 0..<8 {
+                let (m, n, k) = (random.pick(sizesM), random.pick(sizesN), random.pick(sizesK))
+                cases.append(
+                    product(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, tier: index == 0 ? nil : .standard))
+            }
+        }
+        // One below, at and above the block in every dimension.
+        for (m, n, k) in [
+            (rows - 1, width, 16), (rows, width, 16), (rows + 1, width, 16), (rows, width - 1, 15), (rows, width + 1, 17), (1, 1, 1),
+            (rows + 1, width + 1, 1),
+        ] {
+            cases.append(product(m: m, n: n, k: k, transposeA: false, transposeB: false))
+        }
+        // Primes and larger sizes.
+        cases += [
+            product(m: 127, n: 31, k: 13, transposeA: false, transposeB: false),
+            product(m: 31, n: 127, k: 7, transposeA: true, transposeB: false),
+            product(m: 13, n: 7, k: 127, transposeA: false, transposeB: true),
+            product(m: 64, n: 96, k: 200, transposeA: true, transposeB: true),
+        ]
+        // B with rows a multiple of 4 KiB long and at least 512 of them: copied with padded rows first (rank 2,
+        // transposed, and batched with each batch's B padded in one copy).
+        cases += [
+            product(m: 7, n: 1024, k: 512, transposeA: false, transposeB: false),
+            product(m: 3, n: 1024, k: 513, transposeA: true, transposeB: true),
+            product(m: 2, n: 2048, k: 512, batch: 3, transposeA: false, transposeB: false),
+        ]
+        // Batched, every transpose combination.
+        var batched = RandomSource(seed: 0xBA7C)
+        for (transposeA, transposeB) in transposes {
+            for _ in 0..<2 {
+                let (m, n, k) = (batched.pick(sizesM), batched.pick(sizesN), batched.pick(sizesK))
+                cases.append(product(m: m, n: n, k: k, batch: batched.pick([1, 2, 3, 5]), transposeA: transposeA, transposeB: transposeB))
+            }
+        }
+        // Out of the block on every side, batched: the shapes the tunable variants are checked on.
+        for (transposeA, transposeB) in transposes {
+            cases.append(product(m: 2 * rows + 1, n: 37, k: 19, batch: 2, transposeA: transposeA, transposeB: transposeB))
+        }
+        return cases
+    }
+
+    /// `activation(op(A) · op(B) + bias)` for every fusible activation and none, every transpose combination.
+    private static var linear: [OpCase] {
+        var random = RandomSource(seed: 31)
+        let sizes = [1, 5, 7, 15, 16, 17, 31, 64, 127]
+        let activations: [UnaryFunction?] = [nil] + fusibleActivations.map { $0 }
+        return (0..<25).map { index in
+            let (m, n, k) = (random.pick(sizes), random.pick(sizes), random.pick(sizes))
+            let (transposeA, transposeB) = (index % 2 == 1, index % 4 >= 2)
+            let a: Shape = transposeA ? [k, m] : [m, k]
+            let b: Shape = transposeB ? [n, k] : [k, n]
+            return OpCase(
+                .linear(transposeA: transposeA, transposeB: transposeB, activation: activations[index % activations.count]),
+                [SeededInput(a), SeededInput(b), SeededInput([n])], tolerance: .accumulation(terms: k),
+                tier: m * n * k <= 20_000 ? .quick : .standard)
+        }
+    }
+}
