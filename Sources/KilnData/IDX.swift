@@ -44,8 +44,7 @@ public struct IDXFile {
             }
         }
         guard let payload, !headerSize.addingReportingOverflow(payload).overflow else {
-            throw DataError.invalidHeader(
-                file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
+            throw DataError.invalidHeader(file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
         }
         guard payload <= data.count - headerSize else {
             throw DataError.truncated(file: file, expectedBytes: headerSize + payload, actualBytes: data.count)

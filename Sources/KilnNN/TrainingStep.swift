@@ -298,7 +298,7 @@ public final class Evaluation {
         let plan =
             try plans[shape]
             ?? {
-                let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+                let x = try StepGraph.input(shape, on: device)
                 let output = try model.forward(x, context: ForwardContext(training: false))
                 let plan = try Plan(inputs: [x], outputs: [output], updates: [])
                 plans[shape] = plan
