@@ -142,9 +142,10 @@ public final class Communicator {
         var received = [UInt64](repeating: 0, count: size)
         try withUnsafeBytes(of: &sent) { sentBytes in
             try received.withUnsafeMutableBytes { receivedBytes in
-                try wait(for: start(operation) {
-                    kiln_mpi_iallgather(sentBytes.baseAddress, receivedBytes.baseAddress, Int32(sentBytes.count), &$0)
-                })
+                try wait(
+                    for: start(operation) {
+                        kiln_mpi_iallgather(sentBytes.baseAddress, receivedBytes.baseAddress, Int32(sentBytes.count), &$0)
+                    })
             }
         }
         return received
@@ -158,9 +159,10 @@ public final class Communicator {
         var received = [UInt8](repeating: 0, count: width * size)
         try sent.withUnsafeBytes { sentBytes in
             try received.withUnsafeMutableBytes { receivedBytes in
-                try wait(for: start(operation) {
-                    kiln_mpi_iallgather(sentBytes.baseAddress, receivedBytes.baseAddress, Int32(width), &$0)
-                })
+                try wait(
+                    for: start(operation) {
+                        kiln_mpi_iallgather(sentBytes.baseAddress, receivedBytes.baseAddress, Int32(width), &$0)
+                    })
             }
         }
         return (0..<size).map { rank in
@@ -217,7 +219,8 @@ public final class Communicator {
 
     private func count(_ count: Int, _ operation: String) throws -> Int32 {
         guard count <= Self.largestCount else {
-            throw DistributedError.setting("rank \(rank): \(operation) has \(count) values; one collective takes at most \(Self.largestCount)")
+            throw DistributedError.setting(
+                "rank \(rank): \(operation) has \(count) values; one collective takes at most \(Self.largestCount)")
         }
         return Int32(count)
     }

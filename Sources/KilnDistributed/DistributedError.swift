@@ -34,7 +34,8 @@ public enum DistributedError: Error, CustomStringConvertible {
             return waited + "; \(named.joined(separator: ", ")) did not take part (stopped answering or never started it; "
                 + "raise KILN_MPI_TIMEOUT if a step can be this slow)"
         case .drift(let rank, let epoch, let differingRanks, let largestDifference, let tensor):
-            var text = "rank \(rank): after epoch \(epoch) the parameters of rank\(differingRanks.count == 1 ? "" : "s") "
+            var text =
+                "rank \(rank): after epoch \(epoch) the parameters of rank\(differingRanks.count == 1 ? "" : "s") "
                 + "\(differingRanks.map(String.init).joined(separator: ", ")) differ from rank 0's"
             if let largestDifference, let tensor { text += " (largest difference \(largestDifference) in \(tensor))" }
             return text + "; the ranks no longer train one model (devices that round differently?), so training stops"

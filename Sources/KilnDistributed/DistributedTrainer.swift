@@ -32,7 +32,8 @@ public final class DistributedTrainer: TrainingTask {
         guard trainer.configuration.batchSize >= communicator.size else {
             throw DistributedError.mismatch(
                 rank: communicator.rank,
-                "a batch of \(trainer.configuration.batchSize) cannot be split across \(communicator.size) ranks; give each rank at least one example (--batch-size \(communicator.size) or more)")
+                "a batch of \(trainer.configuration.batchSize) cannot be split across \(communicator.size) ranks; give each rank at least one example (--batch-size \(communicator.size) or more)"
+            )
         }
     }
 
@@ -129,14 +130,16 @@ public final class DistributedTrainer: TrainingTask {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let data = trainer.data
-        let text = String(decoding: try encoder.encode(trainer.configuration), as: UTF8.self)
+        let text =
+            String(decoding: try encoder.encode(trainer.configuration), as: UTF8.self)
             + " \(data.training.count) \(data.test.count) \(data.imageShape) \(data.classCount)"
         let fingerprints = try communicator.allgather(Self.fingerprint(text), operation: "comparing the ranks' settings")
         let differing = fingerprints.indices.filter { fingerprints[$0] != fingerprints[0] }
         guard differing.isEmpty else {
             throw DistributedError.mismatch(
                 rank: communicator.rank,
-                "rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) got other settings or another data set than rank 0 (\(data.name): \(data.training.count) training images); give every rank the same command line and data")
+                "rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) got other settings or another data set than rank 0 (\(data.name): \(data.training.count) training images); give every rank the same command line and data"
+            )
         }
     }
 

@@ -134,8 +134,10 @@ public final class GradientAllreduce: GradientReducer {
                 storage.extras[0] = try localLoss() * weight
                 storage.extras[1] = stopRequested ? 1 : 0
             }
-            exchange.started.append(try communicator.startSum(
-                storage.bucket(index), operation: "gradient allreduce of step \(step) (bucket \(index + 1) of \(layout.buckets.count))"))
+            exchange.started.append(
+                try communicator.startSum(
+                    storage.bucket(index), operation: "gradient allreduce of step \(step) (bucket \(index + 1) of \(layout.buckets.count))")
+            )
         }
     }
 

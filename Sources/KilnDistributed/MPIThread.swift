@@ -155,7 +155,9 @@ final class MPIThread {
             let late = heartbeat?.lateRanks(for: operation.number, silence: min(4 * Heartbeat.interval, timeout / 2))
             // Rank 0 hears from every rank, so the others give it a head start to name the late one.
             guard late != nil || waited > timeout + min(10, timeout / 4) else { return true }
-            fail([operation], with: DistributedError.timeout(rank: rank, operation: operation.name, seconds: waited, lateRanks: late, hosts: hosts))
+            fail(
+                [operation],
+                with: DistributedError.timeout(rank: rank, operation: operation.name, seconds: waited, lateRanks: late, hosts: hosts))
             return false
         }
     }

@@ -45,7 +45,7 @@ extension TrainCommand {
         } catch let error as ExitCode {
             try communicator.finalize()
             throw error
-        } catch where Self.isSharedByAllRanks(error) || error is TrainingStopped {
+        } catch  where Self.isSharedByAllRanks(error) || error is TrainingStopped {
             if communicator.rank == 0 { FileHandle.standardError.write(Data("kiln: \(error)\n".utf8)) }
             try communicator.finalize()
             throw ExitCode.failure
@@ -72,32 +72,49 @@ extension TrainCommand {
         let isLeader = communicator.rank == 0
         let share = CoreShare(localRank: communicator.localRank, localSize: communicator.localSize)
         let threads = share.apply()
-        let configuration = training.configuration(model: model)
+        var configuration = training.configuration(model: model)
+        configuration.data = dataOptions.selection(dataset: common.datasetName)
         let run = RunFolder(folder)
         if resume, isLeader { try Self.checkResumable(run.checkpoint, with: configuration) }
         let query = common.device ?? ProcessInfo.processInfo.environment[Device.environmentVariable] ?? "opencl"
         let device = try Device.forRank(query, localRank: communicator.localRank)
-        let trainer = try Trainer(configuration: configuration, data: common.loadImageDataset(), device: device)
+        let data = try common.loadImageDataset(configuration.data)
+        if earlyStop != nil, data.validation == nil {
+            throw ValidationError("--early-stop needs a validation set: add --validation-split 0.1, or give the data set a val/ split")
+        }
+        let trainer = try Trainer(configuration: configuration, data: data, device: device)
         try trainer.loop.check(trainer)
         let distributed = try DistributedTrainer(
             trainer: trainer, communicator: communicator, firstBucketBytes: distributedOptions.firstBucketBytes,
             bucketBytes: distributedOptions.bucketBytes)
-        let placement = device.description.hasPrefix("opencl") ? "POCL_MAX_PTHREAD_COUNT=\(threads) (\(share.reason))" : "no CPU threads to share"
+        let placement =
+            device.description.hasPrefix("opencl") ? "POCL_MAX_PTHREAD_COUNT=\(threads) (\(share.reason))" : "no CPU threads to share"
         let placements = try communicator.allgather("\(device), \(placement)", operation: "exchanging device names")
         if isLeader { try run.prepare() }
         var reports = try distributed.start(resuming: resume ? run : nil)
         var saved: TrainingPosition? = resume ? trainer.loop.position : nil
+        let stepLog = isLeader ? try StepLog(run.steps, keepingThrough: resume ? trainer.step.step : nil) : nil
         if isLeader {
             if resume {
-                print("resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch), on \(communicator.size) ranks")
+                print(
+                    "resumed from \(checkpoint.path) at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch), on \(communicator.size) ranks"
+                )
             }
-            let shares = Set((0..<communicator.size).map { DistributedTrainer.share(of: training.batchSize, rank: $0, size: communicator.size).count })
-            print("training \(model) (\(trainer.model.parameterCount) parameters) on \(communicator.size) ranks with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize) (\(shares.sorted().map(String.init).joined(separator: " or ")) per rank), \(trainer.normalization.summary)")
+            print(Self.summary(of: data))
+            let shares = Set(
+                (0..<communicator.size).map { DistributedTrainer.share(of: training.batchSize, rank: $0, size: communicator.size).count })
+            print(
+                "training \(model) (\(trainer.model.parameterCount) parameters) on \(communicator.size) ranks with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize) (\(shares.sorted().map(String.init).joined(separator: " or ")) per rank), \(trainer.normalization.summary)"
+            )
             for (rank, placement) in placements.enumerated() { print("rank \(rank) on \(communicator.hosts[rank]): \(placement)") }
             let layout = distributed.reducer.layout(parameterCounts: trainer.model.parameters.map(\.variable.shape.count))
             let megabytes = Double(trainer.model.parameterCount * MemoryLayout<Float>.size) / 1_048_576
-            print("gradients: \(String(format: "%.2f", megabytes)) MiB per step in \(layout.buckets.count) allreduce bucket\(layout.buckets.count == 1 ? "" : "s")")
-            print("training step plans per rank: \(try trainer.step.plans(for: [distributed.shareShape]).map { "\($0.report)" }.joined(separator: "; then "))")
+            print(
+                "gradients: \(String(format: "%.2f", megabytes)) MiB per step in \(layout.buckets.count) allreduce bucket\(layout.buckets.count == 1 ? "" : "s")"
+            )
+            print(
+                "training step plans per rank: \(try trainer.step.plans(for: [distributed.shareShape]).map { "\($0.report)" }.joined(separator: "; then "))"
+            )
         }
         let interrupt = InterruptFlag()
         distributed.interrupted = { interrupt.raised }
@@ -105,15 +122,25 @@ extension TrainCommand {
         var stepStart = DispatchTime.now().uptimeNanoseconds
         let epochs = training.epochs
         if trainer.epoch >= epochs, isLeader { print("already trained \(trainer.epoch) epochs; raise --epochs to train more") }
-        while trainer.epoch < epochs {
-            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress.drawsBar)
+        // Every rank has the same reports (evaluation runs on identical weights), so every rank stops early alike.
+        while trainer.epoch < epochs, !stoppedEarly(reports) {
+            // mpirun hands the ranks a terminal of its own whatever its output is, so `auto` means plain lines here.
+            let bar = EpochProgress(
+                label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: isLeader && progress == .bar)
             let hooks = distributed.hooks(
                 shouldStop: { steps.map { trainer.step.step >= $0 } ?? false },
                 batchEnded: { position, batches, loss in
                     let now = DispatchTime.now().uptimeNanoseconds
-                    timings.append((Double(now - stepStart) / 1e9, distributed.reducer.timings))
+                    let seconds = Double(now - stepStart) / 1e9
+                    timings.append((seconds, distributed.reducer.timings))
                     stepStart = now
                     guard isLeader else { return }
+                    let record = StepRecord(
+                        step: trainer.step.step, epoch: trainer.epoch + 1, batch: position.batch, loss: Double(loss),
+                        learningRate: trainer.configuration.learningRate(epoch: trainer.epoch),
+                        imagesPerSecond: Double(training.batchSize) / max(seconds, 1e-9))
+                    // A full disk or a removed folder must not stop training; the checkpoint says what was done.
+                    try? stepLog?.append(record)
                     if let steps, trainer.step.step <= steps {
                         print("step \(trainer.step.step) loss \(loss)")
                     } else {
@@ -136,20 +163,28 @@ extension TrainCommand {
                     return
                 }
                 if isLeader {
-                    print("interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume")
+                    print(
+                        "interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume"
+                    )
                 }
                 throw ExitCode(130)
             }
             reports.append(report)
             if isLeader {
-                print(Metrics.line(report))
+                print(Metrics.line(report) + (reports.bestValidationEpoch == report.epoch ? "  (best)" : ""))
                 try run.save(trainer, reports: reports)
-                try Metrics.chart(reports, title: "\(model) on \(communicator.size) ranks").write(to: folder.appendingPathComponent("metrics.svg"))
+                try Metrics.chart(reports, title: "\(model) on \(communicator.size) ranks").write(
+                    to: folder.appendingPathComponent("metrics.svg"))
             }
             saved = trainer.loop.position
             stepStart = DispatchTime.now().uptimeNanoseconds
         }
-        if isLeader { print("checkpoint: \(checkpoint.path)") }
+        guard isLeader else { return }
+        if let earlyStop, stoppedEarly(reports), let best = reports.bestValidationEpoch {
+            print("stopped early: no better validation accuracy in the \(earlyStop) epochs since epoch \(best)")
+        }
+        try measureTest(trainer, run: run, reports: &reports)
+        print("checkpoint: \(checkpoint.path)")
     }
 
     /// Prints (on rank 0) where the steps' time went, leaving out the first tenth (plans compiled, caches
@@ -160,9 +195,12 @@ extension TrainCommand {
         let kept = Array(timings.dropFirst(timings.count / 10))
         let median = { (values: [Double]) in values.sorted()[values.count / 2] * 1000 }
         let early = kept.map { Double($0.exchange.bucketsStartedEarly) }.reduce(0, +) / Double(kept.count)
-        print(String(
-            format: "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms; %.1f of %d buckets started from within the backward pass",
-            kept.count, median(kept.map(\.step)), median(kept.map(\.exchange.waitSeconds)), median(kept.map(\.exchange.gatherSeconds)), median(alone),
-            early, kept.last?.exchange.buckets ?? 0))
+        print(
+            String(
+                format:
+                    "timing (rank 0, median of %d steps): step %.3f ms, waiting for the allreduce after the backward pass %.3f ms, reading gradients %.3f ms; allreduce alone %.3f ms; %.1f of %d buckets started from within the backward pass",
+                kept.count, median(kept.map(\.step)), median(kept.map(\.exchange.waitSeconds)), median(kept.map(\.exchange.gatherSeconds)),
+                median(alone),
+                early, kept.last?.exchange.buckets ?? 0))
     }
 }

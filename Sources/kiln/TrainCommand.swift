@@ -166,14 +166,14 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// Whether `--early-stop N` ends the run: N epochs have passed since the best validation accuracy.
-    private func stoppedEarly(_ reports: [EpochReport]) -> Bool {
+    func stoppedEarly(_ reports: [EpochReport]) -> Bool {
         guard let earlyStop, let since = reports.epochsSinceBestValidation else { return false }
         return since >= earlyStop
     }
 
     /// Measures the test set once, on the best weights when a validation set chose some (else the last), prints
     /// the result and records it in the last epoch's metrics.
-    private func measureTest(_ trainer: Trainer, run: RunFolder, reports: inout [EpochReport]) throws {
+    func measureTest(_ trainer: Trainer, run: RunFolder, reports: inout [EpochReport]) throws {
         let bestEpoch = reports.bestValidationEpoch
         if bestEpoch != nil, FileManager.default.fileExists(atPath: run.best.path) { try trainer.loadWeights(from: run.best) }
         let test = try trainer.evaluate(trainer.data.test)

@@ -15,7 +15,10 @@ final class DistributedFailureTests: DistributedTestCase {
         let data = try tinyDataset(trainingCount: 640, testCount: 20)
         addTeardownBlock { try? FileManager.default.removeItem(at: data) }
         let out = try temporaryFolder("failure")
-        let arguments = ["train", "--model", "mlp", "--device", "opencl", "--dataset", data.path, "--epochs", "1000", "--steps", "1000000", "--out", out.path]
+        let arguments = [
+            "train", "--model", "mlp", "--device", "opencl", "--dataset", data.path, "--epochs", "1000", "--steps", "1000000", "--out",
+            out.path,
+        ]
         let job = try BackgroundCommand(Self.mpirun, mpirunArguments(ranks, arguments + extra, options: options))
         addTeardownBlock { if job.process.isRunning { job.process.terminate() } }
         return (job, out)
@@ -70,7 +73,9 @@ final class DistributedFailureTests: DistributedTestCase {
         let report = job.errorText
         XCTAssertTrue(report.contains("rank 2 on "), report)
         XCTAssertTrue(report.contains("did not take part"), report)
-        print("rank 2 stopped: the job ended \(String(format: "%.1f", seconds)) s later: \(report.split(separator: "\n").first { $0.contains("did not take part") } ?? "")")
+        print(
+            "rank 2 stopped: the job ended \(String(format: "%.1f", seconds)) s later: \(report.split(separator: "\n").first { $0.contains("did not take part") } ?? "")"
+        )
     }
 
     func testAFailureOnOneRankEndsTheJobNamingIt() throws {
@@ -80,7 +85,8 @@ final class DistributedFailureTests: DistributedTestCase {
         let out = try temporaryFolder("failure")
         let common = ["train", "--model", "mlp", "--dataset", data.path, "--steps", "20", "--out", out.path]
         // Rank 1 is given a device that does not exist.
-        let arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "1", executable.path] + common + ["--device", "opencl"]
+        let arguments =
+            ["--allow-run-as-root", "--oversubscribe", "-np", "1", executable.path] + common + ["--device", "opencl"]
             + [":", "-np", "1", executable.path] + common + ["--device", "opencl:nosuchdevice"]
         let job = try BackgroundCommand(Self.mpirun, arguments)
         let status = job.finish(seconds: 120)
@@ -97,7 +103,8 @@ final class DistributedFailureTests: DistributedTestCase {
         let out = try temporaryFolder("failure")
         // A learning rate this large makes the loss infinite within a few steps, on every rank at once.
         let result = try mpirun(
-            3, ["train", "--model", "mlp", "--device", "opencl", "--dataset", data.path, "--lr", "1e30", "--steps", "20", "--out", out.path])
+            3,
+            ["train", "--model", "mlp", "--device", "opencl", "--dataset", data.path, "--lr", "1e30", "--steps", "20", "--out", out.path])
         XCTAssertEqual(result.status, 1, result.error)
         XCTAssertEqual(result.error.components(separatedBy: "training diverged").count - 1, 1, result.error)
     }

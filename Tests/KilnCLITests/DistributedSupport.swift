@@ -43,7 +43,10 @@ class DistributedTestCase: KilnCommandLineTestCase {
 
     /// `kiln train` of `model` on the shared data set for `steps` steps, writing to `out`.
     func arguments(_ model: String, out: URL, steps: Int = 50) throws -> [String] {
-        ["train", "--model", model, "--device", "opencl", "--dataset", try dataset().path, "--steps", "\(steps)", "--seed", "3", "--out", out.path]
+        [
+            "train", "--model", model, "--device", "opencl", "--dataset", try dataset().path, "--steps", "\(steps)", "--seed", "3", "--out",
+            out.path,
+        ]
     }
 
     /// One process's losses and checkpoint for `model` (run once per test process).
@@ -110,7 +113,8 @@ class DistributedTestCase: KilnCommandLineTestCase {
             }
             let difference = abs(value - reference) / abs(reference)
             worst = max(worst, difference)
-            XCTAssertLessThanOrEqual(difference, tolerance, "\(label): step \(step) loss \(value), one process \(reference)", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                difference, tolerance, "\(label): step \(step) loss \(value), one process \(reference)", file: file, line: line)
         }
         return worst
     }
@@ -123,7 +127,8 @@ class DistributedTestCase: KilnCommandLineTestCase {
     ) throws -> Double {
         let left = try SafeTensorsFile(contentsOf: actual)
         let right = try SafeTensorsFile(contentsOf: expected)
-        XCTAssertEqual(left.arrays.map(\.name).sorted(), right.arrays.map(\.name).sorted(), "\(label): tensor names", file: file, line: line)
+        XCTAssertEqual(
+            left.arrays.map(\.name).sorted(), right.arrays.map(\.name).sorted(), "\(label): tensor names", file: file, line: line)
         var worst = 0.0
         for reference in right.arrays {
             let name = reference.name
@@ -132,7 +137,8 @@ class DistributedTestCase: KilnCommandLineTestCase {
             let difference = zip(values, reference.values).map { Double(abs($0 - $1)) }.max() ?? 0
             let relative = scale > 0 ? difference / scale : difference
             worst = max(worst, relative)
-            XCTAssertLessThanOrEqual(relative, tolerance, "\(label): \(name) differs by \(difference) (largest value \(scale))", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                relative, tolerance, "\(label): \(name) differs by \(difference) (largest value \(scale))", file: file, line: line)
         }
         XCTAssertEqual(left.metadata["kiln.step"], right.metadata["kiln.step"], "\(label): step", file: file, line: line)
         XCTAssertEqual(left.metadata["kiln.epoch"], right.metadata["kiln.epoch"], "\(label): epoch", file: file, line: line)

@@ -8,7 +8,8 @@ final class DistributedTrainingTests: DistributedTestCase {
     /// Trains `model` on `ranks` ranks and compares every loss and the final checkpoint with one process.
     /// Returns the job's output.
     @discardableResult
-    private func assertMatchesOneProcess(_ model: String, ranks: Int, extra: [String] = [], tolerance: Double = tolerance) throws -> String {
+    private func assertMatchesOneProcess(_ model: String, ranks: Int, extra: [String] = [], tolerance: Double = tolerance) throws -> String
+    {
         try requireMPI()
         let expected = try baseline(model)
         let out = try temporaryFolder("ranks")
@@ -19,7 +20,9 @@ final class DistributedTrainingTests: DistributedTestCase {
         let lossDifference = assertSameLosses(Self.losses(result.output), expected.losses, steps: 1...50, tolerance: tolerance, label)
         let parameterDifference = try assertSameCheckpoint(
             out.appendingPathComponent("checkpoint.safetensors"), expected.checkpoint, tolerance: tolerance, label)
-        print("\(label) \(extra.joined(separator: " ")): largest relative difference from one process: losses \(lossDifference), checkpoint \(parameterDifference)")
+        print(
+            "\(label) \(extra.joined(separator: " ")): largest relative difference from one process: losses \(lossDifference), checkpoint \(parameterDifference)"
+        )
         return result.output
     }
 

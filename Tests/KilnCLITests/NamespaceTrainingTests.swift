@@ -29,21 +29,25 @@ final class NamespaceTrainingTests: DistributedTestCase {
         let sentBefore = try (0..<3).map(hosts.sentBytes)
         // mpirun runs on the first host and reaches the others through the launch agent, as through ssh.
         let launch = [
-            "netns", "exec", hosts.namespaces[0], Self.mpirun.path, "--allow-run-as-root", "--hostfile", try hosts.hostfile(in: folder).path,
+            "netns", "exec", hosts.namespaces[0], Self.mpirun.path, "--allow-run-as-root", "--hostfile",
+            try hosts.hostfile(in: folder).path,
             "-np", "3", "--mca", "plm_rsh_agent", try hosts.launchAgent(in: folder).path, "--mca", "btl", "tcp,self",
             "--mca", "btl_tcp_if_include", NetworkNamespaces.subnet, "--mca", "oob_tcp_if_include", NetworkNamespaces.subnet,
             executable.path,
         ]
-        let job = try BackgroundCommand(URL(fileURLWithPath: try XCTUnwrap(NetworkNamespaces.ip)), launch + (try arguments("mlp", out: out)))
+        let job = try BackgroundCommand(
+            URL(fileURLWithPath: try XCTUnwrap(NetworkNamespaces.ip)), launch + (try arguments("mlp", out: out)))
         let status = job.finish(seconds: 600)
         XCTAssertEqual(status, 0, job.errorText + job.outputText)
         XCTAssertTrue(job.outputText.contains("on 3 ranks"), job.outputText)
         let difference = assertSameLosses(Self.losses(job.outputText), expected.losses, steps: 1...50, "three namespaces")
-        let parameters = try assertSameCheckpoint(out.appendingPathComponent("checkpoint.safetensors"), expected.checkpoint, "three namespaces")
+        let parameters = try assertSameCheckpoint(
+            out.appendingPathComponent("checkpoint.safetensors"), expected.checkpoint, "three namespaces")
 
         // Each rank sent at least the ring's share of every step's gradients (and the loss beside them), and
         // not much more: a tree through rank 0 would send it twice the gradients per step.
-        let parameterCount = try XCTUnwrap(job.outputText.split(separator: "(").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) })
+        let parameterCount = try XCTUnwrap(
+            job.outputText.split(separator: "(").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) })
         let ring = 50.0 * 2 * 2 / 3 * Double((parameterCount + 2) * 4)
         for host in 0..<3 {
             let sent = Double(try hosts.sentBytes(host) - sentBefore[host])

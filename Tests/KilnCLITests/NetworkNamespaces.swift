@@ -38,7 +38,9 @@ final class NetworkNamespaces {
                 try Self.run(["netns", "add", namespace])
                 created.append(namespace)
                 // Both ends are made inside the namespaces: nothing appears in the machine's own.
-                try Self.run(["link", "add", interface(index), "netns", namespace, "type", "veth", "peer", "name", "port\(index)", "netns", bridge])
+                try Self.run([
+                    "link", "add", interface(index), "netns", namespace, "type", "veth", "peer", "name", "port\(index)", "netns", bridge,
+                ])
                 try Self.run(["-n", bridge, "link", "set", "port\(index)", "master", "switch"])
                 try Self.run(["-n", bridge, "link", "set", "port\(index)", "up"])
                 try Self.run(["-n", namespace, "address", "add", "\(addresses[index])/24", "dev", interface(index)])

@@ -43,7 +43,8 @@ final class BucketLayoutTests: XCTestCase {
                 assertConsistent(layout, counts)
                 for (index, bucket) in layout.buckets.enumerated() where bucket.count > 1 {
                     let floats = bucket.reduce(0) { $0 + counts[$1.gradient] }
-                    XCTAssertLessThanOrEqual(floats * 4, index == 0 ? first : rest, "\(counts) \(first) \(rest): bucket \(index) over capacity")
+                    XCTAssertLessThanOrEqual(
+                        floats * 4, index == 0 ? first : rest, "\(counts) \(first) \(rest): bucket \(index) over capacity")
                 }
             }
         }

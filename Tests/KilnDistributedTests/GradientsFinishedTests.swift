@@ -38,7 +38,8 @@ final class GradientsFinishedTests: XCTestCase {
             let parameters = model.parameters.count
             XCTAssertEqual(reducer.notifications.flatMap { $0 }.sorted(), Array(0..<parameters), "\(name): each gradient once")
             XCTAssertGreaterThan(reducer.notifications.count, 1, "\(name): reported as they finish, not all at the end")
-            XCTAssertEqual(reducer.notifications.first?.contains(parameters - 1), true, "\(name): the last layer's first: \(reducer.notifications)")
+            XCTAssertEqual(
+                reducer.notifications.first?.contains(parameters - 1), true, "\(name): the last layer's first: \(reducer.notifications)")
             for index in 0..<parameters {
                 XCTAssertEqual(reducer.early[index], reducer.buffers[index], "\(name): gradient \(index) read early equals its buffer")
             }

@@ -9,7 +9,9 @@ final class PlacementTests: XCTestCase {
             let shares = (0..<size).map { DistributedTrainer.share(of: count, rank: $0, size: size) }
             XCTAssertEqual(shares.first?.lowerBound, 0, "\(count) over \(size)")
             XCTAssertEqual(shares.last?.upperBound, count, "\(count) over \(size)")
-            for (left, right) in zip(shares, shares.dropFirst()) { XCTAssertEqual(left.upperBound, right.lowerBound, "\(count) over \(size)") }
+            for (left, right) in zip(shares, shares.dropFirst()) {
+                XCTAssertEqual(left.upperBound, right.lowerBound, "\(count) over \(size)")
+            }
             let sizes = shares.map(\.count)
             XCTAssertLessThanOrEqual((sizes.max() ?? 0) - (sizes.min() ?? 0), 1, "\(count) over \(size): \(sizes)")
         }
