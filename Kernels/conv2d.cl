@@ -5,8 +5,8 @@
 // with G groups: output channel o belongs to group g = o / (O/G) and reads input channels g*(C/G) ..< (g+1)*(C/G)
 // (depthwise: G = C). Output (oh, ow) at tap (kh, kw) reads input row ih = oh*SH - PT + kh*DH and column
 // iw = ow*SW - PL + kw*DW; taps in the padding (PT, PL top/left; bottom/right only shape OH, OW) read zero.
-// Reference: ReferenceBackend.conv2d, conv2dBackwardInput, conv2dBackwardWeight
-// (Sources/KilnReference/Reference+Convolution.swift).
+// Reference: Conv2D, Conv2DBackwardInput, Conv2DBackwardWeight
+// (Sources/KilnCore/Ops/Convolution.swift).
 // Tests: Tests/KilnOpenCLTests/ConvolutionKernelTests.swift (stride 1-3, asymmetric padding, dilation 1-2,
 // groups 1, 2 and depthwise, non-square kernels, with and without bias, all three passes, convTranspose2d).
 //

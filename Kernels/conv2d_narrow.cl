@@ -14,7 +14,7 @@
 // (PT, PL top and left; the bottom and right padding follow from OH and OW). Requires OW >= 8.
 // A row's last segment starts at OW - 8 (it overlaps the one before when OW is not a multiple of 8), so every
 // load and store is a whole float8 inside the row.
-// Reference: ReferenceBackend.conv2d and conv2dBackwardWeight (Sources/KilnReference/Reference+Convolution.swift).
+// Reference: Conv2D and Conv2DBackwardWeight (Sources/KilnCore/Ops/Convolution.swift).
 // Tests: Tests/KilnOpenCLTests/NarrowConvolutionKernelTests.swift.
 //
 // conv2d_narrow_pad:             one work item per xp row: x, or 0 in the padding (0.03 ms for the CNN's first

@@ -7,7 +7,7 @@
 //   C [B, M, N]
 // Batch strides are arguments, so conv2d (OpenCLBackend+Convolution.swift) also runs its im2col products here,
 // sharing one weight matrix across the batch (stride 0) and starting each row from a bias.
-// Reference: ReferenceBackend.matmul (Sources/KilnReference/Reference+Matmul.swift).
+// Reference: Matmul (Sources/KilnCore/Ops/Matmul.swift).
 // Tests: Tests/KilnOpenCLTests/GemmKernelTests.swift (all four transpose combinations, batched, sizes 1, primes
 // and one below / at / above the block sizes in M, N and K).
 //

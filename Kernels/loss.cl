@@ -3,7 +3,7 @@
 //   softmax_cross_entropy_forward   out[n] = log(sum_k exp(x[n,k] - m)) - (x[n,label] - m), m the row's maximum.
 //   softmax_cross_entropy_backward  out[n,k] = dy[n] * (exp(x[n,k] - m) / sum - (k == label)).
 // A label that is not a whole number in 0..<classes (or NaN) gives a loss of 0 and a zero gradient row, as
-// -sum(logSoftmax * oneHot) does. Reference: Sources/KilnReference/Reference+Loss.swift.
+// -sum(logSoftmax * oneHot) does. Reference: Sources/KilnCore/Ops/Loss.swift.
 // Tests: Tests/KilnOpenCLTests/LossKernelTests.swift. Host side: OpenCLBackend+Loss.swift.
 
 #include "common.cl"

@@ -11,7 +11,7 @@
 //                     dz_g = dcTotal * i * (1 - g^2), dz_o = dh * tanh(c) * o(1 - o), dcPrev = dcTotal * f.
 //                     s(1 - s) is computed as sigmoid(z) * sigmoid(-z) and 1 - tanh(x)^2 as common.cl's
 //                     kiln_sech_squared_float (x = c, and z_g for 1 - g^2): neither cancels.
-// Reference: Sources/KilnReference/Reference+LSTM.swift (lstmCell, lstmCellBackward); the readable
+// Reference: Sources/KilnCore/Ops/LSTMCell.swift (LSTMCell, LSTMCellBackward); the readable
 // decomposition is Tensor.lstmCellDecomposed in Sources/KilnCore/Tensor+Recurrent.swift.
 // Tests: Tests/KilnOpenCLTests/LSTMKernelTests.swift.
 // Tunables: none. The launch is rounded up past N * H: bounds-checked.

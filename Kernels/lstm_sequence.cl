@@ -23,7 +23,7 @@
 // gates, the register blocking of gemm.cl: each step p of the product loads one vector per gate of contiguous
 // units and broadcasts one element of h (or dz) per row. Rows past N read row N - 1 and are not stored; the
 // launch picks a width that divides H, so there is no column tail.
-// Reference: Sources/KilnReference/Reference+LSTMSequence.swift. Tests: Tests/KilnOpenCLTests/LSTMSequenceKernelTests.swift.
+// Reference: Sources/KilnCore/Ops/LSTMSequence.swift. Tests: Tests/KilnOpenCLTests/LSTMSequenceKernelTests.swift.
 // Tunables (-D, see OpenCLBackend+LSTM.swift): LSTM_ROWS 1..4, LSTM_WIDTH 1, 2, 4, 8 or 16 (defaults 2 and 16).
 
 #include "common.cl"

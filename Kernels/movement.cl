@@ -20,7 +20,7 @@
 //   move_copy_rows  out[row, k] = x[k]: one row copied into every row ([1, K] -> [M, K]).
 // Work item j handles the run k = (j % chunks) * run ..< min(+run, inner) of row j / chunks: one division
 // per run, none per element.
-// Reference: Sources/KilnReference/Reference+Movement.swift (broadcast, transpose, slice, pad, concatenate).
+// Reference: Sources/KilnCore/Ops/Movement.swift (Broadcast, Transpose, Slice, Pad, Concatenate).
 // Tests: Tests/KilnOpenCLTests/MovementKernelTests.swift.
 // Tunables: none. The launch is rounded up past n (no non-uniform work groups on pocl): bounds-checked.
 

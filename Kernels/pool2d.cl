@@ -4,8 +4,8 @@
 // plane index P = N * C, since pooling treats every plane alike.
 // Window (oh, ow) tap (kh, kw) reads input row ih = oh*SH - PT + kh*DH and column iw = ow*SW - PL + kw*DW;
 // taps outside the input (the padding) are skipped: padding never wins a max and adds nothing to a sum.
-// Reference: ReferenceBackend.maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward
-// (Sources/KilnReference/Reference+Pooling.swift).
+// Reference: MaxPool2D, MaxPool2DBackward, AvgPool2D, AvgPool2DBackward
+// (Sources/KilnCore/Ops/Pooling.swift).
 // Tests: Tests/KilnOpenCLTests/PoolingKernelTests.swift (max and average in both count modes, padding up to half
 // the window, dilation, overlapping windows, the 6x6 course example, the first-maximum tie rule).
 //

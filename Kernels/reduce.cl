@@ -26,7 +26,7 @@
 //     logarithm != 0. The sum is 1 + rest, rest = the other terms (Kahan-compensated, all in [0, 1]),
 //     and log(sum) = log1p(rest): log-softmax of a dominant class (about -rest) keeps its relative
 //     precision instead of rounding to a multiple of eps.
-// Reference: Sources/KilnReference/Reference+Reduce.swift (reduce, softmax).
+// Reference: Sources/KilnCore/Ops/Reduce.swift (Reduce) and Softmax.swift.
 // Tests: Tests/KilnOpenCLTests/ReduceKernelTests.swift.
 // Tunables: REDUCE_WIDTH, reduce_rows's vector width: 4, 8 or 16 (default 8). Launches are rounded up
 // past the work-item count: every kernel bounds-checks.
