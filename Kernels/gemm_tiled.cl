@@ -6,7 +6,7 @@
 // KILN_UNARY_NONE, applied with common.cl's kiln_unary_float as C is stored). The host (OpenCLBackend+Matmul.swift)
 // picks this variant or gemm.cl's register-blocked micro-kernel: by device type (this one on GPUs), by `kiln tune`'s
 // table, or explicitly. Transposed operands are transposed first by gemm.cl's gemm_transpose, as for the micro-kernel.
-// Reference: ReferenceBackend.matmul. Tests: Tests/KilnOpenCLTests/TiledGemmKernelTests.swift (the catalog's matmul,
+// Reference: Matmul (Sources/KilnCore/Ops/Matmul.swift). Tests: Tests/KilnOpenCLTests/TiledGemmKernelTests.swift (the catalog's matmul,
 // linear and convolution cases through this variant), and the catalog under oclgrind (a GPU-like device, which picks
 // it by default).
 //
