@@ -20,8 +20,8 @@
 // neighbouring columns of C (coalesced). A's block is kept transposed in local memory, one float of padding per row
 // so that the copy's column writes fall in different banks.
 //
-// Tunables (-D, chosen by the host from the device's limits: the work group must fit CL_KERNEL_WORK_GROUP_SIZE and the
-// local memory (TILED_K * (2 * TILED_M + 1 + ... ) floats, see OpenCLBackend+Matmul.swift):
+// Tunables (-D; the host fits them to the device: the work group to CL_KERNEL_WORK_GROUP_SIZE and the work-item sizes,
+// the two blocks, TILED_K * (TILED_M + 1 + TILED_N) floats, to the local memory; OpenCLBackend+TiledGemm.swift):
 //   TILED_M, TILED_N        rows and columns of C per work group: 16, 32, 64 or 128 (defaults 64, 64)
 //   TILED_K                 depth of a local step: 8, 16 or 32 (default 16)
 //   TILED_THREADS_M/_N      work items per group along M and N: 4, 8, 16 or 32, dividing TILED_M / TILED_N
@@ -78,6 +78,9 @@ KILN_DEFINE_UNARY(float)
 #define TILED_THREADS (TILED_THREADS_M * TILED_THREADS_N)
 #define TILED_ROWS (TILED_M / TILED_THREADS_M)
 #define TILED_COLUMNS (TILED_N / TILED_THREADS_N)
+// Vectors each work item copies per step, of A's block and of B's (the last copy may fall past the block).
+#define TILED_A_COPIES ((TILED_M * TILED_K / TILED_WIDTH + TILED_THREADS - 1) / TILED_THREADS)
+#define TILED_B_COPIES ((TILED_K * TILED_N / TILED_WIDTH + TILED_THREADS - 1) / TILED_THREADS)
 
 #if TILED_WIDTH == 1
 #define tiled_vector float
@@ -141,7 +144,11 @@ __kernel __attribute__((reqd_work_group_size(TILED_THREADS_N, TILED_THREADS_M, 1
         // A's block: TILED_M rows of TILED_K / TILED_WIDTH vectors; consecutive work items take consecutive vectors
         // of a row.
 #pragma unroll
-        for (int index = thread; index < TILED_M * TILED_K / TILED_WIDTH; index += TILED_THREADS) {
+        for (int copy = 0; copy < TILED_A_COPIES; ++copy) {
+            const int index = thread + copy * TILED_THREADS;
+            if (TILED_M * TILED_K / TILED_WIDTH % TILED_THREADS != 0 && index >= TILED_M * TILED_K / TILED_WIDTH) {
+                break;
+            }
             const int m = index / (TILED_K / TILED_WIDTH);
             const int k = (index - m * (TILED_K / TILED_WIDTH)) * TILED_WIDTH;
             const int row = row0 + m;
@@ -154,7 +161,11 @@ __kernel __attribute__((reqd_work_group_size(TILED_THREADS_N, TILED_THREADS_M, 1
         }
         // B's block: TILED_K rows of TILED_N / TILED_WIDTH vectors.
 #pragma unroll
-        for (int index = thread; index < TILED_K * TILED_N / TILED_WIDTH; index += TILED_THREADS) {
+        for (int copy = 0; copy < TILED_B_COPIES; ++copy) {
+            const int index = thread + copy * TILED_THREADS;
+            if (TILED_K * TILED_N / TILED_WIDTH % TILED_THREADS != 0 && index >= TILED_K * TILED_N / TILED_WIDTH) {
+                break;
+            }
             const int k = index / (TILED_N / TILED_WIDTH);
             const int n = (index - k * (TILED_N / TILED_WIDTH)) * TILED_WIDTH;
             const int depth = k0 + k;

@@ -20,6 +20,8 @@
 //   move_copy_rows  out[row, k] = x[k]: one row copied into every row ([1, K] -> [M, K]).
 // Work item j handles the run k = (j % chunks) * run ..< min(+run, inner) of row j / chunks: one division
 // per run, none per element.
+// move_copy_range: out[outOffset + i] = x[xOffset + i] for i < n, one float per work item: the host's contiguous
+//                 copies where a device's quirk keeps them off clEnqueueCopyBuffer (DeviceQuirks.transfersWithKernels).
 // Reference: Sources/KilnCore/Ops/Movement.swift (Broadcast, Transpose, Slice, Pad, Concatenate).
 // Tests: Tests/KilnOpenCLTests/MovementKernelTests.swift.
 // Tunables: none. The launch is rounded up past n (no non-uniform work groups on pocl): bounds-checked.
@@ -81,5 +83,13 @@ __kernel void move_copy_rows(
     __global float *outRow = out + (size_t)row * inner;
     for (int k = start; k < end; ++k) {
         outRow[k] = x[k];
+    }
+}
+
+__kernel void move_copy_range(
+    __global const float *x, __global float *out, const int n, const int xOffset, const int outOffset) {
+    const int i = (int)get_global_id(0);
+    if (i < n) {
+        out[outOffset + i] = x[xOffset + i];
     }
 }

@@ -134,6 +134,10 @@ __kernel void pool2d_forward_max_rows(__global const float *x, __global float *y
     }
 }
 
+// The odd lanes of a float16 (common.cl's KILN_ODD16, a device quirk's switch) and of a float8.
+#define pool2d_odd16(v) KILN_ODD16(v)
+#define pool2d_odd8(v) ((v).odd)
+
 __kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y, const int P, const int H, const int W,
                                      const int OH, const int OW) {
     const int r = (int)get_global_id(0);
@@ -152,10 +156,11 @@ __kernel void pool2d_forward_max_2x2(__global const float *x, __global float *y,
         const int ow = min(step, OW - 8);
         const float16 t = vload16(0, top + 2 * ow);
         const float16 u = vload16(0, bottom + 2 * ow);
+        const float8 tOdd = pool2d_odd16(t), uOdd = pool2d_odd16(u);
         float8 best = t.even;
-        best = select(best, t.odd, t.odd > best);
+        best = select(best, tOdd, tOdd > best);
         best = select(best, u.even, u.even > best);
-        best = select(best, u.odd, u.odd > best);
+        best = select(best, uOdd, uOdd > best);
         vstore8(best, 0, yRow + ow);
     }
     // Rows of 4 to 7 outputs: the same with 4 at a time.
@@ -198,11 +203,21 @@ __kernel void pool2d_backward_max_disjoint_rows(__global const float *x, __globa
     }
 }
 
+// The lanes of `even` and `odd` (WIDTH each) interleaved into one vector of twice the width, written as a vector
+// literal (common.cl's KILN_INTERLEAVE16 for 8 lanes): assignments to `.even` and `.odd` become shuffles with
+// undefined lanes, which crash oclgrind 21.10's uninitialized-value checker
+// (Tools/oclgrind-repros/shuffle-undef-uninitialized.c).
+inline float8 pool2d_interleave4(const float4 even, const float4 odd) {
+    return (float8)(even.s0, odd.s0, even.s1, odd.s1, even.s2, odd.s2, even.s3, odd.s3);
+}
+#define pool2d_interleave8(even, odd) KILN_INTERLEAVE16(even, odd)
+
 // WIDTH windows of pool2d_backward_max_2x2 from window `start` (DOUBLE = 2 * WIDTH input columns): each window's
 // winning tap (0 top left, 1 top right, 2 bottom left, 3 bottom right; a later tap wins only when strictly greater, so
-// ties keep the first maximum), then dy to the winner and 0 to the other three taps. The winner is an index compared
-// with each tap rather than masks combined with `&` and `~`: oclgrind 21.10 evaluates the negated comparison masks
-// that LLVM makes of `a & ~b` wrongly and routed gradients to the wrong tap (Tools/oclgrind-repros/vector-mask-not.c).
+// ties keep the first maximum), then dy to the winner and 0 to the other three taps, stored as interleaved vectors
+// (pool2d_interleave4/8 below). The winner is an index compared with each tap rather than masks combined with `&` and
+// `~`: oclgrind 21.10 evaluates the negated comparison masks that LLVM makes of `a & ~b` wrongly and routed gradients
+// to the wrong tap (Tools/oclgrind-repros/vector-mask-not.c).
 #define POOL_2X2_BACKWARD_BLOCK(WIDTH, DOUBLE, start)                                                          \
     do {                                                                                                       \
         const int ow = (start);                                                                                \
@@ -210,22 +225,22 @@ __kernel void pool2d_backward_max_disjoint_rows(__global const float *x, __globa
         const float##DOUBLE u = vload##DOUBLE(0, bottom + 2 * ow);                                            \
         const float##WIDTH g = vload##WIDTH(0, dyRow + ow);                                                   \
         const float##WIDTH zero = (float##WIDTH)(0.0f);                                                        \
+        const float##WIDTH tOdd = pool2d_odd##DOUBLE(t), uOdd = pool2d_odd##DOUBLE(u);                        \
         float##WIDTH best = t.even;                                                                            \
         int##WIDTH winner = (int##WIDTH)(0);                                                                   \
-        const int##WIDTH beats1 = t.odd > best;                                                                \
-        best = select(best, t.odd, beats1);                                                                    \
+        const int##WIDTH beats1 = tOdd > best;                                                                 \
+        best = select(best, tOdd, beats1);                                                                     \
         winner = select(winner, (int##WIDTH)(1), beats1);                                                      \
         const int##WIDTH beats2 = u.even > best;                                                               \
         best = select(best, u.even, beats2);                                                                   \
         winner = select(winner, (int##WIDTH)(2), beats2);                                                      \
-        winner = select(winner, (int##WIDTH)(3), u.odd > best);                                                \
-        float##DOUBLE topGradient, bottomGradient;                                                             \
-        topGradient.even = select(zero, g, winner == (int##WIDTH)(0));                                         \
-        topGradient.odd = select(zero, g, winner == (int##WIDTH)(1));                                          \
-        bottomGradient.even = select(zero, g, winner == (int##WIDTH)(2));                                      \
-        bottomGradient.odd = select(zero, g, winner == (int##WIDTH)(3));                                       \
-        vstore##DOUBLE(topGradient, 0, dxTop + 2 * ow);                                                        \
-        vstore##DOUBLE(bottomGradient, 0, dxBottom + 2 * ow);                                                  \
+        winner = select(winner, (int##WIDTH)(3), uOdd > best);                                                 \
+        vstore##DOUBLE(pool2d_interleave##WIDTH(select(zero, g, winner == (int##WIDTH)(0)),                   \
+                                              select(zero, g, winner == (int##WIDTH)(1))),                     \
+                       0, dxTop + 2 * ow);                                                                     \
+        vstore##DOUBLE(pool2d_interleave##WIDTH(select(zero, g, winner == (int##WIDTH)(2)),                     \
+                                              select(zero, g, winner == (int##WIDTH)(3))),                     \
+                       0, dxBottom + 2 * ow);                                                                  \
     } while (0)
 
 __kernel void pool2d_backward_max_2x2(__global const float *x, __global const float *dy, __global float *dx,

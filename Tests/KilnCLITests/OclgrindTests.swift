@@ -24,12 +24,14 @@ final class OclgrindTests: KilnCommandLineTestCase {
     struct OclgrindMissing: Error {}
 
     /// Runs `kiln arguments` under `oclgrind options` and returns how it ended and what oclgrind reported (its log).
-    func runUnderOclgrind(_ arguments: [String], options: [String]) throws -> (result: CommandResult, reports: String) {
+    func runUnderOclgrind(_ arguments: [String], options: [String], environment: [String: String] = [:]) throws -> (
+        result: CommandResult, reports: String
+    ) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-oclgrind-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
         // No program cache: every kernel is compiled by oclgrind's own compiler in this run.
         let result = try run(
-            arguments, environment: ["KILN_CACHE": "off"], launcher: [try oclgrind(), "--log", log.path] + options)
+            arguments, environment: environment.merging(["KILN_CACHE": "off"]) { $1 }, launcher: [try oclgrind(), "--log", log.path] + options)
         let reports = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         return (result, reports)
     }
@@ -43,20 +45,34 @@ final class OclgrindTests: KilnCommandLineTestCase {
         XCTAssertEqual(reports, "", "oclgrind reported")
     }
 
-    /// 2x2 max pooling and its gradient pass the bench's reference check: before, the gradient kernel's window masks
-    /// met an oclgrind defect (Tools/oclgrind-repros/vector-mask-not.c) and sent gradients to the wrong tap.
-    func testMaxPoolingWorkloadsPassTheirCheck() throws {
+    /// The catalog's quick cases (every op, awkward shapes) pass on oclgrind with its race and uninitialized-read
+    /// checks and no report, with the GEMM variant a GPU gets (tiled). Before, the 2x2 max-pool gradient failed
+    /// (Tools/oclgrind-repros/vector-mask-not.c), and --uninitialized stopped at `freeze`, crashed at undefined
+    /// shuffle lanes and reported reads of released-then-reused buffers.
+    func testQuickCatalogHasNoReports() throws {
+        try checkCatalog(options: [], environment: [:])
+    }
+
+    /// The same at GPU-like limits (256 work items per group, 16 KiB of local memory), with the register-blocked GEMM
+    /// (the tiled one runs in the test above), so launch sizing that ignores a device's limits shows up.
+    func testQuickCatalogAtReducedLimitsHasNoReports() throws {
+        try checkCatalog(options: ["--max-wgsize", "256", "--local-mem-size", "16384"], environment: ["KILN_GEMM": "register-blocked"])
+    }
+
+    private func checkCatalog(options: [String], environment: [String: String]) throws {
         let (result, reports) = try runUnderOclgrind(
-            ["bench", "--device", "opencl", "--workload", "pool1_fwdbwd", "--workload", "pool2_fwdbwd", "--replicates", "1", "--warmup", "0"],
-            options: ["--data-races"])
+            ["check", "--device", "opencl", "--quick"], options: ["--check-api", "--data-races", "--uninitialized"] + options,
+            environment: environment)
         XCTAssertEqual(result.status, 0, result.output + result.error)
-        XCTAssertFalse(result.output.contains("FAILED"), result.output)
+        XCTAssertTrue(result.output.contains("Oclgrind Simulator"), result.output)
+        XCTAssertTrue(result.output.contains("all passed"), result.output)
         XCTAssertEqual(reports, "", "oclgrind reported")
     }
 
     /// Three MLP steps with every check on give pocl's losses and no report. Before, `--uninitialized` stopped the
     /// work items of every kernel whose index split LLVM marks with `freeze` (the losses printed as 0.0), and gave
-    /// false reports in gemm_forward for buffers released and created again (Tools/oclgrind-repros).
+    /// false reports in gemm_forward for buffers released and created again (Tools/oclgrind-repros), and Kiln asked
+    /// the device for a property it lacks (--check-api).
     /// Tolerance: 1e-5 relative, for exp and log computed by different libraries on the two devices.
     func testMLPLossesMatchPoclWithEveryCheck() throws {
         let dataset = try tinyDataset(trainingCount: 24, testCount: 8)

@@ -57,6 +57,27 @@ final class TiledGemmKernelTests: XCTestCase {
         XCTAssertNil(backend.tiledDefines(groupLimit: 8), "4 x 4 work items is the smallest group")
     }
 
+    /// `tuneGemm` times both variants' tunables, stores each one's best and the faster variant, and a later backend on
+    /// the device runs that variant with those values.
+    func testTunerStoresBothVariantsAndTheFaster() throws {
+        _ = try TestDevices.requireOpenCL()
+        let handle = try XCTUnwrap(TestDevices.openCLHandles.first)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tune-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try OpenCLBackend(device: handle, cacheDirectory: folder)
+        let (variant, best, trials, file) = try first.tuneGemm(probes: [.init(m: 13, n: 17, k: 7, transposeB: true)], repeats: 1) {
+            Date().timeIntervalSinceReferenceDate
+        }
+        XCTAssertNotNil(file)
+        XCTAssertEqual(Set(best.keys), Set(GemmVariant.allCases))
+        XCTAssertGreaterThan(trials.count, KernelDescription.gemm.tunables.count + KernelDescription.gemmTiled.tunables.count)
+        XCTAssertEqual(Set(best[.tiled]?.values.keys ?? [:].keys), Set(KernelDescription.gemmTiled.tunables.map(\.name)))
+        let second = try OpenCLBackend(device: handle, cacheDirectory: folder)
+        XCTAssertEqual(second.tuning?.variants[TuningTable.gemmFamily], variant.rawValue)
+        XCTAssertEqual(second.tuning?.kernels[KernelDescription.gemmTiled.file], best[.tiled]?.values)
+        XCTAssertEqual(second.gemmVariant, ProcessInfo.processInfo.environment["KILN_GEMM"].flatMap(GemmVariant.init) ?? variant)
+    }
+
     /// KILN_GEMM picks a variant, a tuning table's stored variant is used next, then the device type decides; a name
     /// that is no variant is an error naming the variable and the choices.
     func testVariantChoice() throws {

@@ -36,7 +36,7 @@ expect_no_report() {
     fi
 }
 
-for name in vector-mask-not freeze-uninitialized released-buffer-shadow; do
+for name in vector-mask-not freeze-uninitialized released-buffer-shadow shuffle-undef-uninitialized partial-transfer-shadow; do
     cc -O1 -o "$build/$name" "$here/$name.c" -lOpenCL || exit 2
 done
 
@@ -51,5 +51,15 @@ expect "oclgrind --uninitialized stops at freeze" "Unsupported instruction: free
 expect "false report" "Uninitialized value" oclgrind --uninitialized "$build/released-buffer-shadow" release 4 64
 expect_no_report oclgrind --uninitialized "$build/released-buffer-shadow" keep 4 64
 expect_no_report oclgrind --uninitialized "$build/released-buffer-shadow" release 64 64
+
+expect "pocl right" ": right" "$build/shuffle-undef-uninitialized" fold
+expect "oclgrind right" ": right" oclgrind "$build/shuffle-undef-uninitialized" fold
+expect "oclgrind --uninitialized crashes" "Segmentation fault|status 139" \
+    bash -c '"$@"; status=$?; [ $status -ge 128 ] && echo "Segmentation fault (status $status)"' _ oclgrind --uninitialized "$build/shuffle-undef-uninitialized" fold
+expect "pocl right" ": right" "$build/shuffle-undef-uninitialized" odd
+expect "false report" "Uninitialized value" oclgrind --uninitialized "$build/shuffle-undef-uninitialized" odd
+
+expect "false report" "Uninitialized value" oclgrind --uninitialized "$build/partial-transfer-shadow" halves
+expect_no_report oclgrind --uninitialized "$build/partial-transfer-shadow" whole
 
 exit $((failures > 0))

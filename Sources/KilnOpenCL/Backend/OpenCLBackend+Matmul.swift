@@ -87,7 +87,7 @@ extension OpenCLBackend {
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
         let forward = try kernel(description.file, "gemm_forward", defines: defines)
-        if Self.padsRows(rows: k, columns: n), !bias.isPerColumn {
+        if Self.padsRows(rows: k, columns: n), !bias.isPerColumn, !context.quirks.transfersWithKernels {
             // C' [M, N + pad] = A . B' [K, N + pad] (B's rows zero-padded), then C = C' without the pad columns.
             let stride = n + Self.rowPadding
             let copies = bBatchStride == 0 ? 1 : batch

@@ -6,7 +6,7 @@ extension KernelDescription {
     /// movement.cl: one strided copy (`move_copy`) for every movement op, and the row fast paths of
     /// broadcast (`move_fill_rows`, `move_copy_rows`).
     static let movement = KernelDescription(
-        file: "movement.cl", entries: ["move_copy", "move_fill_rows", "move_copy_rows"], tunables: [], isValid: { _ in true })
+        file: "movement.cl", entries: ["move_copy", "move_fill_rows", "move_copy_rows", "move_copy_range"], tunables: [], isValid: { _ in true })
 }
 
 /// A box of coordinates that several operands walk together, each with its own element strides, as the
@@ -126,7 +126,7 @@ extension OpenCLBackend {
         case .pad(let axis, let before, _):
             // Zero everything, then write x into the window that starts `before` elements along the axis.
             let x = inputs[0]
-            try out.fillZero()
+            try zero(out, count: outShape.count)
             try copy(
                 x.buffer, out, box: x.shape, xStrides: x.shape.strides, outOffset: before * outStrides[axis], outStrides: outStrides)
         case .concatenate(let axis):

@@ -81,7 +81,7 @@ extension OpenCLBackend {
             dilation[axis] == 1 && kernelSize[axis] == stride[axis] && attributes.padding[axis] == 0
                 && dy.shape[axis + 2] * stride[axis] == x.shape[axis + 2]
         }
-        if !tiles { try out.fillZero() }
+        if !tiles { try zero(out, count: x.shape.count) }
         let rows = dy.shape[0] * dy.shape[1] * dy.shape[2]
         let fixed = allowFixed && Self.isPlain2x2(attributes)
         let kernel = try kernel(KernelDescription.pool2d.file, fixed ? "pool2d_backward_max_2x2" : "pool2d_backward_max_disjoint_rows")

@@ -44,23 +44,75 @@ extension OpenCLBackend {
     public func tuneMatmul(
         probes: [MatmulProbe] = matmulProbes, repeats: Int = 5, clock: () -> Double
     ) throws -> (best: [String: Int], trials: [TuningTrial], file: URL?) {
-        let description = KernelDescription.gemm
+        let search = try searchTunables(.registerBlocked, probes: probes, repeats: repeats, clock: clock)
+        var table = tuning ?? TuningTable(device: TuningTable.deviceIdentity(context.device))
+        table.kernels[KernelDescription.gemm.file] = search.best
+        tuning = table
+        let file = try programs.directory.map { try table.save(in: $0) }
+        return (search.best, search.trials, file)
+    }
+
+    /// Searches the tunables of both GEMM variants as `tuneMatmul` does gemm.cl's, then stores each variant's
+    /// fastest setting and the faster variant (`TuningTable.variants["gemm"]`) as this device's tuning table, so
+    /// later backends on the device run it. Returns each variant's best setting and time (over every probe), the
+    /// chosen variant, every trial, and the table's file.
+    public func tuneGemm(
+        probes: [MatmulProbe] = matmulProbes, repeats: Int = 5, clock: () -> Double
+    ) throws -> (variant: GemmVariant, best: [GemmVariant: (values: [String: Int], seconds: Double)], trials: [TuningTrial], file: URL?) {
+        var best: [GemmVariant: (values: [String: Int], seconds: Double)] = [:]
+        var trials: [TuningTrial] = []
+        for variant in GemmVariant.allCases {
+            let search = try searchTunables(variant, probes: probes, repeats: repeats, clock: clock)
+            best[variant] = (search.best, search.seconds)
+            trials += search.trials
+        }
+        let fastest = GemmVariant.allCases.min { (best[$0]?.seconds ?? .infinity) < (best[$1]?.seconds ?? .infinity) } ?? gemmVariant
+        var table = tuning ?? TuningTable(device: TuningTable.deviceIdentity(context.device))
+        table.kernels[KernelDescription.gemm.file] = best[.registerBlocked]?.values
+        table.kernels[KernelDescription.gemmTiled.file] = best[.tiled]?.values
+        table.variants[TuningTable.gemmFamily] = fastest.rawValue
+        tuning = table
+        gemmVariant = fastest
+        let file = try programs.directory.map { try table.save(in: $0) }
+        return (fastest, best, trials, file)
+    }
+
+    /// The coordinate search over `variant`'s kernel file: every candidate of one tunable, the others held at the best
+    /// so far, each timed as the median of `repeats` runs over every probe. The backend's tuning and variant are as
+    /// before when it returns.
+    private func searchTunables(
+        _ variant: GemmVariant, probes: [MatmulProbe], repeats: Int, clock: () -> Double
+    ) throws -> (best: [String: Int], seconds: Double, trials: [TuningTrial]) {
+        let description = variant == .tiled ? KernelDescription.gemmTiled : KernelDescription.gemm
         func operand(_ rows: Int, _ columns: Int, transposed: Bool, pattern: Int) throws -> OpenCLOperand {
-            let storage = try allocate(count: rows * columns) as! OpenCLStorage
-            try write((0..<(rows * columns)).map { Float($0 % pattern) - Float(pattern / 2) }, to: storage)
-            return OpenCLOperand(buffer: storage.buffer, shape: transposed ? [columns, rows] : [rows, columns])
+            let values = (0..<(rows * columns)).map { Float($0 % pattern) - Float(pattern / 2) }
+            let buffer = try OpenCLBuffer(context: context, byteCount: values.count * MemoryLayout<Float>.size)
+            try values.withUnsafeBytes { try buffer.write(from: $0) }
+            return OpenCLOperand(buffer: buffer, shape: transposed ? [columns, rows] : [rows, columns])
         }
         let operands = try probes.map { probe in
             (
                 probe, try operand(probe.m, probe.k, transposed: probe.transposeA, pattern: 7),
                 try operand(probe.k, probe.n, transposed: probe.transposeB, pattern: 5),
-                (try allocate(count: probe.m * probe.n) as! OpenCLStorage).buffer
+                try OpenCLBuffer(context: context, byteCount: probe.m * probe.n * MemoryLayout<Float>.size)
             )
         }
+        let (savedTuning, savedVariant) = (tuning, gemmVariant)
+        defer { (tuning, gemmVariant) = (savedTuning, savedVariant) }
         var trials: [TuningTrial] = []
+        // The register-blocked kernel takes its values as explicit tunables; the tiled one through the tuning table,
+        // where `tiledDefines` fits them to the device.
         func run(_ values: [String: Int]) throws {
+            if variant == .tiled {
+                var table = savedTuning ?? TuningTable(device: TuningTable.deviceIdentity(context.device))
+                table.kernels[description.file] = values
+                tuning = table
+            }
+            gemmVariant = variant
             for (probe, a, b, out) in operands {
-                try matmul(transposeA: probe.transposeA, transposeB: probe.transposeB, a, b, out, [probe.m, probe.n], tunables: values)
+                try matmul(
+                    transposeA: probe.transposeA, transposeB: probe.transposeB, a, b, out, [probe.m, probe.n],
+                    tunables: variant == .tiled ? [:] : values)
             }
             try synchronize()
         }
@@ -78,7 +130,6 @@ extension OpenCLBackend {
             return seconds
         }
         var best = Dictionary(uniqueKeysWithValues: tunedDefines(description))
-        try run(best)
         var bestSeconds = try measure(best)
         for tunable in description.tunables {
             for candidate in tunable.candidates where candidate != best[tunable.name] {
@@ -89,10 +140,6 @@ extension OpenCLBackend {
                 if seconds < bestSeconds { (best, bestSeconds) = (values, seconds) }
             }
         }
-        var table = tuning ?? TuningTable(device: TuningTable.deviceIdentity(context.device))
-        table.kernels[description.file] = best
-        tuning = table
-        let file = try programs.directory.map { try table.save(in: $0) }
-        return (best, trials, file)
+        return (best, bestSeconds, trials)
     }
 }

@@ -179,7 +179,8 @@ public final class OpenCLBackend: Backend {
     /// the terminal for the float16 ABI note it gives on CPUs without AVX-512; errors still reach the build log.
     /// The program's source is `KernelCodes.header` followed by the file with its includes expanded.
     func kernel(_ file: String, _ entry: String, defines: [(String, Int)] = []) throws -> OpenCLKernel {
-        let options = (["-cl-std=CL1.2", "-w"] + defines.map { "-D \($0.0)=\($0.1)" }).joined(separator: " ")
+        let options = (["-cl-std=CL1.2", "-w"] + (defines + context.quirks.buildDefines).map { "-D \($0.0)=\($0.1)" })
+            .joined(separator: " ")
         let key = KernelKey(file: file, entry: entry, options: options)
         if let kernel = kernels[key] { return kernel }
         let source = KernelCodes.header + (try KernelSource.program(of: file))
@@ -223,8 +224,16 @@ public final class OpenCLBackend: Backend {
         launchCount += 1
     }
 
-    /// Enqueues a copy of `count` floats between buffers, at element offsets.
+    /// Enqueues a copy of `count` floats between buffers, at element offsets (movement.cl's `move_copy_range` where
+    /// `context.quirks.transfersWithKernels` holds).
     func enqueueCopy(_ source: OpenCLBuffer, offset sourceOffset: Int, to destination: OpenCLBuffer, offset destinationOffset: Int, count: Int) throws {
+        if context.quirks.transfersWithKernels {
+            let copy = try kernel(KernelDescription.movement.file, "move_copy_range")
+            try launch(
+                copy, [.buffer(source), .buffer(destination), .int(count), .int(sourceOffset), .int(destinationOffset)], global: [count],
+                preferredLocal: Self.movementLocal)
+            return
+        }
         let size = MemoryLayout<Float>.size
         try check(
             clEnqueueCopyBuffer(
@@ -233,8 +242,23 @@ public final class OpenCLBackend: Backend {
         launchCount += 1
     }
 
-    /// Enqueues filling the first `count` floats of `buffer` with zeros.
+    /// Zeroes the first `count` floats of `buffer` (the whole buffer: `OpenCLBuffer.fillZero`), with elementwise.cl's
+    /// `fill_forward` where `context.quirks.transfersWithKernels` holds.
+    func zero(_ buffer: OpenCLBuffer, count: Int) throws {
+        guard context.quirks.transfersWithKernels else {
+            try buffer.fillZero()
+            return
+        }
+        try fill(buffer, count: count, value: 0)
+    }
+
+    /// Enqueues filling the first `count` floats of `buffer` with zeros (elementwise.cl's `fill_forward` where
+    /// `context.quirks.transfersWithKernels` holds).
     func enqueueFill(_ buffer: OpenCLBuffer, count: Int) throws {
+        if context.quirks.transfersWithKernels {
+            try fill(buffer, count: count, value: 0)
+            return
+        }
         var zero: Float = 0
         try check(
             clEnqueueFillBuffer(context.queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0, count * MemoryLayout<Float>.size, 0, nil, nil),
