@@ -20,8 +20,11 @@ for name in "${names[@]}"; do
     log="$out/fuzz-$name.log"
     status=0
     # -rss_limit_mb: a harness that needs more than 2 GiB has found an unbounded allocation.
+    seeds=("Fuzz/corpus/$name")
+    # ONNX's node tests (every operator Kiln imports) are seeds too, read where the tests keep them.
+    if [[ $name == onnx ]]; then seeds+=(Tests/KilnONNXTests/Data/node); fi
     "$out/fuzz-$name" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
-        -artifact_prefix="$out/crashes/$name-" "$out/corpus-$name" "Fuzz/corpus/$name" >"$log" 2>&1 || status=$?
+        -artifact_prefix="$out/crashes/$name-" "$out/corpus-$name" "${seeds[@]}" >"$log" 2>&1 || status=$?
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
     features=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")

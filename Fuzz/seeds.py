@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpora into Fuzz/corpus/NAME/: small valid files of each format, and the
 hostile files from issue 15's probe (overflowing sizes and offsets, bombs, bad model strings)."""
-import gzip, json, os, struct
+import gzip, io, json, os, struct
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
@@ -78,3 +78,41 @@ put('text', 'multibyte', 'Grüße, ça va? Ελληνικά, 日本語, emoji �
 put('text', 'latin-1', 'caf\xe9 na\xefve'.encode('latin-1'))
 put('text', 'nul', b'text\0binary')
 put('text', 'overlong', b'\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80')
+
+# Images: small PNGs and JPEGs (grey, RGB, palette, 16-bit, CMYK, progressive) and damaged ones.
+from PIL import Image
+def encoded(image, format, **options):
+    out = io.BytesIO()
+    image.save(out, format, **options)
+    return out.getvalue()
+gradient = Image.frombytes('L', (7, 5), bytes(range(0, 35 * 7, 7)))
+colour = Image.merge('RGB', [gradient, gradient.transpose(Image.FLIP_LEFT_RIGHT), gradient.transpose(Image.FLIP_TOP_BOTTOM)])
+for name, data in {'grey.png': encoded(gradient, 'PNG'), 'rgb.png': encoded(colour, 'PNG'), 'palette.png': encoded(colour.convert('P'), 'PNG'),
+                   'rgba.png': encoded(colour.convert('RGBA'), 'PNG'), 'sixteen-bit.png': encoded(gradient.convert('I;16'), 'PNG'),
+                   'grey.jpg': encoded(gradient, 'JPEG'), 'rgb.jpg': encoded(colour, 'JPEG', quality=50),
+                   'progressive.jpg': encoded(colour, 'JPEG', progressive=True), 'cmyk.jpg': encoded(colour.convert('CMYK'), 'JPEG')}.items():
+    put('image', name, data)
+    put('image', 'truncated-' + name, data[:len(data) * 2 // 3])
+# Headers claiming 65535 × 65535 pixels (a decompression bomb's first bytes).
+big_png = bytearray(encoded(gradient, 'PNG'))
+big_png[16:24] = struct.pack('>II', 65535, 65535)
+put('image', 'huge-header.png', bytes(big_png))
+
+# NumPy arrays: the dtypes and header versions the reader takes, and the probe's kind of hostile header.
+import numpy
+def npy(array, version=None):
+    out = io.BytesIO()
+    if version is None:
+        numpy.save(out, array)
+    else:
+        numpy.lib.format.write_array(out, array, version=version)
+    return out.getvalue()
+for name, array in {'uint8-images': numpy.arange(24, dtype=numpy.uint8).reshape(2, 3, 4), 'int64-labels': numpy.array([0, 1, 9, 200]),
+                    'float32': numpy.linspace(0, 1, 6, dtype=numpy.float32).reshape(2, 3), 'big-endian': numpy.arange(4, dtype='>i4'),
+                    'bool': numpy.array([True, False]), 'fortran-order': numpy.asfortranarray(numpy.zeros((2, 3))), 'empty': numpy.zeros((0, 5))}.items():
+    put('npy', name, npy(array))
+put('npy', 'version-2', npy(numpy.arange(3, dtype=numpy.uint16), version=(2, 0)))
+put('npy', 'shape-overflow', npy(numpy.zeros(1, dtype=numpy.uint8)).replace(b"'shape': (1,), }", b"'shape': (9223372036854775807, 3), }"))
+
+# ONNX: a minimal model here; run.sh adds ONNX's node tests (Tests/KilnONNXTests/Data/node) as seeds.
+put('onnx', 'relu', open(os.path.join(os.path.dirname(root), '..', 'Tests/KilnONNXTests/Data/node/test_relu/model.onnx'), 'rb').read())

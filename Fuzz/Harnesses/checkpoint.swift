@@ -1,8 +1,8 @@
+import Foundation
 // Fuzzes the checkpoint loader: a fuzzed safetensors file is read, its metadata's model string (from
 // kiln.configuration) is built on a device with a 4 MiB largest buffer, its weights are loaded by name
 // and shape, a char-lstm vocabulary in its metadata is parsed; each step either works or throws.
 import FuzzShim
-import Foundation
 
 let device = Device(FuzzBackend())
 
@@ -23,7 +23,9 @@ public func fuzzCheckpoint(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt 
         if (try? Checkpoint.load(file, path: "fuzz.safetensors", model: state)) != nil {
             // Loaded: every variable now holds the file's values.
             for (name, variable) in state {
-                guard let values = try? variable.value.floats(), let stored = try? file.array(name, shape: variable.shape.dimensions, file: "") else {
+                guard let values = try? variable.value.floats(),
+                    let stored = try? file.array(name, shape: variable.shape.dimensions, file: "")
+                else {
                     preconditionFailure("\(name) loaded but cannot be read back")
                 }
                 precondition(zip(values, stored.values).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) })

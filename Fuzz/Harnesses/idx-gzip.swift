@@ -1,7 +1,7 @@
+import Foundation
 // Fuzzes the IDX reader on gzip input (the seeds are gzipped IDX files): inflation stops at its limit
 // (here 1 MiB), corrupt or truncated streams are errors, and nothing traps.
 import FuzzShim
-import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGzippedIDX(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {

@@ -1,7 +1,7 @@
+import Foundation
 // Fuzzes the IDX reader on plain bytes, as image (rank 3) and label (rank 1) files: a header never asks
 // for more than the file holds, and nothing traps.
 import FuzzShim
-import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzIDX(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {

@@ -1,7 +1,7 @@
+import Foundation
 // Fuzzes the model-string parser: any string either builds a model on a device with a 4 MiB largest
 // buffer, or throws a ModelSpecError; never a division by zero, an overflow or an oversized allocation.
 import FuzzShim
-import Foundation
 
 let device = Device(FuzzBackend())
 

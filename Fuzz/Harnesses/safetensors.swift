@@ -1,7 +1,7 @@
+import Foundation
 // Fuzzes the safetensors reader: any bytes either parse into tensors whose sizes match their byte ranges
 // inside the file, or throw; never a trap, an overflow or an allocation beyond the file's size.
 import FuzzShim
-import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
@@ -17,9 +17,13 @@ public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt
     // What the reader accepts, the writer writes and the reader reads back the same (empty tensors, which
     // share an offset, may come back in another order).
     if let encoded = try? file.encoded(), let again = try? SafeTensorsFile(data: encoded, file: "again") {
-        func byName(_ file: SafeTensorsFile) -> [String: NamedArray] { Dictionary(file.arrays.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }) }
+        func byName(_ file: SafeTensorsFile) -> [String: NamedArray] {
+            Dictionary(file.arrays.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        }
         let (before, after) = (byName(file), byName(again))
-        precondition(before.count == file.arrays.count && after.count == before.count && again.metadata == file.metadata, "round trip changed the file")
+        precondition(
+            before.count == file.arrays.count && after.count == before.count && again.metadata == file.metadata,
+            "round trip changed the file")
         for (name, array) in before {
             guard let read = after[name], read.shape == array.shape,
                 zip(read.values, array.values).allSatisfy({ $0.bitPattern == $1.bitPattern })

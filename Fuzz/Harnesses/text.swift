@@ -1,7 +1,7 @@
+import Foundation
 // Fuzzes the text reader and the character vocabulary: bytes are UTF-8 text or an error naming the first
 // bad byte, and the vocabulary encodes and decodes the text back exactly.
 import FuzzShim
-import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzText(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {

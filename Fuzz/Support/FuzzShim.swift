@@ -1,10 +1,7 @@
-// The fuzz harnesses' view of Kiln: the library modules they need, and the few files of the umbrella module
-// (the model-string parser, the character vocabulary) that `build.sh` compiles into this shim module.
-@_exported import KilnCore
-@_exported import KilnData
-@_exported import KilnFiles
-@_exported import KilnNN
-@_exported import KilnReference
+// The fuzz harnesses' view of Kiln: the library modules they need (through the stand-in `Kiln`), and the few
+// files of other modules (the model-string parser, the character vocabulary) that `build.sh` compiles into
+// this shim module.
+@_exported import Kiln
 
 /// The CPU reference backend with a small memory budget: what a harness builds models on, so that a
 /// fuzzed size that passes the checks still cannot exhaust the fuzzer's memory (libFuzzer stops at 2 GB)

@@ -17,7 +17,8 @@ final class RandomAccessFile: @unchecked Sendable {
 
     init(_ url: URL) throws {
         path = url.path
-        descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a pipe with no writer would wait for ever; the check below then refuses it.
+        descriptor = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw DataError.unreadable(file: url.path, reason: String(cString: strerror(errno))) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {

@@ -29,15 +29,19 @@ public struct ONNXArray: Equatable {
         let name = proto.name
         let dimensions = proto.dims.map { Int($0) }
         guard dimensions.allSatisfy({ $0 >= 0 }) else { throw ONNXError.invalidModel("tensor '\(name)' has a negative dimension \(dimensions)") }
-        let count = dimensions.reduce(1, *)
+        // Checked: the dimensions come from the file, and their product may not fit in an integer.
+        guard let count = MemoryLimits.elementCount(dimensions) else {
+            throw ONNXError.invalidModel("tensor '\(name)' has dimensions \(dimensions), more elements than an integer holds")
+        }
         if proto.dataLocation == .external {
             throw ONNXError.invalidModel("tensor '\(name)' stores its data in an external file, which Kiln does not read; save the model with its weights inside")
         }
         let raw = proto.hasRawData ? proto.rawData : nil
         func rawValues<T>(_ type: T.Type) throws(ONNXError) -> [T]? {
             guard let raw else { return nil }
-            guard raw.count == count * MemoryLayout<T>.size else {
-                throw ONNXError.invalidModel("tensor '\(name)' has \(raw.count) bytes of raw data; \(dimensions) needs \(count * MemoryLayout<T>.size)")
+            let (needed, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
+            guard !overflow, raw.count == needed else {
+                throw ONNXError.invalidModel("tensor '\(name)' has \(raw.count) bytes of raw data, not what \(dimensions) needs")
             }
             return raw.withUnsafeBytes { bytes in (0..<count).map { bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) } }
         }
@@ -52,7 +56,11 @@ public struct ONNXArray: Equatable {
         case .int8: integers = try rawValues(Int8.self).map { $0.map { Int($0) } } ?? proto.int32Data.map { Int($0) }
         case .uint8, .bool: integers = try rawValues(UInt8.self).map { $0.map { Int($0) } } ?? proto.int32Data.map { Int($0) }
         case .uint16: integers = try rawValues(UInt16.self).map { $0.map { Int($0) } } ?? proto.int32Data.map { Int($0) }
-        case .uint32: integers = try rawValues(UInt32.self).map { $0.map { Int($0) } } ?? proto.uint64Data.map { Int($0) }
+        case .uint32:
+            // uint64_data may hold any 64-bit value; a uint32 tensor's values must fit in 32 bits.
+            let wide = proto.uint64Data.compactMap { $0 <= UInt64(UInt32.max) ? Int($0) : nil }
+            guard wide.count == proto.uint64Data.count else { throw ONNXError.invalidModel("tensor '\(name)' holds a uint32 value beyond 2^32") }
+            integers = try rawValues(UInt32.self).map { $0.map { Int($0) } } ?? wide
         default:
             throw ONNXError.invalidModel("tensor '\(name)' has data type \(ONNXArray.typeName(proto.dataType)); Kiln reads float, double and integer tensors")
         }

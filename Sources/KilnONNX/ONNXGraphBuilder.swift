@@ -126,8 +126,10 @@ final class ONNXGraphBuilder {
     func integerInput(_ node: ONNXNode, _ index: Int, purpose: String) throws -> [Int]? {
         guard let array = try constantInput(node, index, purpose: purpose) else { return nil }
         if let integers = array.integers { return integers }
-        guard array.floats.allSatisfy({ $0 == $0.rounded() }) else { throw node.invalid("input \(index) (\(purpose)) must hold integers") }
-        return array.floats.map { Int($0) }
+        // Int(exactly:) also refuses NaN, infinities and values beyond Int, which Int(_:) would trap on.
+        let integers = array.floats.compactMap { Int(exactly: $0) }
+        guard integers.count == array.floats.count else { throw node.invalid("input \(index) (\(purpose)) must hold integers") }
+        return integers
     }
 
     // MARK: Folding

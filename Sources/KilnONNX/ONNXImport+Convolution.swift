@@ -95,6 +95,9 @@ extension ONNXImport {
         let kernel = spatial(w.shape)
         let input = spatial(x.shape)
         let rank = kernel.count
+        guard input.count == rank else {
+            throw node.invalid("input \(x.shape) and weight \(w.shape) have different numbers of spatial axes")
+        }
         let autoPad = try node.string("auto_pad") ?? "NOTSET"
         var outputPadding = try node.ints("output_padding") ?? Array(repeating: 0, count: rank)
         guard outputPadding.count == rank else { throw node.unsupported("output_padding", "\(outputPadding) for \(rank) spatial axes") }

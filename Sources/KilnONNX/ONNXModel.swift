@@ -1,6 +1,7 @@
 // ONNXModel: an ONNX file read with swift-protobuf, its opset checked, and its inputs, outputs and
 // initializers described for callers (the CLI, the C API) before anything runs.
 import Foundation
+import KilnFiles
 import KilnCore
 import SwiftProtobuf
 
@@ -36,11 +37,8 @@ public struct ONNXModel {
 
     /// Reads and checks the model in `url`.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ONNXError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
-        }
-        try self.init(serializedData: data, file: url.path)
+        // The one reader: a folder or a pipe is named as such (FileError), not "NSCocoaErrorDomain error 256".
+        try self.init(serializedData: try FileContents.read(url), file: url.path)
     }
 
     /// Parses and checks a serialized `ModelProto`; `file` names it in errors.
