@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnONNX", targets: ["KilnONNX"]),
+        // The C API: libKilnC.so with Sources/KilnC/include/kiln.h.
+        .library(name: "KilnC", type: .dynamic, targets: ["KilnC"]),
         .library(name: "KilnDistributed", targets: ["KilnDistributed"]),
         .executable(name: "kiln", targets: ["kiln"]),
     ],
@@ -70,6 +72,9 @@ let package = Package(
             path: "Sources/KilnONNX"
         ),
 
+        // MARK: The C API for embedders in other languages (a dynamic library and kiln.h)
+        .target(name: "KilnC", dependencies: ["Kiln", "KilnONNX"], path: "Sources/KilnC", exclude: ["include"]),
+
         // MARK: Distributed: data-parallel training over MPI (libmpi loaded at run time, only under mpirun)
         .target(name: "CKilnMPI", path: "Sources/CKilnMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "KilnDistributed", dependencies: ["Kiln", "CKilnMPI"], path: "Sources/KilnDistributed"),
@@ -116,6 +121,7 @@ let package = Package(
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "Kiln"], path: "Tests/KilnCLITests"),
         .testTarget(
             name: "KilnONNXTests", dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"], path: "Tests/KilnONNXTests", exclude: ["Data"]),
+        .testTarget(name: "KilnCTests", dependencies: ["Kiln", "KilnC"], path: "Tests/KilnCTests", exclude: ["Programs"]),
         .testTarget(name: "KilnDistributedTests", dependencies: ["KilnDistributed"], path: "Tests/KilnDistributedTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -23,9 +23,15 @@ module KilnFiles Sources/KilnFiles/*.swift
 module KilnReference Sources/KilnReference/*.swift
 module KilnNN Sources/KilnNN/*.swift
 module KilnData Sources/KilnData/*.swift
-# The umbrella module's model strings and character vocabulary, with the shim's re-exports.
-module FuzzShim Fuzz/Support/FuzzShim.swift Sources/Kiln/ModelSpec.swift Sources/Kiln/Sequences/CharacterVocabulary.swift \
-    Sources/Kiln/Sequences/SequenceError.swift
+# The model strings and the character vocabulary (found by name, wherever a module holds them), with the
+# shim's re-exports.
+find_source() {
+    local found
+    found=$(find Sources -name "$1" | head -1)
+    [[ -n $found ]] || { echo "build.sh: no $1 under Sources" >&2; exit 1; }
+    echo "$found"
+}
+module FuzzShim Fuzz/Support/FuzzShim.swift "$(find_source ModelSpec.swift)" "$(find_source CharacterVocabulary.swift)" "$(find_source SequenceError.swift)"
 
 objects=("$out"/KilnCore.o "$out"/KilnFiles.o "$out"/KilnReference.o "$out"/KilnNN.o "$out"/KilnData.o "$out"/FuzzShim.o)
 names=("$@")

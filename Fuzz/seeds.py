@@ -47,6 +47,11 @@ for target in ['safetensors', 'checkpoint']:
     put(target, 'metadata-not-string', safetensors({'__metadata__': {'kiln.epoch': 3}, 'a': {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}, b'\0' * 4))
     put(target, 'huge-model', checkpoint({'kiln.configuration': json.dumps({'model': 'flatten-dense99999999999-dense10'})}, weights))
 
+# Found by fuzzing: empty tensors that come back from a round trip in another order.
+put('safetensors', 'empty-tensors-share-an-offset', safetensors({'a': {'dtype': 'F32', 'shape': [0], 'data_offsets': [0, 0]},
+                                                                 'b': {'dtype': 'I28', 'shape': [1], 'data_offsets': [4, 12]},
+                                                                 '&': {'dtype': 'F32', 'shape': [0], 'data_offsets': [12, 12]}}, b'\0' * 16))
+
 def idx(dimensions, payload=b''):
     return bytes([0, 0, 8, len(dimensions)]) + b''.join(struct.pack('>I', d) for d in dimensions) + payload
 
@@ -63,7 +68,9 @@ for name, text in {'cnn': 'conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-fla
                    'every-token': 'conv4k3s2p1d1g1-bn-leakyrelu-avgpool2s1-gap-flatten-dropout50-dense8-sigmoid-tanh-relu-dense3',
                    'maxpool0': 'maxpool0', 'maxpool2s0': 'maxpool2s0', 'avgpool0': 'avgpool0', 'conv32k3s0': 'conv32k3s0',
                    'padding-overflow': 'conv8k3p4611686018427387904', 'huge-conv': 'conv99999999k3',
-                   'huge-padding': 'conv8k3p1000-flatten-dense10', 'huge-dense': 'flatten-dense99999999999-dense10'}.items():
+                   'huge-padding': 'conv8k3p1000-flatten-dense10', 'huge-dense': 'flatten-dense99999999999-dense10',
+                   # Found by fuzzing: numbers a layer ignored, and a convolution wide enough to take seconds.
+                   'unused-numbers-and-a-wide-convolution': 'conv111132k3p1-relu-maxpool2k3p1-relu-maxpool2-conv64k3p0-relu-flatten-dense256-relu999-dense10'}.items():
     put('model-string', name, text)
 
 put('text', 'english', 'The quick brown fox jumps over the lazy dog.\nPack my box with five dozen liquor jugs.\n' * 4)

@@ -5,7 +5,7 @@
 // The function codes (KILN_UNARY_*, KILN_BINARY_*) are not written here: Kiln generates them from its Swift enums
 // (Sources/KilnOpenCL/Backend/KernelCodes.swift) and puts them before this file in every program it builds, so the
 // host and the kernels cannot disagree. KILN_UNARY_NONE is the "no activation" code of the fused epilogues.
-// Reference: Sources/KilnReference/Reference+Elementwise.swift (the unary functions and their derivatives).
+// Reference: Sources/KilnCore/Ops/Unary.swift (each unary function's value and derivative).
 // Tests: Tests/KilnOpenCLTests/ElementwiseKernelTests.swift (every function), PreludeKernelTests.swift (the index
 // helpers and codes), and every kernel test through the files that include this one.
 // Conventions fixed by the design: relu'(0) = 0, abs'(0) = 0, leakyRelu'(0) = slope.
@@ -112,6 +112,12 @@ inline int kiln_taps_inside(const int start, const int step, const int taps, con
         case KILN_UNARY_SIGMOID: return KILN_JOIN(kiln_sigmoid_, T)(x);                                        \
         case KILN_UNARY_TANH: return tanh(x);                                                                  \
         case KILN_UNARY_SOFTPLUS: return fmax(x, 0.0f) + log1p(exp(-fabs(x)));                                 \
+        case KILN_UNARY_ERF: return erf(x);                                                                    \
+        /* x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2. */                                                    \
+        case KILN_UNARY_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));                        \
+        /* x / 2 (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). */                                               \
+        case KILN_UNARY_GELU_TANH: return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x))); \
+        case KILN_UNARY_SILU: return x * KILN_JOIN(kiln_sigmoid_, T)(x);                                       \
         default: return (T)(NAN);                                                                              \
         }                                                                                                      \
     }                                                                                                          \
@@ -129,6 +135,19 @@ inline int kiln_taps_inside(const int start, const int step, const int taps, con
         case KILN_UNARY_SIGMOID: return KILN_JOIN(kiln_sigmoid_, T)(x) * KILN_JOIN(kiln_sigmoid_, T)(-x);      \
         case KILN_UNARY_TANH: return KILN_JOIN(kiln_sech_squared_, T)(x);                                      \
         case KILN_UNARY_SOFTPLUS: return KILN_JOIN(kiln_sigmoid_, T)(x);                                       \
+        /* 2 / sqrt(pi) e^(-x^2). */                                                                           \
+        case KILN_UNARY_ERF: return 1.12837916709551257f * exp(-x * x);                                        \
+        /* Phi(x) + x phi(x), phi(x) = e^(-x^2 / 2) / sqrt(2 pi). */                                           \
+        case KILN_UNARY_GELU:                                                                                  \
+            return 0.5f * (1.0f + erf(x * 0.70710678118654752f)) + x * exp(-0.5f * x * x) * 0.39894228040143268f; \
+        /* (1 + t) / 2 + x / 2 (1 - t^2) sqrt(2 / pi) (1 + 3 0.044715 x^2), t = tanh(u): 1 - t^2 as sech^2(u). */ \
+        case KILN_UNARY_GELU_TANH: {                                                                           \
+            const T u = 0.79788456080286536f * (x + 0.044715f * x * x * x);                                     \
+            return 0.5f * (1.0f + tanh(u))                                                                     \
+                + 0.5f * x * KILN_JOIN(kiln_sech_squared_, T)(u) * 0.79788456080286536f * (1.0f + 0.134145f * x * x); \
+        }                                                                                                      \
+        /* sigma(x) (1 + x sigma(-x)): sigma(-x) for 1 - sigma(x), which would cancel for large x. */          \
+        case KILN_UNARY_SILU: return KILN_JOIN(kiln_sigmoid_, T)(x) * (1.0f + x * KILN_JOIN(kiln_sigmoid_, T)(-x)); \
         default: return (T)(NAN);                                                                              \
         }                                                                                                      \
     }

@@ -1,5 +1,5 @@
 // Fuzzes the checkpoint loader: a fuzzed safetensors file is read, its metadata's model string (from
-// kiln.configuration) is built on a device with a 16 MiB largest buffer, its weights are loaded by name
+// kiln.configuration) is built on a device with a 4 MiB largest buffer, its weights are loaded by name
 // and shape, a char-lstm vocabulary in its metadata is parsed; each step either works or throws.
 import FuzzShim
 import Foundation

@@ -1,4 +1,4 @@
-// Fuzzes the model-string parser: any string either builds a model on a device with a 16 MiB largest
+// Fuzzes the model-string parser: any string either builds a model on a device with a 4 MiB largest
 // buffer, or throws a ModelSpecError; never a division by zero, an overflow or an oversized allocation.
 import FuzzShim
 import Foundation

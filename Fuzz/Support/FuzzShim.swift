@@ -7,10 +7,11 @@
 @_exported import KilnReference
 
 /// The CPU reference backend with a small memory budget: what a harness builds models on, so that a
-/// fuzzed size that passes the checks still cannot exhaust the fuzzer's memory (libFuzzer stops at 2 GB).
+/// fuzzed size that passes the checks still cannot exhaust the fuzzer's memory (libFuzzer stops at 2 GB)
+/// or make one input take seconds.
 public final class FuzzBackend: Backend {
     let reference = ReferenceBackend<Float>()
-    public let memoryLimits = MemoryLimits(largestAllocationBytes: 16 << 20, totalBytes: 64 << 20, bytesPerElement: 4)
+    public let memoryLimits = MemoryLimits(largestAllocationBytes: 4 << 20, totalBytes: 32 << 20, bytesPerElement: 4)
 
     public init() {}
 

@@ -7,10 +7,8 @@
 import KilnCore
 
 extension OpCatalog {
-    /// The unary functions the catalog covers, each forward and as a gradient.
-    public static let unaryFunctions: [UnaryFunction] = [
-        .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0.1), .sigmoid, .tanh, .softplus,
-    ]
+    /// The unary functions the catalog covers, each forward and as a gradient: every one the engine defines.
+    public static let unaryFunctions = UnaryFunction.all
     /// The activations the GEMM and convolution epilogues fuse, which the linear and fused convolution cases cover.
     public static var fusibleActivations: [UnaryFunction] { unaryFunctions.filter(\.isFusibleActivation) }
     /// The binary functions the catalog covers.
@@ -53,7 +51,7 @@ extension OpCatalog {
     }
 
     /// Inputs for `function`: positive for log and sqrt; otherwise wide enough to reach both tails of sigmoid,
-    /// tanh and softplus, with exact zeros to pin the kinks (relu'(0) = 0, abs'(0) = 0).
+    /// tanh, softplus, erf, GELU and SiLU, with exact zeros to pin the kinks (relu'(0) = 0, abs'(0) = 0).
     private static func unaryInput(_ function: UnaryFunction, _ shape: Shape) -> SeededInput {
         switch function {
         case .log, .sqrt: SeededInput(shape, .uniform(0.01...5))

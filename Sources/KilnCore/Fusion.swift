@@ -2,7 +2,7 @@
 // a matmul followed by a bias add becomes one `linear` launch, a convolution followed by an activation one
 // `fusedConv2d` launch, and an activation joins a matmul and bias add when
 // nothing else reads the value before the activation (ReLU's gradient reads ReLU's output, so in training
-// too; the gradients of sigmoid and tanh read their input, so those fuse in evaluation only). It fuses only
+// too; the gradients of the other activations read their input, so those fuse in evaluation only). It fuses only
 // into ops the backend implements.
 
 /// The nodes a plan runs after fusion, and which original nodes now name a fused node's output.

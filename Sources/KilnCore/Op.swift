@@ -42,7 +42,7 @@ public enum Op: Hashable, Sendable {
     /// Inputs `(x [N, C, ...], b [C])`: `b` added along axis 1.
     case biasAdd
     /// Inputs `(a, b, bias [N])`, rank 2: `activation(op(a) · op(b) + bias)`, the fused form of matmul, bias add and
-    /// an activation (relu, leaky ReLU, sigmoid or tanh) that plans create.
+    /// a fusible activation (`UnaryFunction.isFusibleActivation`: relu, leaky ReLU, sigmoid, tanh, GELU, SiLU) that plans create.
     case linear(transposeA: Bool, transposeB: Bool, activation: UnaryFunction?)
     /// Inputs `(x [N, C, H, W], w [O, C/groups, KH, KW])` and optionally `b [O]`: cross-correlation.
     case conv2d(Convolution2D)
@@ -92,7 +92,7 @@ public enum Op: Hashable, Sendable {
     /// An optimizer's elementwise update of one tensor in one launch; see `UpdateRule` for the inputs.
     /// The output replaces `inputs[0]`, and plans write it in place.
     case update(UpdateRule)
-    /// Inputs as `conv2d`: `activation(conv2d(x, w, b))` (relu, leaky ReLU, sigmoid or tanh) in one launch
+    /// Inputs as `conv2d`: `activation(conv2d(x, w, b))` (a fusible activation) in one launch
     /// where the backend can, the fused form plans create.
     case fusedConv2d(Convolution2D, activation: UnaryFunction)
 }

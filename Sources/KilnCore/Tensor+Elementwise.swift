@@ -42,6 +42,12 @@ extension Tensor {
     public func tanh() throws -> Tensor { try unary(.tanh) }
     /// `log(1 + exp(x))`, stable for large `|x|`.
     public func softplus() throws -> Tensor { try unary(.softplus) }
+    /// The error function.
+    public func erf() throws -> Tensor { try unary(.erf) }
+    /// GELU, `x · Φ(x)`; `approximate` takes PyTorch's tanh approximation instead of the error function.
+    public func gelu(approximate: Bool = false) throws -> Tensor { try unary(approximate ? .geluTanh : .gelu) }
+    /// SiLU (swish), `x · σ(x)`.
+    public func silu() throws -> Tensor { try unary(.silu) }
 
     /// Zeros a fraction `probability` of the elements and scales the rest by `1 / (1 - probability)`.
     /// The mask depends only on `seed` and the element index, so every backend draws the same one.

@@ -35,10 +35,11 @@ public struct PixelNormalization: Codable, Equatable, Sendable {
     public static func standardizing(byteCounts counts: [Int]) -> PixelNormalization {
         let total = Double(max(counts.reduce(0, +), 1))
         let mean = counts.indices.reduce(0.0) { $0 + Double(counts[$1]) * (Double($1) / 255) } / total
-        let variance = counts.indices.reduce(0.0) { sum, byte in
-            let deviation = Double(byte) / 255 - mean
-            return sum + Double(counts[byte]) * deviation * deviation
-        } / total
+        let variance =
+            counts.indices.reduce(0.0) { sum, byte in
+                let deviation = Double(byte) / 255 - mean
+                return sum + Double(counts[byte]) * deviation * deviation
+            } / total
         let deviation = variance.squareRoot()
         return PixelNormalization(mean: mean, standardDeviation: deviation > 0 ? deviation : 1)
     }

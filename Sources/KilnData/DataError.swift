@@ -2,7 +2,7 @@
 import Foundation
 
 /// A data set or checkpoint file that cannot be used. Each case names the file and says what is wrong.
-public enum DataError: Error, CustomStringConvertible, Equatable {
+public enum DataError: LocalizedError, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)
     case truncated(file: String, expectedBytes: Int, actualBytes: Int)
     case badMagic(file: String, found: UInt32, expected: String)
@@ -43,4 +43,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
                 + "raise the limit with --max-inflated MiB"
         }
     }
+
+    /// The description, also for code that reads `localizedDescription`.
+    public var errorDescription: String? { description }
 }

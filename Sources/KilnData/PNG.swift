@@ -9,7 +9,8 @@ public enum PNG {
     public static func encode(width: Int, height: Int, pixels: [UInt8], rgb: Bool = false) throws -> Data {
         let channels = rgb ? 3 : 1
         guard width > 0, height > 0, pixels.count == width * height * channels else {
-            throw DataError.unwritable(file: "PNG", reason: "\(pixels.count) bytes for a \(width)×\(height) image with \(channels) channel(s)")
+            throw DataError.unwritable(
+                file: "PNG", reason: "\(pixels.count) bytes for a \(width)×\(height) image with \(channels) channel(s)")
         }
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)

@@ -69,11 +69,13 @@ public struct SafeTensorsFile {
         guard data.count >= 8 else { throw DataError.truncated(file: file, expectedBytes: 8, actualBytes: data.count) }
         let declaredLength = data.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard declaredLength >= 2 else {
-            throw DataError.invalidHeader(file: file, reason: "the header length is \(declaredLength) bytes; a JSON object needs at least 2")
+            throw DataError.invalidHeader(
+                file: file, reason: "the header length is \(declaredLength) bytes; a JSON object needs at least 2")
         }
         // The format caps the header at 100 MB; a larger length is not a header but something else's bytes.
         guard declaredLength <= 100_000_000 else {
-            throw DataError.invalidHeader(file: file, reason: "the header length \(declaredLength) is beyond the format's 100 MB; is this a safetensors file?")
+            throw DataError.invalidHeader(
+                file: file, reason: "the header length \(declaredLength) is beyond the format's 100 MB; is this a safetensors file?")
         }
         guard declaredLength <= UInt64(data.count - 8) else {
             throw DataError.truncated(file: file, expectedBytes: 8 + Int(declaredLength), actualBytes: data.count)
@@ -101,7 +103,8 @@ public struct SafeTensorsFile {
                 }
                 for (key, entry) in entries {
                     guard let text = entry as? String else {
-                        throw DataError.invalidHeader(file: file, reason: "__metadata__ value of '\(key)' is not a string (safetensors metadata holds strings only)")
+                        throw DataError.invalidHeader(
+                            file: file, reason: "__metadata__ value of '\(key)' is not a string (safetensors metadata holds strings only)")
                     }
                     metadata[key] = text
                 }
@@ -155,7 +158,9 @@ public struct SafeTensorsFile {
         for (previous, next) in zip(sorted, sorted.dropFirst()) where next.begin < previous.end {
             throw DataError.invalidHeader(
                 file: file,
-                reason: "entries '\(previous.name)' [\(previous.begin), \(previous.end)] and '\(next.name)' [\(next.begin), \(next.end)] overlap")
+                reason:
+                    "entries '\(previous.name)' [\(previous.begin), \(previous.end)] and '\(next.name)' [\(next.begin), \(next.end)] overlap"
+            )
         }
         self.arrays = arrays.sorted { ($0.offset, $0.array.name) < ($1.offset, $1.array.name) }.map(\.array)
         self.metadata = metadata

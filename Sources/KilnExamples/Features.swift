@@ -187,6 +187,7 @@ extension Activation.Function {
         case .sigmoid: "sigmoid"
         case .tanh: "tanh"
         case .softmax: "softmax"
+        case .elementwise(let function): function.identifier.filter { $0 != "_" }
         }
     }
 }

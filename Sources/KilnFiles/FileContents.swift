@@ -17,6 +17,14 @@ public enum FileContents {
     /// - Throws: `FileError.notARegularFile` for a folder, pipe, socket or device; `.tooLarge` beyond
     ///   `limit`; `.untrusted` for a file `trust` refuses; `.unreadable` with the system's reason otherwise.
     public static func read(_ url: URL, limit: Int = .max, trust: Trust = .anyone) throws(FileError) -> Data {
+        try readVersioned(url, limit: limit, trust: trust).data
+    }
+
+    /// `read`, and which version of the file was read: a later read with the same version got the same bytes
+    /// (its change time moves on any write, and no user can set it back).
+    public static func readVersioned(_ url: URL, limit: Int = .max, trust: Trust = .anyone) throws(FileError) -> (
+        data: Data, version: FileVersion
+    ) {
         let path = url.path
         // O_NONBLOCK: opening a pipe with no writer would otherwise wait for ever. It does not change how a
         // regular file reads.
@@ -45,7 +53,13 @@ public enum FileContents {
             guard data.count <= limit - count else { throw .tooLarge(file: path, bytes: data.count + count, limit: limit) }
             data.append(contentsOf: chunk[0..<count])
         }
-        return data
+        var after = stat()
+        let version = FileVersion(status)
+        // Written while it was read: not one version, so no version to promise.
+        guard fstat(descriptor, &after) == 0, FileVersion(after) == version, size == 0 || data.count == size else {
+            throw .unreadable(file: path, reason: "it changed while it was read")
+        }
+        return (data, version)
     }
 
     /// What `url` names when it is not a regular file ("a folder", "a pipe", ...); nil for a regular file or
@@ -54,5 +68,29 @@ public enum FileContents {
         var status = stat()
         guard stat(url.path, &status) == 0 else { return nil }
         return FileKind.describe(mode: status.st_mode)
+    }
+}
+
+/// One version of a file's contents: its device, inode, size and change time.
+public struct FileVersion: Hashable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let changeSeconds: Int
+    let changeNanoseconds: Int
+
+    /// Seconds since this version was made (its change time).
+    public var age: Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec - changeSeconds) + Double(now.tv_nsec - changeNanoseconds) * 1e-9
+    }
+
+    init(_ status: stat) {
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+        size = Int64(status.st_size)
+        changeSeconds = status.st_ctim.tv_sec
+        changeNanoseconds = status.st_ctim.tv_nsec
     }
 }

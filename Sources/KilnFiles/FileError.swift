@@ -2,7 +2,7 @@
 import Foundation
 
 /// A file Kiln cannot read or write. Each case names the file (and the option it came from, when known).
-public enum FileError: Error, CustomStringConvertible, Equatable {
+public enum FileError: LocalizedError, CustomStringConvertible, Equatable {
     /// The file cannot be opened or read; `reason` is the system's message.
     case unreadable(file: String, reason: String)
     /// The path names a folder, a device or another thing that is not a regular file.
@@ -24,6 +24,9 @@ public enum FileError: Error, CustomStringConvertible, Equatable {
         case .unwritable(let file, let reason): "\(file): cannot write: \(reason)"
         }
     }
+
+    /// The description, also for code that reads `localizedDescription`.
+    public var errorDescription: String? { description }
 
     /// The system's message for `code`, with advice for the common cases.
     static func reason(_ code: Int32) -> String {

@@ -55,7 +55,12 @@ public final class Dropout: Layer {
 
 /// An elementwise activation as a layer.
 public final class Activation: Layer {
-    public enum Function: Sendable { case relu, leakyRelu(slope: Double), sigmoid, tanh, softmax(axis: Int) }
+    public enum Function: Sendable {
+        case relu, leakyRelu(slope: Double), sigmoid, tanh, softmax(axis: Int)
+        /// Any other elementwise function (GELU, SiLU, ...): a model string names it by its identifier without
+        /// underscores (`gelu`, `gelutanh`, `silu`).
+        case elementwise(UnaryFunction)
+    }
     public let function: Function
     public init(_ function: Function) { self.function = function }
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
@@ -65,6 +70,7 @@ public final class Activation: Layer {
         case .sigmoid: try x.sigmoid()
         case .tanh: try x.tanh()
         case .softmax(let axis): try x.softmax(axis: axis)
+        case .elementwise(let function): try Tensor.apply(.unary(function), [x])
         }
     }
 }

@@ -46,7 +46,7 @@ public struct NonFiniteLossError: Error, CustomStringConvertible {
         self.loss = loss
     }
     public var description: String {
-        "training stopped at step \(step): the loss is \(loss); lower the learning rate or clip gradients (the last checkpoint is intact)"
+        "training diverged at step \(step): the loss is \(loss); lower the learning rate or clip gradients (the last checkpoint is intact)"
     }
 }
 
@@ -71,7 +71,9 @@ public struct StepGraph {
 
     /// A zero-filled data tensor whose values each run replaces.
     public static func input(_ shape: Shape, on device: Device) throws -> Tensor {
-        try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+        // A batch size from the command line must be an error here, not an overflow in `shape.count`.
+        try device.backend.memoryLimits.check("input batch", shape.dimensions, on: device.description)
+        return try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
     }
 }
 
@@ -296,7 +298,7 @@ public final class Evaluation {
         let plan =
             try plans[shape]
             ?? {
-                let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
+                let x = try StepGraph.input(shape, on: device)
                 let output = try model.forward(x, context: ForwardContext(training: false))
                 let plan = try Plan(inputs: [x], outputs: [output], updates: [])
                 plans[shape] = plan

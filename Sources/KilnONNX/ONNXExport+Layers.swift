@@ -118,6 +118,8 @@ struct GraphEmitter {
             case .sigmoid: return add("Sigmoid", [input], name: node + "/Sigmoid")
             case .tanh: return add("Tanh", [input], name: node + "/Tanh")
             case .softmax(let axis): return add("Softmax", [input], name: node + "/Softmax", [Self.int("axis", axis)])
+            case .elementwise(let function):
+                throw ONNXError.unsupportedLayer("activation \(function.identifier) has no ONNX form in Kiln's exporter")
             }
         case let lstm as LSTM:
             return try emitLSTM(lstm, name: name, node: node, input: input)

@@ -59,7 +59,7 @@ public enum ONNXExport {
 
     /// The output's dimensions, free where they follow a free input dimension: the model's shape rules run
     /// (lazily, nothing is computed) for two sizes of every free dimension, and the dimensions that change are free.
-    static func outputShape(_ model: any Layer, inputShape: [Int?], on device: Device) throws -> [Int?] {
+    public static func outputShape(_ model: any Layer, inputShape: [Int?], on device: Device) throws -> [Int?] {
         func output(_ free: Int) throws -> [Int] {
             let shape = Shape(inputShape.map { $0 ?? free })
             let x = try Tensor.zeros(shape, on: device)
@@ -69,7 +69,8 @@ public enum ONNXExport {
         return zip(small, large).map { $0 == $1 ? $0 : nil }
     }
 
-    static func valueInfo(_ name: String, _ dimensions: [Int?]) -> Onnx_ValueInfoProto {
+    /// A float tensor value named `name` with `dimensions` (nil: a free dimension).
+    public static func valueInfo(_ name: String, _ dimensions: [Int?]) -> Onnx_ValueInfoProto {
         var tensor = Onnx_TypeProto.Tensor()
         tensor.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
         tensor.shape.dim = dimensions.enumerated().map { index, size in

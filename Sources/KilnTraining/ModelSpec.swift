@@ -15,7 +15,10 @@ public struct ModelSpecError: Error, CustomStringConvertible {
 /// A model described by a string of `-`-separated layers. Tokens:
 /// `conv{out}k{kernel}[s{stride}][p{padding}][d{dilation}][g{groups}]`, `maxpool{k}[s{stride}]`,
 /// `avgpool{k}[s{stride}]`, `gap` (global average pooling), `flatten`, `dense{out}`, `bn` (batch norm),
-/// `dropout{percent}`, `relu`, `leakyrelu`, `sigmoid`, `tanh`.
+/// `dropout{percent}`, and the activations `relu`, `leakyrelu` (slope 0.2), `sigmoid`, `tanh` and every other activation
+/// the engine defines, by its identifier without underscores (`gelu`, `gelutanh`, `silu`; `activationTokens` lists them),
+/// and `res(layers)`: a residual block adding its input to its layers' output (through a 1×1 convolution when they
+/// change the channels or the size).
 public struct ModelSpec: CustomStringConvertible, Sendable {
     public let text: String
 
@@ -49,6 +52,10 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
 
     public var description: String { text }
 
+    /// The activation tokens: every activation's identifier without underscores (`relu`, `leakyrelu`, ..., `gelu`,
+    /// `gelutanh`, `silu`).
+    public static let activationTokens = UnaryFunction.all.filter(\.isFusibleActivation).map { $0.identifier.filter { $0 != "_" } }
+
     /// Builds the model for inputs of `inputShape` (without the batch axis, e.g. `[1, 28, 28]`).
     ///
     /// Every number is checked before anything is allocated: sizes and strides are positive, the
@@ -56,11 +63,53 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
     /// fit the device's largest allocation.
     public func build(inputShape: [Int], random: inout RandomSource, on device: Device) throws -> Sequential {
         var shape = inputShape
+        return Sequential(try Self.layers(Self.tokens(text), shape: &shape, place: "layer ", random: &random, on: device))
+    }
+
+    /// Splits a layer string at the `-`s outside parentheses (`res(...)` blocks keep theirs).
+    static func tokens(_ text: String) throws -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var depth = 0
+        for character in text {
+            switch character {
+            case "(": depth += 1
+            case ")":
+                depth -= 1
+                guard depth >= 0 else { throw ModelSpecError(token: text, reason: "a ')' without its '('") }
+            case "-" where depth == 0:
+                tokens.append(current)
+                current = ""
+                continue
+            default: break
+            }
+            current.append(character)
+        }
+        guard depth == 0 else { throw ModelSpecError(token: text, reason: "a '(' without its ')'") }
+        tokens.append(current)
+        if let empty = tokens.firstIndex(of: "") { throw ModelSpecError(token: text, reason: "an empty layer at position \(empty + 1) (two '-' in a row?)") }
+        return tokens
+    }
+
+    /// The layers of `tokens` for inputs of `shape` (updated to their output shape); `place` prefixes layer
+    /// numbers in messages (`layer 3`, or `layer 3.2` inside a block).
+    private static func layers(
+        _ tokens: [String], shape: inout [Int], place: String, random: inout RandomSource, on device: Device
+    ) throws -> [any Layer] {
         var layers: [any Layer] = []
         let limits = device.backend.memoryLimits
-        for (position, token) in text.split(separator: "-").map(String.init).enumerated() {
-            let (name, numbers) = try Self.parse(token)
+        for (position, token) in tokens.enumerated() {
             func fail(_ reason: String) -> ModelSpecError { ModelSpecError(token: token, reason: reason) }
+            if token.hasPrefix("res(") {
+                guard token.hasSuffix(")") else { throw fail("a residual block is res(layers) with nothing after its ')'") }
+                layers.append(try residual(String(token.dropFirst(4).dropLast()), token: token, shape: &shape, place: "\(place)\(position + 1).", random: &random, on: device))
+                continue
+            }
+            let (name, numbers) = try Self.parse(token)
+            // A number the layer does not read is a mistake to report, not to ignore (`maxpool2k3` is not a 3×3 pool).
+            if let allowed = Self.numbersTaken[name], let extra = numbers.keys.sorted().first(where: { !allowed.contains($0) }) {
+                throw fail(extra == "#" ? "\(name) takes no number" : "'\(extra)' is not an option of \(name)")
+            }
             func number(_ key: Character, default value: Int? = nil, minimum: Int = 0) throws -> Int {
                 guard let found = numbers[key] ?? value else { throw fail("needs a number after '\(key)'") }
                 guard found >= minimum else {
@@ -86,7 +135,7 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
             }
             /// Checks that one buffer of `dimensions` can be allocated on the device.
             func fits(_ what: String, _ dimensions: [Int]) throws {
-                do { try limits.check("layer \(position + 1) \(what)", dimensions, on: device.description) } catch {
+                do { try limits.check("\(place)\(position + 1) \(what)", dimensions, on: device.description) } catch {
                     throw fail(error.description)
                 }
             }
@@ -149,12 +198,59 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
             case "sigmoid": layers.append(Sigmoid())
             case "tanh": layers.append(Tanh())
             default:
-                throw fail("unknown layer; use conv, maxpool, avgpool, gap, flatten, dense, bn, dropout, relu, leakyrelu, sigmoid or tanh")
+                guard let function = UnaryFunction.activation(named: name), numbers.isEmpty else {
+                    throw fail(
+                        "unknown layer; use conv, maxpool, avgpool, gap, flatten, dense, bn, dropout, res(...) or an activation ("
+                            + Self.activationTokens.joined(separator: ", ") + ")")
+                }
+                layers.append(Activation(.elementwise(function)))
             }
         }
-        guard !layers.isEmpty else { throw ModelSpecError(token: text, reason: "no layers") }
-        return Sequential(layers)
+        guard !layers.isEmpty else { throw ModelSpecError(token: tokens.joined(separator: "-"), reason: "no layers") }
+        return layers
     }
+
+    /// `res(body)`: the body's layers, and a shortcut that adds the block's input to their output: the input
+    /// itself when the body keeps its shape, else a 1×1 convolution (images) or a dense layer (flat inputs) with
+    /// the body's output channels and the stride that gives its size. A size no stride gives is an error that
+    /// says how to make the shapes match.
+    private static func residual(
+        _ body: String, token: String, shape: inout [Int], place: String, random: inout RandomSource, on device: Device
+    ) throws -> Residual {
+        func fail(_ reason: String) -> ModelSpecError { ModelSpecError(token: token, reason: reason) }
+        func fits(_ weight: [Int]) throws {
+            do { try device.backend.memoryLimits.check("\(place)shortcut weight", weight, on: device.description) } catch {
+                throw fail(error.description)
+            }
+        }
+        var output = shape
+        let layers = try Self.layers(tokens(body), shape: &output, place: place, random: &random, on: device)
+        defer { shape = output }
+        if output == shape { return Residual(body: Sequential(layers)) }
+        switch (shape.count, output.count) {
+        case (3, 3):
+            // A 1×1 convolution with stride s maps a length n to (n − 1) / s + 1.
+            guard let stride = (1...max(shape[1], 1)).first(where: { ($0 == 1 || shape[1] > 1) && (shape[1] - 1) / $0 + 1 == output[1] && (shape[2] - 1) / $0 + 1 == output[2] }) else {
+                throw fail(
+                    "the block maps \(shape) to \(output), and no 1×1 convolution's stride maps \(shape[1])×\(shape[2]) to \(output[1])×\(output[2]) for the shortcut; "
+                        + "keep the size with padding (p1 for k3) or halve it with s2 in one convolution")
+            }
+            try fits([output[0], shape[0], 1, 1])
+            let projection = try Conv2D(shape[0], output[0], kernel: [1], stride: [stride], random: &random, on: device)
+            return Residual(body: Sequential(layers), shortcut: projection)
+        case (1, 1):
+            try fits([output[0], shape[0]])
+            return Residual(body: Sequential(layers), shortcut: try Dense(shape[0], output[0], random: &random, on: device))
+        default:
+            throw fail("the block maps \(shape) to \(output); a residual block must keep images as images ([C, H, W]) or flat inputs flat")
+        }
+    }
+
+    /// The numbers each layer reads: `#` is the one right after its name.
+    private static let numbersTaken: [String: Set<Character>] = [
+        "conv": ["#", "k", "s", "p", "d", "g"], "maxpool": ["#", "s"], "avgpool": ["#", "s"], "dense": ["#"], "dropout": ["#"],
+        "gap": [], "flatten": [], "bn": [], "relu": [], "leakyrelu": [], "sigmoid": [], "tanh": [],
+    ]
 
     /// Splits `conv32k3p1` into `conv` and `["#": 32, "k": 3, "p": 1]` (`#` is the number right after the name).
     private static func parse(_ token: String) throws -> (String, [Character: Int]) {

@@ -54,6 +54,8 @@ public final class StepLog {
             try AtomicFile.write(kept, to: url)
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
+        } catch let error as FileError {
+            throw error
         } catch {
             throw DataError.unwritable(file: url.path, reason: (error as NSError).localizedDescription)
         }

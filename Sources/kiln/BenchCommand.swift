@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import Kiln
 import KilnBenchmarks
+import KilnONNX
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +40,10 @@ struct BenchCommand: ParsableCommand {
     var baseline: String?
     @Option(help: "Write the results as JSON lines to this file (for a later --baseline).")
     var save: String?
+    @Option(help: "Time an ONNX model's inference instead of the workloads (free dimensions set to --batch).")
+    var onnx: String?
+    @Option(help: "The batch size for --onnx.")
+    var batch = 64
 
     func validate() throws {
         for name in workloads where Workload.named(name) == nil {
@@ -46,12 +51,18 @@ struct BenchCommand: ParsableCommand {
         }
         if let replicates, replicates < 1 { throw ValidationError("--replicates must be at least 1") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }
+        if let onnx {
+            guard FileManager.default.fileExists(atPath: onnx) else { throw ValidationError("--onnx: no file \(onnx)") }
+            guard workloads.isEmpty else { throw ValidationError("--onnx times the model alone; leave out --workload") }
+        }
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
     }
 
     func run() throws {
         let targets = devices.isEmpty ? DeviceSelection.all() : try devices.map(DeviceSelection.parse)
         let saved = try baseline.map { try BenchResult.load(from: URL(fileURLWithPath: $0)) }
-        let chosen = workloads.isEmpty ? Workload.all : workloads.compactMap(Workload.named)
+        let chosen = try onnx.map { [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: $0)), file: $0, batch: batch)] }
+            ?? (workloads.isEmpty ? Workload.all : workloads.compactMap(Workload.named))
         let runner = BenchRunner(settings: BenchSettings(replicates: replicates, warmup: warmup))
         let table = BenchTable(showsBaseline: saved != nil)
         if !json { print(table.header) }

@@ -1,16 +1,19 @@
-// `kiln eval`: accuracy, loss and the confusion matrix of a checkpoint on a test set.
+// `kiln eval`: accuracy, loss and the confusion matrix of a checkpoint (or an ONNX model) on a test set.
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnONNX
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint (Kiln's, or a PyTorch state_dict saved as safetensors) on the test set."
+        abstract: "Evaluate a checkpoint (Kiln's, or a PyTorch state_dict saved as safetensors) or an ONNX model on the test set."
     )
 
     @Option(help: "The safetensors file to evaluate.")
-    var checkpoint: String
+    var checkpoint: String?
+    @Option(help: "An ONNX model to evaluate instead (one input [N, C, H, W], logits first; see kiln export).")
+    var onnx: String?
     @Option(help: "The layer list the checkpoint belongs to: cnn, mlp or a layer string (default: the one stored in a Kiln checkpoint, else cnn).")
     var model: String?
     @Option(help: "Inputs: standard or unit, as in train (default: what a Kiln checkpoint stored, else standard).")
@@ -23,25 +26,40 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         // Without --dataset, the data set the checkpoint records (checked when it is opened).
         if common.dataset != nil { try common.validateDataset() }
-        guard FileManager.default.fileExists(atPath: checkpoint) else {
-            throw ValidationError("--checkpoint: no file \(checkpoint)")
+        guard (checkpoint == nil) != (onnx == nil) else { throw ValidationError("give one of --checkpoint and --onnx") }
+        for (option, path) in [("--checkpoint", checkpoint), ("--onnx", onnx)] {
+            if let path, !FileManager.default.fileExists(atPath: path) { throw ValidationError("\(option): no file \(path)") }
         }
+        if onnx != nil, model != nil { throw ValidationError("--model describes a checkpoint's layers; an ONNX file holds its own graph") }
     }
 
     func run() throws {
-        let url = URL(fileURLWithPath: checkpoint)
-        let stored = try CheckpointModel.storedConfiguration(in: url)
-        var configuration = stored ?? TrainingConfiguration()
-        if let model { configuration.model = model }
-        if let normalize { configuration.normalization = normalize.normalization }
-        let dataset = common.dataset ?? stored?.data?.dataset ?? "fashion-mnist"
-        let data = try common.loadImageDataset(dataOptions.selection(dataset: dataset, stored: stored?.data), quiet: json)
-        let trainer = try Trainer(configuration: configuration, data: data, device: common.openDevice())
-        try trainer.loadWeights(from: url)
-        if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
-            FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
+        let trainer: Trainer
+        var configuration: TrainingConfiguration
+        if let onnx {
+            // The ONNX graph as a layer; its normalisation from the file's metadata unless --normalize says otherwise.
+            let imported = try ONNXModel(contentsOf: URL(fileURLWithPath: onnx))
+            configuration = TrainingConfiguration()
+            configuration.model = onnx
+            configuration.normalization = normalize.map(\.normalization) ?? imported.normalization
+            let data = try common.loadImageDataset(dataOptions.selection(dataset: common.dataset ?? "fashion-mnist", stored: nil), quiet: json)
+            trainer = try Trainer(model: ONNXLayer(imported), configuration: configuration, data: data, device: common.openDevice())
+        } else {
+            let url = URL(fileURLWithPath: checkpoint ?? "")
+            let stored = try CheckpointModel.storedConfiguration(in: url)
+            configuration = stored ?? TrainingConfiguration()
+            if let model { configuration.model = model }
+            if let normalize { configuration.normalization = normalize.normalization }
+            let dataset = common.dataset ?? stored?.data?.dataset ?? "fashion-mnist"
+            let data = try common.loadImageDataset(dataOptions.selection(dataset: dataset, stored: stored?.data), quiet: json)
+            trainer = try Trainer(configuration: configuration, data: data, device: common.openDevice())
+            try trainer.loadWeights(from: url)
+            if let diverged = try SafeTensorsFile(contentsOf: url).nonFiniteError(file: url.path) {
+                FileHandle.standardError.write(Data("warning: \(diverged); the figures below mean nothing\n".utf8))
+            }
         }
-        let report = try trainer.evaluate(trainer.data.test)
+        let data = trainer.data
+        let report = try trainer.evaluate(data.test)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

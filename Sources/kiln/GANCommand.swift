@@ -55,6 +55,8 @@ struct GANCommand: ParsableCommand {
         guard width > 0 else { throw ValidationError("--width must be positive") }
         guard noise > 0 else { throw ValidationError("--noise must be positive") }
         guard samples > 0 else { throw ValidationError("--samples must be positive") }
+        // Each sample's class probabilities are kept for the score: beyond ten million that is gigabytes and hours.
+        guard samples <= 10_000_000 else { throw ValidationError("--samples must be at most 10000000, got \(samples)") }
         if let classifier, !FileManager.default.fileExists(atPath: classifier) {
             throw ValidationError("--classifier \(classifier): no such file; train one with `kiln train --model cnn --out DIR`")
         }

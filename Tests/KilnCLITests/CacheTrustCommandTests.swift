@@ -9,7 +9,9 @@ final class CacheTrustCommandTests: KilnCommandLineTestCase {
     private func openCLDevice() throws -> [String: Any] {
         let result = try run(["devices", "--json"])
         for line in result.output.split(separator: "\n") {
-            if let device = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], device["platformName"] != nil { return device }
+            if let device = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], device["platformName"] != nil {
+                return device
+            }
         }
         throw XCTSkip("no OpenCL device")
     }
@@ -31,14 +33,17 @@ final class CacheTrustCommandTests: KilnCommandLineTestCase {
 
     func testInvalidTuningTableIsAWarningNamingTheFile() throws {
         let device = try openCLDevice()
-        let identity = ["platformName", "name", "driverVersion", "deviceVersion"].map { device[$0] as? String ?? "" }.joined(separator: " | ")
+        let identity = ["platformName", "name", "driverVersion", "deviceVersion"].map { device[$0] as? String ?? "" }.joined(
+            separator: " | ")
         let cache = try scratchFolder()
         let table = cache.appendingPathComponent("tuning-\(try sha256(identity).prefix(16)).json")
         try Data(#"{"device": "\#(identity)", "kernels": {"gemm.cl": {"GEMM_ROWS": 0}}}"#.utf8).write(to: table)
         let result = try run(["warmup", "--device", "opencl"], environment: ["KILN_CACHE_DIR": cache.path])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(
-            result.error.contains("warning: tuning table \(table.path): gemm.cl ignored (it uses its defaults): GEMM_ROWS=0 is not a setting the kernel accepts"),
+            result.error.contains(
+                "warning: tuning table \(table.path): gemm.cl ignored (it uses its defaults): GEMM_ROWS=0 is not a setting the kernel accepts"
+            ),
             result.error)
     }
 
@@ -49,7 +54,9 @@ final class CacheTrustCommandTests: KilnCommandLineTestCase {
         chmod(cache.path, 0o777)
         let result = try run(["warmup", "--device", "opencl"], environment: ["KILN_CACHE_DIR": cache.path])
         XCTAssertEqual(result.status, 0, result.error)
-        XCTAssertTrue(result.error.contains("warning: program cache not used: \(cache.path): not trusted: other users can write it (mode 777)"), result.error)
+        XCTAssertTrue(
+            result.error.contains("warning: program cache not used: \(cache.path): not trusted: other users can write it (mode 777)"),
+            result.error)
         XCTAssertTrue(result.output.contains("cache: not used (see the warning)"), result.output)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), [])
     }

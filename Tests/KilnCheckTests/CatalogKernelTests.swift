@@ -29,3 +29,14 @@ final class CatalogKernelTests: XCTestCase {
         }
     }
 }
+
+/// The quick cases on a backend that implements only the minimal op set: every other op runs through its
+/// decomposition, which must compute what the reference's native op computes.
+final class CatalogDecompositionTests: XCTestCase {
+    func testQuickCasesThroughDecompositions() {
+        let backend = MinimalBackend(ReferenceBackend<Float>())
+        let results = TestDevices.check(OpCatalog.cases(upTo: .quick), on: [backend])
+        XCTAssertEqual(results.count, OpCatalog.cases(upTo: .quick).count)
+        print("CATALOG minimal backend: \(results.count) quick cases, worst ratio \(results.map(\.ratio).max() ?? 0)")
+    }
+}

@@ -43,7 +43,8 @@ final class IDXHostileTests: XCTestCase {
         // Trapped at IDX.swift:38 before (issue 15).
         XCTAssertEqual(
             error { try IDXFile(data: self.idx([0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]), file: "images", rank: 3) },
-            "images: invalid header: dimensions [4294967295, 4294967295, 4294967295] need more bytes than an integer holds; is this an IDX file?")
+            "images: invalid header: dimensions [4294967295, 4294967295, 4294967295] need more bytes than an integer holds; is this an IDX file?"
+        )
         XCTAssertEqual(
             error { try IDXFile(data: self.idx([3, 0x10000, 0x10000], [1, 2, 3]), file: "images", rank: 3) },
             "images: truncated: needs 12884901904 bytes, has 19; download or install it again")
@@ -51,7 +52,9 @@ final class IDXHostileTests: XCTestCase {
             error { try IDXFile(data: self.idx([0xFFFF_FFFF]), file: "labels", rank: 1) },
             "labels: truncated: needs 4294967303 bytes, has 8; download or install it again")
         // 153092023 × 92737 × 649657 is Int.max: the header size on top of it would overflow.
-        XCTAssertTrue(error { try IDXFile(data: self.idx([153_092_023, 92737, 649_657]), file: "images", rank: 3) }.contains("more bytes than an integer holds"))
+        XCTAssertTrue(
+            error { try IDXFile(data: self.idx([153_092_023, 92737, 649_657]), file: "images", rank: 3) }.contains(
+                "more bytes than an integer holds"))
         // Zero dimensions parse (an empty file is well-formed), then the data set refuses them.
         XCTAssertEqual(try IDXFile(data: idx([0, 0x10000, 0x10000]), file: "images", rank: 3).bytes, [])
     }
@@ -70,10 +73,12 @@ final class IDXHostileTests: XCTestCase {
         // [0, 65536, 65536] in a 16-byte file: aborted allocating 4.4 TB before (issue 15).
         try write(idx([0, 0x10000, 0x10000]), "t10k-images-idx3-ubyte")
         try write(idx([0]), "t10k-labels-idx1-ubyte")
-        XCTAssertEqual(error { try IDXDataset(directory: self.folder) }, "\(test): invalid header: it holds no images (dimensions [0, 65536, 65536])")
+        XCTAssertEqual(
+            error { try IDXDataset(directory: self.folder) }, "\(test): invalid header: it holds no images (dimensions [0, 65536, 65536])")
         try write(idx([2, 0, 5]), "t10k-images-idx3-ubyte")
         try write(labels, "t10k-labels-idx1-ubyte")
-        XCTAssertEqual(error { try IDXDataset(directory: self.folder) }, "\(test): invalid header: its images have no pixels (dimensions [2, 0, 5])")
+        XCTAssertEqual(
+            error { try IDXDataset(directory: self.folder) }, "\(test): invalid header: its images have no pixels (dimensions [2, 0, 5])")
     }
 
     /// A small gzip that inflates far (1 MB → 1 GiB in the probe, read whole) stops at the limit.
@@ -83,7 +88,8 @@ final class IDXHostileTests: XCTestCase {
         XCTAssertLessThan(compressed.count, 10_000)
         XCTAssertEqual(
             error { try IDXFile(fileBytes: compressed, file: "bomb.gz", rank: 3) },
-            "bomb.gz: its \(compressed.count) compressed bytes inflate to more than \(compressed.count * 100) bytes, the limit; if the file is genuine, raise the limit with --max-inflated MiB")
+            "bomb.gz: its \(compressed.count) compressed bytes inflate to more than \(compressed.count * 100) bytes, the limit; if the file is genuine, raise the limit with --max-inflated MiB"
+        )
         // Raised, it reads.
         let read = try IDXFile(fileBytes: compressed, file: "bomb.gz", rank: 3, limits: DecompressionLimits(maximumBytes: 8 << 20))
         XCTAssertEqual(read.dimensions, [4, 1024, 1024])
@@ -102,8 +108,11 @@ final class IDXHostileTests: XCTestCase {
         // The stream's CRC-32 (the eighth byte from the end) no longer matches.
         var flipped = compressed
         flipped[flipped.count - 8] ^= 0xFF
-        XCTAssertEqual(error { try IDXFile(fileBytes: flipped, file: "flipped.gz", rank: 1) }, "flipped.gz: cannot read: corrupt gzip data (incorrect data check)")
         XCTAssertEqual(
-            error { try IDXFile(fileBytes: Data([0x1F, 0x8B]), file: "magic.gz", rank: 1) }, "magic.gz: cannot read: the gzip stream ends early (truncated file)")
+            error { try IDXFile(fileBytes: flipped, file: "flipped.gz", rank: 1) },
+            "flipped.gz: cannot read: corrupt gzip data (incorrect data check)")
+        XCTAssertEqual(
+            error { try IDXFile(fileBytes: Data([0x1F, 0x8B]), file: "magic.gz", rank: 1) },
+            "magic.gz: cannot read: the gzip stream ends early (truncated file)")
     }
 }

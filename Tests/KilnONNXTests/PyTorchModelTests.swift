@@ -38,4 +38,20 @@ final class PyTorchModelTests: XCTestCase {
         XCTAssertTrue(fusions.contains("linear"), "Gemm + bias + activation should fuse: \(plan.report)")
         XCTAssertTrue(plan.report.intermediateBytes < plan.report.intermediateBytesWithoutReuse, "buffers should be reused: \(plan.report)")
     }
+
+    /// The calls the README's Swift ONNX example makes, with what it prints.
+    func testREADMESwiftExample() throws {
+        let device = try availableDevices().last ?? Device.named("cpu")
+        let model = try ONNXInference(contentsOf: NodeTestCase.dataDirectory.appendingPathComponent("pytorch/cnn/model.onnx"), device: device)
+        XCTAssertEqual("\(model.model.inputs) \(model.model.outputs)", "[image [?, 1, 28, 28]] [log_probabilities [?, 10]]")
+        let pixels = [Float](repeating: 0.5, count: 5 * 784)
+        let outputs = try model.run([pixels], shapes: [[5, 1, 28, 28]])
+        XCTAssertEqual(outputs[0].shape, [5, 10])
+        var random = RandomSource(seed: 0)
+        let kilnModel = try ModelSpec.cnn.build(inputShape: [1, 28, 28], random: &random, on: device)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-readme-\(UUID().uuidString).onnx")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try ONNXExport.write(kilnModel, inputShape: [nil, 1, 28, 28], on: device, to: file)
+        XCTAssertEqual(try ONNXModel(contentsOf: file).outputs.map(\.dimensions), [[nil, 10]])
+    }
 }

@@ -1,8 +1,8 @@
-// The devices the KilnTests cases run on: the CPU reference, and OpenCL when a device exists.
+// The devices the ONNX tests run on: the test support's backends (the reference, then every OpenCL device,
+// each built once per test process) as devices.
 import Kiln
+import KilnTestSupport
 
 func availableDevices() throws -> [Device] {
-    var devices = [try Device.named("cpu")]
-    if (try? OpenCLDiscovery.devices().isEmpty) == false { devices.append(try Device.named("opencl")) }
-    return devices
+    TestDevices.all.map { Device($0) }
 }

@@ -18,11 +18,14 @@ final class KernelVariant: Backend {
     }
 
     /// A fresh backend on `handle` whose kernels of `file` build with `values` (the other tunables as tuned or default).
+    /// A GEMM file also picks its variant (gemm.cl the register-blocked kernel, gemm_tiled.cl the tiled one).
     static func tuned(_ handle: OpenCLDeviceHandle, file: String, values: [String: Int]) throws -> KernelVariant {
         let backend = try OpenCLBackend(device: handle)
         var table = backend.tuning ?? TuningTable(device: TuningTable.deviceIdentity(handle.info))
         table.kernels[file, default: [:]].merge(values) { $1 }
         backend.tuning = table
+        if file == KernelDescription.gemm.file { backend.gemmVariant = .registerBlocked }
+        if file == KernelDescription.gemmTiled.file { backend.gemmVariant = .tiled }
         let described = values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return KernelVariant(backend, variant: "\(file) \(described)")
     }

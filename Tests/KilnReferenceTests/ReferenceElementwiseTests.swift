@@ -25,6 +25,10 @@ final class ReferenceElementwiseTests: XCTestCase {
             (.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }),
             (.tanh, { Foundation.tanh($0) }),
             (.softplus, { Foundation.log(1 + Foundation.exp($0)) }),
+            (.erf, { Foundation.erf($0) }),
+            (.gelu, { $0 / 2 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
+            (.geluTanh, { $0 / 2 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }),
+            (.silu, { $0 / (1 + Foundation.exp(-$0)) }),
         ]
         for (function, expected) in cases {
             assertClose(try evaluate(.unary(function), [x]).values, x.values.map(expected), Tolerance.handComputed, "\(function)")
@@ -32,6 +36,22 @@ final class ReferenceElementwiseTests: XCTestCase {
         let positive = HostTensor([0.25, 1, 4, 9], [2, 2])
         assertClose(try evaluate(.unary(.log), [positive]).values, positive.values.map { Foundation.log($0) }, Tolerance.handComputed, "log")
         assertClose(try evaluate(.unary(.sqrt), [positive]).values, [0.5, 1, 2, 3], Tolerance.handComputed, "sqrt")
+    }
+
+    /// GELU at values computed independently (Python's `math.erf` and `math.tanh` in float64 on the formulas PyTorch
+    /// documents for `GELU()` and `GELU(approximate="tanh")`, printed to 10 decimals), and SiLU far from 0, where
+    /// `x · σ(x)` must neither overflow nor turn into NaN.
+    func testGELUAndSiLUAtPyTorchsValues() throws {
+        let x = HostTensor([-3, -1, 0.5, 2], [4])
+        assertClose(
+            try evaluate(.unary(.gelu), [x]).values, [-0.0040496941, -0.1586552539, 0.3457312306, 1.9544997361],
+            Tolerance(absolute: 1e-10, relative: 1e-9, reason: "values printed to 10 decimals"), "gelu")
+        assertClose(
+            try evaluate(.unary(.geluTanh), [x]).values, [-0.0036373921, -0.1588080094, 0.3457140098, 1.9545976941],
+            Tolerance(absolute: 1e-10, relative: 1e-9, reason: "values printed to 10 decimals"), "gelu_tanh")
+        assertClose(
+            try evaluate(.unary(.silu), [HostTensor([-800, -40, 40, 800], [4])]).values, [-0.0, -40 * Foundation.exp(-40), 40, 800],
+            .doubleTails, "silu")
     }
 
     /// Softplus and sigmoid must neither overflow nor lose precision far from 0.

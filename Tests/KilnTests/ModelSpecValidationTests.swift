@@ -32,6 +32,14 @@ final class ModelSpecValidationTests: XCTestCase {
         }
     }
 
+    func testNumbersALayerDoesNotReadAreRejected() throws {
+        // Found by the model-string fuzzer: `maxpool2k3p1` built a 2×2 pool and ignored k3 and p1.
+        XCTAssertEqual(try buildError("maxpool2k3p1"), "model spec: 'maxpool2k3p1': 'k' is not an option of maxpool")
+        XCTAssertEqual(try buildError("flatten-dense10s2"), "model spec: 'dense10s2': 's' is not an option of dense")
+        XCTAssertEqual(try buildError("relu5"), "model spec: 'relu5': relu takes no number")
+        XCTAssertEqual(try buildError("flatten3"), "model spec: 'flatten3': flatten takes no number")
+    }
+
     func testOverflowingNumbersAreRejected() throws {
         XCTAssertEqual(
             try buildError("conv8k3p4611686018427387904"),

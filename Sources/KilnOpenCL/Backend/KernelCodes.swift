@@ -3,24 +3,20 @@
 import KilnCore
 
 extension UnaryFunction {
-    /// The function's name in kernel code (`KILN_UNARY_<name>`) and the code the kernels switch on.
-    var kernelIdentity: (name: String, code: Int) {
-        switch self {
-        case .negate: ("NEGATE", 0)
-        case .exp: ("EXP", 1)
-        case .log: ("LOG", 2)
-        case .sqrt: ("SQRT", 3)
-        case .abs: ("ABS", 4)
-        case .relu: ("RELU", 5)
-        case .leakyRelu: ("LEAKY_RELU", 6)
-        case .sigmoid: ("SIGMOID", 7)
-        case .tanh: ("TANH", 8)
-        case .softplus: ("SOFTPLUS", 9)
-        }
-    }
+    /// The function's name in kernel code (`KILN_UNARY_<name>`: its identifier in capitals) and the code the kernels
+    /// switch on (its position in `UnaryFunction.all`), both derived from the function's description in KilnCore.
+    var kernelIdentity: (name: String, code: Int) { (identifier.uppercased(), kernelCode) }
 
     /// The code `kiln_unary_T` and `kiln_unary_derivative_T` in common.cl switch on.
-    var kernelCode: Int { kernelIdentity.code }
+    var kernelCode: Int {
+        guard let code = Self.codes[identifier] else {
+            preconditionFailure("[\(identifier)] is missing from UnaryFunction.all, which kernel codes follow")
+        }
+        return code
+    }
+
+    /// Each function's code by identifier.
+    private static let codes = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.identifier, $0) })
 
     /// The slope argument of the unary kernels: leakyRelu's slope, else unused.
     var kernelSlope: Float {
@@ -29,10 +25,8 @@ extension UnaryFunction {
     }
 
     /// One value of every case (payloads arbitrary), for the generated header; `KernelCodesTests` checks that
-    /// the codes are exactly 0..<count, so a case missing here is a test failure.
-    static let kernelCases: [UnaryFunction] = [
-        .negate, .exp, .log, .sqrt, .abs, .relu, .leakyRelu(slope: 0), .sigmoid, .tanh, .softplus,
-    ]
+    /// the codes are exactly 0..<count.
+    static let kernelCases = all
 }
 
 extension BinaryFunction {

@@ -1,4 +1,5 @@
-// Matmul family: C = op(A) . op(B) for rank 2 and batched rank 3 with Kernels/gemm.cl.
+// Matmul family: C = op(A) . op(B) for rank 2 and batched rank 3 with Kernels/gemm.cl (or gemm_tiled.cl, see
+// OpenCLBackend+TiledGemm.swift).
 import KilnCore
 
 extension KernelDescription {
@@ -66,12 +67,20 @@ extension OpenCLBackend {
             batch: batch, bias: bias, activation: activation, tunables: tunables)
     }
 
-    /// `gemm_forward`: `C[z] = activation(A[z] . B[z] + bias)` for `z < batch`, with A [M, K], B [K, N] and C [M, N]
-    /// row-major at the given batch strides (0 shares a matrix across the batch).
+    /// `C[z] = activation(A[z] . B[z] + bias)` for `z < batch`, with A [M, K], B [K, N] and C [M, N] row-major at the
+    /// given batch strides (0 shares a matrix across the batch): gemm_tiled.cl when `gemmVariant` is `.tiled` and no
+    /// gemm.cl `tunables` are given (and a tile configuration fits the device), else gemm.cl's `gemm_forward`.
     func gemm(
         a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
         m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil, tunables: [String: Int] = [:]
     ) throws {
+        if gemmVariant == .tiled, tunables.isEmpty,
+            try tiledGemm(
+                a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n,
+                k: k, batch: batch, bias: bias, activation: activation)
+        {
+            return
+        }
         let description = KernelDescription.gemm
         let defines = tunedDefines(description, tunables)
         let values = Dictionary(uniqueKeysWithValues: defines)

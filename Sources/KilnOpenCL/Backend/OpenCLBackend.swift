@@ -36,6 +36,8 @@ public final class OpenCLBackend: Backend {
     public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
     /// Each kernel file's defines under `tuning`, built once rather than on every launch.
     var tunedDefaults: [String: [(String, Int)]] = [:]
+    /// The GEMM kernel family products run with (see `GemmVariant.preferred`); set it to run the other.
+    public var gemmVariant: GemmVariant
 
     private struct KernelKey: Hashable {
         let file: String
@@ -49,6 +51,7 @@ public final class OpenCLBackend: Backend {
         programs = ProgramCache(context: context, cacheDirectory: cacheDirectory)
         name = "opencl:\(device.info.index) (\(device.info.name))"
         tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
+        gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
     }
 
     /// The device's largest buffer and global memory.
@@ -186,14 +189,17 @@ public final class OpenCLBackend: Backend {
         return kernel
     }
 
-    /// Builds every kernel the backend uses with its default tunables, so the first training step does
-    /// not wait for the compiler. Returns the wall time it took; `programs.stats` says how many programs
-    /// came from the disk cache and how many were compiled.
+    /// Builds every kernel the backend uses with its tuned or default tunables (the tiled GEMM only when it is the
+    /// backend's variant, fitted to the device), so the first training step does not wait for the compiler. Returns
+    /// the wall time it took; `programs.stats` says how many programs came from the disk cache and how many were compiled.
     @discardableResult
     public func warmUp() throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
-        for description in KernelDescription.all {
+        for description in KernelDescription.all where description.file != KernelDescription.gemmTiled.file {
             for entry in description.entries { _ = try kernel(description.file, entry, defines: tunedDefines(description)) }
+        }
+        if gemmVariant == .tiled, let defines = tiledDefines(groupLimit: context.device.maxWorkGroupSize) {
+            for entry in KernelDescription.gemmTiled.entries { _ = try kernel(KernelDescription.gemmTiled.file, entry, defines: defines) }
         }
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }

@@ -121,9 +121,10 @@ public final class ProgramCache: @unchecked Sendable {
 
     private func loadBinary(_ entry: String, in folder: ProgramCacheFolder, file: String, options: String) -> OpenCLProgram? {
         let start = ContinuousClock.now
-        guard let data = folder.read(entry), let binary = ProgramBinaryFile.decode(data, entry: entry, key: folder.key) else {
-            return nil
-        }
+        guard let (data, version) = folder.read(entry) else { return nil }
+        let verified = folder.wasVerified(entry, version)
+        guard let binary = ProgramBinaryFile.decode(data, entry: entry, key: verified ? nil : folder.key) else { return nil }
+        if !verified { folder.markVerified(entry, version) }
         guard let program = try? OpenCLProgram(context: context, file: file, binary: binary, options: options) else {
             return nil
         }
@@ -178,13 +179,15 @@ enum ProgramBinaryFile {
         return data
     }
 
-    /// The payload of `data` if it is a whole entry named `entry` written under `key`, else nil.
-    static func decode(_ data: Data, entry: String, key: [UInt8]) -> [UInt8]? {
+    /// The payload of `data` if it is a whole entry named `entry` written under `key`, else nil. A nil `key`
+    /// skips the signature: for bytes whose signature was checked before (`VerifiedEntries`).
+    static func decode(_ data: Data, entry: String, key: [UInt8]?) -> [UInt8]? {
         let bytes = [UInt8](data)
         guard bytes.count > headerSize, Array(bytes[0..<8]) == Array(formatTag.utf8) else { return nil }
         let length = bytes[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard length == UInt64(bytes.count - headerSize) else { return nil }
         let payload = Array(bytes[headerSize...])
+        guard let key else { return payload }
         let expected = authenticator(payload, entry: entry, key: key)
         // Every byte compared, whatever the first difference.
         let difference = zip(expected, bytes[16..<headerSize]).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) }

@@ -27,15 +27,28 @@ struct ProgramCacheFolder {
         key = try Self.secret(in: url)
     }
 
-    /// The entry's bytes; nil when it is missing or unreadable, and nil with a warning when another user
-    /// could have written it (a symlink, another owner, group- or world-writable).
-    func read(_ entry: String) -> Data? {
+    /// The entry's bytes and their version; nil when it is missing or unreadable, and nil with a warning when
+    /// another user could have written it (a symlink, another owner, group- or world-writable).
+    func read(_ entry: String) -> (data: Data, version: FileVersion)? {
         do {
-            return try FileContents.read(url.appendingPathComponent(entry), limit: Self.entryLimit, trust: .thisUserOnly)
+            return try FileContents.readVersioned(url.appendingPathComponent(entry), limit: Self.entryLimit, trust: .thisUserOnly)
         } catch {
             if case .untrusted = error { warn("program cache entry ignored and rebuilt: \(error)") }
             return nil
         }
+    }
+
+    /// Whether this process already checked the signature of `version` of `entry` under this folder's key.
+    func wasVerified(_ entry: String, _ version: FileVersion) -> Bool {
+        VerifiedEntries.shared.contains(VerifiedEntries.Item(entry: url.appendingPathComponent(entry).path, version: version, key: key))
+    }
+
+    /// Records that `version` of `entry` carries a valid signature, so later devices in this process skip hashing it.
+    /// Only for a version older than a second: the file system's clock ticks coarsely (milliseconds), so a file
+    /// rewritten within one tick of its last change could keep its change time, but not one rewritten later.
+    func markVerified(_ entry: String, _ version: FileVersion) {
+        guard version.age > 1 else { return }
+        VerifiedEntries.shared.insert(VerifiedEntries.Item(entry: url.appendingPathComponent(entry).path, version: version, key: key))
     }
 
     /// Writes an entry (0600) atomically; a failure only means the next run compiles again.
@@ -57,5 +70,32 @@ struct ProgramCacheFolder {
             throw .untrusted(file: file.path, reason: "it holds \(data.count) bytes, not a 32-byte key; delete it and the cache is rebuilt")
         }
         return [UInt8](data)
+    }
+}
+
+/// Entry versions whose signature this process has checked. A version (device, inode, size, change time)
+/// names unchanged bytes, so a device opened again (an embedding app, a test suite) does not hash megabytes of
+/// binaries again, which a debug build does slowly.
+final class VerifiedEntries: @unchecked Sendable {
+    struct Item: Hashable {
+        let entry: String
+        let version: FileVersion
+        let key: [UInt8]
+    }
+
+    static let shared = VerifiedEntries()
+    private let lock = NSLock()
+    private var items = Set<Item>()
+
+    func contains(_ item: Item) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return items.contains(item)
+    }
+
+    func insert(_ item: Item) {
+        lock.lock()
+        items.insert(item)
+        lock.unlock()
     }
 }

@@ -5,46 +5,89 @@
 enum SHA256 {
     /// The 32-byte digest of `bytes`.
     static func hash<Bytes: Sequence>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+        let message = Array(bytes)
         var state: [UInt32] = [
             0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
         ]
-        var message = Array(bytes)
+        // Whole blocks straight from the message, then the tail with the padding: a one bit, zeros up to
+        // 56 mod 64 bytes, and the length in bits as a big-endian UInt64.
+        let whole = message.count / 64 * 64
+        var tail = Array(message[whole...])
+        tail.append(0x80)
+        while tail.count % 64 != 56 { tail.append(0) }
         let bitLength = UInt64(message.count) * 8
-        // Padding: a one bit, zeros up to 56 mod 64 bytes, then the length as a big-endian UInt64.
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-
-        var schedule = [UInt32](repeating: 0, count: 64)
-        for blockStart in stride(from: 0, to: message.count, by: 64) {
-            for t in 0..<16 {
-                let i = blockStart + 4 * t
-                schedule[t] =
-                    UInt32(message[i]) << 24 | UInt32(message[i + 1]) << 16 | UInt32(message[i + 2]) << 8
-                    | UInt32(message[i + 3])
-            }
-            for t in 16..<64 {
-                let s0 = rotateRight(schedule[t - 15], 7) ^ rotateRight(schedule[t - 15], 18) ^ (schedule[t - 15] >> 3)
-                let s1 = rotateRight(schedule[t - 2], 17) ^ rotateRight(schedule[t - 2], 19) ^ (schedule[t - 2] >> 10)
-                schedule[t] = schedule[t - 16] &+ s0 &+ schedule[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, h) = (
-                state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7]
-            )
-            for t in 0..<64 {
-                let sum1 = rotateRight(e, 6) ^ rotateRight(e, 11) ^ rotateRight(e, 25)
-                let choose = (e & f) ^ (~e & g)
-                let temp1 = h &+ sum1 &+ choose &+ roundConstants[t] &+ schedule[t]
-                let sum0 = rotateRight(a, 2) ^ rotateRight(a, 13) ^ rotateRight(a, 22)
-                let majority = (a & b) ^ (a & c) ^ (b & c)
-                let temp2 = sum0 &+ majority
-                (h, g, f, e, d, c, b, a) = (g, f, e, d &+ temp1, c, b, a, temp1 &+ temp2)
-            }
-            for (i, value) in [a, b, c, d, e, f, g, h].enumerated() { state[i] = state[i] &+ value }
+        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        state.withUnsafeMutableBufferPointer { state in
+            message.withUnsafeBufferPointer { compress($0, blocks: whole / 64, into: state) }
+            tail.withUnsafeBufferPointer { compress($0, blocks: tail.count / 64, into: state) }
         }
         return state.flatMap { word in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) } }
+    }
+
+    /// Runs the compression function over the first `blocks` 64-byte blocks of `data`. Written with
+    /// pointers and without helper calls so that a debug build (tests, CI) hashes megabytes of program
+    /// binaries in milliseconds rather than seconds.
+    private static func compress(_ data: UnsafeBufferPointer<UInt8>, blocks: Int, into state: UnsafeMutableBufferPointer<UInt32>) {
+        guard blocks > 0, let bytes = data.baseAddress, let h0 = state.baseAddress else { return }
+        let schedule = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+        defer { schedule.deallocate() }
+        roundConstants.withUnsafeBufferPointer { constants in
+            guard let k = constants.baseAddress else { return }
+            // `while` loops: a debug build calls a range iterator's methods on every step of a `for`.
+            var block = 0
+            while block < blocks {
+                var i = bytes + 64 * block
+                var w = schedule
+                while w < schedule + 16 {
+                    w.pointee =
+                        UInt32(i.pointee) << 24 | UInt32((i + 1).pointee) << 16 | UInt32((i + 2).pointee) << 8 | UInt32((i + 3).pointee)
+                    w += 1
+                    i += 4
+                }
+                while w < schedule + 64 {
+                    let w15 = (w - 15).pointee
+                    let w2 = (w - 2).pointee
+                    let s0 = (w15 >> 7 | w15 << 25) ^ (w15 >> 18 | w15 << 14) ^ (w15 >> 3)
+                    let s1 = (w2 >> 17 | w2 << 15) ^ (w2 >> 19 | w2 << 13) ^ (w2 >> 10)
+                    w.pointee = (w - 16).pointee &+ s0 &+ (w - 7).pointee &+ s1
+                    w += 1
+                }
+                var a = h0.pointee
+                var b = (h0 + 1).pointee
+                var c = (h0 + 2).pointee
+                var d = (h0 + 3).pointee
+                var e = (h0 + 4).pointee
+                var f = (h0 + 5).pointee
+                var g = (h0 + 6).pointee
+                var h = (h0 + 7).pointee
+                var t = 0
+                while t < 64 {
+                    let sum1 = (e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)
+                    let choose = (e & f) ^ (~e & g)
+                    let temp1 = h &+ sum1 &+ choose &+ (k + t).pointee &+ (schedule + t).pointee
+                    let sum0 = (a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)
+                    let majority = (a & b) ^ (a & c) ^ (b & c)
+                    h = g
+                    g = f
+                    f = e
+                    e = d &+ temp1
+                    d = c
+                    c = b
+                    b = a
+                    a = temp1 &+ sum0 &+ majority
+                    t += 1
+                }
+                h0.pointee &+= a
+                (h0 + 1).pointee &+= b
+                (h0 + 2).pointee &+= c
+                (h0 + 3).pointee &+= d
+                (h0 + 4).pointee &+= e
+                (h0 + 5).pointee &+= f
+                (h0 + 6).pointee &+= g
+                (h0 + 7).pointee &+= h
+                block += 1
+            }
+        }
     }
 
     /// HMAC-SHA-256 of `message` under `key` (RFC 2104; a key longer than a block is hashed first).
@@ -62,10 +105,6 @@ enum SHA256 {
             let digits = String(byte, radix: 16)
             return digits.count == 1 ? "0" + digits : digits
         }.joined()
-    }
-
-    private static func rotateRight(_ value: UInt32, _ count: UInt32) -> UInt32 {
-        (value >> count) | (value << (32 - count))
     }
 
     private static let roundConstants: [UInt32] = [

@@ -10,10 +10,25 @@ public struct TuningTable: Codable, Equatable, Sendable {
     public var device: String
     /// Kernel file → tunable name → value.
     public var kernels: [String: [String: Int]]
+    /// Kernel family → the variant measured fastest (`gemm` → `tiled`); tables written before variants existed have none.
+    public var variants: [String: String]
 
-    public init(device: String, kernels: [String: [String: Int]] = [:]) {
+    /// The family name the GEMM variant is stored under.
+    public static let gemmFamily = "gemm"
+
+    public init(device: String, kernels: [String: [String: Int]] = [:], variants: [String: String] = [:]) {
         self.device = device
         self.kernels = kernels
+        self.variants = variants
+    }
+
+    private enum CodingKeys: String, CodingKey { case device, kernels, variants }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        device = try container.decode(String.self, forKey: .device)
+        kernels = try container.decode([String: [String: Int]].self, forKey: .kernels)
+        variants = try container.decodeIfPresent([String: String].self, forKey: .variants) ?? [:]
     }
 
     /// The identity a table is stored and checked under: what decides how the device's compiler and
@@ -58,6 +73,10 @@ public struct TuningTable: Codable, Equatable, Sendable {
                 warn("tuning table \(url.path): \(kernelFile) ignored (it uses its defaults): \(problem)")
                 usable.kernels[kernelFile] = nil
             }
+        }
+        for (family, variant) in table.variants where family != gemmFamily || GemmVariant(rawValue: variant) == nil {
+            warn("tuning table \(url.path): variant '\(variant)' for '\(family)' ignored (not a known family and variant)")
+            usable.variants[family] = nil
         }
         return usable
     }
