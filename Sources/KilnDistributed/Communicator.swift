@@ -96,19 +96,9 @@ public final class Communicator {
     }
 
     /// Waits until `pending` has finished on this rank. Throws `DistributedError.timeout` after `timeout`
-    /// seconds, naming the ranks that never started it.
+    /// seconds, naming the ranks that did not take part.
     public func wait(for pending: Pending) throws {
         try thread.wait(pending)
-    }
-
-    /// Sums `values` over all ranks in place.
-    public func sum(_ values: inout [Float], operation: String) throws {
-        try values.withUnsafeMutableBufferPointer { buffer in
-            for chunk in Self.chunks(buffer.count) {
-                let slice = UnsafeMutableBufferPointer(rebasing: buffer[chunk])
-                try wait(for: start(operation) { kiln_mpi_iallreduce_sum_float(slice.baseAddress, Int32(slice.count), &$0) })
-            }
-        }
     }
 
     /// Sums `values` over all ranks in place.

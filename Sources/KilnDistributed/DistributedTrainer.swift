@@ -54,7 +54,8 @@ public final class DistributedTrainer: TrainingTask {
     public var replica: ReplicaState { ReplicaState(trainer.model.state + trainer.optimizer.state, communicator: communicator) }
 
     /// Starts every rank from rank 0's state: a fresh model, or the run in `resuming` (only rank 0 reads
-    /// it: the other ranks' hosts need not have it). Returns the finished epochs' metrics on rank 0.
+    /// it: the other ranks' hosts need not have it). Returns the finished epochs' metrics, the same on every
+    /// rank (decisions such as early stopping read them).
     public func start(resuming run: RunFolder? = nil) throws -> [EpochReport] {
         try checkSettingsAgree()
         // Compiling the step creates the optimizer's state, which the broadcast below fills.
@@ -66,6 +67,11 @@ public final class DistributedTrainer: TrainingTask {
             position = "\(trainer.epoch) \(trainer.batchInEpoch) \(trainer.step.step)"
         }
         position = try communicator.broadcast(position, operation: "broadcast of the position in training")
+        // Property lists carry any double, NaN included, which JSON does not.
+        let metrics = try communicator.broadcast(
+            communicator.rank == 0 ? try PropertyListEncoder().encode(reports).base64EncodedString() : "",
+            operation: "broadcast of the finished epochs' metrics")
+        reports = try PropertyListDecoder().decode([EpochReport].self, from: Data(base64Encoded: metrics) ?? Data())
         let numbers = position.split(separator: " ").compactMap { Int($0) }
         if numbers.count == 3 {
             trainer.loop.position = TrainingPosition(epoch: numbers[0], batch: numbers[1])

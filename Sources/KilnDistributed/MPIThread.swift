@@ -2,7 +2,7 @@
 // moves a nonblocking collective along only inside MPI calls, so the training thread hands its collectives
 // to this thread, which keeps testing them while the training thread waits for the device: a gradient
 // allreduce then proceeds during the rest of the backward pass. The thread also ends a collective that
-// waits longer than the timeout, naming the ranks that never started it.
+// waits longer than the timeout, naming the ranks that did not take part.
 import CKilnMPI
 import Foundation
 
