@@ -48,12 +48,13 @@ public enum CatalogCheck {
         return CheckReport(ops: ops, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    /// The names `selection` stands for: op names as they are, a family's name (`convolution`, `products`) for every
-    /// op in it. Throws for a name that is neither, listing the names there are.
+    /// The names and ids `selection` stands for: op names and case ids (`matmul 12`, as the table's worst-case column
+    /// prints them) as they are, a family's name (`convolution`, `products`) for every op in it. Throws for anything
+    /// else, listing the names there are.
     public static func names(_ selection: [String]) throws -> Set<String> {
         var names = Set<String>()
         for requested in selection {
-            if OpCatalog.names.contains(requested) {
+            if OpCatalog.names.contains(requested) || OpCatalog.named(requested) != nil {
                 names.insert(requested)
             } else if let family = OpFamily(rawValue: requested.lowercased()) {
                 names.formUnion(OpCatalog.cases(in: family).map(\.name))

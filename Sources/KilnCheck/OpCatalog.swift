@@ -23,9 +23,11 @@ public enum OpCatalog {
     }
 
     /// The cases up to `tier` (`.quick`; `.standard`, the quick ones included; or `.benchmark`: everything), only
-    /// those reported under one of `names` when given.
+    /// those reported under one of `names` or with one of them as their id when given.
     public static func cases(upTo tier: OpCase.Tier, named names: Set<String>? = nil) -> [OpCase] {
-        all.filter { $0.tier <= tier && (names?.contains($0.name) ?? true) }
+        all.filter { opCase in
+            opCase.tier <= tier && (names.map { $0.contains(opCase.name) || $0.contains(opCase.id) } ?? true)
+        }
     }
 
     /// The names cases are reported under, in catalog order.

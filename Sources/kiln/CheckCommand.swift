@@ -32,7 +32,7 @@ struct CheckCommand: ParsableCommand {
     @Option(
         name: .customLong("op"),
         help:
-            "An op (as the table names it) or a family (\(OpFamily.allCases.map(\.rawValue).joined(separator: ", "))) to check; repeat for several (default: all)."
+            "An op (as the table names it), a case (as its worst-case column names it) or a family (\(OpFamily.allCases.map(\.rawValue).joined(separator: ", "))) to check; repeat for several (default: all)."
     )
     var ops: [String] = []
     @Option(
@@ -54,7 +54,7 @@ struct CheckCommand: ParsableCommand {
         let names = try Self.names(ops)
         // On cpu the bench's workloads run for minutes: only those named with --op run there.
         let cases = OpCatalog.cases(upTo: quick ? .quick : .benchmark, named: names).filter { opCase in
-            !(selection.isReference && opCase.tier == .benchmark && !ops.contains(opCase.name))
+            !(selection.isReference && opCase.tier == .benchmark && !ops.contains(opCase.id))
         }
         if list {
             for opCase in cases { print("\(opCase.id)\t\(opCase.tier)\t\(opCase.summary)\t\(opCase.tolerance)") }
