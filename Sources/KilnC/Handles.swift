@@ -25,7 +25,9 @@ enum HandleRegistry {
         let object = live[pointer]
         lock.unlock()
         guard let object else { throw CAPIError(.invalidArgument, "\(argument) is not a live handle (destroyed already?)") }
-        guard let typed = object as? T else { throw CAPIError(.invalidArgument, "\(argument) is a \(Swift.type(of: object)), not a \(T.self)") }
+        guard let typed = object as? T else {
+            throw CAPIError(.invalidArgument, "\(argument) is a \(Swift.type(of: object)), not a \(T.self)")
+        }
         return typed
     }
 
@@ -64,7 +66,10 @@ final class CValueDescription {
     deinit { dims.deallocate() }
 
     /// Writes the description through the caller's (optional) pointers.
-    func write(name: UnsafeMutablePointer<UnsafePointer<CChar>?>?, rank: UnsafeMutablePointer<Int>?, dims: UnsafeMutablePointer<UnsafePointer<Int64>?>?) {
+    func write(
+        name: UnsafeMutablePointer<UnsafePointer<CChar>?>?, rank: UnsafeMutablePointer<Int>?,
+        dims: UnsafeMutablePointer<UnsafePointer<Int64>?>?
+    ) {
         name?.pointee = UnsafePointer(self.name.pointer)
         rank?.pointee = self.rank
         dims?.pointee = UnsafePointer(self.dims.baseAddress)

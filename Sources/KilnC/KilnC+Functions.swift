@@ -1,3 +1,6 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// (Lower camel case does not fit the C names kiln.h declares.)
+
 // The functions kiln.h declares, exported with their C names. Each checks its arguments, takes the device's
 // lock, and runs in `guarded`, so failures become status codes and messages.
 import Foundation
@@ -160,7 +163,8 @@ private func count(_ model: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?,
 
 private func describe(
     _ model: OpaquePointer?, _ index: Int, _ kind: String, _ list: (ModelHandle) -> [CValueDescription],
-    _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ rank: UnsafeMutablePointer<Int>?, _ dims: UnsafeMutablePointer<UnsafePointer<Int64>?>?
+    _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ rank: UnsafeMutablePointer<Int>?,
+    _ dims: UnsafeMutablePointer<UnsafePointer<Int64>?>?
 ) throws {
     let descriptions = list(try HandleRegistry.lookup(model, as: ModelHandle.self, "model"))
     guard index >= 0, index < descriptions.count else {
@@ -236,7 +240,9 @@ public func kiln_model_set_normalization(_ model: OpaquePointer?, _ mean: Float,
 // MARK: Inference
 
 /// The input shapes of a call with one array per model input.
-private func inputShapes(_ handle: ModelHandle, _ shapes: UnsafePointer<UnsafePointer<Int64>?>?, _ ranks: UnsafePointer<Int>?) throws -> [Shape] {
+private func inputShapes(_ handle: ModelHandle, _ shapes: UnsafePointer<UnsafePointer<Int64>?>?, _ ranks: UnsafePointer<Int>?) throws
+    -> [Shape]
+{
     let shapes = try required(shapes, "input_shapes")
     let ranks = try required(ranks, "input_ranks")
     return try handle.inputs.indices.map { try shape(shapes[$0], rank: ranks[$0], "input_shapes[\($0)]") }
@@ -265,7 +271,9 @@ public func kiln_model_output_shape(
 }
 
 /// Copies `values` into the caller's buffer after checking its capacity; writes the count needed either way.
-private func copy(_ values: [Float], to output: UnsafeMutablePointer<Float>?, capacity: Int, count: UnsafeMutablePointer<Int>?, _ argument: String) throws {
+private func copy(
+    _ values: [Float], to output: UnsafeMutablePointer<Float>?, capacity: Int, count: UnsafeMutablePointer<Int>?, _ argument: String
+) throws {
     count?.pointee = values.count
     guard capacity >= values.count else {
         throw CAPIError(.bufferTooSmall, "\(argument) holds \(capacity) floats; the output has \(values.count)")
@@ -276,7 +284,8 @@ private func copy(_ values: [Float], to output: UnsafeMutablePointer<Float>?, ca
 
 @_cdecl("kiln_model_run")
 public func kiln_model_run(
-    _ model: OpaquePointer?, _ input: UnsafePointer<Float>?, _ dims: UnsafePointer<Int64>?, _ rank: Int, _ output: UnsafeMutablePointer<Float>?,
+    _ model: OpaquePointer?, _ input: UnsafePointer<Float>?, _ dims: UnsafePointer<Int64>?, _ rank: Int,
+    _ output: UnsafeMutablePointer<Float>?,
     _ capacity: Int, _ count: UnsafeMutablePointer<Int>?
 ) -> Int32 {
     guarded("kiln_model_run") {
@@ -301,7 +310,9 @@ public func kiln_model_run_all(
         let handle = try HandleRegistry.lookup(model, as: ModelHandle.self, "model")
         let shapes = try inputShapes(handle, shapes, ranks)
         let inputs = try required(inputs, "inputs")
-        let values = try shapes.indices.map { Array(UnsafeBufferPointer(start: try required(inputs[$0], "inputs[\($0)]"), count: shapes[$0].count)) }
+        let values = try shapes.indices.map {
+            Array(UnsafeBufferPointer(start: try required(inputs[$0], "inputs[\($0)]"), count: shapes[$0].count))
+        }
         let outputs = try required(outputs, "outputs")
         let capacities = try required(capacities, "capacities")
         let results = try handle.deviceHandle.locked { try handle.run(values, shapes: shapes) }
@@ -309,7 +320,8 @@ public func kiln_model_run_all(
         for (index, result) in results.enumerated() {
             counts?[index] = result.values.count
             guard capacities[index] >= result.values.count else {
-                throw CAPIError(.bufferTooSmall, "outputs[\(index)] holds \(capacities[index]) floats; the output has \(result.values.count)")
+                throw CAPIError(
+                    .bufferTooSmall, "outputs[\(index)] holds \(capacities[index]) floats; the output has \(result.values.count)")
             }
         }
         for (index, result) in results.enumerated() {
@@ -326,7 +338,8 @@ public func kiln_model_set_optimizer(_ model: OpaquePointer?, _ optimizer: Unsaf
         let handle = try HandleRegistry.lookup(model, as: ModelHandle.self, "model")
         let name = try string(optimizer, "optimizer")
         guard let kind = OptimizerKind(rawValue: name) else {
-            throw CAPIError(.invalidArgument, "unknown optimizer '\(name)': use \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CAPIError(
+                .invalidArgument, "unknown optimizer '\(name)': use \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         try handle.deviceHandle.locked { try handle.kilnModel(for: "kiln_model_set_optimizer").setOptimizer(kind) }
     }
@@ -341,7 +354,9 @@ public func kiln_model_train_step(
         let handle = try HandleRegistry.lookup(model, as: ModelHandle.self, "model")
         let shape = try shape(dims, rank: rank, "shape")
         guard labelCount == shape[0] else { throw CAPIError(.shape, "\(labelCount) labels for a batch of \(shape[0])") }
-        guard learningRate.isFinite, learningRate > 0 else { throw CAPIError(.invalidArgument, "learning_rate \(learningRate) must be positive") }
+        guard learningRate.isFinite, learningRate > 0 else {
+            throw CAPIError(.invalidArgument, "learning_rate \(learningRate) must be positive")
+        }
         let values = Array(UnsafeBufferPointer(start: try required(input, "input"), count: shape.count))
         let targets = Array(UnsafeBufferPointer(start: try required(labels, "labels"), count: labelCount)).map(Float.init)
         let value = try handle.deviceHandle.locked {

@@ -23,7 +23,11 @@ final class ModelHandle {
         content = .kiln(model)
         self.normalization = normalization
         inputs = [CValueDescription(name: "input", dimensions: [nil] + model.sampleShape.map { $0 })]
-        outputs = [CValueDescription(name: "output", dimensions: try ONNXExport.outputShape(model.model, inputShape: [nil] + model.sampleShape, on: device.device))]
+        outputs = [
+            CValueDescription(
+                name: "output",
+                dimensions: try ONNXExport.outputShape(model.model, inputShape: [nil] + model.sampleShape, on: device.device))
+        ]
         parameters = model.model.state.map { CValueDescription(name: $0.name, dimensions: $0.variable.shape.dimensions) }
     }
 
@@ -58,7 +62,9 @@ final class ModelHandle {
     /// The Kiln model, or an unsupported error for an ONNX model (which `operation` needs).
     func kilnModel(for operation: String) throws -> KilnModel {
         guard case .kiln(let model) = content else {
-            throw CAPIError(.unsupported, "\(operation) needs a Kiln model (a checkpoint, a state_dict or kiln_model_create); ONNX models run inference only")
+            throw CAPIError(
+                .unsupported,
+                "\(operation) needs a Kiln model (a checkpoint, a state_dict or kiln_model_create); ONNX models run inference only")
         }
         return model
     }
@@ -87,7 +93,10 @@ final class KilnModel {
     func plan(for shape: Shape) throws -> (plan: Plan, outputShape: Shape) {
         if let compiled = plans[shape] { return compiled }
         guard Array(shape.dimensions.dropFirst()) == sampleShape else {
-            throw CAPIError(.shape, "input shape \(shape) is not a batch of samples of shape \(sampleShape) ([N, \(sampleShape.map(String.init).joined(separator: ", "))])")
+            throw CAPIError(
+                .shape,
+                "input shape \(shape) is not a batch of samples of shape \(sampleShape) ([N, \(sampleShape.map(String.init).joined(separator: ", "))])"
+            )
         }
         let x = try Tensor([Float](repeating: 0, count: shape.count), shape: shape, on: device)
         let output = try model.forward(x, context: ForwardContext(training: false))
@@ -111,8 +120,10 @@ final class KilnModel {
     /// One training step of softmax cross-entropy; returns the batch's mean loss.
     func train(_ input: [Float], shape: Shape, labels: [Float], learningRate: Double) throws -> Float {
         _ = try plan(for: shape)  // Checks the shape against the samples' before anything is compiled for training.
-        let step = self.step ?? TrainingStep(
-            model: model, optimizer: optimizer, loss: .softmaxCrossEntropy, clipNorm: configuration.clipNorm, seed: configuration.seed)
+        let step =
+            self.step
+            ?? TrainingStep(
+                model: model, optimizer: optimizer, loss: .softmaxCrossEntropy, clipNorm: configuration.clipNorm, seed: configuration.seed)
         self.step = step
         return try step(inputs: input, shape: shape, targets: labels, learningRate: learningRate, on: device)
     }

@@ -117,7 +117,8 @@ public final class Plan {
         // An update whose value an elementwise step computes is written straight into the variable when no
         // later step reads the variable's old value (elementwise kernels read element i before writing it,
         // so the step may read the variable itself); the others are copied after the run.
-        let position = Dictionary(fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
+        let position = Dictionary(
+            fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
         var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
         for (variable, value) in updates {
             let node = rootOf(lowering[value.node])
@@ -166,9 +167,10 @@ public final class Plan {
                 }
                 storage[id] = slot
                 if case .dropoutMask(_, let seed, _) = node.op { dropoutSteps.append((steps.count, seed)) }
-                steps.append(Step(
-                    op: node.op, operands: node.inputs.map { Operand(storage: storageOf($0), shape: $0.shape) },
-                    output: slot, shape: node.shape))
+                steps.append(
+                    Step(
+                        op: node.op, operands: node.inputs.map { Operand(storage: storageOf($0), shape: $0.shape) },
+                        output: slot, shape: node.shape))
                 let last = lastUse[id] ?? index
                 if last != Int.max, inPlace[id] == nil { releasing[max(last, index), default: []].append((count, slot)) }
             }

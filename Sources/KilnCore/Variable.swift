@@ -21,7 +21,9 @@ public final class Variable: CustomStringConvertible {
         guard newValue.shape == shape else {
             throw ShapeError(op: "assign", "new value has a different shape", shapes: [shape, newValue.shape])
         }
-        if newValue.device !== device { throw TensorError.deviceMismatch(op: "assign", devices: [device.description, newValue.device.description]) }
+        if newValue.device !== device {
+            throw TensorError.deviceMismatch(op: "assign", devices: [device.description, newValue.device.description])
+        }
         try Tensor.evaluate([newValue])
         guard let source = newValue.node.storage else { preconditionFailure("[variable] evaluation left no storage") }
         try device.backend.copy(source, to: storage)

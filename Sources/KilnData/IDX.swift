@@ -44,7 +44,8 @@ public struct IDXFile {
             }
         }
         guard let payload, !headerSize.addingReportingOverflow(payload).overflow else {
-            throw DataError.invalidHeader(file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
+            throw DataError.invalidHeader(
+                file: file, reason: "dimensions \(dimensions) need more bytes than an integer holds; is this an IDX file?")
         }
         guard payload <= data.count - headerSize else {
             throw DataError.truncated(file: file, expectedBytes: headerSize + payload, actualBytes: data.count)
@@ -116,7 +117,9 @@ public struct IDXDataset {
         guard test.rows == training.rows, test.columns == training.columns else {
             throw DataError.invalidHeader(
                 file: files.testImages.path,
-                reason: "its images are \(test.rows)×\(test.columns), the training images \(training.rows)×\(training.columns); they must match")
+                reason:
+                    "its images are \(test.rows)×\(test.columns), the training images \(training.rows)×\(training.columns); they must match"
+            )
         }
     }
 }

@@ -43,7 +43,8 @@ public struct IDXFolder: Sendable {
             let prefixes = sets.keys.sorted().map { $0.isEmpty ? "(no prefix)" : "\($0)-" }
             throw DataError.unreadable(
                 file: directory.path,
-                reason: "holds several IDX data sets (\(prefixes.joined(separator: ", "))); move one set's four files to a folder of its own")
+                reason:
+                    "holds several IDX data sets (\(prefixes.joined(separator: ", "))); move one set's four files to a folder of its own")
         }
         let found = sets.values.first ?? [:]
         let missing = Role.allCases.filter { found[$0] == nil }

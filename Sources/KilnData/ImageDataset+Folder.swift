@@ -79,15 +79,20 @@ extension ImageDataset {
             guard ImageFolder.looksLikeImageFolder(directory) else {
                 throw DataError.unreadable(
                     file: directory.path,
-                    reason: "holds no data set Kiln reads: no IDX files (train-images-idx3-ubyte, ...), no .npy files (train_images.npy, ...) and no class folders of PNG or JPEG images")
+                    reason:
+                        "holds no data set Kiln reads: no IDX files (train-images-idx3-ubyte, ...), no .npy files (train_images.npy, ...) and no class folders of PNG or JPEG images"
+                )
             }
             let folder = try ImageFolder(
-                directory: directory, options: ImageFolder.Options(imageSize: options.imageSize, channels: options.channels, limits: options.limits))
+                directory: directory,
+                options: ImageFolder.Options(imageSize: options.imageSize, channels: options.channels, limits: options.limits))
             (format, training, validation, test) = ("image folder", folder.training, folder.validation, folder.test)
             if classNames == nil { classNames = folder.classNames }
             let shape = folder.training.imageShape
             notes.append("images read as \(shape[0] == 3 ? "RGB" : "grey") \(shape[2])×\(shape[1]), classes from the folder names")
-            if folder.skippedFiles > 0 { notes.append("skipped \(folder.skippedFiles) files that are not PNG or JPEG images (by name, or hidden)") }
+            if folder.skippedFiles > 0 {
+                notes.append("skipped \(folder.skippedFiles) files that are not PNG or JPEG images (by name, or hidden)")
+            }
         }
         if test == nil, let validation {
             test = validation
@@ -99,12 +104,16 @@ extension ImageDataset {
         } else {
             let split = training.stratifiedSplit(holdingOut: options.testFraction, seed: DatasetOptions.testSeed)
             (training, finalTest) = (split.kept, split.heldOut)
-            notes.append("no test set: \(Int((options.testFraction * 100).rounded()))% of each class held out as the test set (\(split.heldOut.count) images)")
+            notes.append(
+                "no test set: \(Int((options.testFraction * 100).rounded()))% of each class held out as the test set (\(split.heldOut.count) images)"
+            )
         }
         if let fraction = options.validationFraction {
             let split = training.stratifiedSplit(holdingOut: fraction, seed: DatasetOptions.validationSeed)
             (training, validation) = (split.kept, split.heldOut)
-            notes.append("validation: \(Int((fraction * 100).rounded()))% of each class of the training set held out (\(split.heldOut.count) images)")
+            notes.append(
+                "validation: \(Int((fraction * 100).rounded()))% of each class of the training set held out (\(split.heldOut.count) images)"
+            )
         }
         let dataset = try ImageDataset(
             name: name, training: training, validation: validation, test: finalTest, classCount: classNames?.count, classNames: classNames)
@@ -130,7 +139,8 @@ extension ImageDataset {
     private static func requireNoImageOptions(_ options: DatasetOptions, directory: URL, format: String) throws {
         guard options.imageSize == nil, options.channels == nil else {
             throw DataError.unreadable(
-                file: directory.path, reason: "is \(format), whose images have one size and channel count; --image-size and --channels are for image folders")
+                file: directory.path,
+                reason: "is \(format), whose images have one size and channel count; --image-size and --channels are for image folders")
         }
     }
 }
@@ -154,8 +164,7 @@ struct NPYFolder {
         func pair(_ split: String) -> Pair? {
             let aliases = ImageFolder.splitNames.first { $0.split == split }?.names.sorted() ?? []
             for alias in aliases {
-                for (images, labels) in [("\(alias)_images.npy", "\(alias)_labels.npy"), ("x_\(alias).npy", "y_\(alias).npy")]
-                {
+                for (images, labels) in [("\(alias)_images.npy", "\(alias)_labels.npy"), ("x_\(alias).npy", "y_\(alias).npy")] {
                     if let images = files[images], let labels = files[labels] {
                         return (directory.appendingPathComponent(images), directory.appendingPathComponent(labels))
                     }
@@ -166,7 +175,9 @@ struct NPYFolder {
         guard let training = pair("train") else {
             throw DataError.unreadable(
                 file: directory.path,
-                reason: "has .npy files but no training pair; name them train_images.npy and train_labels.npy (or x_train.npy and y_train.npy), with test_ or val_ for the other splits")
+                reason:
+                    "has .npy files but no training pair; name them train_images.npy and train_labels.npy (or x_train.npy and y_train.npy), with test_ or val_ for the other splits"
+            )
         }
         self.training = training
         validation = pair("val")

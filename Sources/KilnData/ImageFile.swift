@@ -5,7 +5,8 @@ import Foundation
 public enum ImageFile {
     /// The file formats Kiln reads images from.
     public enum Format: String, Sendable {
-        case png = "PNG", jpeg = "JPEG"
+        case png = "PNG"
+        case jpeg = "JPEG"
 
         /// The format whose signature `prefix` starts with, or nil.
         init?(signature prefix: some Collection<UInt8>) {
@@ -72,6 +73,8 @@ public enum ImageFile {
     private static func notAnImage(_ file: String, prefix: some Collection<UInt8>) -> DataError {
         let bytes = prefix.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
         return DataError.unreadable(
-            file: file, reason: "not a PNG or JPEG file (it starts with \(bytes.isEmpty ? "nothing: it is empty" : bytes)); Kiln reads PNG and JPEG images")
+            file: file,
+            reason:
+                "not a PNG or JPEG file (it starts with \(bytes.isEmpty ? "nothing: it is empty" : bytes)); Kiln reads PNG and JPEG images")
     }
 }

@@ -28,10 +28,13 @@ public final class ImageFileSet: LabeledImageSet, @unchecked Sendable {
 
     /// The image at `index`, converted and resized to the set's shape (see `RasterImage.fitted`).
     public func image(at index: Int) throws -> RasterImage {
-        try ImageFile.decode(contentsOf: files[index], limits: limits).fitted(channels: imageShape[0], height: imageShape[1], width: imageShape[2])
+        try ImageFile.decode(contentsOf: files[index], limits: limits).fitted(
+            channels: imageShape[0], height: imageShape[1], width: imageShape[2])
     }
 
-    public func writeImages(_ indices: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float]) throws {
+    public func writeImages(_ indices: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float])
+        throws
+    {
         let values = imageShape.reduce(1, *)
         let table = normalization.table
         let members = Array(indices)

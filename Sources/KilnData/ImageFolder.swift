@@ -66,13 +66,16 @@ public struct ImageFolder {
         } else {
             guard let train = splits["train"] else {
                 throw DataError.unreadable(
-                    file: directory.path, reason: "has \(splits.values.sorted().joined(separator: "/ and "))/ but no train/ folder of class folders")
+                    file: directory.path,
+                    reason: "has \(splits.values.sorted().joined(separator: "/ and "))/ but no train/ folder of class folders")
             }
             let others = folders.filter { name in !splits.values.contains(name) }
             guard others.isEmpty else {
                 throw DataError.unreadable(
                     file: directory.path,
-                    reason: "has split folders (\(train)/) and also \(others.map { $0 + "/" }.joined(separator: ", ")); put every class folder inside each split")
+                    reason:
+                        "has split folders (\(train)/) and also \(others.map { $0 + "/" }.joined(separator: ", ")); put every class folder inside each split"
+                )
             }
             classRoots = splits.mapValues { directory.appendingPathComponent($0) }
         }
@@ -87,14 +90,16 @@ public struct ImageFolder {
             let present = try Self.subfolders(of: root)
             if let stray = present.first(where: { !classNames.contains($0) }) {
                 throw DataError.unreadable(
-                    file: root.appendingPathComponent(stray).path, reason: "a class folder with no counterpart in \(trainingRoot.path); every class needs training images")
+                    file: root.appendingPathComponent(stray).path,
+                    reason: "a class folder with no counterpart in \(trainingRoot.path); every class needs training images")
             }
             var urls: [URL] = []
             var labels: [Int] = []
             for (label, name) in classNames.enumerated() where present.contains(name) {
                 let (found, skippedHere) = try Self.imageFiles(in: root.appendingPathComponent(name))
                 if split == "train", found.isEmpty {
-                    throw DataError.unreadable(file: root.appendingPathComponent(name).path, reason: "a class folder with no PNG or JPEG files")
+                    throw DataError.unreadable(
+                        file: root.appendingPathComponent(name).path, reason: "a class folder with no PNG or JPEG files")
                 }
                 urls += found
                 labels += [Int](repeating: label, count: found.count)
@@ -107,7 +112,8 @@ public struct ImageFolder {
         let size = try options.imageSize ?? Self.commonSize(headers, directory: directory)
         func set(_ split: String) -> ImageFileSet? {
             files[split].map {
-                ImageFileSet(files: $0.urls, labels: $0.labels, channels: channels, height: size.height, width: size.width, limits: options.limits)
+                ImageFileSet(
+                    files: $0.urls, labels: $0.labels, channels: channels, height: size.height, width: size.width, limits: options.limits)
             }
         }
         self.classNames = classNames
@@ -150,7 +156,10 @@ public struct ImageFolder {
                     files.append(url)
                 } else {
                     throw DataError.unreadable(
-                        file: url.path, reason: "a \(suffix.uppercased()) image; Kiln reads PNG and JPEG: convert it (for example with ImageMagick's mogrify -format png)")
+                        file: url.path,
+                        reason:
+                            "a \(suffix.uppercased()) image; Kiln reads PNG and JPEG: convert it (for example with ImageMagick's mogrify -format png)"
+                    )
                 }
             }
         }
@@ -214,6 +223,8 @@ public struct ImageFolder {
         let listed = common.map { "\($0.value.count) are \($0.key) (\($0.value.example.lastPathComponent))" }.joined(separator: ", ")
         throw DataError.unreadable(
             file: directory.path,
-            reason: "the images differ in size (\(sizes.count) sizes: \(listed)); pass --image-size 28 or 64x48 (height x width) to resize them all")
+            reason:
+                "the images differ in size (\(sizes.count) sizes: \(listed)); pass --image-size 28 or 64x48 (height x width) to resize them all"
+        )
     }
 }

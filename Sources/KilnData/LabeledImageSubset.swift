@@ -17,7 +17,9 @@ public struct LabeledImageSubset: LabeledImageSet {
     public func label(at index: Int) -> Int { base.label(at: indices[index]) }
     public func labelSource(at index: Int) -> String? { base.labelSource(at: indices[index]) }
 
-    public func writeImages(_ members: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float]) throws {
+    public func writeImages(_ members: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float])
+        throws
+    {
         try base.writeImages(members.map { indices[$0] }[...], normalizedBy: normalization, into: &destination)
     }
 }
@@ -37,6 +39,9 @@ extension LabeledImageSet {
             heldOut.formUnion(members.shuffled(using: &random).prefix(share))
         }
         let all = Array(0..<count)
-        return (LabeledImageSubset(self, indices: all.filter { !heldOut.contains($0) }), LabeledImageSubset(self, indices: all.filter(heldOut.contains)))
+        return (
+            LabeledImageSubset(self, indices: all.filter { !heldOut.contains($0) }),
+            LabeledImageSubset(self, indices: all.filter(heldOut.contains))
+        )
     }
 }

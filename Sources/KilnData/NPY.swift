@@ -85,7 +85,9 @@ public struct NPYHeader: Equatable, Sendable {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
             guard !overflow, product <= file.size - dataOffset else {
                 throw DataError.invalidHeader(
-                    file: path, reason: "shape \(shape) of \(elementType.rawValue) needs more than the \(file.size - dataOffset) bytes after the header")
+                    file: path,
+                    reason: "shape \(shape) of \(elementType.rawValue) needs more than the \(file.size - dataOffset) bytes after the header"
+                )
             }
             bytes = product
         }
@@ -186,7 +188,9 @@ public final class NPYArray: @unchecked Sendable {
 /// non-negative integers. Anything else is an error naming the file.
 private struct NPYDictionaryParser {
     enum Value: Equatable {
-        case string(String), boolean(Bool), tuple([Int])
+        case string(String)
+        case boolean(Bool)
+        case tuple([Int])
     }
 
     let characters: [Character]

@@ -45,14 +45,16 @@ public final class NPYImageSet: @unchecked Sendable {
         }
         let labelShape = labelArray.header.shape
         guard labelShape.count == 1 || (labelShape.count == 2 && labelShape[1] == 1) else {
-            throw DataError.invalidHeader(file: labelsURL.path, reason: "labels of shape \(labelShape); Kiln reads one label per image, [N]")
+            throw DataError.invalidHeader(
+                file: labelsURL.path, reason: "labels of shape \(labelShape); Kiln reads one label per image, [N]")
         }
         labels = try labelArray.integers()
         guard labels.count == shape[0] else {
             throw DataError.countMismatch(images: path, imageCount: shape[0], labels: labelsURL.path, labelCount: labels.count)
         }
         if let index = labels.firstIndex(where: { $0 < 0 }) {
-            throw DataError.invalidHeader(file: labelsURL.path, reason: "label \(labels[index]) at index \(index) is negative; classes count from 0")
+            throw DataError.invalidHeader(
+                file: labelsURL.path, reason: "label \(labels[index]) at index \(index) is negative; classes count from 0")
         }
         if images.header.elementType != .uint8 { try checkFinite() }
     }
@@ -62,7 +64,9 @@ public final class NPYImageSet: @unchecked Sendable {
 
     /// Writes the images at `indices` one after another into `destination`, `[C, H, W]` each: uint8 values
     /// scaled by 1/255, float values as they are, then through `normalization`.
-    public func writeImages(_ indices: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float]) throws {
+    public func writeImages(_ indices: ArraySlice<Int>, normalizedBy normalization: PixelNormalization, into destination: inout [Float])
+        throws
+    {
         let values = imageShape.reduce(1, *)
         let isBytes = images.header.elementType == .uint8
         let table = normalization.table
@@ -97,7 +101,9 @@ public final class NPYImageSet: @unchecked Sendable {
                 let values = imageShape.reduce(1, *)
                 throw DataError.invalidHeader(
                     file: images.url.path,
-                    reason: "image \((start + offset) / values) holds \(buffer[offset]) at element \((start + offset) % values); every value must be finite")
+                    reason:
+                        "image \((start + offset) / values) holds \(buffer[offset]) at element \((start + offset) % values); every value must be finite"
+                )
             }
         }
     }

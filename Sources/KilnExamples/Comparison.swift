@@ -133,12 +133,15 @@ public struct Comparison: Codable, Sendable {
         var series: [SVGChart.Series] = []
         for model in models {
             series.append(SVGChart.Series("\(model.name) train loss", model.epochs.map { (Double($0.epoch), $0.trainLoss) }))
-            series.append(SVGChart.Series("\(model.name) test loss", model.epochs.compactMap { report in report.testLoss.map { (Double(report.epoch), $0) } }))
+            series.append(
+                SVGChart.Series(
+                    "\(model.name) test loss", model.epochs.compactMap { report in report.testLoss.map { (Double(report.epoch), $0) } }))
         }
         for model in models {
             series.append(
                 SVGChart.Series(
-                    "\(model.name) test accuracy", model.epochs.compactMap { report in report.testAccuracy.map { (Double(report.epoch), $0 * 100) } },
+                    "\(model.name) test accuracy",
+                    model.epochs.compactMap { report in report.testAccuracy.map { (Double(report.epoch), $0 * 100) } },
                     axis: .right))
         }
         return SVGChart(

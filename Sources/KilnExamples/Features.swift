@@ -114,8 +114,7 @@ public enum FeatureMaps {
     @discardableResult
     public static func write(
         model: Sequential, image: [Float], inputShape: [Int], normalization: PixelNormalization, to folder: URL, on device: Device
-    ) throws -> [FeaturePicture]
-    {
+    ) throws -> [FeaturePicture] {
         guard inputShape.count == 3 else { throw FeatureError(reason: "the input shape must be [C, H, W], got \(inputShape)") }
         guard let firstConvolution = model.layers.compactMap({ $0 as? Conv2D }).first else {
             throw FeatureError(reason: "the model has no convolution layer; feature maps need a CNN")

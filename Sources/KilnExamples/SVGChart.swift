@@ -54,8 +54,11 @@ public struct SVGChart {
             point.x.isFinite && point.y.isFinite && !(axis == .left && logarithmicY && point.y <= 0)
         }
         let xTicks = Self.ticks(series.flatMap { line in line.points.filter { usable($0, line.axis) }.map(\.x) })
-        let leftScale = AxisScale(series.filter { $0.axis == .left }.flatMap { line in line.points.filter { usable($0, .left) }.map(\.y) }, logarithmic: logarithmicY)
-        let rightScale = AxisScale(series.filter { $0.axis == .right }.flatMap { line in line.points.filter { usable($0, .right) }.map(\.y) }, logarithmic: false)
+        let leftScale = AxisScale(
+            series.filter { $0.axis == .left }.flatMap { line in line.points.filter { usable($0, .left) }.map(\.y) },
+            logarithmic: logarithmicY)
+        let rightScale = AxisScale(
+            series.filter { $0.axis == .right }.flatMap { line in line.points.filter { usable($0, .right) }.map(\.y) }, logarithmic: false)
         let (xMin, xMax) = (xTicks.first ?? 0, xTicks.last ?? 1)
         func px(_ x: Double) -> Double { left + (x - xMin) / max(xMax - xMin, 1e-12) * plotWidth }
         func py(_ y: Double, _ scale: AxisScale) -> Double { top + (1 - scale.fraction(y)) * plotHeight }
@@ -68,7 +71,8 @@ public struct SVGChart {
         for x in xTicks {
             let gx = px(x)
             svg += "<line x1=\"\(gx)\" y1=\"\(top)\" x2=\"\(gx)\" y2=\"\(top + plotHeight)\" stroke=\"#eee\"/>\n"
-            svg += "<text x=\"\(gx)\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(Self.label(x, step: Self.step(xTicks)))</text>\n"
+            svg +=
+                "<text x=\"\(gx)\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(Self.label(x, step: Self.step(xTicks)))</text>\n"
         }
         for y in leftScale.ticks {
             let gy = py(y, leftScale)
@@ -83,11 +87,13 @@ public struct SVGChart {
             }
             let middle = top + plotHeight / 2
             let labelX = left + plotWidth + 52
-            svg += "<text x=\"\(labelX)\" y=\"\(middle)\" text-anchor=\"middle\" transform=\"rotate(90 \(labelX) \(middle))\">\(escape(rightLabel))</text>\n"
+            svg +=
+                "<text x=\"\(labelX)\" y=\"\(middle)\" text-anchor=\"middle\" transform=\"rotate(90 \(labelX) \(middle))\">\(escape(rightLabel))</text>\n"
         }
         svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
         svg += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        svg += "<text x=\"16\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + plotHeight / 2))\">\(escape(yLabel))</text>\n"
+        svg +=
+            "<text x=\"16\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + plotHeight / 2))\">\(escape(yLabel))</text>\n"
         let legendX = width - legend + 10
         for (index, line) in series.enumerated() {
             let color = Self.palette[index % Self.palette.count]
@@ -103,7 +109,8 @@ public struct SVGChart {
                 }
             }
             let legendY = top + 10 + Double(index) * 18
-            svg += "<line x1=\"\(legendX)\" y1=\"\(legendY)\" x2=\"\(legendX + 20)\" y2=\"\(legendY)\" stroke=\"\(color)\" stroke-width=\"3\"\(dash)/>\n"
+            svg +=
+                "<line x1=\"\(legendX)\" y1=\"\(legendY)\" x2=\"\(legendX + 20)\" y2=\"\(legendY)\" stroke=\"\(color)\" stroke-width=\"3\"\(dash)/>\n"
             let suffix = hasRight ? (line.axis == .left ? " (left)" : " (right)") : ""
             svg += "<text x=\"\(legendX + 26)\" y=\"\(legendY + 4)\">\(escape(line.name + suffix))</text>\n"
         }
@@ -142,7 +149,8 @@ public struct SVGChart {
     }
 
     private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 }
 

@@ -22,7 +22,7 @@ public final class BatchNorm: Layer {
 
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
         let features = weight.shape[0]
-        guard (x.shape.rank == 2 || x.shape.rank == 4), x.shape[1] == features else {
+        guard x.shape.rank == 2 || x.shape.rank == 4, x.shape[1] == features else {
             throw ShapeError(op: "batch_norm", "x must be [N, \(features)] or [N, \(features), H, W]", shapes: [x.shape])
         }
         // Per-channel statistics broadcast as [1, C] or [1, C, 1, 1].

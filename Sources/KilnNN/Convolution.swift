@@ -30,7 +30,8 @@ public final class Conv2D: Layer {
         let perGroup = inputs / max(groups, 1)
         let fanIn = perGroup * kernel[0] * kernel[1]
         let fanOut = outputs / max(groups, 1) * kernel[0] * kernel[1]
-        weight = try Initialize.weight([outputs, perGroup, kernel[0], kernel[1]], fanIn: fanIn, fanOut: fanOut, initializer, &random, on: device)
+        weight = try Initialize.weight(
+            [outputs, perGroup, kernel[0], kernel[1]], fanIn: fanIn, fanOut: fanOut, initializer, &random, on: device)
         self.bias = bias ? try Initialize.bias(outputs, fanIn: fanIn, &random, on: device) : nil
         self.stride = expandPair(stride)
         self.padding = expandPadding(padding)

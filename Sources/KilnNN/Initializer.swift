@@ -55,13 +55,15 @@ enum Initialize {
     ) throws -> Variable {
         // Before the values are drawn on the host: a size from a file or an option must not abort in malloc.
         try device.backend.memoryLimits.check("weight", shape.dimensions, on: device.description)
-        return try Variable(Tensor(initializer.values(count: shape.count, fanIn: fanIn, fanOut: fanOut, using: &random), shape: shape, on: device))
+        return try Variable(
+            Tensor(initializer.values(count: shape.count, fanIn: fanIn, fanOut: fanOut, using: &random), shape: shape, on: device))
     }
 
     /// A bias drawn like PyTorch's: U(±1/√fanIn).
     static func bias(_ count: Int, fanIn: Int, _ random: inout RandomSource, on device: Device) throws -> Variable {
         try device.backend.memoryLimits.check("bias", [count], on: device.description)
-        return try Variable(Tensor(Initializer.pytorchDefault.values(count: count, fanIn: fanIn, fanOut: 1, using: &random), shape: [count], on: device))
+        return try Variable(
+            Tensor(Initializer.pytorchDefault.values(count: count, fanIn: fanIn, fanOut: 1, using: &random), shape: [count], on: device))
     }
 
     static func constant(_ value: Double, _ shape: Shape, on device: Device) throws -> Variable {

@@ -22,7 +22,10 @@ public class RecurrentLayer {
     init(inputs: Int, hidden: Int, gates: Int, random: inout RandomSource, on device: Device) throws {
         // PyTorch draws every recurrent weight and bias from U(±1/√H).
         func draw(_ shape: Shape) throws -> Variable {
-            try Variable(Tensor(Initializer.pytorchDefault.values(count: shape.count, fanIn: hidden, fanOut: hidden, using: &random), shape: shape, on: device))
+            try Variable(
+                Tensor(
+                    Initializer.pytorchDefault.values(count: shape.count, fanIn: hidden, fanOut: hidden, using: &random), shape: shape,
+                    on: device))
         }
         weightIH = try draw([gates * hidden, inputs])
         weightHH = try draw([gates * hidden, hidden])

@@ -1,3 +1,6 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// (Lower camel case does not fit PyTorch-style layer factories such as ReLU() and Softmax().)
+
 // Layers without parameters: pooling, flattening, dropout and activations.
 import KilnCore
 
@@ -56,7 +59,10 @@ public final class Dropout: Layer {
 /// An elementwise activation as a layer.
 public final class Activation: Layer {
     public enum Function: Sendable {
-        case relu, leakyRelu(slope: Double), sigmoid, tanh, softmax(axis: Int)
+        case relu
+        case leakyRelu(slope: Double)
+        case sigmoid, tanh
+        case softmax(axis: Int)
         /// Any other elementwise function (GELU, SiLU, ...): a model string names it by its identifier without
         /// underscores (`gelu`, `gelutanh`, `silu`).
         case elementwise(UnaryFunction)

@@ -28,13 +28,16 @@ public struct ONNXArray: Equatable {
     public init(_ proto: Onnx_TensorProto) throws(ONNXError) {
         let name = proto.name
         let dimensions = proto.dims.map { Int($0) }
-        guard dimensions.allSatisfy({ $0 >= 0 }) else { throw ONNXError.invalidModel("tensor '\(name)' has a negative dimension \(dimensions)") }
+        guard dimensions.allSatisfy({ $0 >= 0 }) else {
+            throw ONNXError.invalidModel("tensor '\(name)' has a negative dimension \(dimensions)")
+        }
         // Checked: the dimensions come from the file, and their product may not fit in an integer.
         guard let count = MemoryLimits.elementCount(dimensions) else {
             throw ONNXError.invalidModel("tensor '\(name)' has dimensions \(dimensions), more elements than an integer holds")
         }
         if proto.dataLocation == .external {
-            throw ONNXError.invalidModel("tensor '\(name)' stores its data in an external file, which Kiln does not read; save the model with its weights inside")
+            throw ONNXError.invalidModel(
+                "tensor '\(name)' stores its data in an external file, which Kiln does not read; save the model with its weights inside")
         }
         let raw = proto.hasRawData ? proto.rawData : nil
         func rawValues<T>(_ type: T.Type) throws(ONNXError) -> [T]? {
@@ -43,7 +46,9 @@ public struct ONNXArray: Equatable {
             guard !overflow, raw.count == needed else {
                 throw ONNXError.invalidModel("tensor '\(name)' has \(raw.count) bytes of raw data, not what \(dimensions) needs")
             }
-            return raw.withUnsafeBytes { bytes in (0..<count).map { bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) } }
+            return raw.withUnsafeBytes { bytes in
+                (0..<count).map { bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) }
+            }
         }
         var floats: [Float] = []
         var integers: [Int]? = nil
@@ -59,10 +64,13 @@ public struct ONNXArray: Equatable {
         case .uint32:
             // uint64_data may hold any 64-bit value; a uint32 tensor's values must fit in 32 bits.
             let wide = proto.uint64Data.compactMap { $0 <= UInt64(UInt32.max) ? Int($0) : nil }
-            guard wide.count == proto.uint64Data.count else { throw ONNXError.invalidModel("tensor '\(name)' holds a uint32 value beyond 2^32") }
+            guard wide.count == proto.uint64Data.count else {
+                throw ONNXError.invalidModel("tensor '\(name)' holds a uint32 value beyond 2^32")
+            }
             integers = try rawValues(UInt32.self).map { $0.map { Int($0) } } ?? wide
         default:
-            throw ONNXError.invalidModel("tensor '\(name)' has data type \(ONNXArray.typeName(proto.dataType)); Kiln reads float, double and integer tensors")
+            throw ONNXError.invalidModel(
+                "tensor '\(name)' has data type \(ONNXArray.typeName(proto.dataType)); Kiln reads float, double and integer tensors")
         }
         if let integers { floats = integers.map { Float($0) } }
         guard floats.count == count else {

@@ -10,7 +10,9 @@ struct GraphEmitter {
     var nodes: [Onnx_NodeProto] = []
     var initializers: [ONNXArray] = []
 
-    static func node(_ opType: String, _ inputs: [String], _ outputs: [String], name: String, _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+    static func node(_ opType: String, _ inputs: [String], _ outputs: [String], name: String, _ attributes: [Onnx_AttributeProto] = [])
+        -> Onnx_NodeProto
+    {
         var node = Onnx_NodeProto()
         node.opType = opType
         node.name = name
@@ -71,31 +73,42 @@ struct GraphEmitter {
             for (index, child) in sequential.layers.enumerated() { value = try emit(child, name: "\(name)\(index).", input: value) }
             return value
         case let dense as Dense:
-            let inputs = [input, try constant(name + "weight", dense.weight)] + (try dense.bias.map { [try constant(name + "bias", $0)] } ?? [])
+            let inputs =
+                [input, try constant(name + "weight", dense.weight)] + (try dense.bias.map { [try constant(name + "bias", $0)] } ?? [])
             return add("Gemm", inputs, name: node + "/Gemm", [Self.int("transB", 1)])
         case let conv as Conv2D:
-            let inputs = [input, try constant(name + "weight", conv.weight)] + (try conv.bias.map { [try constant(name + "bias", $0)] } ?? [])
-            return add("Conv", inputs, name: node + "/Conv", [
-                Self.ints("kernel_shape", Array(conv.weight.shape.dimensions.suffix(2))), Self.ints("strides", conv.stride),
-                Self.ints("pads", conv.padding), Self.ints("dilations", conv.dilation), Self.int("group", conv.groups),
-            ])
+            let inputs =
+                [input, try constant(name + "weight", conv.weight)] + (try conv.bias.map { [try constant(name + "bias", $0)] } ?? [])
+            return add(
+                "Conv", inputs, name: node + "/Conv",
+                [
+                    Self.ints("kernel_shape", Array(conv.weight.shape.dimensions.suffix(2))), Self.ints("strides", conv.stride),
+                    Self.ints("pads", conv.padding), Self.ints("dilations", conv.dilation), Self.int("group", conv.groups),
+                ])
         case let conv as ConvTranspose2D:
-            let inputs = [input, try constant(name + "weight", conv.weight)] + (try conv.bias.map { [try constant(name + "bias", $0)] } ?? [])
-            return add("ConvTranspose", inputs, name: node + "/ConvTranspose", [
-                Self.ints("kernel_shape", Array(conv.weight.shape.dimensions.suffix(2))), Self.ints("strides", conv.stride),
-                Self.ints("pads", conv.padding), Self.ints("output_padding", conv.outputPadding), Self.ints("dilations", conv.dilation),
-                Self.int("group", conv.groups),
-            ])
+            let inputs =
+                [input, try constant(name + "weight", conv.weight)] + (try conv.bias.map { [try constant(name + "bias", $0)] } ?? [])
+            return add(
+                "ConvTranspose", inputs, name: node + "/ConvTranspose",
+                [
+                    Self.ints("kernel_shape", Array(conv.weight.shape.dimensions.suffix(2))), Self.ints("strides", conv.stride),
+                    Self.ints("pads", conv.padding), Self.ints("output_padding", conv.outputPadding), Self.ints("dilations", conv.dilation),
+                    Self.int("group", conv.groups),
+                ])
         case let pool as MaxPool2D:
-            return add("MaxPool", [input], name: node + "/MaxPool", [
-                Self.ints("kernel_shape", pool.kernel), Self.ints("strides", pool.stride), Self.ints("pads", pool.padding),
-                Self.ints("dilations", pool.dilation),
-            ])
+            return add(
+                "MaxPool", [input], name: node + "/MaxPool",
+                [
+                    Self.ints("kernel_shape", pool.kernel), Self.ints("strides", pool.stride), Self.ints("pads", pool.padding),
+                    Self.ints("dilations", pool.dilation),
+                ])
         case let pool as AvgPool2D:
-            return add("AveragePool", [input], name: node + "/AveragePool", [
-                Self.ints("kernel_shape", pool.kernel), Self.ints("strides", pool.stride), Self.ints("pads", pool.padding),
-                Self.int("count_include_pad", pool.countIncludePadding ? 1 : 0),
-            ])
+            return add(
+                "AveragePool", [input], name: node + "/AveragePool",
+                [
+                    Self.ints("kernel_shape", pool.kernel), Self.ints("strides", pool.stride), Self.ints("pads", pool.padding),
+                    Self.int("count_include_pad", pool.countIncludePadding ? 1 : 0),
+                ])
         case is GlobalAvgPool2D:
             return add("GlobalAveragePool", [input], name: node + "/GlobalAveragePool")
         case is Flatten:
@@ -108,9 +121,11 @@ struct GraphEmitter {
                 try constant(name + "running_mean", norm.runningMean), try constant(name + "running_var", norm.runningVariance),
             ]
             // ONNX's momentum weighs the old running value; PyTorch's and Kiln's weigh the new batch statistic.
-            return add("BatchNormalization", inputs, name: node + "/BatchNormalization", [
-                Self.float("epsilon", norm.epsilon), Self.float("momentum", 1 - norm.momentum),
-            ])
+            return add(
+                "BatchNormalization", inputs, name: node + "/BatchNormalization",
+                [
+                    Self.float("epsilon", norm.epsilon), Self.float("momentum", 1 - norm.momentum),
+                ])
         case let activation as Activation:
             switch activation.function {
             case .relu: return add("Relu", [input], name: node + "/Relu")
@@ -124,7 +139,9 @@ struct GraphEmitter {
         case let lstm as LSTM:
             return try emitLSTM(lstm, name: name, node: node, input: input)
         default:
-            throw ONNXError.unsupportedLayer("layer \(name.isEmpty ? "" : "'\(String(name.dropLast()))' ")of type \(type(of: layer)) has no ONNX form in Kiln's exporter")
+            throw ONNXError.unsupportedLayer(
+                "layer \(name.isEmpty ? "" : "'\(String(name.dropLast()))' ")of type \(type(of: layer)) has no ONNX form in Kiln's exporter"
+            )
         }
     }
 

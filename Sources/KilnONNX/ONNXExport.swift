@@ -27,8 +27,11 @@ public enum ONNXExport {
         proto.node = graph.nodes
         proto.initializer = graph.initializers.map(\.proto)
         // A model without nodes (only Dropout) still needs one to name its output.
-        if output == inputName { proto.node.append(GraphEmitter.node("Identity", [inputName], [outputName], name: "identity")) }
-        else { rename(output, to: outputName, in: &proto) }
+        if output == inputName {
+            proto.node.append(GraphEmitter.node("Identity", [inputName], [outputName], name: "identity"))
+        } else {
+            rename(output, to: outputName, in: &proto)
+        }
         proto.input = [valueInfo(inputName, inputShape)]
         proto.output = [valueInfo(outputName, try outputShape(model, inputShape: inputShape, on: device))]
 

@@ -27,7 +27,9 @@ final class ONNXGraphBuilder {
     func build(inputs: [Tensor], integerInputs: [ONNXArray]) throws -> [Tensor] {
         let floatInputs = model.inputs.filter { !$0.isInteger }
         guard inputs.count == floatInputs.count else {
-            throw ONNXError.inputMismatch("the model takes \(floatInputs.count) float inputs (\(floatInputs.map(\.description).joined(separator: ", "))), got \(inputs.count)")
+            throw ONNXError.inputMismatch(
+                "the model takes \(floatInputs.count) float inputs (\(floatInputs.map(\.description).joined(separator: ", "))), got \(inputs.count)"
+            )
         }
         for array in integerInputs { constants[array.name] = array }
         for (info, tensor) in zip(floatInputs, inputs) {
@@ -95,8 +97,9 @@ final class ONNXGraphBuilder {
     /// Input `index` of `node`; throws when it is missing.
     func input(_ node: ONNXNode, _ index: Int) throws -> Tensor {
         guard let tensor = try optionalInput(node, index) else {
-            throw node.invalid(index < node.inputs.count && !node.inputs[index].isEmpty
-                ? "input '\(node.inputs[index])' is computed by no earlier node" : "needs input \(index)")
+            throw node.invalid(
+                index < node.inputs.count && !node.inputs[index].isEmpty
+                    ? "input '\(node.inputs[index])' is computed by no earlier node" : "needs input \(index)")
         }
         return tensor
     }
@@ -119,7 +122,9 @@ final class ONNXGraphBuilder {
         if let tensor = values[name], isConstant(tensor) {
             return ONNXArray(name: name, dimensions: tensor.shape.dimensions, floats: try tensor.floats())
         }
-        throw node.invalid("input '\(name)' (\(purpose)) must be known when the model is loaded (an initializer or a Constant), not computed from the graph's inputs")
+        throw node.invalid(
+            "input '\(name)' (\(purpose)) must be known when the model is loaded (an initializer or a Constant), not computed from the graph's inputs"
+        )
     }
 
     /// Integer values of a constant input (shape or axes).

@@ -20,9 +20,15 @@ struct SpatialWindow {
         let stride = try node.ints("strides") ?? Array(repeating: 1, count: rank)
         let dilation = try node.ints("dilations") ?? Array(repeating: 1, count: rank)
         var pads = try node.ints("pads") ?? Array(repeating: 0, count: 2 * rank)
-        guard stride.count == rank, stride.allSatisfy({ $0 > 0 }) else { throw node.unsupported("strides", "\(stride) for \(rank) spatial axes") }
-        guard dilation.count == rank, dilation.allSatisfy({ $0 > 0 }) else { throw node.unsupported("dilations", "\(dilation) for \(rank) spatial axes") }
-        guard pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }) else { throw node.unsupported("pads", "\(pads) for \(rank) spatial axes") }
+        guard stride.count == rank, stride.allSatisfy({ $0 > 0 }) else {
+            throw node.unsupported("strides", "\(stride) for \(rank) spatial axes")
+        }
+        guard dilation.count == rank, dilation.allSatisfy({ $0 > 0 }) else {
+            throw node.unsupported("dilations", "\(dilation) for \(rank) spatial axes")
+        }
+        guard pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }) else {
+            throw node.unsupported("pads", "\(pads) for \(rank) spatial axes")
+        }
         switch try node.string("auto_pad") ?? "NOTSET" {
         case "NOTSET": break
         case "VALID": pads = Array(repeating: 0, count: 2 * rank)
@@ -55,7 +61,9 @@ extension ONNXImport {
         switch x.shape.rank {
         case 3: return try x.reshaped([x.shape[0], x.shape[1], 1, x.shape[2]])
         case 4: return x
-        default: throw node.unsupported("kernel_shape", "input \(x.shape) has \(x.shape.rank - 2) spatial axes; Kiln convolves and pools over 1 or 2")
+        default:
+            throw node.unsupported(
+                "kernel_shape", "input \(x.shape) has \(x.shape.rank - 2) spatial axes; Kiln convolves and pools over 1 or 2")
         }
     }
 
@@ -151,7 +159,8 @@ extension ONNXImport {
                 // ONNX drops a last window that would start in the end padding.
                 if (ceil - 1) * window.stride[a] >= input[axis] + window.padding[a] { ceil -= 1 }
                 if ceil != floor {
-                    throw node.unsupported("ceil_mode", "ceil_mode = 1 gives \(ceil) outputs along spatial axis \(axis) where Kiln's floor gives \(floor)")
+                    throw node.unsupported(
+                        "ceil_mode", "ceil_mode = 1 gives \(ceil) outputs along spatial axis \(axis) where Kiln's floor gives \(floor)")
                 }
             }
         }
@@ -177,7 +186,9 @@ extension ONNXImport {
     /// `x · factor + shift` when the statistics are constants (two elementwise ops per run).
     static func batchNormalization(_ graph: ONNXGraphBuilder, _ node: ONNXNode) throws -> [Tensor] {
         let x = try graph.input(node, 0)
-        let (scale, bias, mean, variance) = (try graph.input(node, 1), try graph.input(node, 2), try graph.input(node, 3), try graph.input(node, 4))
+        let (scale, bias, mean, variance) = (
+            try graph.input(node, 1), try graph.input(node, 2), try graph.input(node, 3), try graph.input(node, 4)
+        )
         if try node.int("training_mode", default: 0) != 0 {
             throw node.unsupported("training_mode", "Kiln imports batch normalisation in inference form (training_mode = 0)")
         }
@@ -185,7 +196,8 @@ extension ONNXImport {
         _ = try node.float("momentum")  // Updates running statistics in training only.
         guard x.shape.rank >= 2 else { throw node.invalid("x \(x.shape) needs a channel axis") }
         let channels = x.shape[1]
-        for (name, tensor) in [("scale", scale), ("B", bias), ("input_mean", mean), ("input_var", variance)] where tensor.shape != [channels] {
+        for (name, tensor) in [("scale", scale), ("B", bias), ("input_mean", mean), ("input_var", variance)]
+        where tensor.shape != [channels] {
             throw node.invalid("\(name) must be [\(channels)], got \(tensor.shape)")
         }
         let channelShape = Shape([1, channels] + Array(repeating: 1, count: x.shape.rank - 2))

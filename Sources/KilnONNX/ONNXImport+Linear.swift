@@ -26,7 +26,9 @@ extension ONNXImport {
     /// NumPy's matmul: a 1-D operand gains an axis that the result drops; batch axes broadcast.
     static func matmul(_ graph: ONNXGraphBuilder, _ node: ONNXNode) throws -> [Tensor] {
         var (a, b) = (try graph.input(node, 0), try graph.input(node, 1))
-        guard a.shape.rank >= 1, b.shape.rank >= 1 else { throw node.invalid("MatMul needs operands of rank 1 or more, got \(a.shape) and \(b.shape)") }
+        guard a.shape.rank >= 1, b.shape.rank >= 1 else {
+            throw node.invalid("MatMul needs operands of rank 1 or more, got \(a.shape) and \(b.shape)")
+        }
         let vectorA = a.shape.rank == 1
         let vectorB = b.shape.rank == 1
         if vectorA { a = try a.reshaped([1, a.shape[0]]) }

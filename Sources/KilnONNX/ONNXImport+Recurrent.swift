@@ -17,7 +17,9 @@ extension ONNXImport {
         for unsupported in ["activation_alpha", "activation_beta", "clip"] where node.has(unsupported) {
             throw node.unsupported(unsupported, "Kiln's LSTM has the default sigmoid and tanh activations and no cell clipping")
         }
-        if try node.int("input_forget", default: 0) != 0 { throw node.unsupported("input_forget", "coupled input and forget gates are not supported") }
+        if try node.int("input_forget", default: 0) != 0 {
+            throw node.unsupported("input_forget", "coupled input and forget gates are not supported")
+        }
         let direction = try node.string("direction") ?? "forward"
         let directions: [Bool]  // true: reverse
         switch direction {
@@ -26,7 +28,9 @@ extension ONNXImport {
         case "bidirectional": directions = [false, true]
         default: throw node.unsupported("direction", "unknown direction \(direction)")
         }
-        if let activations = try node.strings("activations"), activations != Array(repeating: ["Sigmoid", "Tanh", "Tanh"], count: directions.count).flatMap({ $0 }) {
+        if let activations = try node.strings("activations"),
+            activations != Array(repeating: ["Sigmoid", "Tanh", "Tanh"], count: directions.count).flatMap({ $0 })
+        {
             throw node.unsupported("activations", "\(activations); Kiln's LSTM uses Sigmoid, Tanh, Tanh")
         }
         let layout = try node.int("layout", default: 0)
@@ -42,24 +46,30 @@ extension ONNXImport {
         let hidden = w.shape.rank == 3 ? w.shape[1] / 4 : 0
         if let size = try node.int("hidden_size"), size != hidden { throw node.invalid("hidden_size \(size) does not match W \(w.shape)") }
         guard w.shape == [directions.count, 4 * hidden, x.shape[2]], r.shape == [directions.count, 4 * hidden, hidden], hidden > 0 else {
-            throw node.invalid("W \(w.shape) and R \(r.shape) must be [\(directions.count), 4·H, \(x.shape[2])] and [\(directions.count), 4·H, H]")
+            throw node.invalid(
+                "W \(w.shape) and R \(r.shape) must be [\(directions.count), 4·H, \(x.shape[2])] and [\(directions.count), 4·H, H]")
         }
         if let lengths = try graph.constantInput(node, 4, purpose: "sequence_lens"), lengths.floats.contains(where: { Int($0) != steps }) {
-            throw node.unsupported("sequence_lens", "sequences of different lengths \(lengths.floats.map { Int($0) }); Kiln runs all \(steps) steps")
+            throw node.unsupported(
+                "sequence_lens", "sequences of different lengths \(lengths.floats.map { Int($0) }); Kiln runs all \(steps) steps")
         }
         let stateShape: Shape = [directions.count, batch, hidden]
         for (name, state) in [("initial_h", initialH), ("initial_c", initialC)] {
-            if let state, state.shape != stateShape { throw node.invalid("\(name) must be \(stateShape) (in layout 0), got \(state.shape)") }
+            if let state, state.shape != stateShape {
+                throw node.invalid("\(name) must be \(stateShape) (in layout 0), got \(state.shape)")
+            }
         }
 
         func forDirection(_ tensor: Tensor, _ index: Int) throws -> Tensor {
             try tensor.slice(axis: 0, start: index, length: 1).reshaped(Shape(Array(tensor.shape.dimensions.dropFirst())))
         }
         func kilnGateOrder(_ blocks: Tensor) throws -> Tensor {
-            try graph.fold(Tensor.concatenate(onnxBlockForKilnGate.map { try blocks.slice(axis: 0, start: $0 * hidden, length: hidden) }, axis: 0))
+            try graph.fold(
+                Tensor.concatenate(onnxBlockForKilnGate.map { try blocks.slice(axis: 0, start: $0 * hidden, length: hidden) }, axis: 0))
         }
         func reversedInTime(_ tensor: Tensor) throws -> Tensor {
-            steps == 1 ? tensor : try Tensor.concatenate((0..<steps).reversed().map { try tensor.slice(axis: 0, start: $0, length: 1) }, axis: 0)
+            steps == 1
+                ? tensor : try Tensor.concatenate((0..<steps).reversed().map { try tensor.slice(axis: 0, start: $0, length: 1) }, axis: 0)
         }
         var outputs: [Tensor] = []
         var finalH: [Tensor] = []

@@ -21,7 +21,9 @@ extension ONNXImport {
         let allowZero = try node.int("allowzero", default: 0) != 0
         var dimensions = try requested.enumerated().map { index, size in
             if size == 0 && !allowZero {
-                guard index < x.shape.rank else { throw node.invalid("shape \(requested) copies dimension \(index) of \(x.shape), which has none") }
+                guard index < x.shape.rank else {
+                    throw node.invalid("shape \(requested) copies dimension \(index) of \(x.shape), which has none")
+                }
                 return x.shape[index]
             }
             return size
@@ -30,7 +32,9 @@ extension ONNXImport {
             throw node.unsupported("allowzero", "shape \(requested) makes an empty tensor; Kiln's tensors have no zero-sized dimensions")
         }
         let inferred = dimensions.indices.filter { dimensions[$0] == -1 }
-        guard inferred.count <= 1, dimensions.allSatisfy({ $0 > 0 || $0 == -1 }) else { throw node.invalid("shape \(requested) is not a valid shape") }
+        guard inferred.count <= 1, dimensions.allSatisfy({ $0 > 0 || $0 == -1 }) else {
+            throw node.invalid("shape \(requested) is not a valid shape")
+        }
         if let index = inferred.first {
             let known = dimensions.filter { $0 > 0 }.reduce(1, *)
             guard x.shape.count % known == 0 else { throw node.invalid("cannot reshape \(x.shape) to \(requested)") }
@@ -56,7 +60,8 @@ extension ONNXImport {
     static func squeeze(_ graph: ONNXGraphBuilder, _ node: ONNXNode) throws -> [Tensor] {
         let x = try graph.input(node, 0)
         let rank = x.shape.rank
-        let axes = try graph.integerInput(node, 1, purpose: "axes").map { try $0.map { try axis($0, rank: rank, node, attribute: "axes") } }
+        let axes =
+            try graph.integerInput(node, 1, purpose: "axes").map { try $0.map { try axis($0, rank: rank, node, attribute: "axes") } }
             ?? (0..<rank).filter { x.shape[$0] == 1 }
         for axis in axes where x.shape[axis] != 1 { throw node.invalid("axis \(axis) of \(x.shape) is not of size 1") }
         let kept = x.shape.dimensions.enumerated().filter { !axes.contains($0.offset) }.map(\.element)

@@ -55,7 +55,9 @@ public enum ONNXImport {
         _ model: ONNXModel, inputShapes shapes: [Shape], integerInputs: [String: [Int]] = [:], on device: Device
     ) throws -> (inputs: [Tensor], outputs: [Tensor]) {
         guard shapes.count == model.inputs.count else {
-            throw ONNXError.inputMismatch("the model takes \(model.inputs.count) inputs (\(model.inputs.map(\.description).joined(separator: ", "))), got \(shapes.count) shapes")
+            throw ONNXError.inputMismatch(
+                "the model takes \(model.inputs.count) inputs (\(model.inputs.map(\.description).joined(separator: ", "))), got \(shapes.count) shapes"
+            )
         }
         var inputs: [Tensor] = []
         var constants: [ONNXArray] = []

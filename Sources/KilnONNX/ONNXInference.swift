@@ -48,10 +48,13 @@ public final class ONNXInference {
     /// floats) of `shapes` and returns every output.
     public func run(_ inputs: [[Float]], shapes: [Shape]) throws -> [ONNXOutput] {
         guard inputs.count == model.inputs.count, shapes.count == model.inputs.count else {
-            throw ONNXError.inputMismatch("the model takes \(model.inputs.count) inputs (\(model.inputs.map(\.description).joined(separator: ", "))), got \(inputs.count) arrays and \(shapes.count) shapes")
+            throw ONNXError.inputMismatch(
+                "the model takes \(model.inputs.count) inputs (\(model.inputs.map(\.description).joined(separator: ", "))), got \(inputs.count) arrays and \(shapes.count) shapes"
+            )
         }
         for (index, (values, shape)) in zip(inputs, shapes).enumerated() where values.count != shape.count {
-            throw ONNXError.inputMismatch("input \(model.inputs[index].name) has \(values.count) values; shape \(shape) needs \(shape.count)")
+            throw ONNXError.inputMismatch(
+                "input \(model.inputs[index].name) has \(values.count) values; shape \(shape) needs \(shape.count)")
         }
         var integerInputs: [String: [Int]] = [:]
         var floatInputs: [[Float]] = []

@@ -1,8 +1,8 @@
 // ONNXModel: an ONNX file read with swift-protobuf, its opset checked, and its inputs, outputs and
 // initializers described for callers (the CLI, the C API) before anything runs.
 import Foundation
-import KilnFiles
 import KilnCore
+import KilnFiles
 import SwiftProtobuf
 
 /// A graph input or output: its name and dimensions, nil where the model leaves a dimension free
@@ -91,10 +91,12 @@ public struct ONNXModel {
                 "graph value '\(info.name)' has element type \(ONNXArray.typeName(tensor.elemType)); Kiln computes in float32: inputs and outputs "
                     + "are FLOAT (or DOUBLE), and an input may be INT64, INT32 or BOOL when it names a shape, axes or a mode")
         }
-        let dimensions: [Int?] = tensor.hasShape ? tensor.shape.dim.map { dimension in
-            if case .dimValue(let value)? = dimension.value, value > 0 { return Int(value) }
-            return nil
-        } : []
+        let dimensions: [Int?] =
+            tensor.hasShape
+            ? tensor.shape.dim.map { dimension in
+                if case .dimValue(let value)? = dimension.value, value > 0 { return Int(value) }
+                return nil
+            } : []
         return ONNXValueInfo(name: info.name, dimensions: dimensions, isInteger: isInteger)
     }
 }

@@ -43,9 +43,11 @@ public final class ImageClassifier {
         inputShape = description.inputShape ?? [1, 28, 28]
         let loaded = try CheckpointModel.load(from: url, model: model, inputShape: inputShape, on: device)
         // Builds the graph only (shapes are checked as it grows); nothing runs.
-        let output = try loaded.model.forward(Tensor.zeros(Shape([1] + inputShape), on: device), context: ForwardContext(training: false)).shape.dimensions
+        let output = try loaded.model.forward(Tensor.zeros(Shape([1] + inputShape), on: device), context: ForwardContext(training: false))
+            .shape.dimensions
         guard output.count == 2 else {
-            throw TrainingError.modelDoesNotFitClasses(model: loaded.spec, output: output, classes: description.classCount ?? 0, dataset: url.path)
+            throw TrainingError.modelDoesNotFitClasses(
+                model: loaded.spec, output: output, classes: description.classCount ?? 0, dataset: url.path)
         }
         self.model = loaded.model
         spec = loaded.spec
@@ -54,7 +56,8 @@ public final class ImageClassifier {
         classNames = description.classNames ?? (fashion ? ImageDataset.fashionMNISTClassNames : nil)
         guard let normalization = normalization ?? loaded.normalization else {
             throw DataError.invalidHeader(
-                file: url.path, reason: "records no input normalisation (a PyTorch state_dict?); say which the model was trained with (--normalize unit)")
+                file: url.path,
+                reason: "records no input normalisation (a PyTorch state_dict?); say which the model was trained with (--normalize unit)")
         }
         self.normalization = normalization
         self.device = device

@@ -87,7 +87,9 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
         }
         guard depth == 0 else { throw ModelSpecError(token: text, reason: "a '(' without its ')'") }
         tokens.append(current)
-        if let empty = tokens.firstIndex(of: "") { throw ModelSpecError(token: text, reason: "an empty layer at position \(empty + 1) (two '-' in a row?)") }
+        if let empty = tokens.firstIndex(of: "") {
+            throw ModelSpecError(token: text, reason: "an empty layer at position \(empty + 1) (two '-' in a row?)")
+        }
         return tokens
     }
 
@@ -102,7 +104,10 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
             func fail(_ reason: String) -> ModelSpecError { ModelSpecError(token: token, reason: reason) }
             if token.hasPrefix("res(") {
                 guard token.hasSuffix(")") else { throw fail("a residual block is res(layers) with nothing after its ')'") }
-                layers.append(try residual(String(token.dropFirst(4).dropLast()), token: token, shape: &shape, place: "\(place)\(position + 1).", random: &random, on: device))
+                layers.append(
+                    try residual(
+                        String(token.dropFirst(4).dropLast()), token: token, shape: &shape, place: "\(place)\(position + 1).",
+                        random: &random, on: device))
                 continue
             }
             let (name, numbers) = try Self.parse(token)
@@ -230,7 +235,11 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
         switch (shape.count, output.count) {
         case (3, 3):
             // A 1×1 convolution with stride s maps a length n to (n − 1) / s + 1.
-            guard let stride = (1...max(shape[1], 1)).first(where: { ($0 == 1 || shape[1] > 1) && (shape[1] - 1) / $0 + 1 == output[1] && (shape[2] - 1) / $0 + 1 == output[2] }) else {
+            guard
+                let stride = (1...max(shape[1], 1)).first(where: {
+                    ($0 == 1 || shape[1] > 1) && (shape[1] - 1) / $0 + 1 == output[1] && (shape[2] - 1) / $0 + 1 == output[2]
+                })
+            else {
                 throw fail(
                     "the block maps \(shape) to \(output), and no 1×1 convolution's stride maps \(shape[1])×\(shape[2]) to \(output[1])×\(output[2]) for the shortcut; "
                         + "keep the size with padding (p1 for k3) or halve it with s2 in one convolution")

@@ -82,7 +82,8 @@ public struct RunFolder {
         var csv = "epoch,train_loss,validation_loss,validation_accuracy,test_loss,test_accuracy,images_per_s,seconds,learning_rate\n"
         func cell(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         for r in reports {
-            csv += "\(r.epoch),\(r.trainLoss),\(cell(r.validationLoss)),\(cell(r.validationAccuracy)),\(cell(r.testLoss)),\(cell(r.testAccuracy)),"
+            csv +=
+                "\(r.epoch),\(r.trainLoss),\(cell(r.validationLoss)),\(cell(r.validationAccuracy)),\(cell(r.testLoss)),\(cell(r.testAccuracy)),"
             csv += "\(r.imagesPerSecond),\(r.seconds),\(r.learningRate)\n"
         }
         try AtomicFile.write(Data(csv.utf8), to: metricsCSV)

@@ -89,7 +89,8 @@ public final class Trainer: TrainingTask {
     /// A trainer of the model the configuration's layer string names, sized for the data's images.
     public convenience init(configuration: TrainingConfiguration, data: ImageDataset, device: Device) throws {
         var random = RandomSource(seed: configuration.seed)
-        let model = try ModelSpec(configuration.model, classes: data.classCount).build(inputShape: data.imageShape, random: &random, on: device)
+        let model = try ModelSpec(configuration.model, classes: data.classCount).build(
+            inputShape: data.imageShape, random: &random, on: device)
         try self.init(model: model, configuration: configuration, data: data, device: device)
     }
 
@@ -206,10 +207,12 @@ public final class Trainer: TrainingTask {
         let configurationJSON = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
         try Checkpoint.save(
             model: model.state, optimizer: optimizer.state,
-            metadata: metadata.merging([
-                "format": "pt", "kiln.epoch": "\(epoch)", "kiln.batch": "\(batchInEpoch)", "kiln.step": "\(step.step)",
-                "kiln.configuration": configurationJSON,
-            ].merging(try classifierMetadata()) { $1 }) { $1 }, to: url)
+            metadata: metadata.merging(
+                [
+                    "format": "pt", "kiln.epoch": "\(epoch)", "kiln.batch": "\(batchInEpoch)", "kiln.step": "\(step.step)",
+                    "kiln.configuration": configurationJSON,
+                ].merging(try classifierMetadata()) { $1 }
+            ) { $1 }, to: url)
     }
 
     /// What a checkpoint says about the classifier beyond its weights, so `kiln eval` and `kiln predict` can

@@ -26,7 +26,9 @@ struct BenchCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("device"), help: "cpu, opencl, opencl:N or opencl:NAME; repeat for several (default: cpu and every OpenCL device).")
+    @Option(
+        name: .customLong("device"),
+        help: "cpu, opencl, opencl:N or opencl:NAME; repeat for several (default: cpu and every OpenCL device).")
     var devices: [String] = []
     @Option(name: .customLong("workload"), help: "A workload to run; repeat for several (default: all).")
     var workloads: [String] = []
@@ -61,7 +63,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let targets = devices.isEmpty ? DeviceSelection.all() : try devices.map(DeviceSelection.parse)
         let saved = try baseline.map { try BenchResult.load(from: URL(fileURLWithPath: $0)) }
-        let chosen = try onnx.map { [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: $0)), file: $0, batch: batch)] }
+        let chosen =
+            try onnx.map { [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: $0)), file: $0, batch: batch)] }
             ?? (workloads.isEmpty ? Workload.all : workloads.compactMap(Workload.named))
         let runner = BenchRunner(settings: BenchSettings(replicates: replicates, warmup: warmup))
         let table = BenchTable(showsBaseline: saved != nil)
@@ -124,13 +127,17 @@ struct BenchTable {
     }
 
     func row(_ result: BenchResult) -> String {
-        let check: String = switch result.status {
-        case .ok: "ok " + (result.maxRelErr.map { String(format: "%.1e", $0) } ?? "")
-        case .failed: "FAILED"
-        case .skipped: "skipped"
-        }
+        let check: String =
+            switch result.status {
+            case .ok: "ok " + (result.maxRelErr.map { String(format: "%.1e", $0) } ?? "")
+            case .failed: "FAILED"
+            case .skipped: "skipped"
+            }
         let build = result.coldBuildMs.map { "\(Self.number($0))/\(result.warmBuildMs.map(Self.number) ?? "-")" } ?? "-"
-        let first = result.firstStepMs.map { value in result.warmFirstStepMs.map { "\(Self.number(value))/\(Self.number($0))" } ?? Self.number(value) } ?? "-"
+        let first =
+            result.firstStepMs.map { value in
+                result.warmFirstStepMs.map { "\(Self.number(value))/\(Self.number($0))" } ?? Self.number(value)
+            } ?? "-"
         let cells = [
             result.workload, result.device, check, build, first, result.medianMs.map(Self.number) ?? "-",
             result.minMs.map(Self.number) ?? "-", result.maxMs.map(Self.number) ?? "-",

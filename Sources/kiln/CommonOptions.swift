@@ -8,13 +8,14 @@ import KilnExamples
 struct CommonOptions: ParsableArguments {
     @Option(help: "cpu, opencl, opencl:N or opencl:NAME (default: $KILN_DEVICE, else opencl).")
     var device: String?
-    @Option(help: """
-        fashion-mnist (Debian's dataset-fashion-mnist; the default), mnist (the folder in $KILN_MNIST_DIR, else \
-        /usr/share/datasets/mnist), or a folder: IDX files (train-images-idx3-ubyte or Kaggle's \
-        train-images.idx3-ubyte names, gzipped or not), NumPy files (train_images.npy and train_labels.npy, or \
-        x_train.npy and y_train.npy, with test_ or val_ for the other splits), or class folders of PNG/JPEG \
-        images (cats/, dogs/, ... at the top or inside train/, val/ and test/).
-        """)
+    @Option(
+        help: """
+            fashion-mnist (Debian's dataset-fashion-mnist; the default), mnist (the folder in $KILN_MNIST_DIR, else \
+            /usr/share/datasets/mnist), or a folder: IDX files (train-images-idx3-ubyte or Kaggle's \
+            train-images.idx3-ubyte names, gzipped or not), NumPy files (train_images.npy and train_labels.npy, or \
+            x_train.npy and y_train.npy, with test_ or val_ for the other splits), or class folders of PNG/JPEG \
+            images (cats/, dogs/, ... at the top or inside train/, val/ and test/).
+            """)
     var dataset: String?
     @Option(help: "The most a gzipped data set file may inflate to, in MiB (default: 100 times its size, at most 4096 MiB).")
     var maxInflated: Int?
@@ -36,7 +37,8 @@ struct CommonOptions: ParsableArguments {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: datasetDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError(
-                "--dataset \(datasetName): no folder \(datasetDirectory.path); use fashion-mnist, mnist, or a folder of IDX files, .npy files or class folders of images")
+                "--dataset \(datasetName): no folder \(datasetDirectory.path); use fashion-mnist, mnist, or a folder of IDX files, .npy files or class folders of images"
+            )
         }
     }
 
@@ -69,7 +71,10 @@ struct DataSetOptions: ParsableArguments {
     var imageSize: ImageSize?
     @Option(help: "Image folders: 1 (grey, by BT.601 luma) or 3 (RGB) channels (default: 3 when any image is in colour, else 1).")
     var channels: Int?
-    @Option(help: "Hold out this share of each class of the training set as a validation set, measured every epoch (best.safetensors keeps the best).")
+    @Option(
+        help:
+            "Hold out this share of each class of the training set as a validation set, measured every epoch (best.safetensors keeps the best)."
+    )
     var validationSplit: Double?
     @Option(help: "Hold out this share of each class as the test set when the data set has no test (or val) split (default 0.2).")
     var testSplit: Double?
@@ -87,7 +92,8 @@ struct DataSetOptions: ParsableArguments {
     /// The selection of `dataset` with these options, each falling back to `stored`'s (a checkpoint's).
     func selection(dataset: String, stored: DataSelection? = nil) -> DataSelection {
         DataSelection(
-            dataset: dataset, imageSize: imageSize.map { [$0.height, $0.width] } ?? stored?.imageSize, channels: channels ?? stored?.channels,
+            dataset: dataset, imageSize: imageSize.map { [$0.height, $0.width] } ?? stored?.imageSize,
+            channels: channels ?? stored?.channels,
             testFraction: testSplit ?? stored?.testFraction, validationFraction: validationSplit ?? stored?.validationFraction)
     }
 }
@@ -212,14 +218,17 @@ enum Metrics {
             SVGChart.Series("validation accuracy", points(\.validationAccuracy, scale: 100), axis: .right),
             SVGChart.Series("test accuracy", points(\.testAccuracy, scale: 100), axis: .right),
         ]
-        return SVGChart(title: title, xLabel: "epoch", yLabel: "loss", rightLabel: "accuracy (%)", series: series.filter { !$0.points.isEmpty })
+        return SVGChart(
+            title: title, xLabel: "epoch", yLabel: "loss", rightLabel: "accuracy (%)", series: series.filter { !$0.points.isEmpty })
     }
 
     /// The line printed after each epoch (`prefix` names the model in a comparison): the training loss, then
     /// the validation and test measurements the report has.
     static func line(_ report: EpochReport, prefix: String = "") -> String {
         var line = prefix + String(format: "epoch %d  train loss %.4f", report.epoch, report.trainLoss)
-        for (name, loss, accuracy) in [("validation", report.validationLoss, report.validationAccuracy), ("test", report.testLoss, report.testAccuracy)] {
+        for (name, loss, accuracy) in [
+            ("validation", report.validationLoss, report.validationAccuracy), ("test", report.testLoss, report.testAccuracy),
+        ] {
             if let loss, let accuracy { line += String(format: "  %@ loss %.4f  %@ accuracy %.2f%%", name, loss, name, accuracy * 100) }
         }
         return line + String(format: "  %.0f images/s  %.1f s", report.imagesPerSecond, report.seconds)

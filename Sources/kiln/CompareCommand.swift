@@ -49,7 +49,9 @@ struct CompareCommand: ParsableCommand {
         // With --json, standard output carries only the summary.
         let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
         let budget = training.configuration(model: "")
-        say("comparing \(Comparison.names(for: compared).joined(separator: " and ")) on \(device): \(training.epochs) epoch\(training.epochs == 1 ? "" : "s"), \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), seed \(training.seed)")
+        say(
+            "comparing \(Comparison.names(for: compared).joined(separator: " and ")) on \(device): \(training.epochs) epoch\(training.epochs == 1 ? "" : "s"), \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), seed \(training.seed)"
+        )
         var bar: EpochProgress?
         let drawsBar = progress.drawsBar && !json
         let result = try Comparison.run(
@@ -60,7 +62,8 @@ struct CompareCommand: ParsableCommand {
                     say("\(name): \(trainer.model.parameterCount) parameters")
                 case .batch(let name, let epoch, let batch, let batches, let loss):
                     if bar == nil {
-                        bar = EpochProgress(label: "\(name) epoch \(epoch + 1)/\(training.epochs)", batchSize: training.batchSize, enabled: drawsBar)
+                        bar = EpochProgress(
+                            label: "\(name) epoch \(epoch + 1)/\(training.epochs)", batchSize: training.batchSize, enabled: drawsBar)
                     }
                     bar?.update(batch: batch, of: batches, loss: loss)
                 case .epoch(let name, let report):

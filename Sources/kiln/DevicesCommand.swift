@@ -32,9 +32,15 @@ struct DevicesCommand: ParsableCommand {
         if devices.isEmpty { print("(no OpenCL devices: install pocl-opencl-icd for the CPU OpenCL device)") }
         for device in devices {
             print("opencl:\(device.index)    \(device.platformName) / \(device.name)")
-            print("            type \(device.typeDescription), \(device.computeUnits) compute units at \(device.maxClockMHz) MHz, driver \(device.driverVersion)")
-            print("            global memory \(megabytes(device.globalMemoryBytes)), max allocation \(megabytes(device.maxAllocationBytes)), local memory \(device.localMemoryBytes / 1024) KiB")
-            print("            max work group \(device.maxWorkGroupSize), work items \(device.maxWorkItemSizes.map(String.init).joined(separator: "x")), fp16 \(device.hasFP16 ? "yes" : "no"), fp64 \(device.hasFP64 ? "yes" : "no")")
+            print(
+                "            type \(device.typeDescription), \(device.computeUnits) compute units at \(device.maxClockMHz) MHz, driver \(device.driverVersion)"
+            )
+            print(
+                "            global memory \(megabytes(device.globalMemoryBytes)), max allocation \(megabytes(device.maxAllocationBytes)), local memory \(device.localMemoryBytes / 1024) KiB"
+            )
+            print(
+                "            max work group \(device.maxWorkGroupSize), work items \(device.maxWorkItemSizes.map(String.init).joined(separator: "x")), fp16 \(device.hasFP16 ? "yes" : "no"), fp64 \(device.hasFP64 ? "yes" : "no")"
+            )
         }
     }
 

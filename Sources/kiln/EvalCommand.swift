@@ -14,7 +14,10 @@ struct EvalCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "An ONNX model to evaluate instead (one input [N, C, H, W], logits first; see kiln export).")
     var onnx: String?
-    @Option(help: "The layer list the checkpoint belongs to: cnn, mlp or a layer string (default: the one stored in a Kiln checkpoint, else cnn).")
+    @Option(
+        help:
+            "The layer list the checkpoint belongs to: cnn, mlp or a layer string (default: the one stored in a Kiln checkpoint, else cnn)."
+    )
     var model: String?
     @Option(help: "Inputs: standard or unit, as in train (default: what a Kiln checkpoint stored, else standard).")
     var normalize: NormalizeOption?
@@ -42,7 +45,8 @@ struct EvalCommand: ParsableCommand {
             configuration = TrainingConfiguration()
             configuration.model = onnx
             configuration.normalization = normalize.map(\.normalization) ?? imported.normalization
-            let data = try common.loadImageDataset(dataOptions.selection(dataset: common.dataset ?? "fashion-mnist", stored: nil), quiet: json)
+            let data = try common.loadImageDataset(
+                dataOptions.selection(dataset: common.dataset ?? "fashion-mnist", stored: nil), quiet: json)
             trainer = try Trainer(model: ONNXLayer(imported), configuration: configuration, data: data, device: common.openDevice())
         } else {
             let url = URL(fileURLWithPath: checkpoint ?? "")
@@ -67,12 +71,17 @@ struct EvalCommand: ParsableCommand {
             return
         }
         print("model \(configuration.model) on \(trainer.device), \(trainer.normalization.summary)")
-        print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d images of %@)", report.accuracy * 100, report.loss, data.test.count, data.name))
+        print(
+            String(
+                format: "test accuracy %.2f%%  test loss %.4f  (%d images of %@)", report.accuracy * 100, report.loss, data.test.count,
+                data.name))
         print("confusion matrix (rows: true class, columns: predicted):")
         let width = max(5, String(report.confusion.joined().max() ?? 0).count + 2)
         for (label, row) in report.confusion.enumerated() {
             let name = data.classNames.map { " " + $0[label] } ?? ""
-            print(String(format: "%2d ", label) + row.map { String(repeating: " ", count: max(0, width - String($0).count)) + String($0) }.joined() + name)
+            print(
+                String(format: "%2d ", label)
+                    + row.map { String(repeating: " ", count: max(0, width - String($0).count)) + String($0) }.joined() + name)
         }
     }
 }

@@ -46,7 +46,8 @@ struct ExportCommand: ParsableCommand {
         let metadata = loaded.normalization.map(ONNXModel.metadata(for:)) ?? [:]
         try ONNXExport.write(loaded.model, inputShape: [nil] + shape, metadata: metadata, on: device, to: URL(fileURLWithPath: onnx))
         print("model \(loaded.spec) -> \(onnx) (opset \(ONNXExport.opset), input [N, \(shape.map(String.init).joined(separator: ", "))])")
-        print(loaded.normalization.map { "inputs: \($0.summary), recorded in the file's metadata" }
-            ?? "inputs: the checkpoint records no normalisation (a PyTorch state_dict); none recorded")
+        print(
+            loaded.normalization.map { "inputs: \($0.summary), recorded in the file's metadata" }
+                ?? "inputs: the checkpoint records no normalisation (a PyTorch state_dict); none recorded")
     }
 }

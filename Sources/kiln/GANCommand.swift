@@ -75,7 +75,8 @@ struct GANCommand: ParsableCommand {
         let trainer = try GANTrainer(configuration: configuration, images: images, device: device)
         // The classifier, and its inputs: as its checkpoint records, else (a PyTorch state_dict) standardised.
         let judge = try classifier.map { path -> (model: Sequential, normalization: PixelNormalization) in
-            let loaded = try CheckpointModel.load(from: URL(fileURLWithPath: path), inputShape: [1, images.rows, images.columns], on: device)
+            let loaded = try CheckpointModel.load(
+                from: URL(fileURLWithPath: path), inputShape: [1, images.rows, images.columns], on: device)
             return (loaded.model, loaded.normalization ?? .standardizing(data.training))
         }
         if profile {
@@ -84,7 +85,9 @@ struct GANCommand: ParsableCommand {
                 let total = ops.reduce(0) { $0 + $1.seconds }
                 print(String(format: "%@ step: %.1f ms with a wait after each launch", name, total * 1000))
                 for op in ops.prefix(12) {
-                    print(String(format: "%9.2f ms %5.1f%%  %3d launches  %@", op.seconds * 1000, op.seconds / total * 100, op.launches, op.op))
+                    print(
+                        String(
+                            format: "%9.2f ms %5.1f%%  %3d launches  %@", op.seconds * 1000, op.seconds / total * 100, op.launches, op.op))
                 }
             }
             return

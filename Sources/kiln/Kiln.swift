@@ -18,6 +18,10 @@ struct KilnCommand: ParsableCommand {
         commandName: "kiln",
         abstract: "A deep-learning engine on OpenCL, with a CPU reference backend.",
         version: version,
-        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, CompareCommand.self, WarmupCommand.self, TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self, BenchCommand.self, CheckCommand.self, ExportCommand.self]
+        subcommands: [
+            DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, CompareCommand.self, WarmupCommand.self,
+            TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self,
+            BenchCommand.self, CheckCommand.self, ExportCommand.self,
+        ]
     )
 }

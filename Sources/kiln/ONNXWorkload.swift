@@ -11,7 +11,9 @@ extension Workload {
     static func onnx(_ model: ONNXModel, file: String, batch: Int) throws -> Workload {
         let shapes = model.inputs.map { Shape($0.dimensions.map { $0 ?? batch }) }
         guard !model.inputs.contains(where: \.isInteger) else {
-            throw ONNXError.inputMismatch("kiln bench feeds float inputs; \(file) has integer inputs (\(model.inputs.filter(\.isInteger).map(\.name).joined(separator: ", ")))")
+            throw ONNXError.inputMismatch(
+                "kiln bench feeds float inputs; \(file) has integer inputs (\(model.inputs.filter(\.isInteger).map(\.name).joined(separator: ", ")))"
+            )
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         return Workload(

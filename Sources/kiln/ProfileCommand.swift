@@ -34,7 +34,10 @@ struct ProfileCommand: ParsableCommand {
         print("\(plan.kernelLaunchesPerRun ?? 0) kernel launches and device copies per step")
         print(String(format: "%.2f ms per step with a wait after each op", total * 1000))
         for timing in timings.prefix(top) {
-            print(String(format: "%8.3f ms %5.1f%%  %3d launches  %@", timing.seconds * 1000, timing.seconds / total * 100, timing.launches, timing.op))
+            print(
+                String(
+                    format: "%8.3f ms %5.1f%%  %3d launches  %@", timing.seconds * 1000, timing.seconds / total * 100, timing.launches,
+                    timing.op))
         }
     }
 

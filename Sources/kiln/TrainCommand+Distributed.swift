@@ -150,7 +150,7 @@ extension TrainCommand {
             let report: EpochReport?
             do {
                 report = try trainer.loop.runEpoch(distributed, hooks: hooks)
-            } catch where Self.isSharedByAllRanks(error) {
+            } catch  where Self.isSharedByAllRanks(error) {
                 bar.finish()
                 throw TrainingStopped(cause: "\(error)", checkpoint: checkpoint, saved: saved)
             }

@@ -108,13 +108,16 @@ struct TrainCommand: ParsableCommand {
         let stepLog = try StepLog(run.steps, keepingThrough: resume ? trainer.step.step : nil)
         let epochs = training.epochs
         print(Self.summary(of: data))
-        print("training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)")
+        print(
+            "training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)"
+        )
         print("training step plan: \(try trainer.step.plan(for: trainer.batchShape, on: device).report)")
         if trainer.epoch >= epochs {
             print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
         }
         while trainer.epoch < epochs, !stoppedEarly(reports) {
-            let bar = EpochProgress(label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
+            let bar = EpochProgress(
+                label: "epoch \(trainer.epoch + 1)/\(epochs)", batchSize: training.batchSize, enabled: progress.drawsBar)
             let report: EpochReport?
             var stepStart = Date()
             do {
@@ -178,7 +181,10 @@ struct TrainCommand: ParsableCommand {
         if bestEpoch != nil, FileManager.default.fileExists(atPath: run.best.path) { try trainer.loadWeights(from: run.best) }
         let test = try trainer.evaluate(trainer.data.test)
         let weights = bestEpoch.map { "best epoch \($0) by validation accuracy, \(run.best.lastPathComponent)" } ?? "last epoch"
-        print(String(format: "test accuracy %.2f%%  test loss %.4f  (%d images; %@)", test.accuracy * 100, test.loss, trainer.data.test.count, weights))
+        print(
+            String(
+                format: "test accuracy %.2f%%  test loss %.4f  (%d images; %@)", test.accuracy * 100, test.loss, trainer.data.test.count,
+                weights))
         guard !reports.isEmpty else { return }
         reports[reports.count - 1].testLoss = test.loss
         reports[reports.count - 1].testAccuracy = test.accuracy
@@ -190,7 +196,9 @@ struct TrainCommand: ParsableCommand {
     static func summary(of data: ImageDataset) -> String {
         let shape = data.imageShape
         let splits = data.splits.map { "\($0.set.count) \($0.name)" }.joined(separator: ", ")
-        let names = data.classNames.map { names in ": " + (names.count <= 12 ? names : Array(names.prefix(10)) + ["..."]).joined(separator: ", ") } ?? ""
+        let names =
+            data.classNames.map { names in ": " + (names.count <= 12 ? names : Array(names.prefix(10)) + ["..."]).joined(separator: ", ") }
+            ?? ""
         return "data: \(data.name): \(splits) images of \(shape[0])×\(shape[1])×\(shape[2]), \(data.classCount) classes\(names)"
     }
 
@@ -207,7 +215,9 @@ struct TrainCommand: ParsableCommand {
         if stored.optimizer != configuration.optimizer { differences.append("--optimizer \(stored.optimizer.rawValue)") }
         if stored.batchSize != configuration.batchSize { differences.append("--batch-size \(stored.batchSize)") }
         if stored.seed != configuration.seed { differences.append("--seed \(stored.seed)") }
-        if let data = stored.data, data != configuration.data { differences.append("--dataset \(data.dataset) (and the same data options)") }
+        if let data = stored.data, data != configuration.data {
+            differences.append("--dataset \(data.dataset) (and the same data options)")
+        }
         guard differences.isEmpty else {
             throw ValidationError(
                 "--resume: \(checkpoint.path) was trained with \(differences.joined(separator: ", ")); pass the same to continue it")

@@ -35,15 +35,22 @@ struct TuneCommand: ParsableCommand {
         }
         let start = Date()
         let (variant, best, trials, file) = try backend.tuneGemm(repeats: repeats) { Date().timeIntervalSinceReferenceDate }
-        let describe = { (values: [String: Int]) in values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        let describe = { (values: [String: Int]) in values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
         print("\(backend.name): \(trials.count) settings in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         let bestValues = best.values.map(\.values)
         for trial in trials {
-            print(String(format: "  %8.3f ms  %@%@", trial.seconds * 1000, describe(trial.values), bestValues.contains(trial.values) ? "  <- best" : ""))
+            print(
+                String(
+                    format: "  %8.3f ms  %@%@", trial.seconds * 1000, describe(trial.values),
+                    bestValues.contains(trial.values) ? "  <- best" : ""))
         }
         for candidate in GemmVariant.allCases {
             if let result = best[candidate] {
-                print(String(format: "%@ %8.3f ms%@", candidate.rawValue, result.seconds * 1000, candidate == variant ? "  <- used from now on" : ""))
+                print(
+                    String(
+                        format: "%@ %8.3f ms%@", candidate.rawValue, result.seconds * 1000,
+                        candidate == variant ? "  <- used from now on" : ""))
             }
         }
         print(file.map { "saved: \($0.path)" } ?? "not saved: the program cache is off (KILN_CACHE=off)")

@@ -21,10 +21,11 @@ struct WarmupCommand: ParsableCommand {
         }
         let seconds = try backend.warmUp()
         let stats = backend.programs.stats
-        print(String(
-            format: "%@: %d programs in %.3f s (%d compiled in %.3f s, %d loaded from the cache in %.3f s)",
-            backend.name, stats.compiles + stats.diskHits, seconds, stats.compiles, stats.secondsCompiling, stats.diskHits,
-            stats.secondsLoadingBinaries))
+        print(
+            String(
+                format: "%@: %d programs in %.3f s (%d compiled in %.3f s, %d loaded from the cache in %.3f s)",
+                backend.name, stats.compiles + stats.diskHits, seconds, stats.compiles, stats.secondsCompiling, stats.diskHits,
+                stats.secondsLoadingBinaries))
         let cache = backend.programs.trustedDirectory?.path ?? (backend.programs.directory == nil ? "off" : "not used (see the warning)")
         print("cache: \(cache)")
     }

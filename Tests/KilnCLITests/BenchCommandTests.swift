@@ -5,7 +5,9 @@ import XCTest
 
 final class BenchCommandTests: KilnCommandLineTestCase {
     /// The keys every `--json` line carries (null where a figure does not apply).
-    static let requiredKeys = ["workload", "device", "median_ms", "min_ms", "max_ms", "gflops", "items_per_s", "max_abs_err", "max_rel_err"]
+    static let requiredKeys = [
+        "workload", "device", "median_ms", "min_ms", "max_ms", "gflops", "items_per_s", "max_abs_err", "max_rel_err",
+    ]
 
     func testJSONLinesCarryTheDocumentedKeys() throws {
         let result = try run([

@@ -44,10 +44,12 @@ extension CommandLineTests {
         for file in ["checkpoint.safetensors", "metrics.json", "metrics.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
         }
-        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
+        let metrics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
         XCTAssertEqual(metrics?.count, 2)
         let evaluation = try run([
-            "eval", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--device", "cpu", "--dataset", data.path, "--json",
+            "eval", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--device", "cpu", "--dataset", data.path,
+            "--json",
         ])
         XCTAssertEqual(evaluation.status, 0, evaluation.error)
         let report = try JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any]
@@ -56,7 +58,9 @@ extension CommandLineTests {
     }
 
     func testBadTrainingArgumentsAreRejected() throws {
-        for arguments in [["train", "--epochs", "0"], ["train", "--lr", "-1"], ["train", "--optimizer", "rmsprop"], ["train", "--batch-size", "x"]] {
+        for arguments in [
+            ["train", "--epochs", "0"], ["train", "--lr", "-1"], ["train", "--optimizer", "rmsprop"], ["train", "--batch-size", "x"],
+        ] {
             let result = try run(arguments)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
             XCTAssertTrue(result.error.contains("Usage") || result.error.contains("Error"), "\(arguments): \(result.error)")

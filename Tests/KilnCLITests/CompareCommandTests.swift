@@ -22,7 +22,8 @@ final class CompareCommandTests: KilnCommandLineTestCase {
         let parameterRow = result.output.split(separator: "\n").first { $0.hasPrefix("parameters") }
         XCTAssertTrue(parameterRow?.contains("7850") ?? false, result.output)
 
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("comparison.json"))) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("comparison.json"))) as? [String: Any]
         XCTAssertEqual(summary?["epochs"] as? Int, 1)
         XCTAssertEqual(summary?["batchSize"] as? Int, 16)
         XCTAssertEqual(summary?["seed"] as? Int, 3)
@@ -46,7 +47,8 @@ final class CompareCommandTests: KilnCommandLineTestCase {
         let data = try tinyDataset()
         defer { try? FileManager.default.removeItem(at: data) }
         let result = try run([
-            "compare", "--model", "flatten-dense10", "--model", "gap-flatten-dense10", "--device", "cpu", "--dataset", data.path, "--epochs", "1",
+            "compare", "--model", "flatten-dense10", "--model", "gap-flatten-dense10", "--device", "cpu", "--dataset", data.path,
+            "--epochs", "1",
             "--batch-size", "32", "--out", data.appendingPathComponent("compare").path, "--json",
         ])
         XCTAssertEqual(result.status, 0, result.error)

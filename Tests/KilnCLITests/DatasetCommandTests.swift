@@ -37,14 +37,16 @@ final class DatasetCommandTests: KilnCommandLineTestCase {
         let data = try rgbFolder(classes: ["red", "green", "blue"], perClass: 30)
         let out = try scratchFolder()
         let train = try run([
-            "train", "--model", "conv8k3p1-relu-maxpool2-flatten-dense3", "--device", "cpu", "--dataset", data.path, "--validation-split", "0.2",
+            "train", "--model", "conv8k3p1-relu-maxpool2-flatten-dense3", "--device", "cpu", "--dataset", data.path, "--validation-split",
+            "0.2",
             "--epochs", "3", "--batch-size", "8", "--lr", "0.05", "--early-stop", "5", "--out", out.path,
         ])
         XCTAssertEqual(train.status, 0, train.error)
         XCTAssertTrue(train.output.contains("images read as RGB 12×12, classes from the folder names"), train.output)
         XCTAssertTrue(train.output.contains("20% of each class held out as the test set (18 images)"), train.output)
         XCTAssertTrue(train.output.contains("validation: 20% of each class of the training set held out (15 images)"), train.output)
-        XCTAssertTrue(train.output.contains("57 training, 15 validation, 18 test images of 3×12×12, 3 classes: blue, green, red"), train.output)
+        XCTAssertTrue(
+            train.output.contains("57 training, 15 validation, 18 test images of 3×12×12, 3 classes: blue, green, red"), train.output)
         XCTAssertTrue(train.output.contains("validation accuracy"), train.output)
         let testLine = try XCTUnwrap(train.output.split(separator: "\n").first { $0.hasPrefix("test accuracy") }, train.output)
         XCTAssertTrue(testLine.contains("best epoch"), String(testLine))
@@ -54,7 +56,9 @@ final class DatasetCommandTests: KilnCommandLineTestCase {
         // 57 training images in batches of 8: 7 steps an epoch, one JSON line each.
         let steps = try String(contentsOf: out.appendingPathComponent("steps.jsonl"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(steps.count, 21)
-        XCTAssertTrue(steps[20].contains("\"step\":21") && steps[20].contains("\"learning_rate\":0.05") && steps[20].contains("images_per_second"), String(steps[20]))
+        XCTAssertTrue(
+            steps[20].contains("\"step\":21") && steps[20].contains("\"learning_rate\":0.05") && steps[20].contains("images_per_second"),
+            String(steps[20]))
         let csv = try String(contentsOf: out.appendingPathComponent("metrics.csv"), encoding: .utf8)
         XCTAssertTrue(csv.hasPrefix("epoch,train_loss,validation_loss,validation_accuracy,test_loss,test_accuracy,"), csv)
         // The checkpoint names the classes and the data; eval finds the same test set from it alone.
@@ -95,7 +99,8 @@ final class DatasetCommandTests: KilnCommandLineTestCase {
         try Data(letters.joined(separator: "\n").utf8).write(to: data.appendingPathComponent("classes.txt"))
         let out = try scratchFolder()
         let train = try run([
-            "train", "--model", "mlp", "--device", "cpu", "--dataset", data.path, "--epochs", "3", "--batch-size", "16", "--lr", "0.05", "--out", out.path,
+            "train", "--model", "mlp", "--device", "cpu", "--dataset", data.path, "--epochs", "3", "--batch-size", "16", "--lr", "0.05",
+            "--out", out.path,
         ])
         XCTAssertEqual(train.status, 0, train.error)
         XCTAssertTrue(train.output.contains("26 classes: a, b, c"), train.output)
@@ -120,9 +125,14 @@ final class DatasetCommandTests: KilnCommandLineTestCase {
         let train = try run(["train", "--model", "mlp", "--device", "cpu", "--dataset", data.path, "--epochs", "1", "--out", out.path])
         assertCleanFailure(train, labels.path, "label 200 at index 3", "outside the data set's 10 classes (0 to 9)")
         XCTAssertFalse(train.output.contains("epoch 1"), "nothing trained: \(train.output)")
-        let mismatch = try run(["train", "--model", "flatten-dense5", "--device", "cpu", "--dataset", try tinyDataset().path, "--out", out.path])
+        let mismatch = try run([
+            "train", "--model", "flatten-dense5", "--device", "cpu", "--dataset", try tinyDataset().path, "--out", out.path,
+        ])
         assertCleanFailure(mismatch, "outputs 5 classes", "end the model with dense10")
-        let tooSmall = try run(["train", "--model", "maxpool2-maxpool2-maxpool2-maxpool2-maxpool2-flatten-dense10", "--device", "cpu", "--dataset", try tinyDataset().path, "--out", out.path])
+        let tooSmall = try run([
+            "train", "--model", "maxpool2-maxpool2-maxpool2-maxpool2-maxpool2-flatten-dense10", "--device", "cpu", "--dataset",
+            try tinyDataset().path, "--out", out.path,
+        ])
         assertCleanFailure(tooSmall, "model spec", "larger than the input")
     }
 

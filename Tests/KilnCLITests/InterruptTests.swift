@@ -31,14 +31,16 @@ final class InterruptTests: KilnCommandLineTestCase {
         XCTAssertTrue(resumed.output.contains("resumed from \(checkpoint.path)"), resumed.output)
         XCTAssertTrue(resumed.output.contains("epoch 2 "), resumed.output)
         XCTAssertFalse(resumed.output.contains("\r"), "--progress plain draws no bar")
-        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
+        let metrics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
         XCTAssertEqual(metrics?.map { $0["epoch"] as? Int }, [1, 2])
 
         // The same run without an interruption ends with the same test loss (the CPU reference is deterministic).
         let straight = try run(arguments(data.appendingPathComponent("straight")) + ["--progress", "plain"])
         XCTAssertEqual(straight.status, 0, straight.error)
-        let straightMetrics = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: data.appendingPathComponent("straight/metrics.json"))) as? [[String: Any]]
+        let straightMetrics =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: data.appendingPathComponent("straight/metrics.json"))) as? [[String: Any]]
         let resumedLoss = try XCTUnwrap(metrics?.last?["testLoss"] as? Double)
         let straightLoss = try XCTUnwrap(straightMetrics?.last?["testLoss"] as? Double)
         XCTAssertEqual(resumedLoss, straightLoss, accuracy: 1e-5 * max(1, abs(straightLoss)))

@@ -21,7 +21,9 @@ final class ONNXCommandTests: KilnCommandLineTestCase {
         let fromCheckpoint = try run(["eval", "--checkpoint", checkpoint, "--device", "cpu", "--dataset", data.path, "--json"])
         let fromONNX = try run(["eval", "--onnx", onnx, "--device", "cpu", "--dataset", data.path, "--json"])
         XCTAssertEqual(fromONNX.status, 0, fromONNX.error)
-        let reports = try [fromCheckpoint, fromONNX].map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.output.utf8)) as? [String: Any]) }
+        let reports = try [fromCheckpoint, fromONNX].map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.output.utf8)) as? [String: Any])
+        }
         XCTAssertEqual(reports[0]["accuracy"] as? Double, reports[1]["accuracy"] as? Double)
         XCTAssertEqual(reports[0]["confusion"] as? [[Int]], reports[1]["confusion"] as? [[Int]])
         XCTAssertEqual(try XCTUnwrap(reports[0]["loss"] as? Double), try XCTUnwrap(reports[1]["loss"] as? Double), accuracy: 1e-5)

@@ -31,7 +31,8 @@ final class OclgrindTests: KilnCommandLineTestCase {
         defer { try? FileManager.default.removeItem(at: log) }
         // No program cache: every kernel is compiled by oclgrind's own compiler in this run.
         let result = try run(
-            arguments, environment: environment.merging(["KILN_CACHE": "off"]) { $1 }, launcher: [try oclgrind(), "--log", log.path] + options)
+            arguments, environment: environment.merging(["KILN_CACHE": "off"]) { $1 },
+            launcher: [try oclgrind(), "--log", log.path] + options)
         let reports = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         return (result, reports)
     }

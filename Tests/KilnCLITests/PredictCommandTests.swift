@@ -22,7 +22,9 @@ final class PredictCommandTests: KilnCommandLineTestCase {
     }
 
     func testPredictAgreesWithEvalOnAThousandPNGs() throws {
-        guard FileManager.default.fileExists(atPath: IDXDataset.fashionMNISTDirectory.path) else { throw XCTSkip("dataset-fashion-mnist is not installed") }
+        guard FileManager.default.fileExists(atPath: IDXDataset.fashionMNISTDirectory.path) else {
+            throw XCTSkip("dataset-fashion-mnist is not installed")
+        }
         let out = try scratchFolder()
         let train = try run(["train", "--model", "flatten-dense32-relu-dense10", "--device", "cpu", "--steps", "60", "--out", out.path])
         XCTAssertEqual(train.status, 0, train.error)
@@ -51,11 +53,13 @@ final class PredictCommandTests: KilnCommandLineTestCase {
             return Data(bytes + payload)
         }
         for prefix in ["train", "t10k"] {
-            try idxFile([count, 28, 28], fashion.test.pixels[0..<count * 784]).write(to: idx.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try idxFile([count, 28, 28], fashion.test.pixels[0..<count * 784]).write(
+                to: idx.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
             try idxFile([count], fashion.test.labels[0..<count]).write(to: idx.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
         }
 
-        let predict = try run(["predict", "--checkpoint", checkpoint.path, "--device", "cpu", "--json", "--top", "1"] + files.map(\.url.path))
+        let predict = try run(
+            ["predict", "--checkpoint", checkpoint.path, "--device", "cpu", "--json", "--top", "1"] + files.map(\.url.path))
         XCTAssertEqual(predict.status, 0, predict.error)
         let predictions = try JSONDecoder().decode([PredictionJSON].self, from: Data(predict.output.utf8))
         XCTAssertEqual(predictions.map(\.file), files.map(\.url.path))
@@ -74,7 +78,9 @@ final class PredictCommandTests: KilnCommandLineTestCase {
     }
 
     func testTextOutputNamesClassesAndFailuresAreClean() throws {
-        guard FileManager.default.fileExists(atPath: IDXDataset.fashionMNISTDirectory.path) else { throw XCTSkip("dataset-fashion-mnist is not installed") }
+        guard FileManager.default.fileExists(atPath: IDXDataset.fashionMNISTDirectory.path) else {
+            throw XCTSkip("dataset-fashion-mnist is not installed")
+        }
         let checkpoint = try oneStepCheckpoint(data: IDXDataset.fashionMNISTDirectory)
         let folder = try scratchFolder()
         // A colour JPEG-sized picture: converted to grey 28×28 on the way in.
@@ -89,8 +95,11 @@ final class PredictCommandTests: KilnCommandLineTestCase {
 
         let text = folder.appendingPathComponent("notes.png")
         try Data("not an image".utf8).write(to: text)
-        assertCleanFailure(try run(["predict", "--checkpoint", checkpoint.path, "--device", "cpu", text.path]), text.path, "not a PNG or JPEG file")
-        assertCleanFailure(try run(["predict", "--checkpoint", checkpoint.path, "--device", "cpu", folder.appendingPathComponent("missing.jpg").path]), "missing.jpg")
+        assertCleanFailure(
+            try run(["predict", "--checkpoint", checkpoint.path, "--device", "cpu", text.path]), text.path, "not a PNG or JPEG file")
+        assertCleanFailure(
+            try run(["predict", "--checkpoint", checkpoint.path, "--device", "cpu", folder.appendingPathComponent("missing.jpg").path]),
+            "missing.jpg")
         let usage = try run(["predict", "--checkpoint", folder.path, text.path])
         XCTAssertEqual(usage.status, 64, usage.error)
     }

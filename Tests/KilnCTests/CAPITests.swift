@@ -47,7 +47,8 @@ final class CAPITests: XCTestCase {
         let order = batches.order(epoch: 0)
         for index in 0..<150 {
             let batch = try batches.batch(index, order: order)
-            try trainer.step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.01, on: device)
+            try trainer.step(
+                inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.01, on: device)
         }
         let checkpoint = CProgram.scratch.appendingPathComponent("\(model).safetensors")
         try trainer.saveCheckpoint(to: checkpoint)
@@ -64,7 +65,9 @@ final class CAPITests: XCTestCase {
         let classify = try CProgram.program("classify")
         let result = try CProgram.run(classify.path, [trained.device, trained.checkpoint.path, IDXDataset.fashionMNISTDirectory.path])
         XCTAssertEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.output.contains("correct \(trained.evalCorrect) of 10000"), "kiln eval: \(trained.evalCorrect) of 10000; C:\n\(result.output)")
+        XCTAssertTrue(
+            result.output.contains("correct \(trained.evalCorrect) of 10000"),
+            "kiln eval: \(trained.evalCorrect) of 10000; C:\n\(result.output)")
         print("C classifier: \(result.output.split(separator: "\n").last ?? ""); kiln eval: \(trained.evalCorrect) of 10000")
     }
 
@@ -87,7 +90,9 @@ final class CAPITests: XCTestCase {
         let program = try CProgram.compile(source, name: "readme_example")
         let result = try CProgram.run(program.path, [trained.checkpoint.path, IDXDataset.fashionMNISTDirectory.path])
         XCTAssertEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.output.contains("accuracy \(String(format: "%.2f", Double(trained.evalCorrect) / 100))%"), "kiln eval: \(trained.evalCorrect) of 10000; README's C example:\n\(result.output)")
+        XCTAssertTrue(
+            result.output.contains("accuracy \(String(format: "%.2f", Double(trained.evalCorrect) / 100))%"),
+            "kiln eval: \(trained.evalCorrect) of 10000; README's C example:\n\(result.output)")
     }
 
     func testREADMEPythonCtypesExampleClassifiesLikeKilnEval() throws {
@@ -98,7 +103,9 @@ final class CAPITests: XCTestCase {
             "/usr/bin/env", ["python3", script.path, trained.checkpoint.path, IDXDataset.fashionMNISTDirectory.path],
             environment: ["KILN_LIBRARY": try CProgram.libraryDirectory.appendingPathComponent("libKilnC.so").path])
         XCTAssertEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.output.contains("accuracy \(String(format: "%.2f", Double(trained.evalCorrect) / 100))%"), "kiln eval: \(trained.evalCorrect) of 10000; README's Python example:\n\(result.output)")
+        XCTAssertTrue(
+            result.output.contains("accuracy \(String(format: "%.2f", Double(trained.evalCorrect) / 100))%"),
+            "kiln eval: \(trained.evalCorrect) of 10000; README's Python example:\n\(result.output)")
     }
 
     // MARK: Threads
@@ -171,7 +178,9 @@ final class CAPITests: XCTestCase {
         }
         let cycles = try CProgram.program("cycles")
         func leftAtExit(_ count: Int) throws -> String {
-            let result = try CProgram.run("/usr/bin/valgrind", ["--leak-check=full", "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9", cycles.path, "cpu", "\(count)"])
+            let result = try CProgram.run(
+                "/usr/bin/valgrind",
+                ["--leak-check=full", "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9", cycles.path, "cpu", "\(count)"])
             XCTAssertEqual(result.status, 0, "valgrind reported errors or leaks:\n\(result.output)")
             XCTAssertTrue(result.output.contains("definitely lost: 0 bytes"), result.output)
             XCTAssertTrue(result.output.contains("indirectly lost: 0 bytes"), result.output)

@@ -32,8 +32,11 @@ enum CProgram {
         let output = scratch.appendingPathComponent(name)
         let result = try run(
             "/usr/bin/env",
-            ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", root.appendingPathComponent("Sources/KilnC/include").path, source.path,
-             "-L", library, "-lKilnC", "-Wl,-rpath," + library, "-lz", "-lm", "-o", output.path])
+            [
+                "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", root.appendingPathComponent("Sources/KilnC/include").path,
+                source.path,
+                "-L", library, "-lKilnC", "-Wl,-rpath," + library, "-lz", "-lm", "-o", output.path,
+            ])
         guard result.status == 0 else { throw CAPITestError("cc failed for \(source.lastPathComponent):\n\(result.output)") }
         return output
     }
@@ -44,7 +47,9 @@ enum CProgram {
     }
 
     /// Runs `executable arguments` to the end, standard output and error together.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -43,7 +43,9 @@ final class DatasetOpeningTests: XCTestCase {
                 "\(self.root.appendingPathComponent("t10k-labels.idx1-ubyte").path): label 200 at index 1 (test image 1 of letters) is outside the data set's 3 classes (0 to 2)"
             )
         }
-        XCTAssertThrowsError(try ImageDataset.open(root, options: DatasetOptions(channels: 3))) { XCTAssertTrue("\($0)".contains("--channels are for image folders"), "\($0)") }
+        XCTAssertThrowsError(try ImageDataset.open(root, options: DatasetOptions(channels: 3))) {
+            XCTAssertTrue("\($0)".contains("--channels are for image folders"), "\($0)")
+        }
     }
 
     func testClassesFileNamesTheClassesAndSetsTheirCount() throws {
@@ -56,11 +58,15 @@ final class DatasetOpeningTests: XCTestCase {
         XCTAssertEqual(opened.dataset.classNames, ["zero", "one", "two"])
         XCTAssertEqual(opened.dataset.classCount, 3, "a class with no training images still counts")
         try write(Data("zero\n\ntwo".utf8), "classes.txt")
-        XCTAssertThrowsError(try ImageDataset.open(root)) { XCTAssertTrue("\($0)".contains("classes.txt: invalid header: needs one class name per line"), "\($0)") }
+        XCTAssertThrowsError(try ImageDataset.open(root)) {
+            XCTAssertTrue("\($0)".contains("classes.txt: invalid header: needs one class name per line"), "\($0)")
+        }
     }
 
     func testFashionMNISTHasItsClassNames() throws {
-        guard FileManager.default.fileExists(atPath: IDXDataset.fashionMNISTDirectory.path) else { throw XCTSkip("dataset-fashion-mnist is not installed") }
+        guard FileManager.default.fileExists(atPath: IDXDataset.fashionMNISTDirectory.path) else {
+            throw XCTSkip("dataset-fashion-mnist is not installed")
+        }
         let opened = try ImageDataset.open(IDXDataset.fashionMNISTDirectory, name: "fashion-mnist")
         XCTAssertEqual(opened.dataset.classNames?.first, "T-shirt/top")
         XCTAssertEqual(opened.dataset.classNames?.last, "Ankle boot")

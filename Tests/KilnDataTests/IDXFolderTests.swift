@@ -42,7 +42,8 @@ final class IDXFolderTests: XCTestCase {
 
     func testGzippedFileIsPreferredAndPrefixesAreOneSet() throws {
         try touch([
-            "emnist-letters-train-images-idx3-ubyte", "emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz",
+            "emnist-letters-train-images-idx3-ubyte", "emnist-letters-train-images-idx3-ubyte.gz",
+            "emnist-letters-train-labels-idx1-ubyte.gz",
             "emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz",
         ])
         let files = try IDXFolder(directory: folder)
@@ -62,7 +63,8 @@ final class IDXFolderTests: XCTestCase {
         XCTAssertThrowsError(try IDXFolder(directory: folder)) { error in
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix(self.folder.path + ": "), message)
-            XCTAssertTrue(message.contains("no training labels (train-labels-idx1-ubyte), test images (t10k-images-idx3-ubyte) file"), message)
+            XCTAssertTrue(
+                message.contains("no training labels (train-labels-idx1-ubyte), test images (t10k-images-idx3-ubyte) file"), message)
             XCTAssertTrue(message.contains("Kaggle"), message)
             XCTAssertFalse(message.lowercased().contains("fashion"), message)
         }

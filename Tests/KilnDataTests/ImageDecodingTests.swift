@@ -15,7 +15,8 @@ final class ImageDecodingTests: XCTestCase {
             let pixels = ImageFixtures.pattern(width: width, height: height, channels: channels)
             let file = try PNG.encode(width: width, height: height, pixels: pixels, rgb: channels == 3)
             let image = try PNG.decode(file, file: "test.png")
-            XCTAssertEqual(image, RasterImage(width: width, height: height, channels: channels, pixels: pixels), "\(width)×\(height)×\(channels)")
+            XCTAssertEqual(
+                image, RasterImage(width: width, height: height, channels: channels, pixels: pixels), "\(width)×\(height)×\(channels)")
         }
     }
 
@@ -79,7 +80,9 @@ final class ImageDecodingTests: XCTestCase {
             }
         }
         // Without its end chunk the image is whole, and reads (as Pillow reads it).
-        XCTAssertEqual(try PNG.decode(good.prefix(good.count - 12), file: "no-end.png").pixels, Array(repeating: [1, 2, 3, 4], count: 4).flatMap { $0 })
+        XCTAssertEqual(
+            try PNG.decode(good.prefix(good.count - 12), file: "no-end.png").pixels,
+            Array(repeating: [1, 2, 3, 4], count: 4).flatMap { $0 })
     }
 
     func testHugeDeclaredPNGIsRefusedBeforeAllocating() throws {
@@ -149,7 +152,8 @@ final class ImageDecodingTests: XCTestCase {
     }
 
     func testBrokenJPEGsAreErrorsNamingTheFile() throws {
-        let good = try ImageFixtures.jpeg(width: 16, height: 16, pixels: ImageFixtures.pattern(width: 16, height: 16, channels: 3), format: TJPF_RGB)
+        let good = try ImageFixtures.jpeg(
+            width: 16, height: 16, pixels: ImageFixtures.pattern(width: 16, height: 16, channels: 3), format: TJPF_RGB)
         // Width and height follow the SOF0 marker's length and precision bytes.
         let sof = try XCTUnwrap(good.firstRange(of: Data([0xFF, 0xC0]))).lowerBound
         var huge = good
@@ -195,7 +199,8 @@ final class ImageDecodingTests: XCTestCase {
             XCTAssertThrowsError(try ImageFile.decode(contentsOf: url)) { XCTAssertTrue("\($0)".hasPrefix(url.path + ": "), "\($0)") }
         }
         XCTAssertThrowsError(try ImageFile.decode(contentsOf: text)) {
-            XCTAssertEqual("\($0)", "\(text.path): cannot read: not a PNG or JPEG file (it starts with 68 65 6c 6c); Kiln reads PNG and JPEG images")
+            XCTAssertEqual(
+                "\($0)", "\(text.path): cannot read: not a PNG or JPEG file (it starts with 68 65 6c 6c); Kiln reads PNG and JPEG images")
         }
     }
 }

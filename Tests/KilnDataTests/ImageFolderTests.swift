@@ -21,7 +21,8 @@ final class ImageFolderTests: XCTestCase {
     func png(_ path: String, value: UInt8 = 100, width: Int = 4, height: Int = 3, rgb: Bool = false) throws {
         let url = root.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try PNG.encode(width: width, height: height, pixels: [UInt8](repeating: value, count: width * height * (rgb ? 3 : 1)), rgb: rgb).write(to: url)
+        try PNG.encode(width: width, height: height, pixels: [UInt8](repeating: value, count: width * height * (rgb ? 3 : 1)), rgb: rgb)
+            .write(to: url)
     }
 
     func file(_ path: String, _ contents: String = "") throws {
@@ -32,7 +33,9 @@ final class ImageFolderTests: XCTestCase {
 
     func testClassesAndFilesInTorchvisionOrder() throws {
         // The order Python gives for `sorted(os.walk(...))` and `sorted(fnames)` on this tree (checked with python3).
-        for path in ["cat/b.png", "cat/a.PNG", "cat/sub/z.jpg", "cat/sub/x/y.png", "cat/sub-2/w.jpeg", "cat/Sub/v.png", "cat/é.png", "cat/e.png"] {
+        for path in [
+            "cat/b.png", "cat/a.PNG", "cat/sub/z.jpg", "cat/sub/x/y.png", "cat/sub-2/w.jpeg", "cat/Sub/v.png", "cat/é.png", "cat/e.png",
+        ] {
             if path.hasSuffix("jpg") || path.hasSuffix("jpeg") {
                 let url = root.appendingPathComponent(path)
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -50,7 +53,9 @@ final class ImageFolderTests: XCTestCase {
         let catFiles = zip(folder.training.files, folder.training.labels).filter { $0.1 == 3 }.map {
             String($0.0.path.dropFirst(root.path.count + 1))
         }
-        XCTAssertEqual(catFiles, ["cat/a.PNG", "cat/b.png", "cat/e.png", "cat/é.png", "cat/Sub/v.png", "cat/sub/z.jpg", "cat/sub-2/w.jpeg", "cat/sub/x/y.png"])
+        XCTAssertEqual(
+            catFiles,
+            ["cat/a.PNG", "cat/b.png", "cat/e.png", "cat/é.png", "cat/Sub/v.png", "cat/sub/z.jpg", "cat/sub-2/w.jpeg", "cat/sub/x/y.png"])
         XCTAssertEqual(folder.skippedFiles, 2, "notes.txt and .hidden.png")
         XCTAssertEqual(folder.training.imageShape, [1, 3, 4])
         XCTAssertNil(folder.validation)
@@ -88,12 +93,18 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertThrowsError(try ImageFolder(directory: root)) { XCTAssertTrue("\($0)".contains("and also extra/"), "\($0)") }
         try FileManager.default.removeItem(at: root.appendingPathComponent("extra"))
         try FileManager.default.createDirectory(at: root.appendingPathComponent("train/empty"), withIntermediateDirectories: true)
-        XCTAssertThrowsError(try ImageFolder(directory: root)) { XCTAssertTrue("\($0)".contains("empty: cannot read: a class folder with no PNG or JPEG"), "\($0)") }
+        XCTAssertThrowsError(try ImageFolder(directory: root)) {
+            XCTAssertTrue("\($0)".contains("empty: cannot read: a class folder with no PNG or JPEG"), "\($0)")
+        }
         try file("train/empty/photo.bmp", "BM")
-        XCTAssertThrowsError(try ImageFolder(directory: root)) { XCTAssertTrue("\($0)".contains("photo.bmp: cannot read: a BMP image; Kiln reads PNG and JPEG"), "\($0)") }
+        XCTAssertThrowsError(try ImageFolder(directory: root)) {
+            XCTAssertTrue("\($0)".contains("photo.bmp: cannot read: a BMP image; Kiln reads PNG and JPEG"), "\($0)")
+        }
         try FileManager.default.removeItem(at: root.appendingPathComponent("train/empty/photo.bmp"))
         try file("train/empty/fake.png", "text, not a PNG")
-        XCTAssertThrowsError(try ImageFolder(directory: root)) { XCTAssertTrue("\($0)".contains("fake.png: cannot read: not a PNG or JPEG file"), "\($0)") }
+        XCTAssertThrowsError(try ImageFolder(directory: root)) {
+            XCTAssertTrue("\($0)".contains("fake.png: cannot read: not a PNG or JPEG file"), "\($0)")
+        }
     }
 
     func testSizeAndChannelRules() throws {
@@ -101,7 +112,8 @@ final class ImageFolderTests: XCTestCase {
         try png("a/wide.png", width: 8, height: 3)
         try png("b/colour.png", value: 200, width: 4, height: 3, rgb: true)
         XCTAssertThrowsError(try ImageFolder(directory: root)) { error in
-            XCTAssertTrue("\(error)".contains("the images differ in size (2 sizes: 2 are 4×3 (small.png), 1 are 8×3 (wide.png))"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("the images differ in size (2 sizes: 2 are 4×3 (small.png), 1 are 8×3 (wide.png))"), "\(error)")
             XCTAssertTrue("\(error)".contains("--image-size"), "\(error)")
         }
         let resized = try ImageFolder(directory: root, options: .init(imageSize: (height: 2, width: 2)))
@@ -140,7 +152,8 @@ final class ImageFolderTests: XCTestCase {
             try PNG.encode(width: 5, height: 4, pixels: pixels.map { $0 &+ UInt8(index * 40) }).write(to: url)
         }
         let folder = try ImageFolder(directory: root)
-        let memory = LabeledImages(pixels: (0..<3).flatMap { index in pixels.map { $0 &+ UInt8(index * 40) } }, labels: [0, 0, 0], rows: 4, columns: 5)
+        let memory = LabeledImages(
+            pixels: (0..<3).flatMap { index in pixels.map { $0 &+ UInt8(index * 40) } }, labels: [0, 0, 0], rows: 4, columns: 5)
         XCTAssertEqual(try folder.training.standardizingNormalization(), PixelNormalization.standardizing(memory))
     }
 }

@@ -36,7 +36,9 @@ final class NPYTests: XCTestCase {
         return npy(dict: "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(extents), }", payload: payload, version: version)
     }
 
-    static func littleEndian<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
+    static func littleEndian<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+        values.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+    }
     static func float32(_ values: [Float]) -> [UInt8] { littleEndian(values.map(\.bitPattern)) }
 
     func write(_ data: Data, _ name: String) throws -> URL {
@@ -54,7 +56,8 @@ final class NPYTests: XCTestCase {
         XCTAssertEqual(try array.values(5..<8), [5, 6, 7])
         // Version 2 (4-byte header length), big-endian int64, a Python 2 long in the shape, double quotes.
         let big = Self.npy(
-            dict: "{\"descr\": \">i8\", \"fortran_order\": False, \"shape\": (3L,)}", payload: [0, 0, 0, 0, 0, 0, 0, 7] + [255, 255, 255, 255, 255, 255, 255, 254] + [0, 0, 0, 0, 0, 0, 1, 0],
+            dict: "{\"descr\": \">i8\", \"fortran_order\": False, \"shape\": (3L,)}",
+            payload: [0, 0, 0, 0, 0, 0, 0, 7] + [255, 255, 255, 255, 255, 255, 255, 254] + [0, 0, 0, 0, 0, 0, 1, 0],
             version: 2)
         XCTAssertEqual(try NPYArray(contentsOf: write(big, "big.npy")).integers(), [7, -2, 256])
         let scalarLabels = try write(Self.npy(descr: "|u1", shape: [4], payload: [3, 0, 9, 1]), "u1.npy")
@@ -81,11 +84,17 @@ final class NPYTests: XCTestCase {
             ("header past the end", pastTheEnd),
             ("truncated data", valid.dropLast()),
             ("shape overflows", Self.npy(descr: "<f4", shape: [Int(Int32.max), Int(Int32.max), Int(Int32.max)], payload: [])),
-            ("shape past 2^63", Self.npy(dict: "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,), }", payload: [])),
+            (
+                "shape past 2^63",
+                Self.npy(dict: "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,), }", payload: [])
+            ),
             ("huge shape in a small file", Self.npy(descr: "|u1", shape: [1 << 40, 1 << 20], payload: [1, 2])),
             ("negative extent", Self.npy(dict: "{'descr': '|u1', 'fortran_order': False, 'shape': (-1, 2), }", payload: [1, 2])),
             ("complex dtype", Self.npy(descr: "<c8", shape: [1], payload: [UInt8](repeating: 0, count: 8))),
-            ("structured dtype", Self.npy(dict: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", payload: [0, 0, 0, 0])),
+            (
+                "structured dtype",
+                Self.npy(dict: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", payload: [0, 0, 0, 0])
+            ),
             ("fortran order", Self.npy(dict: "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 2), }", payload: [1, 2, 3, 4])),
             ("no shape", Self.npy(dict: "{'descr': '|u1', 'fortran_order': False}", payload: [1])),
             ("unterminated string", Self.npy(dict: "{'descr: '|u1', 'fortran_order': False, 'shape': (1,)}", payload: [1])),
@@ -128,7 +137,8 @@ final class NPYTests: XCTestCase {
         try keras.writeImages([1], normalizedBy: .unit, into: &values)
         XCTAssertEqual(values, [12, 15, 18, 21, 13, 16, 19, 22, 14, 17, 20, 23].map { Float($0) / 24 })
         // 1×1 images of one channel.
-        let dots = try NPYImageSet(images: write(Self.npy(descr: "|u1", shape: [2, 1, 1, 1], payload: [255, 0]), "dots.npy"), labels: labels)
+        let dots = try NPYImageSet(
+            images: write(Self.npy(descr: "|u1", shape: [2, 1, 1, 1], payload: [255, 0]), "dots.npy"), labels: labels)
         XCTAssertEqual(dots.imageShape, [1, 1, 1])
     }
 
@@ -136,11 +146,26 @@ final class NPYTests: XCTestCase {
         let labels = try write(Self.npy(descr: "<i8", shape: [2], payload: Self.littleEndian([Int64(1), 0])), "labels.npy")
         let images = try write(Self.npy(descr: "|u1", shape: [2, 2, 2], payload: [UInt8](repeating: 1, count: 8)), "images.npy")
         let cases: [(String, URL, URL)] = [
-            ("images.npy holds 2 images but", images, try write(Self.npy(descr: "<i8", shape: [3], payload: Self.littleEndian([Int64(0), 1, 2])), "three.npy")),
-            ("negative", images, try write(Self.npy(descr: "<i8", shape: [2], payload: Self.littleEndian([Int64(0), -4])), "negative.npy")),
-            ("labels must be integers", images, try write(Self.npy(descr: "<f4", shape: [2], payload: Self.float32([0, 1])), "float-labels.npy")),
-            ("one label per image", images, try write(Self.npy(descr: "<i8", shape: [1, 2], payload: Self.littleEndian([Int64(0), 1])), "matrix.npy")),
-            ("must be finite", try write(Self.npy(descr: "<f4", shape: [2, 1, 2], payload: Self.float32([0, 1, .nan, 0])), "nan.npy"), labels),
+            (
+                "images.npy holds 2 images but", images,
+                try write(Self.npy(descr: "<i8", shape: [3], payload: Self.littleEndian([Int64(0), 1, 2])), "three.npy")
+            ),
+            (
+                "negative", images,
+                try write(Self.npy(descr: "<i8", shape: [2], payload: Self.littleEndian([Int64(0), -4])), "negative.npy")
+            ),
+            (
+                "labels must be integers", images,
+                try write(Self.npy(descr: "<f4", shape: [2], payload: Self.float32([0, 1])), "float-labels.npy")
+            ),
+            (
+                "one label per image", images,
+                try write(Self.npy(descr: "<i8", shape: [1, 2], payload: Self.littleEndian([Int64(0), 1])), "matrix.npy")
+            ),
+            (
+                "must be finite", try write(Self.npy(descr: "<f4", shape: [2, 1, 2], payload: Self.float32([0, 1, .nan, 0])), "nan.npy"),
+                labels
+            ),
             ("Kiln reads uint8", try write(Self.npy(descr: "<i2", shape: [2, 1, 1], payload: [0, 0, 1, 0]), "int16.npy"), labels),
             ("Kiln reads [N, H, W]", try write(Self.npy(descr: "|u1", shape: [2, 2], payload: [1, 2, 3, 4]), "flat.npy"), labels),
             ("at least one value", try write(Self.npy(descr: "|u1", shape: [2, 0, 3], payload: []), "empty-images.npy"), labels),

@@ -6,7 +6,9 @@ import XCTest
 
 final class RasterImageTests: XCTestCase {
     private func image(width: Int, height: Int, channels: Int) -> RasterImage {
-        RasterImage(width: width, height: height, channels: channels, pixels: ImageFixtures.pattern(width: width, height: height, channels: channels))
+        RasterImage(
+            width: width, height: height, channels: channels,
+            pixels: ImageFixtures.pattern(width: width, height: height, channels: channels))
     }
 
     func testGreyFromRGBIsPillowsBT601Luma() {
@@ -35,9 +37,13 @@ final class RasterImageTests: XCTestCase {
         let rgb = image(width: 6, height: 4, channels: 3)
         XCTAssertEqual(
             rgb.resized(width: 3, height: 3).pixels,
-            [66, 137, 165, 133, 166, 109, 166, 117, 85, 158, 119, 117, 131, 122, 129, 126, 124, 140, 95, 100, 171, 105, 167, 148, 162, 156, 91])
+            [
+                66, 137, 165, 133, 166, 109, 166, 117, 85, 158, 119, 117, 131, 122, 129, 126, 124, 140, 95, 100, 171, 105, 167, 148, 162,
+                156, 91,
+            ])
         let square = RasterImage(
-            width: 28, height: 28, channels: 1, pixels: ImageFixtures.pixels(width: 28, height: 28, channels: 1) { x, y, _ in (x * x + 3 * y * x + 7 * y) % 256 })
+            width: 28, height: 28, channels: 1,
+            pixels: ImageFixtures.pixels(width: 28, height: 28, channels: 1) { x, y, _ in (x * x + 3 * y * x + 7 * y) % 256 })
         XCTAssertEqual(ImageFixtures.fnv1a(square.resized(width: 13, height: 17).pixels), 0x6350_7b05_aacd_110a, "28×28 to 13×17")
         let photo = RasterImage(
             width: 100, height: 80, channels: 3,
@@ -50,7 +56,8 @@ final class RasterImageTests: XCTestCase {
         let grey = image(width: 5, height: 3, channels: 1)
         XCTAssertEqual(grey.resized(width: 5, height: 3), grey)
         let dot = RasterImage(width: 1, height: 1, channels: 3, pixels: [10, 20, 30])
-        XCTAssertEqual(dot.resized(width: 4, height: 2).pixels, ImageFixtures.pixels(width: 4, height: 2, channels: 3) { _, _, c in 10 * (c + 1) })
+        XCTAssertEqual(
+            dot.resized(width: 4, height: 2).pixels, ImageFixtures.pixels(width: 4, height: 2, channels: 3) { _, _, c in 10 * (c + 1) })
     }
 
     func testPlanarLayoutIsChannelMajor() {

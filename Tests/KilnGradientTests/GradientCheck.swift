@@ -27,7 +27,8 @@ enum GradientCheck {
         }
         let epsilon = 1e-6
         for (inputIndex, input) in inputs.enumerated() {
-            let coordinates = input.values.count <= samples
+            let coordinates =
+                input.values.count <= samples
                 ? Array(0..<input.values.count)
                 : (0..<samples).map { _ in Int.random(in: 0..<input.values.count, using: &generator) }
             var numeric: [Double] = []

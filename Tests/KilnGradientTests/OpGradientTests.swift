@@ -110,7 +110,8 @@ final class OpGradientTests: XCTestCase {
             }
         }
         try GradientCheck.check("conv transpose 2d", [random([2, 4, 3, 4]), random([4, 3, 3, 3]), random([6])]) {
-            try $0[0].convTranspose2d(weight: $0[1], bias: $0[2], stride: [2, 2], padding: [1, 1, 1, 1], outputPadding: [1, 0], groups: 2)
+            try $0[0].convTranspose2d(
+                weight: $0[1], bias: $0[2], stride: [2, 2], padding: [1, 1, 1, 1], outputPadding: [1, 0], groups: 2)
         }
     }
 
@@ -119,7 +120,9 @@ final class OpGradientTests: XCTestCase {
         var values = (0..<(2 * 3 * 7 * 6)).map { Double($0) / 50 }
         values.shuffle(using: &generator)
         let x = HostTensor(values, [2, 3, 7, 6])
-        try GradientCheck.check("max pool", [x]) { try $0[0].maxPool2d(kernel: [3, 2], stride: [2, 1], padding: [1, 0, 1, 1], dilation: [1, 2]) }
+        try GradientCheck.check("max pool", [x]) {
+            try $0[0].maxPool2d(kernel: [3, 2], stride: [2, 1], padding: [1, 0, 1, 1], dilation: [1, 2])
+        }
         try GradientCheck.check("max pool course", [x]) { try $0[0].maxPool2d(kernel: [2, 2]) }
         for countPadding in [true, false] {
             try GradientCheck.check("avg pool \(countPadding)", [x]) {

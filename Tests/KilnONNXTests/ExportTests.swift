@@ -88,7 +88,10 @@ final class ExportTests: XCTestCase {
         let outputFile = folder.appendingPathComponent("output.bin")
         try input.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: inputFile)
         let result = try Python.run(
-            [Python.tool("onnxruntime_run.py"), model.path, outputFile.path, inputFile.path, shape.dimensions.map(String.init).joined(separator: ",")],
+            [
+                Python.tool("onnxruntime_run.py"), model.path, outputFile.path, inputFile.path,
+                shape.dimensions.map(String.init).joined(separator: ","),
+            ],
             requiring: "onnxruntime")
         XCTAssertEqual(result.status, 0, result.output)
         let data = try Data(contentsOf: outputFile)
@@ -99,7 +102,14 @@ final class ExportTests: XCTestCase {
         let device = try Device.named("cpu")
         for (model, inputShape) in [
             (try everyImageLayer(on: device) as any Layer, [3, 2, 12, 12]),
-            (Sequential([try { var random = RandomSource(seed: 5); return try LSTM(inputs: 5, hidden: 7, random: &random, on: device) }()]), [4, 3, 5]),
+            (
+                Sequential([
+                    try {
+                        var random = RandomSource(seed: 5)
+                        return try LSTM(inputs: 5, hidden: 7, random: &random, on: device)
+                    }()
+                ]), [4, 3, 5]
+            ),
         ] {
             var random = RandomSource(seed: 1)
             let shape = Shape(inputShape)
@@ -117,7 +127,9 @@ final class ExportTests: XCTestCase {
     /// 1e-4 of Kiln's and give the same accuracy.
     func testONNXRuntimeMatchesAKilnTrainedCNNOnTestImages() throws {
         let device = try (availableDevices().last).map { $0 } ?? Device.named("cpu")
-        guard device.description != "cpu" else { throw XCTSkip("training the CNN on the reference backend takes too long; needs an OpenCL device") }
+        guard device.description != "cpu" else {
+            throw XCTSkip("training the CNN on the reference backend takes too long; needs an OpenCL device")
+        }
         let data = try ImageDataset(IDXDataset(directory: IDXDataset.fashionMNISTDirectory), name: "fashion-mnist")
         var configuration = TrainingConfiguration()
         configuration.model = "cnn"
@@ -126,11 +138,13 @@ final class ExportTests: XCTestCase {
         let order = batches.order(epoch: 0)
         for index in 0..<150 {
             let batch = try batches.batch(index, order: order)
-            try trainer.step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.01, on: device)
+            try trainer.step(
+                inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.01, on: device)
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cnn-\(UUID().uuidString).onnx")
         defer { try? FileManager.default.removeItem(at: file) }
-        try ONNXExport.write(trainer.model, inputShape: [nil, 1, 28, 28], metadata: ONNXModel.metadata(for: trainer.normalization), on: device, to: file)
+        try ONNXExport.write(
+            trainer.model, inputShape: [nil, 1, 28, 28], metadata: ONNXModel.metadata(for: trainer.normalization), on: device, to: file)
 
         let images = ImageBatches(data.test, batchSize: 1000, shuffleSeed: nil, dropLast: false, normalization: trainer.normalization)
         let batch = try images.batch(0, order: images.order(epoch: 0))
@@ -145,7 +159,9 @@ final class ExportTests: XCTestCase {
             }.count
         }
         let maxError = zip(runtime, kiln).map { Swift.abs($0 - $1) }.max() ?? 0
-        print("ONNX Runtime vs Kiln (\(device)), 1,000 test images: max logit difference \(maxError), correct \(accuracy(runtime)) vs \(accuracy(kiln))")
+        print(
+            "ONNX Runtime vs Kiln (\(device)), 1,000 test images: max logit difference \(maxError), correct \(accuracy(runtime)) vs \(accuracy(kiln))"
+        )
         XCTAssertEqual(accuracy(runtime), accuracy(kiln))
         XCTAssertEqual(try ONNXModel(contentsOf: file).normalization, trainer.normalization, "the file records the normalisation")
     }

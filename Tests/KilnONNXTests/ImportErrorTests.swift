@@ -71,7 +71,9 @@ final class ImportErrorTests: XCTestCase {
             "MaxPool", shape: [1, 1, 5, 5],
             attributes: [attribute("kernel_shape", ints: [2, 2]), attribute("strides", ints: [2, 2]), attribute("ceil_mode", int: 1)])
         let error = importError(pooling, shape: [1, 1, 5, 5])
-        guard case .unsupportedAttribute(_, "MaxPool", "ceil_mode", let reason)? = error else { return XCTFail("\(String(describing: error))") }
+        guard case .unsupportedAttribute(_, "MaxPool", "ceil_mode", let reason)? = error else {
+            return XCTFail("\(String(describing: error))")
+        }
         XCTAssertTrue(reason.contains("3 outputs") && reason.contains("floor gives 2"), reason)
     }
 

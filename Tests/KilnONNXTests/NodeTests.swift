@@ -136,7 +136,9 @@ final class NodeTests: XCTestCase {
                     XCTFail("\(testCase.name) on \(device): \(error)")
                 }
             }
-            print("ONNX node tests on \(device): \(passed) of \(inScope) in scope passed; largest error \(worst.error) (\(worst.name)); \(Self.outOfScope.count) out of scope")
+            print(
+                "ONNX node tests on \(device): \(passed) of \(inScope) in scope passed; largest error \(worst.error) (\(worst.name)); \(Self.outOfScope.count) out of scope"
+            )
         }
     }
 
@@ -149,9 +151,10 @@ final class NodeTests: XCTestCase {
             do {
                 let model = try ONNXModel(contentsOf: testCase.model)
                 let shapes = model.inputs.map { Shape($0.dimensions.map { $0 ?? 1 }) }
-                let integers = Dictionary(uniqueKeysWithValues: zip(model.inputs, (try? testCase.arrays("input")) ?? []).compactMap { info, array in
-                    info.isInteger ? (info.name, array.integers ?? []) : nil
-                })
+                let integers = Dictionary(
+                    uniqueKeysWithValues: zip(model.inputs, (try? testCase.arrays("input")) ?? []).compactMap { info, array in
+                        info.isInteger ? (info.name, array.integers ?? []) : nil
+                    })
                 _ = try ONNXImport.graph(model, inputShapes: shapes, integerInputs: integers, on: device)
                 XCTFail("\(name) imports now; it was out of scope (\(reason.reason)): move it in scope")
             } catch {

@@ -18,7 +18,8 @@ final class PyTorchModelTests: XCTestCase {
             for (actual, expected) in try testCase.run(on: device) {
                 XCTAssertEqual(actual.shape, expected.shape, "\(name) \(actual.name) on \(device)", file: file, line: line)
                 assertClose(actual.values, expected.floats, Self.tolerance, "\(name) \(actual.name) on \(device)", file: file, line: line)
-                worst = max(worst, Self.tolerance.compare(actual.values.map(Double.init), expected.floats.map(Double.init)).maxAbsoluteError)
+                worst = max(
+                    worst, Self.tolerance.compare(actual.values.map(Double.init), expected.floats.map(Double.init)).maxAbsoluteError)
             }
             print("PyTorch \(name) on \(device): max abs error \(worst)")
         }
@@ -42,7 +43,8 @@ final class PyTorchModelTests: XCTestCase {
     /// The calls the README's Swift ONNX example makes, with what it prints.
     func testREADMESwiftExample() throws {
         let device = try availableDevices().last ?? Device.named("cpu")
-        let model = try ONNXInference(contentsOf: NodeTestCase.dataDirectory.appendingPathComponent("pytorch/cnn/model.onnx"), device: device)
+        let model = try ONNXInference(
+            contentsOf: NodeTestCase.dataDirectory.appendingPathComponent("pytorch/cnn/model.onnx"), device: device)
         XCTAssertEqual("\(model.model.inputs) \(model.model.outputs)", "[image [?, 1, 28, 28]] [log_probabilities [?, 10]]")
         let pixels = [Float](repeating: 0.5, count: 5 * 784)
         let outputs = try model.run([pixels], shapes: [[5, 1, 28, 28]])

@@ -49,7 +49,11 @@ final class NarrowConvolutionKernelTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(forward, 40)
         XCTAssertGreaterThanOrEqual(weightGradient, 25)
-        XCTAssertEqual(activations, Set(["conv2d"] + UnaryFunction.all.filter(\.isFusibleActivation).map { Op.fusedConv2d(Convolution2D(), activation: $0).checkName }))
+        XCTAssertEqual(
+            activations,
+            Set(
+                ["conv2d"]
+                    + UnaryFunction.all.filter(\.isFusibleActivation).map { Op.fusedConv2d(Convolution2D(), activation: $0).checkName }))
         XCTAssertEqual(channels, [1, 3])
         XCTAssertTrue(Set([8, 9, 15, 16, 17]).isSubset(of: widths), "rows around the 8-wide segments: \(widths.sorted())")
         XCTAssertTrue(Set([1, 7, 12, 64]).isSubset(of: batches), "one, prime-many and several weight slices: \(batches.sorted())")

@@ -68,7 +68,8 @@ final class PreludeKernelTests: XCTestCase {
         let pairs: [(Int32, Int32)] = [
             (0, 1), (1, 1), (17, 5), (20, 5), (-17, 5), (-1, 3), (7, 7), (6, 7), (2_147_483_647, 3), (1_000_003, 1024), (13, 1),
         ]
-        let x = try ints(backend, pairs.map(\.0)), d = try ints(backend, pairs.map(\.1))
+        let x = try ints(backend, pairs.map(\.0))
+        let d = try ints(backend, pairs.map(\.1))
         let out = try ints(backend, [Int32](repeating: -99, count: 2 * pairs.count))
         try kernel.setArgument(0, x)
         try kernel.setArgument(1, d)
@@ -103,7 +104,9 @@ final class PreludeKernelTests: XCTestCase {
                 return (0..<limit).contains(position) ? [Int32(position), Int32(k)] : nil
             }.flatMap { $0 }
             let result = try read(out, count: 2 * taps + 1)
-            XCTAssertEqual(Array(result.prefix(expected.count + 1)), expected + [-1], "\(backend.name): start \(start) step \(step) taps \(taps) limit \(limit)")
+            XCTAssertEqual(
+                Array(result.prefix(expected.count + 1)), expected + [-1],
+                "\(backend.name): start \(start) step \(step) taps \(taps) limit \(limit)")
         }
     }
 
@@ -117,7 +120,9 @@ final class PreludeKernelTests: XCTestCase {
         let kernel = try helperProgram(backend).kernel("windows")
         var generator = SeededGenerator(seed: 0x11)
         for _ in 0..<60 {
-            let (taps, stride, dilation) = (Int.random(in: 1...4, using: &generator), Int.random(in: 1...3, using: &generator), Int.random(in: 1...2, using: &generator))
+            let (taps, stride, dilation) = (
+                Int.random(in: 1...4, using: &generator), Int.random(in: 1...3, using: &generator), Int.random(in: 1...2, using: &generator)
+            )
             let pad = Int.random(in: 0...taps, using: &generator)
             let outputs = Int.random(in: 1...6, using: &generator)
             let i = Int.random(in: 0...(outputs * stride + taps), using: &generator)
@@ -144,7 +149,8 @@ final class PreludeKernelTests: XCTestCase {
             for file in KernelSource.fileNames {
                 let source = KernelCodes.header + (try KernelSource.program(of: file))
                 XCTAssertNoThrow(
-                    try OpenCLProgram(context: backend.context, file: file, source: source, options: "-cl-std=CL1.2"), "\(backend.name): \(file)")
+                    try OpenCLProgram(context: backend.context, file: file, source: source, options: "-cl-std=CL1.2"),
+                    "\(backend.name): \(file)")
             }
         }
     }
@@ -180,7 +186,9 @@ final class PreludeKernelTests: XCTestCase {
             try backend.write(generator.values(shape.count, in: -3...3), to: storage)
             return OpenCLOperand(buffer: storage.buffer, shape: shape)
         }
-        func output(_ shape: Shape) throws -> OpenCLBuffer { try XCTUnwrap(try backend.allocate(count: shape.count) as? OpenCLStorage).buffer }
+        func output(_ shape: Shape) throws -> OpenCLBuffer {
+            try XCTUnwrap(try backend.allocate(count: shape.count) as? OpenCLStorage).buffer
+        }
         func floats(_ buffer: OpenCLBuffer, _ count: Int) throws -> [Float] {
             var values = [Float](repeating: 0, count: count)
             try values.withUnsafeMutableBytes { try buffer.read(into: $0) }
@@ -195,14 +203,21 @@ final class PreludeKernelTests: XCTestCase {
         let convolution = Convolution2D(padding: [1, 1, 1, 1])
         for function in functions {
             var pairs: [(fused: [Float], plain: [Float], what: String)] = []
-            let linearFused = try output([7, 19]), linearPlain = try output([7, 19])
-            try backend.matmul(transposeA: false, transposeB: false, a, b, linearFused, [7, 19], tunables: [:], bias: .columns(columnBias.buffer), activation: function)
-            try backend.matmul(transposeA: false, transposeB: false, a, b, linearPlain, [7, 19], tunables: [:], bias: .columns(columnBias.buffer))
+            let linearFused = try output([7, 19])
+            let linearPlain = try output([7, 19])
+            try backend.matmul(
+                transposeA: false, transposeB: false, a, b, linearFused, [7, 19], tunables: [:], bias: .columns(columnBias.buffer),
+                activation: function)
+            try backend.matmul(
+                transposeA: false, transposeB: false, a, b, linearPlain, [7, 19], tunables: [:], bias: .columns(columnBias.buffer))
             try backend.unary(function, OpenCLOperand(buffer: linearPlain, shape: [7, 19]), linearPlain)
             pairs.append((try floats(linearFused, 133), try floats(linearPlain, 133), "linear"))
             for (name, geometry) in [("narrow conv2d", narrow), ("GEMM-path conv2d", wide)] {
-                let fused = try output(geometry.out), plain = try output(geometry.out)
-                try backend.conv2d(convolution, x: geometry.x, w: geometry.w, bias: geometry.bias, fused, geometry.out, path: .automatic, activation: function)
+                let fused = try output(geometry.out)
+                let plain = try output(geometry.out)
+                try backend.conv2d(
+                    convolution, x: geometry.x, w: geometry.w, bias: geometry.bias, fused, geometry.out, path: .automatic,
+                    activation: function)
                 try backend.conv2d(convolution, x: geometry.x, w: geometry.w, bias: geometry.bias, plain, geometry.out, path: .automatic)
                 try backend.unary(function, OpenCLOperand(buffer: plain, shape: geometry.out), plain)
                 pairs.append((try floats(fused, geometry.out.count), try floats(plain, geometry.out.count), name))
@@ -213,7 +228,8 @@ final class PreludeKernelTests: XCTestCase {
                         XCTAssertTrue(value.isNaN, "\(backend.name): \(what) \(function) element \(index): \(value), expected NaN")
                     } else {
                         XCTAssertLessThanOrEqual(
-                            abs(value - expected), 1e-7 + 1e-6 * abs(expected), "\(backend.name): \(what) \(function) element \(index): \(value) vs \(expected)")
+                            abs(value - expected), 1e-7 + 1e-6 * abs(expected),
+                            "\(backend.name): \(what) \(function) element \(index): \(value) vs \(expected)")
                     }
                 }
             }

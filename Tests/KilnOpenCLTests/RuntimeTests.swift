@@ -280,7 +280,8 @@ final class RuntimeTests: XCTestCase {
             XCTAssertEqual(cache.stats.compiles, 1)
             XCTAssertEqual(cache.stats.diskHits, 0)
             try runSmoke(count: 17, kernel: program.kernel("smoke_add"))
-            XCTAssertNotNil(ProgramBinaryFile.decode(try Data(contentsOf: file), entry: entry, key: key), "the rebuilt binary overwrites it")
+            XCTAssertNotNil(
+                ProgramBinaryFile.decode(try Data(contentsOf: file), entry: entry, key: key), "the rebuilt binary overwrites it")
         }
         XCTAssertEqual(try cacheFiles(in: folder).count, 1, "no temporary files left behind")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)

@@ -31,7 +31,9 @@ final class TuningTests: XCTestCase {
         let folder = try temporaryFolder()
         let first = try OpenCLBackend(device: handle, cacheDirectory: folder)
         XCTAssertNil(first.tuning, "no table before tuning")
-        let (best, trials, file) = try first.tuneMatmul(probes: [.init(m: 13, n: 17, k: 7, transposeB: true)], repeats: 1) { Date().timeIntervalSinceReferenceDate }
+        let (best, trials, file) = try first.tuneMatmul(probes: [.init(m: 13, n: 17, k: 7, transposeB: true)], repeats: 1) {
+            Date().timeIntervalSinceReferenceDate
+        }
         XCTAssertNotNil(file)
         XCTAssertGreaterThan(trials.count, 1, "several candidates were timed")
         XCTAssertEqual(Set(best.keys), Set(KernelDescription.gemm.tunables.map(\.name)))

@@ -62,7 +62,9 @@ final class ReferenceBackendTests: XCTestCase {
             ("matmul", .matmul(transposeA: false, transposeB: true), [random.tensor([5, 37]), random.tensor([11, 37])]),
             ("log_softmax", .logSoftmax(axis: 1), [random.tensor([3, 17], in: -20...20)]),
             ("lstm_cell", .lstmCell, [random.tensor([3, 20], in: -3...3), random.tensor([3, 5])]),
-            ("avg_pool2d", .avgPool2d(Pooling2D(kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], countIncludePadding: false)), [x]),
+            (
+                "avg_pool2d", .avgPool2d(Pooling2D(kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], countIncludePadding: false)), [x]
+            ),
         ]
         for (label, op, inputs) in cases {
             // Inputs rounded to Float first, so both backends see the same numbers.

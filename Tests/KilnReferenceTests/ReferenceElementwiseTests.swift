@@ -34,7 +34,8 @@ final class ReferenceElementwiseTests: XCTestCase {
             assertClose(try evaluate(.unary(function), [x]).values, x.values.map(expected), Tolerance.handComputed, "\(function)")
         }
         let positive = HostTensor([0.25, 1, 4, 9], [2, 2])
-        assertClose(try evaluate(.unary(.log), [positive]).values, positive.values.map { Foundation.log($0) }, Tolerance.handComputed, "log")
+        assertClose(
+            try evaluate(.unary(.log), [positive]).values, positive.values.map { Foundation.log($0) }, Tolerance.handComputed, "log")
         assertClose(try evaluate(.unary(.sqrt), [positive]).values, [0.5, 1, 2, 3], Tolerance.handComputed, "sqrt")
     }
 

@@ -54,8 +54,11 @@ final class ReferenceLSTMSequenceTests: XCTestCase {
                     "lstm sequence d\(name), T \(steps), N \(batch), I \(inputs), H \(hidden)", at: index == 0 ? h0.values : c0.values,
                     forward: { values in
                         let initial = HostTensor(values, h0.shape)
-                        return try evaluate(.lstmSequence, index == 0 ? [x, initial, c0, weightIH, weightHH, bias] : [x, h0, initial, weightIH, weightHH, bias])
-                            .values
+                        return try evaluate(
+                            .lstmSequence,
+                            index == 0 ? [x, initial, c0, weightIH, weightHH, bias] : [x, h0, initial, weightIH, weightHH, bias]
+                        )
+                        .values
                     },
                     vjp: { g in
                         let packed = try evaluate(.lstmSequenceBackward, [weightHH, state, HostTensor(g, state.shape)]).values

@@ -29,7 +29,9 @@ final class ReferenceLossTests: XCTestCase {
         for n in 0..<rows {
             for k in 0..<classes {
                 let index = n * classes + k
-                let expectedValue = oneHot.values[n * classes..<(n + 1) * classes].contains(1) ? dy.values[n] * (softmax.values[index] - oneHot.values[index]) : 0
+                let expectedValue =
+                    oneHot.values[n * classes..<(n + 1) * classes].contains(1)
+                    ? dy.values[n] * (softmax.values[index] - oneHot.values[index]) : 0
                 XCTAssertEqual(gradient.values[index], expectedValue, accuracy: 1e-12, "row \(n) class \(k)")
             }
         }

@@ -59,7 +59,8 @@ final class ReferenceMatmulTests: XCTestCase {
         let row = HostTensor([1, 2, 3], [1, 3])
         let column = HostTensor([4, 5, 6], [3, 1])
         XCTAssertEqual(try evaluate(.matmul(transposeA: false, transposeB: false), [row, column]).values, [32])
-        XCTAssertEqual(try evaluate(.matmul(transposeA: false, transposeB: false), [column, row]).values, [4, 8, 12, 5, 10, 15, 6, 12, 18])
+        XCTAssertEqual(
+            try evaluate(.matmul(transposeA: false, transposeB: false), [column, row]).values, [4, 8, 12, 5, 10, 15, 6, 12, 18])
     }
 
     func testBiasAddAlongAxisOne() throws {

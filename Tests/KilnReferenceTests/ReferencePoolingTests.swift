@@ -56,7 +56,8 @@ final class ReferencePoolingTests: XCTestCase {
         XCTAssertEqual(try evaluate(.avgPool2d(excluding), [x]).values, zip(sums, inside).map { $0 / $1 })
         // Without padding both modes agree: the mean of 2x2 blocks.
         let blocks = HostTensor((0..<16).map(Double.init), [1, 1, 4, 4])
-        XCTAssertEqual(try evaluate(.avgPool2d(Pooling2D(kernel: [2, 2], countIncludePadding: false)), [blocks]).values, [2.5, 4.5, 10.5, 12.5])
+        XCTAssertEqual(
+            try evaluate(.avgPool2d(Pooling2D(kernel: [2, 2], countIncludePadding: false)), [blocks]).values, [2.5, 4.5, 10.5, 12.5])
     }
 
     /// With dilation a window can miss the input entirely: a 2x2 window with dilation 3 over a 2x2 input
@@ -76,7 +77,10 @@ final class ReferencePoolingTests: XCTestCase {
         ("all sizes 1", [1, 1, 1, 1], Pooling2D(kernel: [1, 1])),
         ("2x2 stride 2", [2, 3, 6, 4], Pooling2D(kernel: [2, 2])),
         ("3x3 stride 2, padding 1, overlapping", [1, 2, 7, 5], Pooling2D(kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1])),
-        ("3x2 asymmetric padding, dilation 2", [3, 1, 11, 7], Pooling2D(kernel: [3, 2], stride: [1, 2], padding: [1, 0, 0, 1], dilation: [2, 1])),
+        (
+            "3x2 asymmetric padding, dilation 2", [3, 1, 11, 7],
+            Pooling2D(kernel: [3, 2], stride: [1, 2], padding: [1, 0, 0, 1], dilation: [2, 1])
+        ),
         ("1x3 stride 1", [1, 5, 3, 13], Pooling2D(kernel: [1, 3], stride: [1, 1], padding: [0, 1, 0, 0])),
     ]
 

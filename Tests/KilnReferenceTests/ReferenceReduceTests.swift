@@ -44,7 +44,8 @@ final class ReferenceReduceTests: XCTestCase {
         // Subtracting the maximum makes a shift by 1000 harmless.
         assertClose(try evaluate(.softmax(axis: 0), [HostTensor([1001, 1002, 1003], [3])]).values, expected, .handComputed)
         assertClose(
-            try evaluate(.logSoftmax(axis: 0), [HostTensor([1001, 1002, 1003], [3])]).values, expected.map { Foundation.log($0) }, .handComputed)
+            try evaluate(.logSoftmax(axis: 0), [HostTensor([1001, 1002, 1003], [3])]).values, expected.map { Foundation.log($0) },
+            .handComputed)
     }
 
     func testSoftmaxAlongTheFirstAxisOfAMatrix() throws {

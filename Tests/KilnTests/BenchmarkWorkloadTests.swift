@@ -7,10 +7,12 @@ import XCTest
 
 final class BenchmarkWorkloadTests: XCTestCase {
     func testTheListMatchesTheIssue() {
-        XCTAssertEqual(Workload.all.map(\.name), [
-            "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd",
-            "conv2_fwd", "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd", "cnn_train_step", "mlp_train_step",
-        ])
+        XCTAssertEqual(
+            Workload.all.map(\.name),
+            [
+                "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd",
+                "conv2_fwd", "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd", "cnn_train_step", "mlp_train_step",
+            ])
         XCTAssertEqual(Workload.named("SGEMM_256")?.name, "sgemm_256")
         XCTAssertNil(Workload.named("sgemm_3"))
     }
@@ -22,7 +24,9 @@ final class BenchmarkWorkloadTests: XCTestCase {
             let instance = try workload.instantiate(on: device)
             XCTAssertGreaterThan(instance.plan.report.steps, 0, workload.name)
             XCTAssertTrue(workload.flopsPerStep != nil || workload.itemsPerStep != nil || workload.name.hasPrefix("pool"), workload.name)
-            guard case .normwise(let fraction) = workload.tolerance.bound else { return XCTFail("\(workload.name): the bench checks normwise") }
+            guard case .normwise(let fraction) = workload.tolerance.bound else {
+                return XCTFail("\(workload.name): the bench checks normwise")
+            }
             XCTAssertGreaterThan(fraction, 0, workload.name)
         }
         XCTAssertEqual(Workload.named("conv2_fwdbwd")?.flopsPerStep, 3 * 2 * 64 * 64 * 14 * 14 * 32 * 9)

@@ -38,7 +38,8 @@ final class ClassifierEvaluationTests: XCTestCase {
                 let set = images(count: 37, classes: classes, seed: 40)
                 let evaluation = ClassifierEvaluation(model: model, classes: classes)
                 let report = try evaluation(set, batchSize: 8, normalization: .unit, on: device)
-                let all = try ImageBatches(set, batchSize: set.count, shuffleSeed: nil, dropLast: false).batch(0, order: Array(0..<set.count))
+                let all = try ImageBatches(set, batchSize: set.count, shuffleSeed: nil, dropLast: false).batch(
+                    0, order: Array(0..<set.count))
                 let logits = try Evaluation(model: model)(inputs: all.inputs, shape: [set.count, 1, 6, 5], on: device)
                 let expected = hostReport(logits: logits, labels: set.labels.map(Int.init), classes: classes)
                 XCTAssertEqual(report.confusion, expected.confusion, "\(device), \(classes) classes")
@@ -59,8 +60,11 @@ final class ClassifierEvaluationTests: XCTestCase {
         var labels = set.labels
         labels[7] = 4
         set = LabeledImages(pixels: set.pixels, labels: labels, rows: 6, columns: 5)
-        XCTAssertThrowsError(try ClassifierEvaluation(model: model, classes: 4)(set, batchSize: 4, normalization: .unit, on: device)) { error in
-            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(dataset: "evaluation", split: "evaluated", index: 7, label: 4, classes: 4, file: nil))
+        XCTAssertThrowsError(try ClassifierEvaluation(model: model, classes: 4)(set, batchSize: 4, normalization: .unit, on: device)) {
+            error in
+            XCTAssertEqual(
+                error as? DatasetError,
+                .labelOutOfRange(dataset: "evaluation", split: "evaluated", index: 7, label: 4, classes: 4, file: nil))
         }
     }
 }

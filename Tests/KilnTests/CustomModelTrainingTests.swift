@@ -88,7 +88,9 @@ final class CustomModelTrainingTests: XCTestCase {
         labels[11] = 200
         let badTest = LabeledImages(pixels: test.pixels, labels: labels, rows: 10, columns: 8)
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: badTest)) { error in
-            XCTAssertEqual(error as? DatasetError, .labelOutOfRange(dataset: "letters", split: "test", index: 11, label: 200, classes: classes, file: nil))
+            XCTAssertEqual(
+                error as? DatasetError,
+                .labelOutOfRange(dataset: "letters", split: "test", index: 11, label: 200, classes: classes, file: nil))
             XCTAssertTrue("\(error)".contains("letters: test image 11 has label 200"), "\(error)")
         }
         XCTAssertThrowsError(try ImageDataset(name: "letters", training: training, test: test, classCount: 5)) { error in

@@ -98,7 +98,8 @@ final class DemoTests: XCTestCase {
         // 50 examples in chunks of 16: 16, 16, 16 and a partial 2.
         // Standardised inputs on both sides: the chunks must use the descent's normalisation.
         let normalization = PixelNormalization.standardizing(images)
-        let descent = try FullBatchGradientDescent(model: chunked, optimizer: SGD(), chunkSize: 16, normalization: normalization, on: device)
+        let descent = try FullBatchGradientDescent(
+            model: chunked, optimizer: SGD(), chunkSize: 16, normalization: normalization, on: device)
         let chunkedLoss = try descent.epoch(images, learningRate: 0.3, step: 1)
         let all = ImageBatches(images, batchSize: 50, shuffleSeed: nil, dropLast: false, normalization: normalization)
         let batch = try all.batch(0, order: all.order(epoch: 0))

@@ -7,7 +7,7 @@ final class EmbeddingExampleTests: XCTestCase {
     func testTensorsAndGradients() throws {
         let device = try Device.named(ProcessInfo.processInfo.environment["KILN_DEVICE"] ?? "cpu")
         let x = try Tensor([1, -2, 3, 4] as [Float], shape: [2, 2], on: device)
-        let y = try (x.matmul(x) + 1).relu()           // lazy: nothing has run yet
+        let y = try (x.matmul(x) + 1).relu()  // lazy: nothing has run yet
         let dx = try gradients(of: y.sum(), withRespectTo: [x])[0]
         XCTAssertEqual(try y.floats(), [0, 0, 16, 11])  // x·x + 1 = [[-4, -9], [16, 11]], then relu
         XCTAssertEqual(try dx.floats().count, 4)
@@ -17,7 +17,8 @@ final class EmbeddingExampleTests: XCTestCase {
     func testTrainAndEvaluateFromSwift() throws {
         let device = try Device.named("cpu")
         var random = RandomSource(seed: 0)
-        let data = IDXDataset(training: TrainingTests.syntheticData(count: 128, seed: 1), test: TrainingTests.syntheticData(count: 32, seed: 2))
+        let data = IDXDataset(
+            training: TrainingTests.syntheticData(count: 128, seed: 1), test: TrainingTests.syntheticData(count: 32, seed: 2))
         let model = Sequential([
             Flatten(),
             try Dense(80, 32, random: &random, on: device), ReLU(),
@@ -30,7 +31,8 @@ final class EmbeddingExampleTests: XCTestCase {
             let order = batches.order(epoch: epoch)
             for index in 0..<batches.count {
                 let batch = try batches.batch(index, order: order)
-                try step(inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05, on: device)
+                try step(
+                    inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05, on: device)
             }
         }
         let test = try ImageBatches(data.test, batchSize: 32, shuffleSeed: nil, dropLast: false, normalization: normalization)
@@ -39,7 +41,8 @@ final class EmbeddingExampleTests: XCTestCase {
         let predictions = (0..<32).map { row in (0..<10).max { logits[row * 10 + $0] < logits[row * 10 + $1] }! }
         let accuracy = Double(zip(predictions, test.labels).filter { Float($0) == $1 }.count) / 32
         XCTAssertGreaterThan(accuracy, 0.5)
-        try Checkpoint.save(model: model.state, to: FileManager.default.temporaryDirectory.appendingPathComponent("readme-example.safetensors"))
+        try Checkpoint.save(
+            model: model.state, to: FileManager.default.temporaryDirectory.appendingPathComponent("readme-example.safetensors"))
     }
 }
 

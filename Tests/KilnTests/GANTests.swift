@@ -119,7 +119,8 @@ final class GANTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let image = (0..<64).map { Float($0) / 63 }
         let pictures = try FeatureMaps.write(
-            model: model, image: image, inputShape: [1, 8, 8], normalization: PixelNormalization(mean: 0.3, standardDeviation: 0.4), to: folder,
+            model: model, image: image, inputShape: [1, 8, 8], normalization: PixelNormalization(mean: 0.3, standardDeviation: 0.4),
+            to: folder,
             on: device)
         XCTAssertEqual(
             pictures.map(\.file.lastPathComponent),

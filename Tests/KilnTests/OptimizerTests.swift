@@ -76,7 +76,8 @@ final class OptimizerTests: XCTestCase {
             let plan = try Plan(
                 inputs: gradientInputs + [scalars], outputs: [],
                 updates: optimizer.updates(parameters: named, gradients: gradientInputs, scalars: scalars))
-            XCTAssertEqual(plan.report.steps, launchesPerParameter * shapes.count, "\(name) on \(device): one in-place launch per tensor updated")
+            XCTAssertEqual(
+                plan.report.steps, launchesPerParameter * shapes.count, "\(name) on \(device): one in-place launch per tensor updated")
             let rate = 0.05
             for step in 1...4 {
                 let gradients = shapes.map { generator.values($0.count, in: -2...2).map { Double(Float($0)) } }

@@ -21,7 +21,8 @@ final class PlanTests: XCTestCase {
 
             let plan = try Plan(inputs: [x], outputs: [model(x)], updates: [])
             XCTAssertEqual(
-                plan.report.fusions, ["1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear", "1× matmul+bias_add+tanh → linear"],
+                plan.report.fusions,
+                ["1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear", "1× matmul+bias_add+tanh → linear"],
                 "\(device)")
             // Three fused launches; the reshape of Flatten launches nothing.
             XCTAssertEqual(plan.report.steps, 3, "\(plan.report)")
@@ -31,7 +32,9 @@ final class PlanTests: XCTestCase {
     func testTrainingPlanReusesBuffersAndUpdatesVariablesInPlace() throws {
         let device = try Device.named("cpu")
         var random = RandomSource(seed: 5)
-        let model = Sequential([Flatten(), try Dense(20, 32, random: &random, on: device), ReLU(), try Dense(32, 10, random: &random, on: device)])
+        let model = Sequential([
+            Flatten(), try Dense(20, 32, random: &random, on: device), ReLU(), try Dense(32, 10, random: &random, on: device),
+        ])
         let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
         let plan = try step.plan(for: [8, 1, 4, 5], on: device)
         XCTAssertLessThan(plan.report.intermediateBytes, plan.report.intermediateBytesWithoutReuse, "\(plan.report)")
@@ -86,7 +89,9 @@ extension PlanTests {
             let logits = try model(x).floats()
             let evaluationPlan = try Plan(inputs: [x], outputs: [model(x)], updates: [])
             XCTAssertTrue(evaluationPlan.report.fusions.contains("2× conv2d+relu → conv2d_relu"), "\(evaluationPlan.report)")
-            assertClose(try Evaluation(model: model)(inputs: inputs, shape: [8, 1, 12, 12], on: device), logits, .accumulation(terms: 100), "\(device)")
+            assertClose(
+                try Evaluation(model: model)(inputs: inputs, shape: [8, 1, 12, 12], on: device), logits, .accumulation(terms: 100),
+                "\(device)")
 
             let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
             XCTAssertTrue(

@@ -18,7 +18,10 @@ final class ResidualTests: XCTestCase {
         XCTAssertEqual(
             try ModelSpec.tokens("conv8k3p1-res(conv8k3p1-bn-relu-res(conv8k3p1))-relu-flatten-dense10"),
             ["conv8k3p1", "res(conv8k3p1-bn-relu-res(conv8k3p1))", "relu", "flatten", "dense10"])
-        for (text, reason) in [("res(conv8k3", "a '(' without its ')'"), ("relu)-relu", "a ')' without its '('"), ("relu--relu", "an empty layer at position 2")] {
+        for (text, reason) in [
+            ("res(conv8k3", "a '(' without its ')'"), ("relu)-relu", "a ')' without its '('"),
+            ("relu--relu", "an empty layer at position 2"),
+        ] {
             XCTAssertThrowsError(try ModelSpec.tokens(text)) { XCTAssertTrue("\($0)".contains(reason), "\($0)") }
         }
     }
@@ -32,7 +35,10 @@ final class ResidualTests: XCTestCase {
         XCTAssertEqual(conv.weight.shape, [6, 4, 1, 1])
         XCTAssertEqual(conv.stride, [2, 2], "10×8 to 5×4")
         let names = model.state.map(\.name)
-        for name in ["1.body.0.weight", "1.body.1.running_mean", "1.body.4.bias", "3.body.0.weight", "3.shortcut.weight", "3.shortcut.bias", "5.weight"] {
+        for name in [
+            "1.body.0.weight", "1.body.1.running_mean", "1.body.4.bias", "3.body.0.weight", "3.shortcut.weight", "3.shortcut.bias",
+            "5.weight",
+        ] {
             XCTAssertTrue(names.contains(name), "\(name) in \(names)")
         }
         // Dense blocks on flat inputs project with a dense layer.
@@ -52,7 +58,8 @@ final class ResidualTests: XCTestCase {
         let middle = try first.body.forward(x, context: context) + x
         let shortcut = try XCTUnwrap(second.shortcut)
         let expected = try second.body.forward(middle, context: context) + shortcut.forward(middle, context: context)
-        assertClose(try model(x).floats(), try expected.floats(), Tolerance(absolute: 0, relative: 0, reason: "the same ops in the same order"))
+        assertClose(
+            try model(x).floats(), try expected.floats(), Tolerance(absolute: 0, relative: 0, reason: "the same ops in the same order"))
         XCTAssertEqual(try model(x).shape, [2, 5, 3, 3])
     }
 
@@ -67,7 +74,9 @@ final class ResidualTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try build("res(conv4k3p1)x")) { XCTAssertTrue("\($0)".contains("nothing after its ')'"), "\($0)") }
-        XCTAssertThrowsError(try build("res()")) { XCTAssertTrue("\($0)".contains("no layers") || "\($0)".contains("empty layer"), "\($0)") }
+        XCTAssertThrowsError(try build("res()")) {
+            XCTAssertTrue("\($0)".contains("no layers") || "\($0)".contains("empty layer"), "\($0)")
+        }
     }
 
     func testSmallResNetStringTrains() throws {

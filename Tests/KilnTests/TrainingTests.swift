@@ -49,9 +49,11 @@ final class TrainingTests: XCTestCase {
             let order = batches.order(epoch: epoch)
             for index in 0..<batches.count where losses.count < steps {
                 let batch = try batches.batch(index, order: order)
-                losses.append(Double(try trainer.step(
-                    inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05,
-                    on: trainer.device)))
+                losses.append(
+                    Double(
+                        try trainer.step(
+                            inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05,
+                            on: trainer.device)))
             }
             epoch += 1
         }
@@ -59,7 +61,8 @@ final class TrainingTests: XCTestCase {
     }
 
     func testLossFallsAndAccuracyRises() throws {
-        let trainer = try Trainer(configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
+        let trainer = try Trainer(
+            configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
         let before = try trainer.evaluate(Self.data.test)
         var last: EpochReport?
         for _ in 0..<4 { last = try trainer.trainEpoch() }
@@ -79,8 +82,10 @@ final class TrainingTests: XCTestCase {
             throw XCTSkip("no OpenCL device")
         }
         for model in ["conv4k3p1-relu-maxpool2-flatten-dense10", "flatten-dense32-relu-dense10"] {
-            let reference = try losses(Trainer(configuration: configuration(model: model), data: Self.dataset(), device: Device.named("cpu")), steps: 30)
-            let opencl = try losses(Trainer(configuration: configuration(model: model), data: Self.dataset(), device: Device.named("opencl")), steps: 30)
+            let reference = try losses(
+                Trainer(configuration: configuration(model: model), data: Self.dataset(), device: Device.named("cpu")), steps: 30)
+            let opencl = try losses(
+                Trainer(configuration: configuration(model: model), data: Self.dataset(), device: Device.named("opencl")), steps: 30)
             // Float32 on both; sums run in different orders, so the curves may drift by rounding only.
             let tolerance = Tolerance(absolute: 0, relative: 1e-3, reason: "same float32 steps, different summation order")
             assertClose(opencl, reference, tolerance, "\(model) loss curve")
@@ -94,14 +99,17 @@ final class TrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         for optimizer in [OptimizerKind.momentum, .adam] {
             let model = "conv3k3p1-relu-maxpool2-flatten-dropout20-dense10"
-            let uninterrupted = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
+            let uninterrupted = try Trainer(
+                configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
             let expected = try losses(uninterrupted, steps: 6)
 
-            let first = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
+            let first = try Trainer(
+                configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
             let head = try losses(first, steps: 3)
             let checkpoint = folder.appendingPathComponent("\(optimizer).safetensors")
             try first.saveCheckpoint(to: checkpoint)
-            let second = try Trainer(configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
+            let second = try Trainer(
+                configuration: configuration(model: model, optimizer: optimizer), data: Self.dataset(), device: Device.named("cpu"))
             try second.resume(from: checkpoint)
             XCTAssertEqual(second.step.step, 3)
             // The helper restarts at batch 0 of epoch 0, so continue by hand from batch 3.
@@ -110,8 +118,11 @@ final class TrainingTests: XCTestCase {
             var tail: [Double] = []
             for index in 3..<6 {
                 let batch = try batches.batch(index, order: order)
-                tail.append(Double(try second.step(
-                    inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05, on: second.device)))
+                tail.append(
+                    Double(
+                        try second.step(
+                            inputs: batch.inputs, shape: batches.shape(count: batch.count), targets: batch.labels, learningRate: 0.05,
+                            on: second.device)))
             }
             XCTAssertEqual(head + tail, expected, "\(optimizer)")
         }
@@ -133,7 +144,8 @@ final class TrainingTests: XCTestCase {
 
         let trainer = try Trainer(configuration: configuration(model: "mlp"), data: Self.dataset(), device: Device.named("cpu"))
         XCTAssertEqual(trainer.normalization, standard)
-        let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-normalization-\(UUID().uuidString).safetensors")
+        let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kiln-normalization-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: checkpoint) }
         try trainer.saveCheckpoint(to: checkpoint)
         let stored = try SafeTensorsFile(contentsOf: checkpoint).metadata["kiln.configuration"].map {
@@ -151,7 +163,8 @@ final class TrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: legacyFile) }
         try Checkpoint.save(
             model: trainer.model.state,
-            metadata: ["kiln.configuration": String(decoding: try JSONSerialization.data(withJSONObject: legacy), as: UTF8.self)], to: legacyFile)
+            metadata: ["kiln.configuration": String(decoding: try JSONSerialization.data(withJSONObject: legacy), as: UTF8.self)],
+            to: legacyFile)
         XCTAssertEqual(try CheckpointModel.storedConfiguration(in: legacyFile)?.normalization, .unit)
     }
 
@@ -171,10 +184,12 @@ final class TrainingTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-ckpt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let small = try Trainer(configuration: configuration(model: "flatten-dense16-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
+        let small = try Trainer(
+            configuration: configuration(model: "flatten-dense16-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
         let url = folder.appendingPathComponent("small.safetensors")
         try small.saveCheckpoint(to: url)
-        let large = try Trainer(configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
+        let large = try Trainer(
+            configuration: configuration(model: "flatten-dense32-relu-dense10"), data: Self.dataset(), device: Device.named("cpu"))
         let before = try large.model.state.map { try $0.variable.value.floats() }
         XCTAssertThrowsError(try large.loadWeights(from: url)) { error in
             XCTAssertEqual(error as? DataError, .wrongShape(file: url.path, name: "1.weight", expected: [32, 80], found: [16, 80]))

@@ -377,7 +377,8 @@ public enum MomentumDemo {
             configuration.seed = seed
             // Inputs in [0, 1], as in the course's material (and Docs/momentum.md's figures); `kiln train` standardises.
             configuration.normalization = .unit
-            let trainer = try Trainer(configuration: configuration, data: ImageDataset(data, name: "the momentum demo's data"), device: device)
+            let trainer = try Trainer(
+                configuration: configuration, data: ImageDataset(data, name: "the momentum demo's data"), device: device)
             let batches = trainer.trainingBatches
             var losses: [Double] = []
             var epoch = 0

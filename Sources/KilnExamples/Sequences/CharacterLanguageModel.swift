@@ -86,7 +86,9 @@ public final class CharacterLanguageModel {
         }
         var random = RandomSource(seed: 0)
         let model: CharacterLanguageModel
-        do { model = try CharacterLanguageModel(vocabulary: vocabulary, hidden: hidden, random: &random, on: device) } catch let error as AllocationError {
+        do { model = try CharacterLanguageModel(vocabulary: vocabulary, hidden: hidden, random: &random, on: device) } catch let error
+            as AllocationError
+        {
             throw SequenceError.notACharacterModel(file: url.path, reason: "'\(hiddenKey)' \(hidden) is too large: \(error)")
         }
         try Checkpoint.load(file, path: url.path, model: model.parameters)

@@ -32,7 +32,8 @@ public struct CharacterTrainingConfiguration: Codable, Sendable, Equatable {
         try requireSetting(batchSize > 0, "--batch-size", "must be positive, got \(batchSize)")
         // Each split holds batchSize streams of window characters: sizes whose product overflows hold no text.
         try requireSetting(
-            window.multipliedReportingOverflow(by: batchSize).partialValue <= 1 << 40 && !window.multipliedReportingOverflow(by: batchSize).overflow,
+            window.multipliedReportingOverflow(by: batchSize).partialValue <= 1 << 40
+                && !window.multipliedReportingOverflow(by: batchSize).overflow,
             "--window × --batch-size", "must be at most 2^40 characters, got \(window) × \(batchSize)")
         try requireSetting(learningRate > 0 && learningRate.isFinite, "--lr", "must be a positive number, got \(learningRate)")
         try requireSetting(clipNorm > 0 && clipNorm.isFinite, "--clip-norm", "must be a positive number, got \(clipNorm)")

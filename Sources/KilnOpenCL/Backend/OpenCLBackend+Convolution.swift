@@ -76,7 +76,9 @@ extension OpenCLBackend {
         try launch(
             kernel,
             [.buffer(x.buffer), .buffer(padded)]
-                + [x.shape[2], x.shape[3], attributes.padding[0], attributes.padding[1], height, width, planes].map { KernelArgument.int($0) },
+                + [x.shape[2], x.shape[3], attributes.padding[0], attributes.padding[1], height, width, planes].map {
+                    KernelArgument.int($0)
+                },
             global: [height, planes], preferredLocal: [height, 8])
         return padded
     }
@@ -98,7 +100,8 @@ extension OpenCLBackend {
         let items = x.shape[0] * x.shape[1] * weight[2] * weight[3]
         try launch(
             kernel,
-            [.buffer(x.buffer), .buffer(columns), .int(sliceImages ?? x.shape[0])] + convolutionGeometry(attributes, input: x.shape, weight: weight, output: output),
+            [.buffer(x.buffer), .buffer(columns), .int(sliceImages ?? x.shape[0])]
+                + convolutionGeometry(attributes, input: x.shape, weight: weight, output: output),
             global: [items], preferredLocal: Self.convolutionLocal)
         return columns
     }
@@ -248,7 +251,8 @@ extension OpenCLBackend {
     /// `conv2d_weight_slices_sum`: dw [O, Q] = the sum of the `slices` partial products [Q, O] in `parts`.
     private func sumWeightSlices(_ parts: OpenCLBuffer, _ out: OpenCLBuffer, slices: Int, o: Int, q: Int) throws {
         let sum = try kernel(KernelDescription.conv2d.file, "conv2d_weight_slices_sum")
-        try launch(sum, [.buffer(parts), .buffer(out), .int(slices), .int(o), .int(q)], global: [o * q], preferredLocal: Self.convolutionLocal)
+        try launch(
+            sum, [.buffer(parts), .buffer(out), .int(slices), .int(o), .int(q)], global: [o * q], preferredLocal: Self.convolutionLocal)
     }
 
     /// The `CONV_GEOMETRY` arguments of conv2d.cl, in its order:

@@ -59,8 +59,10 @@ extension OpenCLBackend {
         // A transposed operand is first transposed into a scratch buffer (O(MK) or O(KN) work), so the
         // micro-kernel streams contiguous rows of B and reads A row by row: reading A^T [K, M] in place
         // strides M floats per step and ran at about half the speed at 1024.
-        let aBuffer = transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
-        let bBuffer = transposeB ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
+        let aBuffer =
+            transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
+        let bBuffer =
+            transposeB ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
 
         try gemm(
             a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, c: out, cBatchStride: m * n, m: m, n: n, k: k,

@@ -6,7 +6,8 @@ extension KernelDescription {
     /// movement.cl: one strided copy (`move_copy`) for every movement op, and the row fast paths of
     /// broadcast (`move_fill_rows`, `move_copy_rows`).
     static let movement = KernelDescription(
-        file: "movement.cl", entries: ["move_copy", "move_fill_rows", "move_copy_rows", "move_copy_range"], tunables: [], isValid: { _ in true })
+        file: "movement.cl", entries: ["move_copy", "move_fill_rows", "move_copy_rows", "move_copy_range"], tunables: [],
+        isValid: { _ in true })
 }
 
 /// A box of coordinates that several operands walk together, each with its own element strides, as the

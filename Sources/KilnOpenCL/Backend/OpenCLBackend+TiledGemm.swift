@@ -19,7 +19,8 @@ extension KernelDescription {
             guard let m = values["TILED_M"], let n = values["TILED_N"], let k = values["TILED_K"],
                 let threadsM = values["TILED_THREADS_M"], let threadsN = values["TILED_THREADS_N"], let width = values["TILED_WIDTH"]
             else { return false }
-            let tiles = [16, 32, 64, 128], threads = [4, 8, 16, 32]
+            let tiles = [16, 32, 64, 128]
+            let threads = [4, 8, 16, 32]
             return tiles.contains(m) && tiles.contains(n) && [8, 16, 32].contains(k) && threads.contains(threadsM)
                 && threads.contains(threadsN) && m % threadsM == 0 && n % threadsN == 0 && [1, 2, 4].contains(width)
         })

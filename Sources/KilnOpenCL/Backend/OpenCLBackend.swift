@@ -140,11 +140,14 @@ public final class OpenCLBackend: Backend {
         case .biasAdd:
             try biasAdd(x[0], bias: x[1], out)
         case .linear(let transposeA, let transposeB, let activation):
-            try matmul(transposeA: transposeA, transposeB: transposeB, x[0], x[1], out, outShape: outputShape, columnBias: x[2], activation: activation)
+            try matmul(
+                transposeA: transposeA, transposeB: transposeB, x[0], x[1], out, outShape: outputShape, columnBias: x[2],
+                activation: activation)
         case .conv2d(let attributes):
             try conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape)
         case .fusedConv2d(let attributes, let activation):
-            try conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape, path: .automatic, activation: activation)
+            try conv2d(
+                attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape, path: .automatic, activation: activation)
         case .conv2dBackwardInput(let attributes, _):
             try conv2dBackwardInput(attributes, dy: x[0], w: x[1], out, outputShape)
         case .conv2dBackwardWeight(let attributes, _):
@@ -213,7 +216,8 @@ public final class OpenCLBackend: Backend {
             case .buffer(let buffer): try kernel.setArgument(index, buffer)
             case .int(let value):
                 guard let narrow = Int32(exactly: value) else {
-                    throw OpenCLError.invalidLaunch(kernel: kernel.name, reason: "argument \(index) = \(value) does not fit in a 32-bit int")
+                    throw OpenCLError.invalidLaunch(
+                        kernel: kernel.name, reason: "argument \(index) = \(value) does not fit in a 32-bit int")
                 }
                 try kernel.setArgument(index, int32: narrow)
             case .float(let value): try kernel.setArgument(index, float: value)
@@ -226,7 +230,9 @@ public final class OpenCLBackend: Backend {
 
     /// Enqueues a copy of `count` floats between buffers, at element offsets (movement.cl's `move_copy_range` where
     /// `context.quirks.transfersWithKernels` holds).
-    func enqueueCopy(_ source: OpenCLBuffer, offset sourceOffset: Int, to destination: OpenCLBuffer, offset destinationOffset: Int, count: Int) throws {
+    func enqueueCopy(
+        _ source: OpenCLBuffer, offset sourceOffset: Int, to destination: OpenCLBuffer, offset destinationOffset: Int, count: Int
+    ) throws {
         if context.quirks.transfersWithKernels {
             let copy = try kernel(KernelDescription.movement.file, "move_copy_range")
             try launch(
@@ -261,7 +267,8 @@ public final class OpenCLBackend: Backend {
         }
         var zero: Float = 0
         try check(
-            clEnqueueFillBuffer(context.queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0, count * MemoryLayout<Float>.size, 0, nil, nil),
+            clEnqueueFillBuffer(
+                context.queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0, count * MemoryLayout<Float>.size, 0, nil, nil),
             "clEnqueueFillBuffer")
         launchCount += 1
     }

@@ -188,16 +188,14 @@ public enum OpenCLDiscovery {
         return trimmedOpenCLText(String(cString: bytes))
     }
 
-    static func deviceScalar<T: FixedWidthInteger>(_ device: cl_device_id, _ parameter: Int32) throws(OpenCLError) -> T
-    {
+    static func deviceScalar<T: FixedWidthInteger>(_ device: cl_device_id, _ parameter: Int32) throws(OpenCLError) -> T {
         var value: T = 0
         try check(
             clGetDeviceInfo(device, cl_device_info(parameter), MemoryLayout<T>.size, &value, nil), "clGetDeviceInfo")
         return value
     }
 
-    private static func deviceArray(_ device: cl_device_id, _ parameter: Int32, count: Int) throws(OpenCLError) -> [Int]
-    {
+    private static func deviceArray(_ device: cl_device_id, _ parameter: Int32, count: Int) throws(OpenCLError) -> [Int] {
         var values = [Int](repeating: 0, count: count)
         try check(
             clGetDeviceInfo(device, cl_device_info(parameter), MemoryLayout<Int>.stride * count, &values, nil),
