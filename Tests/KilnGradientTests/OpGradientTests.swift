@@ -132,6 +132,24 @@ final class OpGradientTests: XCTestCase {
         try GradientCheck.check("global avg pool", [x]) { try $0[0].globalAvgPool2d() }
     }
 
+    /// ONNX/PyTorch pooling: padding beyond half the window, ceil mode (7 rows at stride 2 round up to a window
+    /// reaching past the padding), dilation in average pooling, both count modes.
+    func testPoolingWithCeilModeWidePaddingAndDilation() throws {
+        var values = (0..<(2 * 3 * 7 * 6)).map { Double($0) / 50 }
+        values.shuffle(using: &generator)
+        let x = HostTensor(values, [2, 3, 7, 6])
+        try GradientCheck.check("max pool ceil, wide padding", [x]) {
+            try $0[0].maxPool2d(kernel: [3, 2], stride: [2, 3], padding: [2, 1, 0, 1], dilation: [1, 2], ceilMode: true)
+        }
+        for countPadding in [true, false] {
+            try GradientCheck.check("avg pool ceil, dilation, wide padding \(countPadding)", [x]) {
+                try $0[0].avgPool2d(
+                    kernel: [3, 2], stride: [2, 2], padding: [2, 0, 1, 2], dilation: [2, 3], countIncludePadding: countPadding,
+                    ceilMode: true)
+            }
+        }
+    }
+
     func testRecurrentCells() throws {
         let (n, input, hidden) = (3, 4, 5)
         try GradientCheck.check("lstm cell", [random([n, 4 * hidden], in: -2...2), random([n, hidden])]) {
