@@ -33,6 +33,12 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case notExecutable(op: String)
     /// The backend implements neither the op nor, through a decomposition, the ops it is written with.
     case unsupported(op: String, backend: String)
+    /// A buffer to read a tensor into does not hold exactly its element count.
+    case destinationCount(expected: Int, got: Int, shape: Shape)
+    /// An integer label (at flat position `index`) is outside `0..<classes` and is not the ignored label.
+    case labelOutOfRange(index: Int, label: String, classes: Int, ignoreIndex: Int?)
+    /// Labels are held as floats, which hold every integer exactly only up to 2^24 in magnitude.
+    case labelNotRepresentable(String)
 
     public var description: String {
         switch self {
@@ -48,6 +54,13 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             "[\(op)] holds values and never runs on a backend"
         case .unsupported(let op, let backend):
             "[\(op)] \(backend) does not implement this op, which belongs to the minimal set every backend must implement"
+        case .destinationCount(let expected, let got, let shape):
+            "[tensor] reading shape \(shape) needs a destination of \(expected) floats, got \(got)"
+        case .labelOutOfRange(let index, let label, let classes, let ignoreIndex):
+            "[labels] label \(label) at index \(index) is outside 0..<\(classes)"
+                + (ignoreIndex.map { " and is not the ignored label \($0)" } ?? "")
+        case .labelNotRepresentable(let what):
+            "[labels] \(what) is beyond 2^24 = 16777216, the largest whole number float labels hold exactly"
         }
     }
 }
@@ -69,6 +82,12 @@ public struct Tensor: CustomStringConvertible {
 
     /// A tensor holding `values` (row-major) on `device`, converted to the backend's float type.
     public init(_ values: [Double], shape: Shape, on device: Device) throws {
+        try self.init(shape: shape, count: values.count, on: device) { try device.backend.write(values, to: $0) }
+    }
+
+    /// A tensor holding the floats of the caller's buffer (row-major) on `device`, copied once, straight from the
+    /// buffer to the device's storage.
+    public init(_ values: UnsafeBufferPointer<Float>, shape: Shape, on device: Device) throws {
         try self.init(shape: shape, count: values.count, on: device) { try device.backend.write(values, to: $0) }
     }
 
@@ -117,6 +136,16 @@ public struct Tensor: CustomStringConvertible {
     public func doubles() throws -> [Double] {
         try Tensor.evaluate([self])
         return try device.backend.readDoubles(try storage())
+    }
+
+    /// Computes this tensor if needed and copies its elements (row-major) straight into the caller's buffer, which
+    /// must hold exactly `shape.count` floats.
+    public func read(into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard destination.count == shape.count else {
+            throw TensorError.destinationCount(expected: shape.count, got: destination.count, shape: shape)
+        }
+        try Tensor.evaluate([self])
+        try device.backend.read(try storage(), into: destination)
     }
 
     /// The single element of a one-element tensor.

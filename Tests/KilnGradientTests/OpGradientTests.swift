@@ -185,4 +185,27 @@ final class OpGradientTests: XCTestCase {
         }
         try GradientCheck.check("dropout", [random([4, 6])]) { try $0[0].dropout(probability: 0.3, seed: 11) }
     }
+
+    /// PyTorch's cross-entropy: logits `[N, C, d1, d2]`, class weights (their gradient too: the weighted mean is a
+    /// ratio of weighted sums), an ignored label inside the classes and one outside, every reduction.
+    func testCrossEntropyWithWeightsIgnoredLabelsAndSpatialAxes() throws {
+        let labels = try Tensor(
+            labels: [2, 0, 4, 1, 3, 2, 1, 0, 4, 4, 3, 1] as [Int64], shape: [2, 3, 2], classes: 5, on: GradientCheck.device)
+        for reduction in [LossReduction.mean, .sum, .none] {
+            for ignoreIndex in [nil, 4, -100] {
+                try GradientCheck.check(
+                    "cross entropy \(reduction), ignoring \(ignoreIndex.map(String.init) ?? "none")",
+                    [
+                        random([2, 5, 3, 2], in: -3...3), random([5], in: 0.2...2),
+                    ]
+                ) {
+                    try Tensor.softmaxCrossEntropy(
+                        logits: $0[0], labels: labels, weights: $0[1], ignoreIndex: ignoreIndex, reduction: reduction)
+                }
+            }
+            try GradientCheck.check("cross entropy \(reduction), spatial, unweighted", [random([2, 5, 3, 2], in: -3...3)]) {
+                try Tensor.softmaxCrossEntropy(logits: $0[0], labels: labels, reduction: reduction)
+            }
+        }
+    }
 }
