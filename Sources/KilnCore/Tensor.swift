@@ -109,7 +109,8 @@ public struct Tensor: CustomStringConvertible {
     public static func zeros(_ shape: Shape, on device: Device) throws -> Tensor { try full(0, shape: shape, on: device) }
     public static func ones(_ shape: Shape, on device: Device) throws -> Tensor { try full(1, shape: shape, on: device) }
 
-    /// Appends `op` applied to `inputs` to the graph after checking devices and shapes.
+    /// Appends `op` applied to `inputs` to the graph after checking devices and shapes. Negative axes count from the
+    /// end and are normalised first.
     public static func apply(_ op: Op, _ inputs: [Tensor], on device: Device? = nil) throws -> Tensor {
         guard let device = device ?? inputs.first?.device else {
             preconditionFailure("[\(op.name)] an op without inputs needs a device")
@@ -117,7 +118,9 @@ public struct Tensor: CustomStringConvertible {
         if inputs.contains(where: { $0.device !== device }) {
             throw TensorError.deviceMismatch(op: op.name, devices: inputs.map(\.device.description))
         }
-        let shape = try op.outputShape(for: inputs.map(\.shape))
+        let shapes = inputs.map(\.shape)
+        let op = try op.normalizingAxes(for: shapes)
+        let shape = try op.outputShape(for: shapes)
         return Tensor(node: Node(op: op, inputs: inputs.map(\.node), shape: shape, device: device))
     }
 
