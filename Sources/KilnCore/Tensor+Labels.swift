@@ -2,10 +2,17 @@
 // the label ops (one-hot, softmax cross-entropy) read.
 
 extension Tensor {
-    /// A label tensor of `shape` from integer class indices (an array or a buffer of `Int32`, `Int64`, ...), row-major.
-    /// Each must lie in `0..<classes` or equal `ignoreIndex`; the first that does not is an error naming its flat
-    /// index. The labels are held as floats, exact for every class index up to 2^24.
+    /// A label tensor of `shape` from integer class indices (an array or a buffer of `Int32`, `Int64`, ...), row-major,
+    /// checked as `labelValues(_:classes:ignoreIndex:)` checks them.
     public init<Labels: Collection>(labels: Labels, shape: Shape, classes: Int, ignoreIndex: Int? = nil, on device: Device) throws
+    where Labels.Element: BinaryInteger {
+        try self.init(Tensor.labelValues(labels, classes: classes, ignoreIndex: ignoreIndex), shape: shape, on: device)
+    }
+
+    /// Integer class indices as the floats a label tensor or a plan's label input holds. Each must lie in
+    /// `0..<classes` or equal `ignoreIndex`; the first that does not is an error naming its flat index. Floats hold
+    /// every class index exactly up to 2^24.
+    public static func labelValues<Labels: Collection>(_ labels: Labels, classes: Int, ignoreIndex: Int? = nil) throws -> [Float]
     where Labels.Element: BinaryInteger {
         let limit = 1 << 24
         guard classes <= limit else { throw TensorError.labelNotRepresentable("the class count \(classes)") }
@@ -20,7 +27,7 @@ extension Tensor {
             }
             values.append(Float(label))
         }
-        try self.init(values, shape: shape, on: device)
+        return values
     }
 }
 

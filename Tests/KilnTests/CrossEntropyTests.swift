@@ -105,6 +105,23 @@ final class CrossEntropyTests: XCTestCase {
         XCTAssertEqual(try Tensor.softmaxCrossEntropy(logits: logits, labels: int64Labels).scalar(), try floatLoss.scalar())
     }
 
+    /// A plan's label input takes integer labels through `Tensor.labelValues`, checked the same way.
+    func testIntegerLabelsAsAPlanInput() throws {
+        for device in try availableDevices() {
+            let logits = try Tensor((0..<12).map { Double($0 % 5) / 2 }, shape: [4, 3], on: device)
+            let labels = try Tensor([0, 0, 0, 0] as [Float], shape: [4], on: device)
+            let plan = try Plan(inputs: [labels], outputs: [Tensor.softmaxCrossEntropy(logits: logits, labels: labels)], updates: [])
+            for batch: [Int64] in [[2, 0, 1, 2], [1, 1, 0, 2]] {
+                try plan.run([try Tensor.labelValues(batch, classes: 3)])
+                let direct = try Tensor.softmaxCrossEntropy(logits: logits, labels: batch)
+                XCTAssertEqual(try plan.output(0).map(Double.init), try direct.doubles(), "\(device) \(batch)")
+            }
+            XCTAssertThrowsError(try Tensor.labelValues([0, 7] as [Int64], classes: 3)) {
+                XCTAssertEqual("\($0)", "[labels] label 7 at index 1 is outside 0..<3")
+            }
+        }
+    }
+
     func testOutOfRangeIntegerLabelsNameTheirIndex() throws {
         let device = try Device.named("cpu")
         let logits = try Tensor.zeros([4, 3], on: device)
