@@ -43,6 +43,7 @@ public enum ONNXImport {
         "Dropout": dropout,
         "Constant": constant,
         "LSTM": lstm,
+        "SoftmaxCrossEntropyLoss": softmaxCrossEntropyLoss,
     ]
 
     /// The operator types Kiln imports, sorted.

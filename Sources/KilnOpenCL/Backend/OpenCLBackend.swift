@@ -72,8 +72,16 @@ public final class OpenCLBackend: Backend {
     }
 
     public func write(_ values: [Float], to storage: any DeviceStorage) throws {
+        try values.withUnsafeBufferPointer { try write($0, to: storage) }
+    }
+
+    /// One blocking copy from the caller's memory to the device.
+    public func write(_ values: UnsafeBufferPointer<Float>, to storage: any DeviceStorage) throws {
         let storage = try own(storage)
-        try values.withUnsafeBytes { bytes in try storage.buffer.write(from: bytes) }
+        guard values.count == storage.count else {
+            throw OpenCLError.invalidLaunch(kernel: "write", reason: "writing \(values.count) floats into storage of \(storage.count)")
+        }
+        try storage.buffer.write(from: UnsafeRawBufferPointer(values))
     }
 
     public func write(_ values: [Double], to storage: any DeviceStorage) throws {
@@ -81,10 +89,18 @@ public final class OpenCLBackend: Backend {
     }
 
     public func readFloats(_ storage: any DeviceStorage) throws -> [Float] {
-        let storage = try own(storage)
         var values = [Float](repeating: 0, count: storage.count)
-        try values.withUnsafeMutableBytes { bytes in try storage.buffer.read(into: bytes) }
+        try values.withUnsafeMutableBufferPointer { try read(storage, into: $0) }
         return values
+    }
+
+    /// One blocking copy from the device into the caller's memory.
+    public func read(_ storage: any DeviceStorage, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let storage = try own(storage)
+        guard destination.count == storage.count else {
+            throw OpenCLError.invalidLaunch(kernel: "read", reason: "reading \(storage.count) floats into a buffer of \(destination.count)")
+        }
+        try storage.buffer.read(into: UnsafeMutableRawBufferPointer(destination))
     }
 
     public func readDoubles(_ storage: any DeviceStorage) throws -> [Double] {
