@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 import KilnONNX
 
 struct ExportCommand: ParsableCommand {
@@ -47,12 +48,18 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let device = try Device.named("cpu")
         let url = URL(fileURLWithPath: checkpoint)
+        let stored = try SafeTensorsFile(contentsOf: url).metadata
+        if let other = stored[CharacterLanguageModel.modelKey] {
+            throw ValidationError(
+                "--checkpoint \(checkpoint): a \(other) checkpoint (kiln train --text); kiln export writes the image classifiers "
+                    + "that layer strings build, not the character language model")
+        }
         // Read (and checked) before anything is written.
         let description = try CheckpointModel.storedDescription(in: url)
         let shape = imageShape ?? description.inputShape ?? [1, 28, 28]
         let loaded = try CheckpointModel.load(from: url, model: model, inputShape: shape, on: device)
         // What the checkpoint records about its classes and data set, with the input shape exported.
-        var metadata = try SafeTensorsFile(contentsOf: url).metadata.filter { CheckpointModel.descriptionKeys.contains($0.key) }
+        var metadata = stored.filter { CheckpointModel.descriptionKeys.contains($0.key) }
         metadata[CheckpointModel.inputShapeKey] = "\(shape)"
         metadata.merge(loaded.normalization.map(ONNXModel.metadata(for:)) ?? [:]) { $1 }
         try ONNXExport.write(loaded.model, inputShape: [nil] + shape, metadata: metadata, on: device, to: URL(fileURLWithPath: onnx))

@@ -111,6 +111,22 @@ final class ONNXCommandTests: KilnCommandLineTestCase {
         return output.split(separator: " ").first { $0.hasSuffix("%") }.map(String.init)
     }
 
+    func testACharacterModelCheckpointIsRefusedByName() throws {
+        // A one-tensor safetensors file whose metadata names the character language model.
+        let header = #"{"__metadata__":{"kiln.model":"char-lstm"},"weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        var data = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Data($0) }
+        data.append(Data(header.utf8))
+        data.append(Data(count: 4))
+        let folder = try scratchFolder()
+        let checkpoint = folder.appendingPathComponent("char.safetensors")
+        try data.write(to: checkpoint)
+        let onnx = folder.appendingPathComponent("char.onnx")
+        let result = try run(["export", "--checkpoint", checkpoint.path, "--onnx", onnx.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("a char-lstm checkpoint"), result.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: onnx.path), "nothing is written")
+    }
+
     func testBadONNXArgumentsAreRejected() throws {
         for arguments in [
             ["export", "--checkpoint", "/nonexistent.safetensors", "--onnx", "/tmp/x.onnx"],
