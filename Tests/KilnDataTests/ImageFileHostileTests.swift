@@ -19,10 +19,10 @@ final class ImageFileHostileTests: XCTestCase {
 
     /// Runs `body` on another thread and fails the test if it has not returned within 20 seconds (a read that
     /// waits on a pipe would otherwise hang the suite).
-    private func withinTimeLimit(_ body: @escaping @Sendable () -> Void) {
+    private func withinTimeLimit(_ body: @escaping @Sendable () throws -> Void) {
         let finished = expectation(description: "returned")
         DispatchQueue.global().async {
-            body()
+            do { try body() } catch { XCTFail("\(error)") }
             finished.fulfill()
         }
         wait(for: [finished], timeout: 20)
