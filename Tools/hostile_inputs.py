@@ -371,7 +371,7 @@ CASES = [
     ("images of two sizes, no --image-size", train("mixed-sizes")),
     ("RGB and grey images mixed", train("rgb-and-grey")),
     ("3,000 classes, model with 2 outputs", train("3000-classes")),
-    ("3,000 classes, mlp (one output per class)", train("3000-classes", model="mlp")),
+    ("3,000 classes, mlp (one output per class), 5 steps", train("3000-classes", "--steps", "5", model="mlp")),
     ("empty data-set folder", train("empty-folder")),
     ("test/ but no train/", train("splits-no-train")),
     ("test/ with a class train/ lacks", train("test-class-unknown")),
