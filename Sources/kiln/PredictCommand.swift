@@ -55,10 +55,12 @@ struct PredictCommand: ParsableCommand {
             try onnx.map { try onnxClassifier($0, on: device) }
             ?? ImageClassifier(
                 checkpoint: URL(fileURLWithPath: checkpoint ?? ""), model: model, normalization: normalize?.normalization, on: device)
-        let predictions = try classifier.classify(files: images.map { URL(fileURLWithPath: $0) }, top: top)
+        var predictions = try classifier.classify(files: images.map { URL(fileURLWithPath: $0) }, top: top)
+        // Each file as the user named it (relative paths stay relative).
+        for index in predictions.indices { predictions[index].file = images[index] }
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(predictions), as: UTF8.self))
             return
         }
