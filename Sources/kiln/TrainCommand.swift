@@ -13,7 +13,9 @@ struct TrainCommand: ParsableCommand {
             MODEL is cnn, mlp (both end in one output per class of the data), or a layer string such as
             conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10
             (tokens: conv{out}k{kernel}[s{stride}][p{pad}][d{dilation}][g{groups}], maxpool{k}[s{stride}],
-            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, \(ModelSpec.activationTokens.joined(separator: ", "))).
+            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, res(layers) (a residual block:
+            its input added to its layers' output, through a 1x1 convolution when the shapes differ),
+            \(ModelSpec.activationTokens.joined(separator: ", "))).
 
             With a validation set (--validation-split, or the data set's own val/), every epoch reports validation \
             loss and accuracy, best.safetensors keeps the weights of the best epoch, and --early-stop N stops after \
