@@ -46,6 +46,8 @@ public final class Plan {
     private var steps: [Step]
     private let outputs: [(storage: any DeviceStorage, shape: Shape)]
     private let updates: [(source: any DeviceStorage, destination: any DeviceStorage)]
+    /// The steps from this index on are the closing optimizer updates, enqueued together (`Backend.executeUpdates`).
+    private let closingUpdatesStart: Int
     /// Dropout masks get a fresh seed each run: (step index, base seed).
     private let dropoutSteps: [(index: Int, seed: UInt64)]
     /// Kernel launches and device copies one run enqueues, counted by the backend during the first run (nil before it).
@@ -95,17 +97,18 @@ public final class Plan {
             return varies.contains(ObjectIdentifier(node))
         }
         let fusion = Fusion(computed: computed, roots: rootNodes, backend: backend)
+        let (nodes, closingCount) = Self.closingUpdates(fusion.nodes)
 
         // Storage roots: a fused chain's links name the fused node's output; a reshape shares its input's buffer.
         var root: [ObjectIdentifier: Node] = fusion.replaced
         func rootOf(_ node: Node) -> Node { root[ObjectIdentifier(node)].map(rootOf) ?? node }
-        for node in fusion.nodes { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
+        for node in nodes { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
 
         // The last step that reads each root, and each storage held before the plan (variables, inputs,
         // constants); outputs and update values live to the end.
         var lastUse: [ObjectIdentifier: Int] = [:]
         var lastPersistentRead: [ObjectIdentifier: Int] = [:]
-        for (index, node) in fusion.nodes.enumerated() {
+        for (index, node) in nodes.enumerated() {
             for input in node.inputs {
                 let source = rootOf(input)
                 lastUse[ObjectIdentifier(source)] = index
@@ -118,7 +121,7 @@ public final class Plan {
         // later step reads the variable's old value (elementwise kernels read element i before writing it,
         // so the step may read the variable itself); the others are copied after the run.
         let position = Dictionary(
-            fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
+            nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
         var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
         for (variable, value) in updates {
             let node = rootOf(lowering[value.node])
@@ -144,7 +147,7 @@ public final class Plan {
             return held
         }
         let limits = backend.memoryLimits
-        for (index, node) in fusion.nodes.enumerated() {
+        for (index, node) in nodes.enumerated() {
             let id = ObjectIdentifier(node)
             if case .reshape = node.op {
                 // Aliases its input: no launch, no buffer.
@@ -184,6 +187,7 @@ public final class Plan {
         }
         self.inputShapes = inputs.map(\.shape)
         self.steps = steps
+        self.closingUpdatesStart = steps.count - closingCount
         self.dropoutSteps = dropoutSteps
         self.outputs = outputs.map { (storageOf(lowering[$0.node]), $0.shape) }
         self.updates = updates.compactMap { update in
@@ -237,9 +241,13 @@ public final class Plan {
         }
         let launchesBefore = backend.launchCount
         if let outputsReady, let ready = outputsReadyAfterStep[-1] { try outputsReady(ready) }
-        for (index, step) in steps.enumerated() {
+        for (index, step) in steps[..<closingUpdatesStart].enumerated() {
             try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
             if let outputsReady, let ready = outputsReadyAfterStep[index] { try outputsReady(ready) }
+        }
+        try backend.executeUpdates(closingUpdates)
+        if let outputsReady {
+            for index in closingUpdatesStart..<steps.count { if let ready = outputsReadyAfterStep[index] { try outputsReady(ready) } }
         }
         for update in updates { try backend.copy(update.source, to: update.destination) }
         if let outputsReady, let ready = outputsReadyAfterStep[steps.count] { try outputsReady(ready) }
@@ -254,16 +262,56 @@ public final class Plan {
         let backend = device.backend
         try backend.synchronize()
         var totals: [String: (seconds: Double, launches: Int)] = [:]
-        for step in steps {
+        func time(_ name: String, _ body: () throws -> Void) throws {
             let launchesBefore = backend.launchCount
             let start = clock()
-            try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            try body()
             try backend.synchronize()
-            let name = step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")
             totals[name, default: (0, 0)].seconds += clock() - start
             totals[name, default: (0, 0)].launches += backend.launchCount - launchesBefore
         }
+        for step in steps[..<closingUpdatesStart] {
+            try time(step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")) {
+                try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            }
+        }
+        let updates = closingUpdates
+        if !updates.isEmpty {
+            let rules = Set(updates.map(\.rule.name)).sorted().joined(separator: ", ")
+            try time("optimizer updates (\(updates.count): \(rules))") { try backend.executeUpdates(updates) }
+        }
         return totals.map { ($0.key, $0.value.seconds, $0.value.launches) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// The closing optimizer updates as `Backend.executeUpdates` takes them.
+    private var closingUpdates: [UpdateStep] {
+        steps[closingUpdatesStart...].compactMap { step in
+            guard case .update(let rule) = step.op else { return nil }
+            return UpdateStep(rule: rule, inputs: step.operands, output: step.output, shape: step.shape)
+        }
+    }
+
+    /// `nodes` with the optimizer updates that only other updates (or nothing) read moved to the end, in their
+    /// order, and how many those are: the plan enqueues them together, so a backend can update many tensors per
+    /// launch. Moving them later is safe (no step left before them reads their values; the variables they replace
+    /// are read before); their gradients stay allocated until then.
+    private static func closingUpdates(_ nodes: [Node]) -> (nodes: [Node], count: Int) {
+        var closing = Set(
+            nodes.compactMap { node -> ObjectIdentifier? in
+                guard case .update = node.op else { return nil }
+                return ObjectIdentifier(node)
+            })
+        var changed = true
+        while changed {
+            changed = false
+            for node in nodes where !closing.contains(ObjectIdentifier(node)) {
+                for input in node.inputs where closing.remove(ObjectIdentifier(input)) != nil { changed = true }
+            }
+        }
+        let (last, first) = nodes.reduce(into: ([Node](), [Node]())) { parts, node in
+            if closing.contains(ObjectIdentifier(node)) { parts.0.append(node) } else { parts.1.append(node) }
+        }
+        return (first + last, last.count)
     }
 
     /// The values of output `index` after the last run (waits for the device).

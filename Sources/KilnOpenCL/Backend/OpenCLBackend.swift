@@ -272,7 +272,7 @@ public final class OpenCLBackend: Backend {
         return buffer
     }
 
-    private func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
+    func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
         guard let storage = storage as? OpenCLStorage, storage.buffer.context === context else {
             throw OpenCLError.invalidLaunch(kernel: "storage", reason: "storage belongs to another device")
         }
