@@ -46,6 +46,9 @@ public protocol Backend: AnyObject {
     func executeUpdates(_ updates: [UpdateStep]) throws
     /// Waits until all enqueued work is done.
     func synchronize() throws
+    /// The launches `body` enqueues, counted without running or enqueuing anything, or nil where the backend
+    /// cannot count them so.
+    func countingLaunches(_ body: () throws -> Void) throws -> Int?
     /// Device launches enqueued so far (kernels and buffer copies; on the reference backend, executed ops and
     /// copies): the difference across a plan run is what the run costs in launches.
     var launchCount: Int { get }
@@ -56,6 +59,9 @@ public protocol Backend: AnyObject {
 extension Backend {
     /// A backend that cannot say how much memory it has: no limit.
     public var memoryLimits: MemoryLimits { .unlimited }
+
+    /// A backend that cannot count launches without running them.
+    public func countingLaunches(_ body: () throws -> Void) throws -> Int? { nil }
 
     /// One `execute` per update, in order.
     public func executeUpdates(_ updates: [UpdateStep]) throws {

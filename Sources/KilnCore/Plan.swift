@@ -20,13 +20,17 @@ public final class Plan {
         public var persistentBytes: Int
         /// Rewrites that merged several nodes into one launch, in words.
         public var fusions: [String]
+        /// Kernel launches and device copies per run, where the backend can count them before a run.
+        public var launches: Int?
 
         public var peakBytes: Int { intermediateBytes + persistentBytes }
         public var peakBytesWithoutReuse: Int { intermediateBytesWithoutReuse + persistentBytes }
 
         public var description: String {
             let mib = { (bytes: Int) in "\(Double(bytes * 100 / 1_048_576) / 100) MiB" }
-            return "\(steps) op steps per run; device memory at peak \(mib(peakBytes)) "
+            return "\(steps) op steps"
+                + (launches.map { " (\($0) kernel launches and copies)" } ?? "")
+                + " per run; device memory at peak \(mib(peakBytes)) "
                 + "(\(mib(peakBytesWithoutReuse)) without buffer reuse); fusions: "
                 + (fusions.isEmpty ? "none" : fusions.joined(separator: "; "))
         }
@@ -40,7 +44,7 @@ public final class Plan {
     }
 
     public let device: Device
-    public let report: Report
+    public private(set) var report: Report
     private let inputs: [any DeviceStorage]
     private let inputShapes: [Shape]
     private var steps: [Step]
@@ -50,7 +54,8 @@ public final class Plan {
     private let closingUpdatesStart: Int
     /// Dropout masks get a fresh seed each run: (step index, base seed).
     private let dropoutSteps: [(index: Int, seed: UInt64)]
-    /// Kernel launches and device copies one run enqueues, counted by the backend during the first run (nil before it).
+    /// Kernel launches and device copies one run enqueues: counted when the plan is compiled where the backend can
+    /// (`Backend.countingLaunches`), else during the first run (nil before it).
     public private(set) var kernelLaunchesPerRun: Int?
     /// The outputs whose values are final once each step has been enqueued (by step index; outputs no step
     /// writes are under -1), so a run can hand them on while later steps still run.
@@ -213,6 +218,8 @@ public final class Plan {
         self.report = Report(
             steps: steps.count + self.updates.count, intermediateBytes: intermediateBytes,
             intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: fusion.descriptions)
+        kernelLaunchesPerRun = try backend.countingLaunches { try enqueueSteps() }
+        report.launches = kernelLaunchesPerRun
     }
 
     /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs
@@ -252,6 +259,16 @@ public final class Plan {
         for update in updates { try backend.copy(update.source, to: update.destination) }
         if let outputsReady, let ready = outputsReadyAfterStep[steps.count] { try outputsReady(ready) }
         if kernelLaunchesPerRun == nil { kernelLaunchesPerRun = backend.launchCount - launchesBefore }
+    }
+
+    /// Enqueues every step and the copies after them, as a run does (for counting launches).
+    private func enqueueSteps() throws {
+        let backend = device.backend
+        for step in steps[..<closingUpdatesStart] {
+            try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+        }
+        try backend.executeUpdates(closingUpdates)
+        for update in updates { try backend.copy(update.source, to: update.destination) }
     }
 
     /// Runs the plan once, then its steps again waiting for the device after every launch (so variables updated
