@@ -113,7 +113,9 @@ struct TrainCommand: ParsableCommand {
         print(
             "training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)"
         )
-        print("training step plan: \(try trainer.step.plan(for: trainer.batchShape, on: device).report)")
+        let plan = try trainer.step.plan(for: trainer.batchShape, on: device)
+        print("training step plan: \(plan.report)")
+        if let budget = try LaunchBudget.line(plan, on: device) { print(budget) }
         if trainer.epoch >= epochs {
             print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
         }
