@@ -20,12 +20,12 @@ from onnx import numpy_helper
 from onnx.backend.test.case import node
 
 OPERATORS = {
-    "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "ConvTranspose", "Div",
-    "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LSTM", "LeakyRelu", "LogSoftmax",
-    "MatMul", "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Softmax", "SoftmaxCrossEntropyLoss", "Squeeze",
-    "Sub", "Tanh", "Transpose", "Unsqueeze",
+    "Abs", "Add", "AveragePool", "BatchNormalization", "Concat", "Constant", "Conv", "ConvTranspose", "Div", "Erf",
+    "Exp", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LSTM", "LeakyRelu", "Log", "LogSoftmax",
+    "MatMul", "MaxPool", "Mul", "Neg", "Relu", "Reshape", "Sigmoid", "Softmax", "SoftmaxCrossEntropyLoss",
+    "Softplus", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
 }
-MAX_DATA_BYTES = 64 * 1024
+MAX_DATA_BYTES = 128 * 1024
 LARGE_DATA_OPERATORS = {"SoftmaxCrossEntropyLoss"}
 
 

@@ -1,6 +1,7 @@
 // ImageFile: reads a PNG or JPEG file, told apart by its first bytes (not its name), and reads an image's
 // size and channels from its header alone.
 import Foundation
+import KilnFiles
 
 public enum ImageFile {
     /// The file formats Kiln reads images from.
@@ -41,15 +42,9 @@ public enum ImageFile {
     /// The size and channels of the PNG or JPEG file at `url`, reading only as much of it as the header needs
     /// (33 bytes of a PNG; a JPEG's markers up to its first scan, usually within its first 64 KiB).
     public static func header(contentsOf url: URL, limits: ImageLimits = .standard) throws -> Header {
-        let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch {
-            throw DataError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
-        }
-        defer { try? handle.close() }
-        let prefix: [UInt8]
-        do { prefix = [UInt8](try handle.read(upToCount: 65536) ?? Data()) } catch {
-            throw DataError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
-        }
+        // Opened without blocking and refused unless a regular file: a pipe named like an image would wait for ever.
+        let file = try RandomAccessFile(url)
+        let prefix = try file.bytes(at: 0, count: min(file.size, 65536))
         let found: (width: Int, height: Int, channels: Int)?
         let format = Format(signature: prefix.prefix(8))
         switch format {
@@ -64,11 +59,9 @@ public enum ImageFile {
         return Header(format: format, width: found.width, height: found.height, channels: found.channels)
     }
 
-    private static func read(_ url: URL) throws -> Data {
-        do { return try Data(contentsOf: url) } catch {
-            throw DataError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
-        }
-    }
+    /// The whole file, through the one bounded reader: a folder, pipe or device is an error saying so, never a
+    /// read that blocks or does not end.
+    private static func read(_ url: URL) throws -> Data { try FileContents.read(url) }
 
     private static func notAnImage(_ file: String, prefix: some Collection<UInt8>) -> DataError {
         let bytes = prefix.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")

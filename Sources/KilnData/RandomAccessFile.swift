@@ -1,6 +1,7 @@
 // RandomAccessFile: reads byte ranges of a file by offset (pread), so a data set can read one example at a
 // time from several threads without holding the file in memory.
 import Foundation
+import KilnFiles
 
 #if canImport(Glibc)
     import Glibc
@@ -28,7 +29,7 @@ final class RandomAccessFile: @unchecked Sendable {
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
             close(descriptor)
-            throw DataError.unreadable(file: url.path, reason: "not a regular file (a folder?)")
+            throw DataError.unreadable(file: url.path, reason: "it is \(FileContents.kind(of: url) ?? "not a regular file"), not a file")
         }
         size = Int(status.st_size)
     }

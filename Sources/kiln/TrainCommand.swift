@@ -13,7 +13,9 @@ struct TrainCommand: ParsableCommand {
             MODEL is cnn, mlp (both end in one output per class of the data), or a layer string such as
             conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10
             (tokens: conv{out}k{kernel}[s{stride}][p{pad}][d{dilation}][g{groups}], maxpool{k}[s{stride}],
-            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, \(ModelSpec.activationTokens.joined(separator: ", "))).
+            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, res(layers) (a residual block:
+            its input added to its layers' output, through a 1x1 convolution when the shapes differ),
+            \(ModelSpec.activationTokens.joined(separator: ", "))).
 
             With a validation set (--validation-split, or the data set's own val/), every epoch reports validation \
             loss and accuracy, best.safetensors keeps the weights of the best epoch, and --early-stop N stops after \
@@ -111,7 +113,9 @@ struct TrainCommand: ParsableCommand {
         print(
             "training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)"
         )
-        print("training step plan: \(try trainer.step.plan(for: trainer.batchShape, on: device).report)")
+        let plan = try trainer.step.plan(for: trainer.batchShape, on: device)
+        print("training step plan: \(plan.report)")
+        if let budget = try LaunchBudget.line(plan, on: device) { print(budget) }
         if trainer.epoch >= epochs {
             print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
         }
@@ -177,6 +181,11 @@ struct TrainCommand: ParsableCommand {
     /// Measures the test set once, on the best weights when a validation set chose some (else the last), prints
     /// the result and records it in the last epoch's metrics.
     func measureTest(_ trainer: Trainer, run: RunFolder, reports: inout [EpochReport]) throws {
+        // A held-out share of a class with one image is no image: say so rather than print 0% and a loss of 0.
+        guard trainer.data.test.count > 0 else {
+            print("test set: no images, so no test accuracy or loss (a held-out share of a very small class rounds to 0 images)")
+            return
+        }
         let bestEpoch = reports.bestValidationEpoch
         if bestEpoch != nil, FileManager.default.fileExists(atPath: run.best.path) { try trainer.loadWeights(from: run.best) }
         let test = try trainer.evaluate(trainer.data.test)

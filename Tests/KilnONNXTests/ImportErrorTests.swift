@@ -55,7 +55,7 @@ final class ImportErrorTests: XCTestCase {
     func testUnsupportedOperatorNamesTheNodeAndItsType() throws {
         let error = importError(try model("Einsum"))
         XCTAssertEqual(error, .unsupportedOperator(node: "the_node", opType: "Einsum"))
-        XCTAssertTrue(error?.description.contains("Kiln imports Add, AveragePool") == true, "\(String(describing: error))")
+        XCTAssertTrue(error?.description.contains("Kiln imports Abs, Add, AveragePool") == true, "\(String(describing: error))")
     }
 
     func testUnsupportedAttributeNamesTheNodeTypeAndAttribute() throws {
@@ -115,6 +115,36 @@ final class ImportErrorTests: XCTestCase {
         }
         XCTAssertThrowsError(try ONNXInference(model: relu, device: Device.named("cpu")).run([[1, 2]], shapes: [[2, 3]])) { error in
             XCTAssertTrue("\(error)".contains("2 values"), "\(error)")
+        }
+    }
+
+    func testReshapeToSizesWhoseProductOverflowsIsRefused() throws {
+        // A shape of [2^62, 2^62] trapped multiplying its sizes (issue 15's fresh hostile inputs).
+        for sizes in [[1 << 62, 1 << 62], [-1, 1 << 62, 4]] {
+            var node = Onnx_NodeProto()
+            node.name = "the_node"
+            node.opType = "Reshape"
+            node.input = ["x", "shape"]
+            node.output = ["y"]
+            var shape = Onnx_TensorProto()
+            shape.name = "shape"
+            shape.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+            shape.dims = [Int64(sizes.count)]
+            shape.int64Data = sizes.map { Int64($0) }
+            var graph = Onnx_GraphProto()
+            graph.node = [node]
+            graph.initializer = [shape]
+            graph.input = [ONNXExport.valueInfo("x", [2, 3])]
+            graph.output = [ONNXExport.valueInfo("y", [])]
+            var proto = Onnx_ModelProto()
+            proto.graph = graph
+            var set = Onnx_OperatorSetIdProto()
+            set.version = 17
+            proto.opsetImport = [set]
+            let model = try ONNXModel(proto: proto)
+            XCTAssertThrowsError(try ONNXInference(model: model, device: Device.named("cpu")).run([[1, 2, 3, 4, 5, 6]], shapes: [[2, 3]])) {
+                XCTAssertTrue("\($0)".contains("cannot reshape"), "\($0)")
+            }
         }
     }
 }

@@ -31,6 +31,8 @@ public final class OpenCLBackend: Backend {
     private var workspaces: [Workspace: OpenCLBuffer] = [:]
     /// Kernels and buffer copies enqueued so far.
     public private(set) var launchCount = 0
+    /// While set (`countingLaunches`), launches and copies are counted and not enqueued.
+    private var countsOnly = false
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
     /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
     public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
@@ -38,6 +40,9 @@ public final class OpenCLBackend: Backend {
     var tunedDefaults: [String: [(String, Int)]] = [:]
     /// The GEMM kernel family products run with (see `GemmVariant.preferred`); set it to run the other.
     public var gemmVariant: GemmVariant
+    /// Which products gemm.cl runs on a packed B, and with how many panels per work item (`OpenCLBackend.packedPanels`
+    /// unless a test sends every product there).
+    var packedPanels: (_ m: Int, _ n: Int, _ k: Int) -> Int? = OpenCLBackend.packedPanels
 
     private struct KernelKey: Hashable {
         let file: String
@@ -105,6 +110,15 @@ public final class OpenCLBackend: Backend {
     }
 
     public func synchronize() throws { try context.finish() }
+
+    /// Runs `body` with launches and copies counted, kernels built, and nothing enqueued.
+    public func countingLaunches(_ body: () throws -> Void) throws -> Int? {
+        let (before, wasCounting) = (launchCount, countsOnly)
+        countsOnly = true
+        defer { countsOnly = wasCounting }
+        try body()
+        return launchCount - before
+    }
 
     public func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws {
         let (from, to) = (try own(source), try own(destination))
@@ -227,6 +241,10 @@ public final class OpenCLBackend: Backend {
     /// Sets `arguments` and enqueues `kernel` over `global` work items, with `preferredLocal` fitted to
     /// the device (`launchSize`); kernels bounds-check the rounded-up extra items.
     func launch(_ kernel: OpenCLKernel, _ arguments: [KernelArgument], global: [Int], preferredLocal: [Int]) throws {
+        if countsOnly {
+            launchCount += 1
+            return
+        }
         for (index, argument) in arguments.enumerated() {
             switch argument {
             case .buffer(let buffer): try kernel.setArgument(index, buffer)
@@ -257,6 +275,10 @@ public final class OpenCLBackend: Backend {
             return
         }
         let size = MemoryLayout<Float>.size
+        if countsOnly {
+            launchCount += 1
+            return
+        }
         try check(
             clEnqueueCopyBuffer(
                 context.queue, source.memory, destination.memory, sourceOffset * size, destinationOffset * size, count * size, 0, nil, nil),
@@ -268,45 +290,10 @@ public final class OpenCLBackend: Backend {
     /// `fill_forward` where `context.quirks.transfersWithKernels` holds.
     func zero(_ buffer: OpenCLBuffer, count: Int) throws {
         guard context.quirks.transfersWithKernels else {
-            try buffer.fillZero()
+            if !countsOnly { try buffer.fillZero() }
             return
         }
         try fill(buffer, count: count, value: 0)
-    }
-
-    /// Enqueues filling the first `count` floats of `buffer` with zeros (elementwise.cl's `fill_forward` where
-    /// `context.quirks.transfersWithKernels` holds).
-    func enqueueFill(_ buffer: OpenCLBuffer, count: Int) throws {
-        if context.quirks.transfersWithKernels {
-            try fill(buffer, count: count, value: 0)
-            return
-        }
-        var zero: Float = 0
-        try check(
-            clEnqueueFillBuffer(
-                context.queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0, count * MemoryLayout<Float>.size, 0, nil, nil),
-            "clEnqueueFillBuffer")
-        launchCount += 1
-    }
-
-    /// Enqueues a copy of `slices` blocks of `rows` rows of `rowLength` floats between buffers whose rows and
-    /// blocks lie the given pitches (in floats) apart (`clEnqueueCopyBufferRect`).
-    func enqueueCopyRows(
-        _ source: OpenCLBuffer, rowPitch sourceRowPitch: Int, slicePitch sourceSlicePitch: Int, to destination: OpenCLBuffer,
-        rowPitch destinationRowPitch: Int, slicePitch destinationSlicePitch: Int, rowLength: Int, rows: Int, slices: Int
-    ) throws {
-        let size = MemoryLayout<Float>.size
-        var origin = [0, 0, 0]
-        var region = [rowLength * size, rows, slices]
-        // A slice pitch of 0 lets the driver derive it; one slice never uses it.
-        let sourceSlice = slices == 1 ? 0 : sourceSlicePitch * size
-        let destinationSlice = slices == 1 ? 0 : destinationSlicePitch * size
-        try check(
-            clEnqueueCopyBufferRect(
-                context.queue, source.memory, destination.memory, &origin, &origin, &region, sourceRowPitch * size, sourceSlice,
-                destinationRowPitch * size, destinationSlice, 0, nil, nil),
-            "clEnqueueCopyBufferRect")
-        launchCount += 1
     }
 
     /// Scratch memory for `role`, at least `count` floats, kept and reused across launches (it only
@@ -320,7 +307,7 @@ public final class OpenCLBackend: Backend {
         return buffer
     }
 
-    private func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
+    func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
         guard let storage = storage as? OpenCLStorage, storage.buffer.context === context else {
             throw OpenCLError.invalidLaunch(kernel: "storage", reason: "storage belongs to another device")
         }
@@ -331,12 +318,14 @@ public final class OpenCLBackend: Backend {
 /// The roles scratch memory plays inside one op; each role has its own buffer.
 enum Workspace: Hashable {
     case transposedA, transposedB, transposedWeight, columns, rows, weightPartials, partialSums, reducedStage, reducedStageAlternate
-    /// `gemm`'s B and C with padded rows (`padsRows`).
-    case paddedB, paddedC
+    /// `gemm`'s B packed into column panels (`packsB`).
+    case packedB
     /// `conv2d_narrow.cl`: the zero-padded input.
     case paddedInput
     /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.
     case lstmProjection, lstmRecurrentWeight, lstmCellGradient
+    /// `measureLaunchCost`: the one float its launches write.
+    case launchCost
 }
 
 /// An input buffer and its shape, as the op families receive them.
