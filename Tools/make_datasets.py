@@ -9,6 +9,10 @@
   letters26 OUT      a 26-class NumPy set derived from Fashion-MNIST: classes 0-9 are the ten classes upright,
                      10-19 the same upside down, 20-25 classes 0-5 transposed; train_/test_images.npy (uint8
                      [N, 28, 28]), train_/test_labels.npy (int64) and classes.txt.
+  idx-folder-order OUT
+                     Fashion-MNIST as IDX files in the order fashion-png's folder is read in (classes sorted by
+                     folder name, then files by name) with labels renumbered to match: training on it must give
+                     the folder's run bit for bit, which shows that decoding and normalisation add nothing.
   noise OUT MB       MB megabytes of incompressible RGB 64x64 PNGs (random pixels) in 10 class folders, for
                      measuring memory while training on a folder larger than memory.
 
@@ -47,6 +51,21 @@ def fashion_png(out):
             directory = os.path.join(out, folder, NAMES[label])
             os.makedirs(directory, exist_ok=True)
             Image.fromarray(image, "L").save(os.path.join(directory, f"{index:05d}.png"))
+
+
+def idx_folder_order(out):
+    os.makedirs(out, exist_ok=True)
+    order = sorted(range(10), key=lambda label: NAMES[label].encode())  # code point order, as Kiln and torchvision sort
+    renumbered = {label: position for position, label in enumerate(order)}
+    for prefix in ["train", "t10k"]:
+        images, labels = split(prefix)
+        # Within a class folder the files are named by index, so index order is file-name order.
+        permutation = sorted(range(len(labels)), key=lambda index: (renumbered[int(labels[index])], index))
+        for kind, array in [("images-idx3", images[permutation]),
+                            ("labels-idx1", np.array([renumbered[int(labels[i])] for i in permutation], dtype=np.uint8))]:
+            with open(os.path.join(out, f"{prefix}-{kind}-ubyte"), "wb") as f:
+                f.write(bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape))
+                f.write(np.ascontiguousarray(array).tobytes())
 
 
 def rgb3(out):
@@ -105,7 +124,7 @@ def noise(out, megabytes):
 
 
 if __name__ == "__main__":
-    commands = {"fashion-png": fashion_png, "rgb3": rgb3, "letters26": letters26}
+    commands = {"fashion-png": fashion_png, "idx-folder-order": idx_folder_order, "rgb3": rgb3, "letters26": letters26}
     if len(sys.argv) == 3 and sys.argv[1] in commands:
         commands[sys.argv[1]](sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "noise":

@@ -42,7 +42,7 @@ public enum ImageFile {
     /// The size and channels of the PNG or JPEG file at `url`, reading only as much of it as the header needs
     /// (33 bytes of a PNG; a JPEG's markers up to its first scan, usually within its first 64 KiB).
     public static func header(contentsOf url: URL, limits: ImageLimits = .standard) throws -> Header {
-        // RandomAccessFile refuses a pipe (whose opening would wait for a writer for ever), a device or a folder.
+        // Opened without blocking and refused unless a regular file: a pipe named like an image would wait for ever.
         let file = try RandomAccessFile(url)
         let prefix = try file.bytes(at: 0, count: min(file.size, 65536))
         let found: (width: Int, height: Int, channels: Int)?
@@ -59,10 +59,9 @@ public enum ImageFile {
         return Header(format: format, width: found.width, height: found.height, channels: found.channels)
     }
 
-    /// The whole file; a pipe, device or folder is refused rather than read (or waited on) for ever.
-    private static func read(_ url: URL) throws -> Data {
-        try FileContents.read(url)
-    }
+    /// The whole file, through the one bounded reader: a folder, pipe or device is an error saying so, never a
+    /// read that blocks or does not end.
+    private static func read(_ url: URL) throws -> Data { try FileContents.read(url) }
 
     private static func notAnImage(_ file: String, prefix: some Collection<UInt8>) -> DataError {
         let bytes = prefix.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")

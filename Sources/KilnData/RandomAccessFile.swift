@@ -29,8 +29,7 @@ final class RandomAccessFile: @unchecked Sendable {
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
             close(descriptor)
-            throw DataError.unreadable(
-                file: url.path, reason: "not a regular file (it is \(FileContents.kind(of: url) ?? "something else"))")
+            throw DataError.unreadable(file: url.path, reason: "it is \(FileContents.kind(of: url) ?? "not a regular file"), not a file")
         }
         size = Int(status.st_size)
     }

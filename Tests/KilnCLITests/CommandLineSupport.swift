@@ -21,10 +21,13 @@ class KilnCommandLineTestCase: XCTestCase {
         return directory.appendingPathComponent("kiln")
     }
 
-    /// Runs `kiln arguments` to the end; with a `launcher` (a program and its options, such as `oclgrind
-    /// --data-races`), runs `launcher kiln arguments`.
-    func run(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws -> CommandResult {
+    /// Runs `kiln arguments` to the end (in `directory`, else this process's); with a `launcher` (a program and
+    /// its options, such as `oclgrind --data-races`), runs `launcher kiln arguments`.
+    func run(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = [], in directory: URL? = nil) throws
+        -> CommandResult
+    {
         let process = Process()
+        if let directory { process.currentDirectoryURL = directory }
         if let program = launcher.first {
             process.executableURL = URL(fileURLWithPath: program)
             process.arguments = Array(launcher.dropFirst()) + [executable.path] + arguments

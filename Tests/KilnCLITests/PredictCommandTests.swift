@@ -92,6 +92,13 @@ final class PredictCommandTests: KilnCommandLineTestCase {
         let names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
         XCTAssertEqual(predict.output.split(separator: ",").count, 3, "three classes by default: \(predict.output)")
         XCTAssertTrue(names.contains { predict.output.contains(": \($0) ") }, predict.output)
+        // A relative path is printed as it was given, in text and in JSON.
+        let relative = try run(["predict", "--checkpoint", checkpoint.path, "--device", "cpu", "--top", "1", "photo.png"], in: folder)
+        XCTAssertTrue(relative.output.hasPrefix("photo.png: "), relative.output + relative.error)
+        let relativeJSON = try run(
+            ["predict", "--checkpoint", checkpoint.path, "--device", "cpu", "--top", "1", "--json", "photo.png"], in: folder)
+        XCTAssertEqual(try JSONDecoder().decode([PredictionJSON].self, from: Data(relativeJSON.output.utf8)).map(\.file), ["photo.png"])
+        XCTAssertTrue(relativeJSON.output.hasPrefix(#"[{"file":"photo.png","#), relativeJSON.output)
 
         let text = folder.appendingPathComponent("notes.png")
         try Data("not an image".utf8).write(to: text)

@@ -203,4 +203,22 @@ final class ImageDecodingTests: XCTestCase {
                 "\($0)", "\(text.path): cannot read: not a PNG or JPEG file (it starts with 68 65 6c 6c); Kiln reads PNG and JPEG images")
         }
     }
+
+    /// A folder, a pipe named like an image (which would block a plain read for ever) and a device are
+    /// errors naming the path and what it is, from both the header reader and the decoder.
+    func testFoldersPipesAndDevicesAreErrorsNotHangs() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-images-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pipe = folder.appendingPathComponent("pipe.png")
+        XCTAssertEqual(mkfifo(pipe.path, 0o600), 0)
+        for (url, kind) in [(folder, "a folder"), (pipe, "a pipe"), (URL(fileURLWithPath: "/dev/zero"), "a device")] {
+            XCTAssertThrowsError(try ImageFile.header(contentsOf: url)) {
+                XCTAssertEqual("\($0)", "\(url.path): cannot read: it is \(kind), not a file")
+            }
+            XCTAssertThrowsError(try ImageFile.decode(contentsOf: url)) {
+                XCTAssertTrue("\($0)".hasPrefix("\(url.path): is \(kind), not a file"), "\($0)")
+            }
+        }
+    }
 }

@@ -73,4 +73,36 @@ extension EmbeddingExampleTests {
         XCTAssertGreaterThan(test.accuracy, 0.5)
         XCTAssertEqual(try run.resume(Trainer(model: model, configuration: configuration, data: data, device: device)), reports)
     }
+
+    /// README (*Your own data*): a custom `Layer` through the trainer, on a folder that `ImageDataset.open` reads
+    /// (two classes of grey PNGs here: dark and bright, with noise).
+    func testACustomLayerTrainsOnAnOpenedFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("readme-folder-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var noise = RandomSource(seed: 4)
+        for split in ["train", "test"] {
+            for (label, name) in ["dark", "light"].enumerated() {
+                let classFolder = folder.appendingPathComponent("\(split)/\(name)")
+                try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
+                for index in 0..<(split == "train" ? 24 : 8) {
+                    let pixels = (0..<30).map { _ in UInt8(label * 128 + Int(noise.next() % 128)) }
+                    try PNG.encode(width: 6, height: 5, pixels: pixels).write(to: classFolder.appendingPathComponent("\(index).png"))
+                }
+            }
+        }
+        let device = try Device.named("cpu")
+        let data = try ImageDataset.open(folder).dataset  // any folder kiln train reads
+        var random = RandomSource(seed: 0)
+        let model = try CustomModelTrainingTests.ResidualNetwork(
+            features: data.imageShape.reduce(1, *), classes: data.classCount, random: &random, on: device)
+        var configuration = TrainingConfiguration()
+        configuration.model = "residual-mlp"  // a name for the checkpoint
+        configuration.batchSize = 8
+        let trainer = try Trainer(model: model, configuration: configuration, data: data, device: device)
+        for _ in 0..<5 { _ = try trainer.trainEpoch() }
+        XCTAssertEqual(try trainer.evaluate(data.test).accuracy, 1, "dark and light images are told apart")
+        let checkpoint = folder.appendingPathComponent("residual.safetensors")
+        try trainer.saveCheckpoint(to: checkpoint)
+        XCTAssertTrue(try SafeTensorsFile(contentsOf: checkpoint).arrays.map(\.name).contains("block.weight"))
+    }
 }
