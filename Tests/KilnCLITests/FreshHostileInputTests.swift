@@ -46,6 +46,26 @@ final class FreshHostileInputTests: KilnCommandLineTestCase {
             "the input shape")
     }
 
+    func testACheckpointThatNormalisesByZeroIsRefused() throws {
+        // It predicted "cat -nan%, dog -nan%" with status 0.
+        let data = try imageFolder(classes: 2, perClass: 5)
+        let out = try scratchFolder()
+        let train = try run([
+            "train", "--model", "flatten-dense2", "--device", "cpu", "--dataset", data.path, "--epochs", "1", "--batch-size", "2", "--out",
+            out.path,
+        ])
+        XCTAssertEqual(train.status, 0, train.error)
+        let bytes = try Data(contentsOf: out.appendingPathComponent("checkpoint.safetensors"))
+        let edited = out.appendingPathComponent("zero-deviation.safetensors")
+        try safetensors(bytes) {
+            $0.replacingOccurrences(
+                of: #"\\\"standardDeviation\\\":[0-9.eE+-]+"#, with: #"\\\"standardDeviation\\\":0"#, options: .regularExpression)
+        }.write(to: edited)
+        assertCleanFailure(
+            try run(["predict", "--checkpoint", edited.path, "--device", "cpu", data.appendingPathComponent("class0/0.png").path]),
+            "zero-deviation.safetensors", "standard deviation 0.0")
+    }
+
     func testATestSplitWithNoImagesSaysSo() throws {
         // One image per class: 20% of each class held out is no image.
         let data = try imageFolder(classes: 3, perClass: 1)
