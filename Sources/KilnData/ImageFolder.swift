@@ -172,6 +172,14 @@ public struct ImageFolder {
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
             throw DataError.unreadable(file: directory.path, reason: (error as NSError).localizedDescription)
         }
+        // A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes and names nothing, so its
+        // folder (a whole class) or image would silently drop out: refuse it instead.
+        var status = stat()
+        if let unnamed = names.first(where: { $0.contains("\u{FFFD}") && lstat(directory.appendingPathComponent($0).path, &status) != 0 }) {
+            throw DataError.unreadable(
+                file: directory.appendingPathComponent(unnamed).path,
+                reason: "its name is not UTF-8 (shown here with � for the bytes that are not); rename it")
+        }
         return names.filter { includingHidden || !$0.hasPrefix(".") }.sorted(by: codePointOrder)
     }
 

@@ -66,6 +66,28 @@ final class FreshHostileInputTests: KilnCommandLineTestCase {
             "zero-deviation.safetensors", "standard deviation 0.0")
     }
 
+    func testNamesThatAreNotUTF8AreRefusedNotDropped() throws {
+        // A class folder named with the bytes FF FE vanished from the classes; an image so named was "No such file".
+        for inClass in [false, true] {
+            let data = try imageFolder(classes: 2, perClass: 3)
+            let source = data.appendingPathComponent("class0/0.png").path
+            let target = data.path + (inClass ? "/class0/" : "/") + "\u{FFFD}"
+            var bytes = Array(data.path.utf8) + Array((inClass ? "/class0/" : "/").utf8) + [0xFF, 0xFE]
+            if inClass { bytes += Array(".png".utf8) }
+            bytes.append(0)
+            let made = bytes.withUnsafeBufferPointer { path in
+                path.withMemoryRebound(to: CChar.self) { inClass ? link(source, $0.baseAddress!) : mkdir($0.baseAddress!, 0o755) }
+            }
+            XCTAssertEqual(made, 0, String(cString: strerror(errno)))
+            let out = try scratchFolder()
+            assertCleanFailure(
+                try run([
+                    "train", "--model", "flatten-dense3", "--device", "cpu", "--dataset", data.path, "--steps", "1", "--out", out.path,
+                ]),
+                target, "its name is not UTF-8")
+        }
+    }
+
     func testATestSplitWithNoImagesSaysSo() throws {
         // One image per class: 20% of each class held out is no image.
         let data = try imageFolder(classes: 3, perClass: 1)
