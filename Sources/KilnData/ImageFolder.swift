@@ -44,8 +44,9 @@ public struct ImageFolder {
     static let unreadable: Set<String> = ["ppm", "bmp", "pgm", "tif", "tiff", "webp"]
 
     /// Whether `directory` looks like a class-folder data set: it has sub-folders that are not hidden.
+    /// A folder whose listing fails (a name that is not UTF-8) counts, so that opening it reports why.
     public static func looksLikeImageFolder(_ directory: URL) -> Bool {
-        (try? subfolders(of: directory))?.isEmpty == false
+        do { return try !subfolders(of: directory).isEmpty } catch { return true }
     }
 
     /// Reads the folder's layout and every image's header.
