@@ -4,7 +4,7 @@
 /// A node of the graph: an op applied to other nodes, on one device. Once evaluated it holds its storage.
 public final class Node {
     public let op: Op
-    public let inputs: [Node]
+    public private(set) var inputs: [Node]
     public let shape: Shape
     public let device: Device
     /// The computed values, present for data leaves and for nodes evaluated as requested outputs.
@@ -16,6 +16,20 @@ public final class Node {
         self.shape = shape
         self.device = device
         self.storage = storage
+    }
+
+    /// Releases the inputs one node at a time. Swift's own release is recursive, and a chain of nodes 100,000
+    /// deep (an ONNX file of that many layers, a long loop of ops) would overflow the stack.
+    deinit {
+        var pending = inputs
+        inputs = []
+        while var node = pending.popLast() {
+            // An input no one else holds is freed here: take its inputs first, so that freeing it recurses no further.
+            if isKnownUniquelyReferenced(&node) {
+                pending.append(contentsOf: node.inputs)
+                node.inputs = []
+            }
+        }
     }
 }
 

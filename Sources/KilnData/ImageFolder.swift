@@ -44,8 +44,9 @@ public struct ImageFolder {
     static let unreadable: Set<String> = ["ppm", "bmp", "pgm", "tif", "tiff", "webp"]
 
     /// Whether `directory` looks like a class-folder data set: it has sub-folders that are not hidden.
+    /// A folder whose listing fails (a name that is not UTF-8) counts, so that opening it reports why.
     public static func looksLikeImageFolder(_ directory: URL) -> Bool {
-        (try? subfolders(of: directory))?.isEmpty == false
+        do { return try !subfolders(of: directory).isEmpty } catch { return true }
     }
 
     /// Reads the folder's layout and every image's header.
@@ -171,6 +172,14 @@ public struct ImageFolder {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
             throw DataError.unreadable(file: directory.path, reason: (error as NSError).localizedDescription)
+        }
+        // A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes and names nothing, so its
+        // folder (a whole class) or image would silently drop out: refuse it instead.
+        var status = stat()
+        if let unnamed = names.first(where: { $0.contains("\u{FFFD}") && lstat(directory.appendingPathComponent($0).path, &status) != 0 }) {
+            throw DataError.unreadable(
+                file: directory.appendingPathComponent(unnamed).path,
+                reason: "its name is not UTF-8 (shown here with � for the bytes that are not); rename it")
         }
         return names.filter { includingHidden || !$0.hasPrefix(".") }.sorted(by: codePointOrder)
     }

@@ -65,6 +65,16 @@ public enum CheckpointModel {
             throw DataError.invalidHeader(file: url.path, reason: "its kiln.configuration metadata is not a training configuration")
         }
         if configuration.normalization == nil { configuration.normalization = .unit }
+        // A deviation of 0 (or a value that is not finite) would turn every input into NaN or infinity.
+        if let normalization = configuration.normalization,
+            !(normalization.mean.isFinite && normalization.standardDeviation.isFinite && normalization.standardDeviation > 0)
+        {
+            throw DataError.invalidHeader(
+                file: url.path,
+                reason:
+                    "its kiln.configuration normalises by mean \(normalization.mean) and standard deviation \(normalization.standardDeviation); both must be finite and the deviation above 0"
+            )
+        }
         return configuration
     }
 

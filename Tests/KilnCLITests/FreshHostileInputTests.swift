@@ -46,6 +46,48 @@ final class FreshHostileInputTests: KilnCommandLineTestCase {
             "the input shape")
     }
 
+    func testACheckpointThatNormalisesByZeroIsRefused() throws {
+        // It predicted "cat -nan%, dog -nan%" with status 0.
+        let data = try imageFolder(classes: 2, perClass: 5)
+        let out = try scratchFolder()
+        let train = try run([
+            "train", "--model", "flatten-dense2", "--device", "cpu", "--dataset", data.path, "--epochs", "1", "--batch-size", "2", "--out",
+            out.path,
+        ])
+        XCTAssertEqual(train.status, 0, train.error)
+        let bytes = try Data(contentsOf: out.appendingPathComponent("checkpoint.safetensors"))
+        let edited = out.appendingPathComponent("zero-deviation.safetensors")
+        try safetensors(bytes) {
+            $0.replacingOccurrences(
+                of: #"\\\"standardDeviation\\\":[0-9.eE+-]+"#, with: #"\\\"standardDeviation\\\":0"#, options: .regularExpression)
+        }.write(to: edited)
+        assertCleanFailure(
+            try run(["predict", "--checkpoint", edited.path, "--device", "cpu", data.appendingPathComponent("class0/0.png").path]),
+            "zero-deviation.safetensors", "standard deviation 0.0")
+    }
+
+    func testNamesThatAreNotUTF8AreRefusedNotDropped() throws {
+        // A class folder named with the bytes FF FE vanished from the classes; an image so named was "No such file".
+        for inClass in [false, true] {
+            let data = try imageFolder(classes: 2, perClass: 3)
+            let source = data.appendingPathComponent("class0/0.png").path
+            let target = data.path + (inClass ? "/class0/" : "/") + "\u{FFFD}"
+            var bytes = Array(data.path.utf8) + Array((inClass ? "/class0/" : "/").utf8) + [0xFF, 0xFE]
+            if inClass { bytes += Array(".png".utf8) }
+            bytes.append(0)
+            let made = bytes.withUnsafeBufferPointer { path in
+                path.withMemoryRebound(to: CChar.self) { inClass ? link(source, $0.baseAddress!) : mkdir($0.baseAddress!, 0o755) }
+            }
+            XCTAssertEqual(made, 0, String(cString: strerror(errno)))
+            let out = try scratchFolder()
+            assertCleanFailure(
+                try run([
+                    "train", "--model", "flatten-dense3", "--device", "cpu", "--dataset", data.path, "--steps", "1", "--out", out.path,
+                ]),
+                target, "its name is not UTF-8")
+        }
+    }
+
     func testATestSplitWithNoImagesSaysSo() throws {
         // One image per class: 20% of each class held out is no image.
         let data = try imageFolder(classes: 3, perClass: 1)
