@@ -49,7 +49,7 @@ print("%-5s %-5s %-52s %9.3f %9.0f %9.3f %9.3f %9.3f %10s" % (model, ranks, plac
 }
 
 for model in mlp cnn; do
-  run "$model" 1 "mpirun -np 1 (gradients via the host, all cores)"
+  run "$model" 1 "mpirun -np 1 --bind-to none (all cores)" --bind-to none
   run "$model" 2 "each rank bound to a core (Open MPI's default)"
   run "$model" 2 "unbound, POCL_MAX_PTHREAD_COUNT=1 each (Kiln's)" --bind-to none
   run "$model" 2 "unbound, all cores each (oversubscribed)" --bind-to none -x POCL_MAX_PTHREAD_COUNT="$(nproc)"

@@ -6,11 +6,13 @@
 // taps outside the input (the padding) are skipped: padding never wins a max and adds nothing to a sum.
 // Reference: MaxPool2D, MaxPool2DBackward, AvgPool2D, AvgPool2DBackward
 // (Sources/KilnCore/Ops/Pooling.swift).
-// Tests: Tests/KilnOpenCLTests/PoolingKernelTests.swift (max and average in both count modes, padding up to half
-// the window, dilation, overlapping windows, the 6x6 course example, the first-maximum tie rule).
+// Tests: Tests/KilnOpenCLTests/PoolingKernelTests.swift and the catalog's pooling cases (max and average in both
+// count modes, padding up to the window's extent, ceil mode, dilation, overlapping windows, the 6x6 course example,
+// the first-maximum tie rule).
 //
-// pool2d_forward_avg:  one work item per y element: the sum of the inside taps divided by KH*KW when
-//                      countIncludePadding, else by the number of inside taps (0 when there are none).
+// pool2d_forward_avg:  one work item per y element: the sum of the inside taps divided by the number of taps inside
+//                      the padded input when countIncludePadding (KH*KW unless a ceil-mode window reaches past the
+//                      bottom or right padding PB, PR), else by the number of inside taps (0 when there are none).
 // pool2d_backward_max: one work item per dx element: a gather over the windows that read it, adding a window's
 //                      dy when this element is that window's first maximum (recomputed). No atomics.
 // pool2d_forward_max_rows: one work item per y row (plane, oh), no division per element: each output is the
@@ -57,16 +59,18 @@ static int pool2d_first_maximum(__global const float *x, const int oh, const int
     return winner;
 }
 
-// What window (oh, ow)'s sum is divided by: KH*KW, or the number of its taps inside the input.
-static int pool2d_divisor(const int oh, const int ow, const int countIncludePadding, POOL_GEOMETRY) {
+// What window (oh, ow)'s sum is divided by: the number of its taps inside the padded input (PB and PR the bottom and
+// right padding; KH*KW unless ceil mode lets the window reach past them), or inside the input.
+static int pool2d_divisor(const int oh, const int ow, const int countIncludePadding, const int PB, const int PR,
+                          POOL_GEOMETRY) {
     if (countIncludePadding) {
-        return KH * KW;
+        return kiln_taps_inside(oh * SH, DH, KH, PT + H + PB) * kiln_taps_inside(ow * SW, DW, KW, PL + W + PR);
     }
     return kiln_taps_inside(oh * SH - PT, DH, KH, H) * kiln_taps_inside(ow * SW - PL, DW, KW, W);
 }
 
 __kernel void pool2d_forward_avg(__global const float *x, __global float *y, const int countIncludePadding,
-                                 POOL_GEOMETRY) {
+                                 const int PB, const int PR, POOL_GEOMETRY) {
     const int index = (int)get_global_id(0);
     if (index >= P * OH * OW) {
         return;
@@ -78,7 +82,7 @@ __kernel void pool2d_forward_avg(__global const float *x, __global float *y, con
     POOL_FOR_EACH_TAP(ih, iw, oh, ow) {
         sum += xPlane[ih * W + iw];
     }
-    const int divisor = pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+    const int divisor = pool2d_divisor(oh, ow, countIncludePadding, PB, PR, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
     y[index] = divisor > 0 ? sum / (float)divisor : 0.0f;
 }
 
@@ -103,7 +107,7 @@ __kernel void pool2d_backward_max(__global const float *x, __global const float 
 }
 
 __kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, const int countIncludePadding,
-                                  POOL_GEOMETRY) {
+                                  const int PB, const int PR, POOL_GEOMETRY) {
     const int index = (int)get_global_id(0);
     if (index >= P * H * W) {
         return;
@@ -113,7 +117,7 @@ __kernel void pool2d_backward_avg(__global const float *dy, __global float *dx, 
     __global const float *dyPlane = dy + (size_t)plane * OH * OW;
     float sum = 0.0f;
     POOL_FOR_EACH_WINDOW(oh, ow, ih, iw) {
-        const int divisor = pool2d_divisor(oh, ow, countIncludePadding, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
+        const int divisor = pool2d_divisor(oh, ow, countIncludePadding, PB, PR, P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW);
         sum += dyPlane[oh * OW + ow] / (float)divisor;
     }
     dx[index] = sum;

@@ -82,7 +82,9 @@ public func kiln_model_load_checkpoint(
 ) -> Int32 {
     guarded("kiln_model_load_checkpoint") {
         let url = try existingFile(path)
-        let sample = try sampleShape(sample, sampleRank)
+        // Without a sample shape, the image shape the checkpoint records.
+        let recorded = sample == nil && sampleRank == 0 ? try CheckpointModel.storedDescription(in: url).inputShape : nil
+        let sample = try recorded ?? sampleShape(sample, sampleRank)
         try makeModel(device, model) { handle in
             let loaded = try CheckpointModel.load(from: url, inputShape: sample, on: handle.device)
             var configuration = try CheckpointModel.storedConfiguration(in: url) ?? TrainingConfiguration()

@@ -128,14 +128,17 @@ final class KilnModel {
         return try step(inputs: input, shape: shape, targets: labels, learningRate: learningRate, on: device)
     }
 
-    /// Writes the weights, the optimizer's state and the configuration (with `normalization`) as `kiln train` does.
+    /// Writes the weights, the optimizer's state and the configuration (with `normalization`) as `kiln train` does,
+    /// and an image model's input shape (`[C, H, W]`), which loading the checkpoint without a sample shape takes.
     func save(to url: URL, normalization: PixelNormalization?) throws {
         var configuration = self.configuration
         configuration.normalization = normalization ?? .unit
         let json = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
-        try Checkpoint.save(
-            model: model.state, optimizer: optimizer.state,
-            metadata: ["format": "pt", "kiln.configuration": json, "kiln.step": "\(step?.step ?? 0)"], to: url)
+        var metadata = ["format": "pt", "kiln.configuration": json, "kiln.step": "\(step?.step ?? 0)"]
+        if sampleShape.count == 3 {
+            metadata[CheckpointModel.inputShapeKey] = String(decoding: try JSONEncoder().encode(sampleShape), as: UTF8.self)
+        }
+        try Checkpoint.save(model: model.state, optimizer: optimizer.state, metadata: metadata, to: url)
     }
 }
 

@@ -2,14 +2,16 @@
 // (padding up to half the window, dilation, strides other than the window so windows overlap or leave gaps),
 // windows that cannot overlap (the disjoint backward kernels), 2×2 windows at stride 2 with output widths
 // around the 4 and 8 windows the fixed kernels take at a time, the course's 6×6 example, and ties, which go to
-// the first maximum in row-major window order. Small whole numbers make windows hold ties. Tolerances:
+// the first maximum in row-major window order; and ONNX/PyTorch geometries: padding up to the window's extent less
+// one, ceil mode, dilation in average pooling, over sizes of 1 and primes. Small whole numbers make windows hold
+// ties. Tolerances:
 // `.exact` for max pooling (it selects); `.accumulation(terms:)` for the averages and for gradients that add
 // the dy of overlapping windows (at most KH·KW of them).
 import KilnCore
 
 extension OpCatalog {
     static var pooling: [OpCase] {
-        maxPooling + averagePooling + disjointWindows + twoByTwo + poolingExamples
+        maxPooling + averagePooling + disjointWindows + twoByTwo + poolingExamples + wideOrCeilPooling
     }
 
     private static func randomPooling(_ random: inout RandomSource, dilation: Bool) -> (Pooling2D, Shape, Shape) {
@@ -54,6 +56,37 @@ extension OpCatalog {
                     tier: tier),
             ]
         }
+    }
+
+    /// Padding anywhere below the window's extent (ONNX's rule), ceil mode in half the cases, dilation for both
+    /// kinds, both count modes; inputs of 1 and prime sizes.
+    private static var wideOrCeilPooling: [OpCase] {
+        var random = RandomSource(seed: 0x9003)
+        var cases: [OpCase] = []
+        while cases.count < 4 * 24 {
+            let kernel = [random.pick([1, 2, 3, 4]), random.pick([1, 2, 3, 5])]
+            let dilation = [random.pick([1, 2, 3]), random.pick([1, 2])]
+            let extent = (0..<2).map { (kernel[$0] - 1) * dilation[$0] + 1 }
+            let padding = [extent[0], extent[1], extent[0], extent[1]].map { random.pick(Array(0..<$0)) }
+            let attributes = Pooling2D(
+                kernel: kernel, stride: [random.pick([1, 2, 3]), random.pick([1, 2, 4])], padding: padding, dilation: dilation,
+                countIncludePadding: random.pick([true, false]), ceilMode: cases.count % 8 < 4)
+            let input: Shape = [random.pick([1, 2]), random.pick([1, 3]), random.pick([1, 2, 5, 7, 11]), random.pick([1, 3, 6, 13])]
+            guard let output = try? Op.maxPool2d(attributes).outputShape(for: [input]) else { continue }
+            let window = kernel[0] * kernel[1]
+            let tier: OpCase.Tier = cases.count < 16 ? .quick : .standard
+            cases += [
+                OpCase(.maxPool2d(attributes), [SeededInput(input, .levels([0, 1, 2, 3]))], tolerance: .exact, tier: tier),
+                OpCase(
+                    .maxPool2dBackward(attributes), [SeededInput(input, .levels([0, 1, 2, 3])), SeededInput(output)],
+                    tolerance: .accumulation(terms: window), tier: tier),
+                OpCase(.avgPool2d(attributes), [SeededInput(input)], tolerance: .accumulation(terms: window), tier: tier),
+                OpCase(
+                    .avgPool2dBackward(attributes, inputShape: input), [SeededInput(output)], tolerance: .accumulation(terms: window),
+                    tier: tier),
+            ]
+        }
+        return cases
     }
 
     /// Windows that cannot overlap: tiling the input (2×2 stride 2, 3×1 stride 3×1), leaving gaps (stride above

@@ -1,7 +1,8 @@
 // The products family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
 // linear op with each activation. Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
-// × 16 columns) and twice it, products long enough to take the padded-rows path (B rows a multiple of 4 KiB
-// long). Tolerance `.accumulation(terms: K)`: float32 sums of K products in another order than the reference.
+// × 16 columns) and twice it, B rows a multiple of 4 KiB long, and products large enough to run on a packed B
+// (OpenCLBackend.packedPanels; checked on sampled rows). Tolerance `.accumulation(terms: K)`: float32 sums of K
+// products in another order than the reference.
 import KilnCore
 
 extension OpCatalog {
@@ -21,6 +22,26 @@ extension OpCatalog {
         return OpCase(
             .matmul(transposeA: transposeA, transposeB: transposeB), [SeededInput(a), SeededInput(b)], tolerance: .accumulation(terms: k),
             tier: tier ?? (work <= 20_000 ? .quick : .standard))
+    }
+
+    /// `op(A) [M, K] · op(B) [K, N]` as a graph, too large for the reference's naive loops in a debug build: checked
+    /// on 8 evenly spaced rows of C, computed on the reference from those rows of op(A).
+    static func sampledProduct(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) -> OpCase {
+        let rows = (0..<8).map { $0 * (m - 1) / 7 }
+        let sampled: OpCase.Expectation = .sampled { inputs in
+            let a = inputs[0].values
+            let picked = rows.flatMap { row in (0..<k).map { transposeA ? a[$0 * m + row] : a[row * k + $0] } }
+            let c = try ReferenceRun.execute(
+                .matmul(transposeA: false, transposeB: transposeB), [HostTensor(picked, [rows.count, k]), inputs[1]])
+            return SampledValues(values: c.values, indices: rows.flatMap { Array($0 * n..<($0 + 1) * n) })
+        }
+        let a: Shape = transposeA ? [k, m] : [m, k]
+        let b: Shape = transposeB ? [n, k] : [k, n]
+        return OpCase(
+            graph: "matmul_sampled", summary: "C[\(m),\(n)] = op(A) · op(B), transposes \(transposeA), \(transposeB)",
+            [SeededInput(a), SeededInput(b)], tolerance: .accumulation(terms: k), expectation: sampled,
+            flops: 2 * Double(m) * Double(n) * Double(k)
+        ) { tensors in [try tensors[0].matmul(tensors[1], transposeSelf: transposeA, transposeOther: transposeB)] }
     }
 
     private static var matmuls: [OpCase] {
@@ -53,12 +74,17 @@ extension OpCatalog {
             product(m: 13, n: 7, k: 127, transposeA: false, transposeB: true),
             product(m: 64, n: 96, k: 200, transposeA: true, transposeB: true),
         ]
-        // B with rows a multiple of 4 KiB long and at least 512 of them: copied with padded rows first (rank 2,
-        // transposed, and batched with each batch's B padded in one copy).
+        // B with rows a multiple of 4 KiB long and at least 512 of them (rank 2, transposed, batched).
         cases += [
             product(m: 7, n: 1024, k: 512, transposeA: false, transposeB: false),
             product(m: 3, n: 1024, k: 513, transposeA: true, transposeB: true),
             product(m: 2, n: 2048, k: 512, batch: 3, transposeA: false, transposeB: false),
+        ]
+        // Large enough for a packed B: a one-column last panel, both operands transposed; A of 16 MiB or more (8 panels per
+        // work item, the last item of each row fewer).
+        cases += [
+            sampledProduct(m: 257, n: 1025, k: 1024, transposeA: true, transposeB: true),
+            sampledProduct(m: 1031, n: 257, k: 4099, transposeA: false, transposeB: false),
         ]
         // Batched, every transpose combination.
         var batched = RandomSource(seed: 0xBA7C)

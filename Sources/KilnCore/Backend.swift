@@ -34,6 +34,10 @@ public protocol Backend: AnyObject {
     func readFloats(_ storage: any DeviceStorage) throws -> [Float]
     /// Reads every element as `Double`, waiting for pending work.
     func readDoubles(_ storage: any DeviceStorage) throws -> [Double]
+    /// Copies `values` into `storage` (`values.count == storage.count`) straight from the caller's memory.
+    func write(_ values: UnsafeBufferPointer<Float>, to storage: any DeviceStorage) throws
+    /// Reads every element into `destination` (`destination.count == storage.count`), waiting for pending work.
+    func read(_ storage: any DeviceStorage, into destination: UnsafeMutableBufferPointer<Float>) throws
     /// Enqueues a copy of every element of `source` into `destination` (same count).
     func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws
     /// Whether `execute` runs `op` natively; plans and the executor lower every other op through its decomposition.
@@ -53,6 +57,20 @@ public protocol Backend: AnyObject {
 extension Backend {
     /// A backend that cannot say how much memory it has: no limit.
     public var memoryLimits: MemoryLimits { .unlimited }
+
+    /// Through an array, for a backend without a direct path (the reference and OpenCL backends copy directly).
+    public func write(_ values: UnsafeBufferPointer<Float>, to storage: any DeviceStorage) throws {
+        try write(Array(values), to: storage)
+    }
+
+    /// Through an array, for a backend without a direct path (the reference and OpenCL backends copy directly).
+    public func read(_ storage: any DeviceStorage, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let values = try readFloats(storage)
+        guard values.count == destination.count else {
+            throw TensorError.destinationCount(expected: values.count, got: destination.count, shape: [values.count])
+        }
+        _ = destination.update(fromContentsOf: values)
+    }
 }
 
 /// A backend and the name the user chose it by. Tensors on one device only combine with each other.

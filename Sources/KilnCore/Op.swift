@@ -2,7 +2,8 @@
 // loops, decomposition) is declared once per family in Ops/*.swift; `Op.definition` maps each case to it.
 
 /// An operation of the graph. Inputs are listed on each case; the output is one tensor. Ops outside the minimal set
-/// (`isMinimal`) have a decomposition into simpler ops, which runs on backends that do not implement them.
+/// (`isMinimal`) have a decomposition into simpler ops, which runs on backends that do not implement them. An axis
+/// may be given negative (counted from the end): `Tensor.apply` normalises it before the node is made.
 public enum Op: Hashable, Sendable {
     /// A leaf whose data was written by the user. Never executed.
     case data

@@ -1,18 +1,26 @@
 // Max, average and global average pooling on NCHW tensors.
 
 extension Tensor {
-    /// Max over each `kernel` window; `padding` is `[top, left, bottom, right]` and never wins.
-    /// Its gradient goes to the first maximum of a window in row-major order.
-    public func maxPool2d(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1]) throws -> Tensor {
-        try Tensor.apply(.maxPool2d(Pooling2D(kernel: kernel, stride: stride, padding: padding, dilation: dilation)), [self])
+    /// Max over each `kernel` window; `padding` is `[top, left, bottom, right]`, each side smaller than the window's
+    /// extent, and never wins. `ceilMode` rounds the output size up (PyTorch's `ceil_mode`). Its gradient goes to the
+    /// first maximum of a window in row-major order.
+    public func maxPool2d(
+        kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1], ceilMode: Bool = false
+    ) throws -> Tensor {
+        let attributes = Pooling2D(kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+        return try Tensor.apply(.maxPool2d(attributes), [self])
     }
 
-    /// Mean over each `kernel` window, dividing by the whole window when `countIncludePadding`,
-    /// else by the window's elements inside the input.
+    /// Mean over each `kernel` window, dividing by the window's taps inside the padded input when
+    /// `countIncludePadding` (the whole window unless `ceilMode` lets it reach past the padding, as PyTorch), else by
+    /// its taps inside the input. `ceilMode` rounds the output size up.
     public func avgPool2d(
-        kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], countIncludePadding: Bool = true
+        kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1],
+        countIncludePadding: Bool = true, ceilMode: Bool = false
     ) throws -> Tensor {
-        let attributes = Pooling2D(kernel: kernel, stride: stride, padding: padding, countIncludePadding: countIncludePadding)
+        let attributes = Pooling2D(
+            kernel: kernel, stride: stride, padding: padding, dilation: dilation, countIncludePadding: countIncludePadding,
+            ceilMode: ceilMode)
         return try Tensor.apply(.avgPool2d(attributes), [self])
     }
 

@@ -11,7 +11,7 @@ extension Tensor {
         shape == self.shape ? self : try Tensor.apply(.broadcast(shape), [self])
     }
 
-    /// Axes permuted: result axis `i` is axis `permutation[i]` of `self`.
+    /// Axes permuted: result axis `i` is axis `permutation[i]` of `self` (negative entries count from the end).
     public func transposed(_ permutation: [Int]) throws -> Tensor { try Tensor.apply(.transpose(permutation: permutation), [self]) }
 
     /// The last two axes swapped.
@@ -21,17 +21,17 @@ extension Tensor {
         return try transposed(permutation)
     }
 
-    /// Elements `start ..< start + length` along `axis`.
+    /// Elements `start ..< start + length` along `axis` (negative counts from the end).
     public func slice(axis: Int, start: Int, length: Int) throws -> Tensor {
         try Tensor.apply(.slice(axis: axis, start: start, length: length), [self])
     }
 
-    /// Zero padding along `axis`.
+    /// Zero padding along `axis` (negative counts from the end).
     public func padded(axis: Int, before: Int, after: Int) throws -> Tensor {
         try Tensor.apply(.pad(axis: axis, before: before, after: after), [self])
     }
 
-    /// `tensors` joined along `axis`.
+    /// `tensors` joined along `axis` (negative counts from the end).
     public static func concatenate(_ tensors: [Tensor], axis: Int) throws -> Tensor {
         tensors.count == 1 ? tensors[0] : try apply(.concatenate(axis: axis), tensors)
     }

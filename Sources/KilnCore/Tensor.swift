@@ -33,6 +33,12 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case notExecutable(op: String)
     /// The backend implements neither the op nor, through a decomposition, the ops it is written with.
     case unsupported(op: String, backend: String)
+    /// A buffer to read a tensor into does not hold exactly its element count.
+    case destinationCount(expected: Int, got: Int, shape: Shape)
+    /// An integer label (at flat position `index`) is outside `0..<classes` and is not the ignored label.
+    case labelOutOfRange(index: Int, label: String, classes: Int, ignoreIndex: Int?)
+    /// Labels are held as floats, which hold every integer exactly only up to 2^24 in magnitude.
+    case labelNotRepresentable(String)
 
     public var description: String {
         switch self {
@@ -48,6 +54,13 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             "[\(op)] holds values and never runs on a backend"
         case .unsupported(let op, let backend):
             "[\(op)] \(backend) does not implement this op, which belongs to the minimal set every backend must implement"
+        case .destinationCount(let expected, let got, let shape):
+            "[tensor] reading shape \(shape) needs a destination of \(expected) floats, got \(got)"
+        case .labelOutOfRange(let index, let label, let classes, let ignoreIndex):
+            "[labels] label \(label) at index \(index) is outside 0..<\(classes)"
+                + (ignoreIndex.map { " and is not the ignored label \($0)" } ?? "")
+        case .labelNotRepresentable(let what):
+            "[labels] \(what) is beyond 2^24 = 16777216, the largest whole number float labels hold exactly"
         }
     }
 }
@@ -72,6 +85,12 @@ public struct Tensor: CustomStringConvertible {
         try self.init(shape: shape, count: values.count, on: device) { try device.backend.write(values, to: $0) }
     }
 
+    /// A tensor holding the floats of the caller's buffer (row-major) on `device`, copied once, straight from the
+    /// buffer to the device's storage.
+    public init(_ values: UnsafeBufferPointer<Float>, shape: Shape, on device: Device) throws {
+        try self.init(shape: shape, count: values.count, on: device) { try device.backend.write(values, to: $0) }
+    }
+
     private init(shape: Shape, count: Int, on device: Device, write: (any DeviceStorage) throws -> Void) throws {
         guard shape.dimensions.allSatisfy({ $0 > 0 }) else {
             throw ShapeError(op: "tensor", "zero-sized or negative dimension in \(shape)", shapes: [shape])
@@ -90,7 +109,8 @@ public struct Tensor: CustomStringConvertible {
     public static func zeros(_ shape: Shape, on device: Device) throws -> Tensor { try full(0, shape: shape, on: device) }
     public static func ones(_ shape: Shape, on device: Device) throws -> Tensor { try full(1, shape: shape, on: device) }
 
-    /// Appends `op` applied to `inputs` to the graph after checking devices and shapes.
+    /// Appends `op` applied to `inputs` to the graph after checking devices and shapes. Negative axes count from the
+    /// end and are normalised first.
     public static func apply(_ op: Op, _ inputs: [Tensor], on device: Device? = nil) throws -> Tensor {
         guard let device = device ?? inputs.first?.device else {
             preconditionFailure("[\(op.name)] an op without inputs needs a device")
@@ -98,7 +118,9 @@ public struct Tensor: CustomStringConvertible {
         if inputs.contains(where: { $0.device !== device }) {
             throw TensorError.deviceMismatch(op: op.name, devices: inputs.map(\.device.description))
         }
-        let shape = try op.outputShape(for: inputs.map(\.shape))
+        let shapes = inputs.map(\.shape)
+        let op = try op.normalizingAxes(for: shapes)
+        let shape = try op.outputShape(for: shapes)
         return Tensor(node: Node(op: op, inputs: inputs.map(\.node), shape: shape, device: device))
     }
 
@@ -117,6 +139,16 @@ public struct Tensor: CustomStringConvertible {
     public func doubles() throws -> [Double] {
         try Tensor.evaluate([self])
         return try device.backend.readDoubles(try storage())
+    }
+
+    /// Computes this tensor if needed and copies its elements (row-major) straight into the caller's buffer, which
+    /// must hold exactly `shape.count` floats.
+    public func read(into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard destination.count == shape.count else {
+            throw TensorError.destinationCount(expected: shape.count, got: destination.count, shape: shape)
+        }
+        try Tensor.evaluate([self])
+        try device.backend.read(try storage(), into: destination)
     }
 
     /// The single element of a one-element tensor.

@@ -4,31 +4,39 @@
 // Layers without parameters: pooling, flattening, dropout and activations.
 import KilnCore
 
-/// Max pooling over `kernel` windows.
+/// Max pooling over `kernel` windows; `ceilMode` rounds the output size up (PyTorch's `ceil_mode`).
 public final class MaxPool2D: Layer {
-    public let kernel: [Int], stride: [Int], padding: [Int], dilation: [Int]
-    public init(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0], dilation: [Int] = [1]) {
+    public let kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], ceilMode: Bool
+    public init(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0], dilation: [Int] = [1], ceilMode: Bool = false) {
         self.kernel = expandPair(kernel)
         self.stride = stride.map(expandPair) ?? self.kernel
         self.padding = expandPadding(padding)
         self.dilation = expandPair(dilation)
+        self.ceilMode = ceilMode
     }
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        try x.maxPool2d(kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+        try x.maxPool2d(kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
     }
 }
 
-/// Average pooling over `kernel` windows.
+/// Average pooling over `kernel` windows; `ceilMode` rounds the output size up (PyTorch's `ceil_mode`).
 public final class AvgPool2D: Layer {
-    public let kernel: [Int], stride: [Int], padding: [Int], countIncludePadding: Bool
-    public init(kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0], countIncludePadding: Bool = true) {
+    public let kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], countIncludePadding: Bool, ceilMode: Bool
+    public init(
+        kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0], dilation: [Int] = [1], countIncludePadding: Bool = true,
+        ceilMode: Bool = false
+    ) {
         self.kernel = expandPair(kernel)
         self.stride = stride.map(expandPair) ?? self.kernel
         self.padding = expandPadding(padding)
+        self.dilation = expandPair(dilation)
         self.countIncludePadding = countIncludePadding
+        self.ceilMode = ceilMode
     }
     public func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
-        try x.avgPool2d(kernel: kernel, stride: stride, padding: padding, countIncludePadding: countIncludePadding)
+        try x.avgPool2d(
+            kernel: kernel, stride: stride, padding: padding, dilation: dilation, countIncludePadding: countIncludePadding,
+            ceilMode: ceilMode)
     }
 }
 

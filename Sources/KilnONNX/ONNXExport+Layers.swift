@@ -1,4 +1,5 @@
-// The exporter's layer-by-layer translation: each Kiln layer as ONNX nodes and initializers. LSTM weights
+// The exporter's layer-by-layer translation: each Kiln layer as ONNX nodes and initializers. A residual block is
+// its body's nodes, its shortcut's (when it projects) and an Add; names follow its checkpoint names. LSTM weights
 // are reordered from Kiln's gate blocks (i, f, g, o) to ONNX's (i, o, f, c), and the two biases packed into
 // ONNX's B = [Wb, Rb].
 import Foundation
@@ -128,14 +129,17 @@ struct GraphEmitter {
                 ])
         case let activation as Activation:
             switch activation.function {
-            case .relu: return add("Relu", [input], name: node + "/Relu")
-            case .leakyRelu(let slope): return add("LeakyRelu", [input], name: node + "/LeakyRelu", [Self.float("alpha", slope)])
-            case .sigmoid: return add("Sigmoid", [input], name: node + "/Sigmoid")
-            case .tanh: return add("Tanh", [input], name: node + "/Tanh")
+            case .relu: return emit(.relu, node: node, input: input)
+            case .leakyRelu(let slope): return emit(.leakyRelu(slope: slope), node: node, input: input)
+            case .sigmoid: return emit(.sigmoid, node: node, input: input)
+            case .tanh: return emit(.tanh, node: node, input: input)
             case .softmax(let axis): return add("Softmax", [input], name: node + "/Softmax", [Self.int("axis", axis)])
-            case .elementwise(let function):
-                throw ONNXError.unsupportedLayer("activation \(function.identifier) has no ONNX form in Kiln's exporter")
+            case .elementwise(let function): return emit(function, node: node, input: input)
             }
+        case let residual as Residual:
+            let body = try emit(residual.body, name: name + "body.", input: input)
+            let shortcut = try residual.shortcut.map { try emit($0, name: name + "shortcut.", input: input) } ?? input
+            return add("Add", [body, shortcut], name: node + "/Add")
         case let lstm as LSTM:
             return try emitLSTM(lstm, name: name, node: node, input: input)
         default:

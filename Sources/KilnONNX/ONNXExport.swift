@@ -1,7 +1,7 @@
 // ONNXExport: a Kiln model in evaluation form as an ONNX model (opset 17): Sequential models of Dense,
 // Conv2D, ConvTranspose2D, pooling, Flatten, Dropout (the identity), BatchNorm (inference form, with its
-// running statistics), activations and LSTM layers. Weights are initializers named as in Kiln's checkpoints
-// (PyTorch's state_dict names).
+// running statistics), residual blocks, every activation and LSTM layers: whatever a layer string builds.
+// Weights are initializers named as in Kiln's checkpoints (PyTorch's state_dict names).
 import Foundation
 import KilnCore
 import KilnData

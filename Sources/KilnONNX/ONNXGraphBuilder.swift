@@ -16,6 +16,9 @@ final class ONNXGraphBuilder {
     private var inputNodes: Set<ObjectIdentifier> = []
     /// Nodes found constant, held so that their identifiers are not reused by later nodes.
     private var constantNodes: [ObjectIdentifier: Node] = [:]
+    /// Nodes known to depend on a graph input (kept alive for the same reason), so that asking about each
+    /// node of a long chain stops at its predecessor instead of walking back to the input every time.
+    private var variableNodes: [ObjectIdentifier: Node] = [:]
 
     init(model: ONNXModel, device: Device) {
         self.model = model
@@ -147,7 +150,7 @@ final class ONNXGraphBuilder {
         while let node = stack.popLast(), result {
             let id = ObjectIdentifier(node)
             if constantNodes[id] != nil { continue }
-            if inputNodes.contains(id) {
+            if inputNodes.contains(id) || variableNodes[id] != nil {
                 result = false
             } else if case .dropoutMask = node.op {
                 result = false
@@ -157,7 +160,11 @@ final class ONNXGraphBuilder {
             }
         }
         // Only a positive answer holds for every node visited.
-        if result { for node in visited { constantNodes[ObjectIdentifier(node)] = node } }
+        if result {
+            for node in visited { constantNodes[ObjectIdentifier(node)] = node }
+        } else {
+            variableNodes[ObjectIdentifier(tensor.node)] = tensor.node
+        }
         return result
     }
 

@@ -140,30 +140,15 @@ extension ONNXImport {
         return [try lowered(y, spatialRank: rank)]
     }
 
-    /// MaxPool and AveragePool. ceil_mode is accepted where it gives the same output size as floor (Kiln pools
-    /// with floor); MaxPool's Indices output is not computed.
+    /// MaxPool and AveragePool, with ceil_mode, pads below the window's extent and dilations (Kiln's `Pooling2D`
+    /// follows ONNX's rules); MaxPool's Indices output is not computed.
     static func pool(_ graph: ONNXGraphBuilder, _ node: ONNXNode, maximum: Bool) throws -> [Tensor] {
         let x = try graph.input(node, 0)
         guard let kernel = try node.ints("kernel_shape") else { throw node.invalid("needs the kernel_shape attribute") }
         let input = spatial(x.shape)
         guard kernel.count == input.count else { throw node.unsupported("kernel_shape", "\(kernel) for input \(x.shape)") }
         let window = try SpatialWindow(node, kernel: kernel, input: input)
-        if try node.int("ceil_mode", default: 0) != 0 {
-            let offset = 2 - kernel.count
-            for axis in 0..<kernel.count {
-                let a = axis + offset
-                let padded = input[axis] + window.padding[a] + window.padding[a + 2]
-                let span = (kernel[axis] - 1) * window.dilation[a] + 1
-                let floor = (padded - span) / window.stride[a] + 1
-                var ceil = (padded - span + window.stride[a] - 1) / window.stride[a] + 1
-                // ONNX drops a last window that would start in the end padding.
-                if (ceil - 1) * window.stride[a] >= input[axis] + window.padding[a] { ceil -= 1 }
-                if ceil != floor {
-                    throw node.unsupported(
-                        "ceil_mode", "ceil_mode = 1 gives \(ceil) outputs along spatial axis \(axis) where Kiln's floor gives \(floor)")
-                }
-            }
-        }
+        let ceilMode = try node.int("ceil_mode", default: 0) != 0
         if maximum {
             // storage_order only orders the Indices output, which is not computed.
             _ = try node.int("storage_order")
@@ -171,7 +156,7 @@ extension ONNXImport {
         let countIncludePadding = maximum ? false : try node.int("count_include_pad", default: 0) != 0
         let attributes = Pooling2D(
             kernel: window.kernel, stride: window.stride, padding: window.padding, dilation: window.dilation,
-            countIncludePadding: countIncludePadding)
+            countIncludePadding: countIncludePadding, ceilMode: ceilMode)
         let y = try Tensor.apply(maximum ? .maxPool2d(attributes) : .avgPool2d(attributes), [lifted(x, node)])
         return [try lowered(y, spatialRank: kernel.count)]
     }

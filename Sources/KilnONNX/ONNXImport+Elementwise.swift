@@ -1,5 +1,6 @@
 // Elementwise operators and the softmax family: Add, Sub, Mul, Div (NumPy broadcasting), Relu, LeakyRelu,
-// Sigmoid, Tanh, Softmax and LogSoftmax.
+// Sigmoid, Tanh, Neg, Exp, Log, Sqrt, Abs, Softplus, Erf (what Kiln's exporter writes for GELU), Softmax and
+// LogSoftmax.
 import KilnCore
 
 extension ONNXImport {

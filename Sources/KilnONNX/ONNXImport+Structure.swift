@@ -35,8 +35,15 @@ extension ONNXImport {
         guard inferred.count <= 1, dimensions.allSatisfy({ $0 > 0 || $0 == -1 }) else {
             throw node.invalid("shape \(requested) is not a valid shape")
         }
+        // The product of the sizes given, checked: one past the input's element count (or past Int.max, as
+        // [2^62, 2^62] is) can never match it.
+        var known = 1
+        for size in dimensions where size > 0 {
+            let (product, overflow) = known.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= x.shape.count else { throw node.invalid("cannot reshape \(x.shape) to \(requested)") }
+            known = product
+        }
         if let index = inferred.first {
-            let known = dimensions.filter { $0 > 0 }.reduce(1, *)
             guard x.shape.count % known == 0 else { throw node.invalid("cannot reshape \(x.shape) to \(requested)") }
             dimensions[index] = x.shape.count / known
         }

@@ -22,6 +22,13 @@ public enum ONNXImport {
         "Relu": { try unary($0, $1) { try $0.relu() } },
         "Sigmoid": { try unary($0, $1) { try $0.sigmoid() } },
         "Tanh": { try unary($0, $1) { try $0.tanh() } },
+        "Neg": { try unary($0, $1) { try -$0 } },
+        "Exp": { try unary($0, $1) { try $0.exp() } },
+        "Log": { try unary($0, $1) { try $0.log() } },
+        "Sqrt": { try unary($0, $1) { try $0.sqrt() } },
+        "Abs": { try unary($0, $1) { try $0.abs() } },
+        "Softplus": { try unary($0, $1) { try $0.softplus() } },
+        "Erf": { try unary($0, $1) { try $0.erf() } },
         "LeakyRelu": leakyRelu,
         "Softmax": { try softmax($0, $1, logarithm: false) },
         "LogSoftmax": { try softmax($0, $1, logarithm: true) },
@@ -43,6 +50,7 @@ public enum ONNXImport {
         "Dropout": dropout,
         "Constant": constant,
         "LSTM": lstm,
+        "SoftmaxCrossEntropyLoss": softmaxCrossEntropyLoss,
     ]
 
     /// The operator types Kiln imports, sorted.

@@ -1,5 +1,5 @@
-// The input normalisation a Kiln-exported ONNX model records in its metadata, so whoever runs the file feeds
-// it the inputs it was trained on (`kiln eval --onnx`, the C API).
+// The metadata a Kiln-exported ONNX model records: its input normalisation, so whoever runs the file feeds it
+// the inputs it was trained on (`kiln eval --onnx`, `kiln predict --onnx`, the C API).
 import Foundation
 import KilnData
 
@@ -13,9 +13,14 @@ extension ONNXModel {
         [normalizationMeanKey: "\(normalization.mean)", normalizationDeviationKey: "\(normalization.standardDeviation)"]
     }
 
+    /// The model's metadata_props by key (the last of repeated keys).
+    public var metadata: [String: String] {
+        Dictionary(proto.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
     /// The normalisation the model's metadata records; nil when it records none (a model from another tool).
     public var normalization: PixelNormalization? {
-        let properties = Dictionary(proto.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        let properties = metadata
         guard let mean = properties[Self.normalizationMeanKey].flatMap(Double.init),
             let deviation = properties[Self.normalizationDeviationKey].flatMap(Double.init), deviation > 0
         else { return nil }

@@ -70,6 +70,19 @@ public final class ReferenceBackend<Scalar: ReferenceScalar>: Backend {
         try write(values.map { Scalar($0) }, to: storage, op: "write")
     }
 
+    public func write(_ values: UnsafeBufferPointer<Float>, to storage: any DeviceStorage) throws {
+        try write(values.map { Scalar($0) }, to: storage, op: "write")
+    }
+
+    public func read(_ storage: any DeviceStorage, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let storage = try reference(storage, op: "read")
+        guard storage.count == destination.count else {
+            throw ReferenceBackendError.countMismatch(
+                op: "read", role: "the destination", expected: storage.count, actual: destination.count)
+        }
+        for (index, value) in storage.values.enumerated() { destination[index] = Float(value) }
+    }
+
     public func readFloats(_ storage: any DeviceStorage) throws -> [Float] {
         try reference(storage, op: "read").values.map { Float($0) }
     }

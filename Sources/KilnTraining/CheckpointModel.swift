@@ -24,30 +24,39 @@ public enum CheckpointModel {
         public var dataset: String?
     }
 
+    /// The metadata keys of a classifier's description (what `kiln export` copies into an ONNX file).
+    public static let descriptionKeys = [inputShapeKey, classesKey, classNamesKey, datasetKey]
+
     /// The classifier description stored in `url`'s metadata; a value that is present but malformed is an error
     /// naming the key.
     public static func storedDescription(in url: URL) throws -> Description {
-        let metadata = try SafeTensorsFile(contentsOf: url).metadata
+        try description(in: SafeTensorsFile(contentsOf: url).metadata, file: url.path)
+    }
+
+    /// The classifier description in `metadata` (a checkpoint's, or an ONNX file's metadata_props that `kiln
+    /// export` wrote); `file` names the file in errors.
+    public static func description(in metadata: [String: String], file: String) throws -> Description {
         func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
             guard let text = metadata[key] else { return nil }
             do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-                throw DataError.invalidHeader(file: url.path, reason: "metadata '\(key)' is '\(text.prefix(80))', not a \(T.self)")
+                throw DataError.invalidHeader(file: file, reason: "metadata '\(key)' is '\(text.prefix(80))', not a \(T.self)")
             }
         }
         let description = Description(
             inputShape: try decode(inputShapeKey, as: [Int].self), classCount: try decode(classesKey, as: Int.self),
             classNames: try decode(classNamesKey, as: [String].self), dataset: metadata[datasetKey])
         if let shape = description.inputShape, shape.count != 3 || shape.contains(where: { $0 <= 0 || $0 > 1 << 20 }) {
-            throw DataError.invalidHeader(file: url.path, reason: "metadata '\(inputShapeKey)' is \(shape), not [channels, height, width]")
+            throw DataError.invalidHeader(file: file, reason: "metadata '\(inputShapeKey)' is \(shape), not [channels, height, width]")
         }
         if let count = description.classCount, !(1...1 << 20).contains(count) {
-            throw DataError.invalidHeader(file: url.path, reason: "metadata '\(classesKey)' is \(count), not a class count")
+            throw DataError.invalidHeader(file: file, reason: "metadata '\(classesKey)' is \(count), not a class count")
         }
         if let names = description.classNames, names.count != description.classCount ?? names.count {
-            throw DataError.invalidHeader(file: url.path, reason: "\(names.count) class names for \(description.classCount ?? 0) classes")
+            throw DataError.invalidHeader(file: file, reason: "\(names.count) class names for \(description.classCount ?? 0) classes")
         }
         return description
     }
+
     /// The training configuration a Kiln checkpoint stores; nil for other safetensors files (a PyTorch
     /// state_dict). A stored configuration without a normalisation predates it: its inputs were in [0, 1].
     public static func storedConfiguration(in url: URL) throws -> TrainingConfiguration? {

@@ -1,6 +1,7 @@
-// ImageClassifier: a trained checkpoint classifying image files (what `kiln predict` calls): each PNG or JPEG
-// converted to the model's channels and size as the training images were (BT.601 grey, Pillow's bilinear
-// resize), normalised as its training was, and the top classes with their softmax probabilities and names.
+// ImageClassifier: a trained checkpoint (or an imported ONNX model) classifying image files (what `kiln predict`
+// calls): each PNG or JPEG converted to the model's channels and size as the training images were (BT.601 grey,
+// Pillow's bilinear resize), normalised as its training was, and the top classes with their softmax probabilities
+// and names.
 import Foundation
 import KilnCore
 import KilnData
@@ -22,10 +23,10 @@ public struct Prediction: Codable, Equatable, Sendable {
     public var top: [Candidate]
 }
 
-/// A classifier loaded from a checkpoint, for classifying images.
+/// A classifier loaded from a checkpoint (or given as a layer: an imported ONNX model), for classifying images.
 public final class ImageClassifier {
-    public let model: Sequential
-    /// The layer string the model was built from.
+    public let model: any Layer
+    /// The layer string the model was built from (or the file it came from).
     public let spec: String
     /// `[channels, height, width]` every image is converted to.
     public let inputShape: [Int]
@@ -38,30 +39,42 @@ public final class ImageClassifier {
     /// Loads a checkpoint `kiln train` wrote: its layer string (or `model`), input shape, classes and
     /// normalisation (or `normalization`, which a PyTorch state_dict, recording none, needs). A checkpoint from
     /// before Kiln recorded the input shape is taken as a 28×28 grey model.
-    public init(checkpoint url: URL, model: String? = nil, normalization: PixelNormalization? = nil, on device: Device) throws {
+    public convenience init(checkpoint url: URL, model: String? = nil, normalization: PixelNormalization? = nil, on device: Device) throws {
         let description = try CheckpointModel.storedDescription(in: url)
-        inputShape = description.inputShape ?? [1, 28, 28]
+        let inputShape = description.inputShape ?? [1, 28, 28]
         let loaded = try CheckpointModel.load(from: url, model: model, inputShape: inputShape, on: device)
-        // Builds the graph only (shapes are checked as it grows); nothing runs.
-        let output = try loaded.model.forward(Tensor.zeros(Shape([1] + inputShape), on: device), context: ForwardContext(training: false))
-            .shape.dimensions
-        guard output.count == 2 else {
-            throw TrainingError.modelDoesNotFitClasses(
-                model: loaded.spec, output: output, classes: description.classCount ?? 0, dataset: url.path)
-        }
-        self.model = loaded.model
-        spec = loaded.spec
-        classCount = output[1]
-        let fashion = (description.dataset ?? "").lowercased() == "fashion-mnist" && classCount == 10
-        classNames = description.classNames ?? (fashion ? ImageDataset.fashionMNISTClassNames : nil)
         guard let normalization = normalization ?? loaded.normalization else {
             throw DataError.invalidHeader(
                 file: url.path,
                 reason: "records no input normalisation (a PyTorch state_dict?); say which the model was trained with (--normalize unit)")
         }
+        try self.init(
+            model: loaded.model, spec: loaded.spec, inputShape: inputShape, description: description, normalization: normalization,
+            source: url.path, on: device)
+    }
+
+    /// `model` (for instance an imported ONNX graph) classifying images of `inputShape` (`[C, H, W]`) normalised by
+    /// `normalization`; `description` gives the class names (Fashion-MNIST's when it names that data set and the
+    /// model has 10 outputs) and `source` names the model's file in errors.
+    public init(
+        model: any Layer, spec: String, inputShape: [Int], description: CheckpointModel.Description, normalization: PixelNormalization,
+        source: String, on device: Device
+    ) throws {
+        // Builds the graph only (shapes are checked as it grows); nothing runs.
+        let output = try model.forward(Tensor.zeros(Shape([1] + inputShape), on: device), context: ForwardContext(training: false))
+            .shape.dimensions
+        guard output.count == 2 else {
+            throw TrainingError.modelDoesNotFitClasses(model: spec, output: output, classes: description.classCount ?? 0, dataset: source)
+        }
+        self.model = model
+        self.spec = spec
+        self.inputShape = inputShape
+        classCount = output[1]
+        let fashion = (description.dataset ?? "").lowercased() == "fashion-mnist" && classCount == 10
+        classNames = description.classNames ?? (fashion ? ImageDataset.fashionMNISTClassNames : nil)
         self.normalization = normalization
         self.device = device
-        evaluation = Evaluation(model: loaded.model)
+        evaluation = Evaluation(model: model)
     }
 
     /// The model's inputs for `image`: converted to the input's channels and size, then normalised.

@@ -62,6 +62,16 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
     /// arithmetic on them does not overflow, and each layer's weights and its output for one example
     /// fit the device's largest allocation.
     public func build(inputShape: [Int], random: inout RandomSource, on device: Device) throws -> Sequential {
+        // The input's shape comes from a file or an option (`kiln export --input-shape`): every size at least 1,
+        // and their product an Int, before any layer multiplies them.
+        let count = inputShape.reduce((product: 1, overflow: false)) { partial, size in
+            let (product, overflow) = partial.product.multipliedReportingOverflow(by: size)
+            return (product, partial.overflow || overflow)
+        }
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 >= 1 }), !count.overflow else {
+            throw ModelSpecError(
+                token: text, reason: "the input shape \(inputShape) needs sizes of at least 1 whose product is at most \(Int.max)")
+        }
         var shape = inputShape
         return Sequential(try Self.layers(Self.tokens(text), shape: &shape, place: "layer ", random: &random, on: device))
     }
@@ -185,7 +195,7 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
                 shape = [shape[0], 1, 1]
             case "flatten":
                 layers.append(Flatten())
-                shape = [shape.reduce(1, *)]
+                shape = [try shape.reduce(1) { try checked($0, times: $1) }]
             case "dense":
                 guard shape.count == 1 else { throw fail("needs flat input; add 'flatten' before it (input is \(shape))") }
                 let out = try number("#", minimum: 1)

@@ -45,8 +45,10 @@ struct EvalCommand: ParsableCommand {
             configuration = TrainingConfiguration()
             configuration.model = onnx
             configuration.normalization = normalize.map(\.normalization) ?? imported.normalization
+            // Without --dataset, the data set a Kiln export records.
+            let recorded = try CheckpointModel.description(in: imported.metadata, file: onnx).dataset
             let data = try common.loadImageDataset(
-                dataOptions.selection(dataset: common.dataset ?? "fashion-mnist", stored: nil), quiet: json)
+                dataOptions.selection(dataset: common.dataset ?? recorded ?? "fashion-mnist", stored: nil), quiet: json)
             trainer = try Trainer(model: ONNXLayer(imported), configuration: configuration, data: data, device: common.openDevice())
         } else {
             let url = URL(fileURLWithPath: checkpoint ?? "")

@@ -1,8 +1,9 @@
-// `kiln export`: a checkpoint's model as an ONNX file (inference form), with the input normalisation the
-// checkpoint records in the file's metadata.
+// `kiln export`: a checkpoint's model as an ONNX file (inference form), with what the checkpoint records about
+// its inputs and classes (normalisation, image shape, class names, data set) in the file's metadata.
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnExamples
 import KilnONNX
 
 struct ExportCommand: ParsableCommand {
@@ -13,7 +14,8 @@ struct ExportCommand: ParsableCommand {
             The model runs in inference form: batch norm with its running statistics, dropout as the identity. \
             The graph's input is [N, C, H, W] with a free batch size N and takes normalised pixels, as Kiln's model \
             does; the normalisation a Kiln checkpoint stores goes into the file's metadata \
-            (kiln.normalization.mean, kiln.normalization.standard_deviation).
+            (kiln.normalization.mean, kiln.normalization.standard_deviation), with its image shape, classes and data \
+            set (kiln.input_shape, kiln.classes, kiln.class_names, kiln.dataset) for kiln eval and kiln predict.
             """
     )
 
@@ -23,10 +25,12 @@ struct ExportCommand: ParsableCommand {
     var onnx: String
     @Option(help: "The layer list: cnn, mlp or a layer string (default: the one stored in the checkpoint, else cnn).")
     var model: String?
-    @Option(help: "One image's shape C,H,W (default 1,28,28: Fashion-MNIST).")
-    var inputShape = "1,28,28"
+    @Option(help: "One image's shape C,H,W (default: the one the checkpoint records, else 1,28,28: Fashion-MNIST).")
+    var inputShape: String?
 
+    /// `--input-shape` as numbers; nil when it is malformed.
     var imageShape: [Int]? {
+        guard let inputShape else { return nil }
         let parts = inputShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
         return parts.compactMap { $0 }
@@ -36,14 +40,28 @@ struct ExportCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             throw ValidationError("--checkpoint \(checkpoint): no such file; train one with `kiln train --model cnn --out DIR`")
         }
-        guard imageShape != nil else { throw ValidationError("--input-shape \(inputShape): expected three positive numbers C,H,W") }
+        if let inputShape, imageShape == nil {
+            throw ValidationError("--input-shape \(inputShape): expected three positive numbers C,H,W")
+        }
     }
 
     func run() throws {
         let device = try Device.named("cpu")
-        let shape = imageShape ?? [1, 28, 28]
-        let loaded = try CheckpointModel.load(from: URL(fileURLWithPath: checkpoint), model: model, inputShape: shape, on: device)
-        let metadata = loaded.normalization.map(ONNXModel.metadata(for:)) ?? [:]
+        let url = URL(fileURLWithPath: checkpoint)
+        let stored = try SafeTensorsFile(contentsOf: url).metadata
+        if let other = stored[CharacterLanguageModel.modelKey] {
+            throw ValidationError(
+                "--checkpoint \(checkpoint): a \(other) checkpoint (kiln train --text); kiln export writes the image classifiers "
+                    + "that layer strings build, not the character language model")
+        }
+        // Read (and checked) before anything is written.
+        let description = try CheckpointModel.storedDescription(in: url)
+        let shape = imageShape ?? description.inputShape ?? [1, 28, 28]
+        let loaded = try CheckpointModel.load(from: url, model: model, inputShape: shape, on: device)
+        // What the checkpoint records about its classes and data set, with the input shape exported.
+        var metadata = stored.filter { CheckpointModel.descriptionKeys.contains($0.key) }
+        metadata[CheckpointModel.inputShapeKey] = "\(shape)"
+        metadata.merge(loaded.normalization.map(ONNXModel.metadata(for:)) ?? [:]) { $1 }
         try ONNXExport.write(loaded.model, inputShape: [nil] + shape, metadata: metadata, on: device, to: URL(fileURLWithPath: onnx))
         print("model \(loaded.spec) -> \(onnx) (opset \(ONNXExport.opset), input [N, \(shape.map(String.init).joined(separator: ", "))])")
         print(

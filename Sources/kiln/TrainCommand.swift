@@ -177,6 +177,11 @@ struct TrainCommand: ParsableCommand {
     /// Measures the test set once, on the best weights when a validation set chose some (else the last), prints
     /// the result and records it in the last epoch's metrics.
     func measureTest(_ trainer: Trainer, run: RunFolder, reports: inout [EpochReport]) throws {
+        // A held-out share of a class with one image is no image: say so rather than print 0% and a loss of 0.
+        guard trainer.data.test.count > 0 else {
+            print("test set: no images, so no test accuracy or loss (a held-out share of a very small class rounds to 0 images)")
+            return
+        }
         let bestEpoch = reports.bestValidationEpoch
         if bestEpoch != nil, FileManager.default.fileExists(atPath: run.best.path) { try trainer.loadWeights(from: run.best) }
         let test = try trainer.evaluate(trainer.data.test)

@@ -85,9 +85,39 @@ final class ShapeRuleTests: XCTestCase {
         assertRejects(.maxPool2d(Pooling2D(kernel: [2, 2], stride: [0, 2])), [x], mentioning: "stride")
         assertRejects(.maxPool2d(Pooling2D(kernel: [2, 2], dilation: [1, 0])), [x], mentioning: "dilation")
         assertRejects(.avgPool2d(Pooling2D(kernel: [2, 2], padding: [-1, 0, 0, 0])), [x], mentioning: "padding")
-        assertRejects(.maxPool2d(Pooling2D(kernel: [2, 2], padding: [2, 0, 0, 0])), [x], mentioning: "half the window")
-        assertRejects(.avgPool2d(Pooling2D(kernel: [3, 3], padding: [0, 0, 0, 2])), [x], mentioning: "half the window")
+        // ONNX's rule: each side's padding is smaller than the window's extent, (kernel − 1) · dilation + 1.
+        assertRejects(.maxPool2d(Pooling2D(kernel: [2, 2], padding: [2, 0, 0, 0])), [x], mentioning: "smaller than the window's extent")
+        assertRejects(.avgPool2d(Pooling2D(kernel: [3, 3], padding: [0, 0, 0, 3])), [x], mentioning: "smaller than the window's extent")
+        assertRejects(
+            .avgPool2d(Pooling2D(kernel: [2, 2], padding: [0, 0, 0, 4], dilation: [1, 3])), [x],
+            mentioning: "smaller than the window's extent")
+        // With dilation 3 and padding 2 over one row, the first window's taps (rows −2 and 1) both miss the input.
+        assertRejects(
+            .maxPool2d(Pooling2D(kernel: [2, 1], padding: [2, 0, 1, 0], dilation: [3, 1])), [[1, 1, 1, 4]],
+            mentioning: "entirely in the padding")
         assertRejects(.maxPool2d(Pooling2D(kernel: [7, 2])), [x], mentioning: "larger than the padded input")
+    }
+
+    /// Floor and ceil output sizes, PyTorch's `(size + pads − extent) / stride + 1` rounded either way, less a last
+    /// ceil-mode window that would start in the trailing padding.
+    func testPoolingOutputSizes() throws {
+        func size(_ input: Int, kernel: Int, stride: Int, pad: Int = 0, dilation: Int = 1, ceil: Bool) throws -> Int {
+            let attributes = Pooling2D(
+                kernel: [1, kernel], stride: [1, stride], padding: [0, pad, 0, pad], dilation: [1, dilation], ceilMode: ceil)
+            return try Op.maxPool2d(attributes).outputShape(for: [[1, 1, 1, input]])[3]
+        }
+        XCTAssertEqual(try size(6, kernel: 3, stride: 2, ceil: false), 2)
+        XCTAssertEqual(try size(6, kernel: 3, stride: 2, ceil: true), 3)
+        XCTAssertEqual(try size(6, kernel: 2, stride: 2, ceil: true), 3)
+        // Rounded up to 4, but the fourth window would start at 6, in the right padding: 3.
+        XCTAssertEqual(try size(5, kernel: 2, stride: 2, pad: 1, ceil: false), 3)
+        XCTAssertEqual(try size(5, kernel: 2, stride: 2, pad: 1, ceil: true), 3)
+        XCTAssertEqual(try size(4, kernel: 3, stride: 2, pad: 1, ceil: true), 3)
+        XCTAssertEqual(try size(1, kernel: 1, stride: 3, ceil: true), 1)
+        XCTAssertEqual(try size(13, kernel: 2, stride: 3, dilation: 2, ceil: true), 5)
+        XCTAssertEqual(try size(13, kernel: 2, stride: 3, dilation: 2, ceil: false), 4)
+        // Padding up to the window's extent less one: 2 each side of a 3-window.
+        XCTAssertEqual(try size(1, kernel: 3, stride: 1, pad: 2, ceil: false), 3)
     }
 
     func testZeroSizedDimensions() {

@@ -132,6 +132,24 @@ final class OpGradientTests: XCTestCase {
         try GradientCheck.check("global avg pool", [x]) { try $0[0].globalAvgPool2d() }
     }
 
+    /// ONNX/PyTorch pooling: padding beyond half the window, ceil mode (7 rows at stride 2 round up to a window
+    /// reaching past the padding), dilation in average pooling, both count modes.
+    func testPoolingWithCeilModeWidePaddingAndDilation() throws {
+        var values = (0..<(2 * 3 * 7 * 6)).map { Double($0) / 50 }
+        values.shuffle(using: &generator)
+        let x = HostTensor(values, [2, 3, 7, 6])
+        try GradientCheck.check("max pool ceil, wide padding", [x]) {
+            try $0[0].maxPool2d(kernel: [3, 2], stride: [2, 3], padding: [2, 1, 0, 1], dilation: [1, 2], ceilMode: true)
+        }
+        for countPadding in [true, false] {
+            try GradientCheck.check("avg pool ceil, dilation, wide padding \(countPadding)", [x]) {
+                try $0[0].avgPool2d(
+                    kernel: [3, 2], stride: [2, 2], padding: [2, 0, 1, 2], dilation: [2, 3], countIncludePadding: countPadding,
+                    ceilMode: true)
+            }
+        }
+    }
+
     func testRecurrentCells() throws {
         let (n, input, hidden) = (3, 4, 5)
         try GradientCheck.check("lstm cell", [random([n, 4 * hidden], in: -2...2), random([n, hidden])]) {
@@ -166,5 +184,28 @@ final class OpGradientTests: XCTestCase {
             }
         }
         try GradientCheck.check("dropout", [random([4, 6])]) { try $0[0].dropout(probability: 0.3, seed: 11) }
+    }
+
+    /// PyTorch's cross-entropy: logits `[N, C, d1, d2]`, class weights (their gradient too: the weighted mean is a
+    /// ratio of weighted sums), an ignored label inside the classes and one outside, every reduction.
+    func testCrossEntropyWithWeightsIgnoredLabelsAndSpatialAxes() throws {
+        let labels = try Tensor(
+            labels: [2, 0, 4, 1, 3, 2, 1, 0, 4, 4, 3, 1] as [Int64], shape: [2, 3, 2], classes: 5, on: GradientCheck.device)
+        for reduction in [LossReduction.mean, .sum, .none] {
+            for ignoreIndex in [nil, 4, -100] {
+                try GradientCheck.check(
+                    "cross entropy \(reduction), ignoring \(ignoreIndex.map(String.init) ?? "none")",
+                    [
+                        random([2, 5, 3, 2], in: -3...3), random([5], in: 0.2...2),
+                    ]
+                ) {
+                    try Tensor.softmaxCrossEntropy(
+                        logits: $0[0], labels: labels, weights: $0[1], ignoreIndex: ignoreIndex, reduction: reduction)
+                }
+            }
+            try GradientCheck.check("cross entropy \(reduction), spatial, unweighted", [random([2, 5, 3, 2], in: -3...3)]) {
+                try Tensor.softmaxCrossEntropy(logits: $0[0], labels: labels, reduction: reduction)
+            }
+        }
     }
 }

@@ -58,6 +58,58 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// A residual net from a layer string: an identity block, a block whose shortcut is a strided 1×1 convolution,
+    /// a flat block with a dense shortcut and a flat identity block; batch norm with statistics moved off 0 and 1,
+    /// and the activations the exporter writes as several ONNX nodes (GELU, its tanh form, SiLU).
+    static let residualLayers =
+        "conv4k3p1-bn-relu-res(conv4k3p1-bn-relu-conv4k3p1-bn)-relu-res(conv6k3s2p1-bn-gelu-conv6k3p1-bn)-silu-gap-flatten"
+        + "-res(dense8-gelutanh-dense5)-res(dense5-tanh)-dense3"
+
+    func residualNet(on device: Device) throws -> Sequential {
+        var random = RandomSource(seed: 13)
+        let model = try ModelSpec(Self.residualLayers).build(inputShape: [2, 9, 9], random: &random, on: device)
+        for (name, variable) in model.state where variable.shape.rank == 1 {
+            let count = variable.shape.count
+            if name.hasSuffix("running_mean") {
+                try variable.load((0..<count).map { Float($0 % 3) * 0.1 - 0.1 })
+            } else if name.hasSuffix("running_var") {
+                try variable.load((0..<count).map { 0.6 + Float($0 % 4) * 0.2 })
+            } else if name.hasSuffix("weight") {  // Rank-1 weights are batch norm's scales.
+                try variable.load((0..<count).map { 0.9 + Float($0 % 5) * 0.05 })
+            }
+        }
+        return model
+    }
+
+    func testResidualBlocksAndEveryActivationRoundTripThroughONNX() throws {
+        for device in try availableDevices() {
+            try checkRoundTrip(residualNet(on: device), inputShape: [nil, 2, 9, 9], batch: [3, 0, 0, 0], on: device)
+        }
+        for function in UnaryFunction.all {
+            // Inputs in (0, 1] so that log and sqrt are defined.
+            let model = Sequential([Activation(.elementwise(function))])
+            let device = try Device.named("cpu")
+            let x = (1...12).map { Float($0) / 12 }
+            let expected = try Evaluation(model: model)(inputs: x, shape: [3, 4], on: device)
+            let proto = try ONNXExport.model(model, inputShape: [nil, 4], on: device)
+            let output = try ONNXInference(model: ONNXModel(proto: proto), device: device).run([x], shapes: [[3, 4]])[0]
+            assertClose(output.values, expected, Self.roundTrip, "\(function.identifier) exported and imported")
+        }
+    }
+
+    func testResidualNetKeepsItsCheckpointNames() throws {
+        let device = try Device.named("cpu")
+        let model = try residualNet(on: device)
+        let exported = try ONNXModel(proto: ONNXExport.model(model, inputShape: [nil, 2, 9, 9], on: device))
+        let weights = exported.initializers.map(\.name).filter { !$0.contains("/") }
+        XCTAssertEqual(weights.sorted(), model.state.map(\.name).sorted(), "initializers keep the checkpoint's names (body.N., shortcut.)")
+        XCTAssertTrue(
+            weights.contains("5.shortcut.weight") && weights.contains("9.shortcut.weight") && weights.contains("3.body.4.running_var"),
+            "\(weights)")
+        XCTAssertEqual(
+            exported.proto.graph.node.filter { $0.opType == "Add" }.count, 4 + 1 + 2, "four residual Adds, GELU's one, its tanh form's two")
+    }
+
     func testExportedInputAndOutputLeaveTheBatchFree() throws {
         let device = try Device.named("cpu")
         var random = RandomSource(seed: 0)
@@ -102,6 +154,7 @@ final class ExportTests: XCTestCase {
         let device = try Device.named("cpu")
         for (model, inputShape) in [
             (try everyImageLayer(on: device) as any Layer, [3, 2, 12, 12]),
+            (try residualNet(on: device), [3, 2, 9, 9]),
             (
                 Sequential([
                     try {
@@ -116,7 +169,7 @@ final class ExportTests: XCTestCase {
             let x = random.values(shape.count).map(Float.init)
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-export-\(UUID().uuidString).onnx")
             defer { try? FileManager.default.removeItem(at: file) }
-            let free: [Int?] = inputShape.count == 3 ? [nil, nil, 5] : [nil, 2, 12, 12]
+            let free: [Int?] = inputShape.count == 3 ? [nil, nil, 5] : [nil] + inputShape.dropFirst().map { $0 }
             try ONNXExport.write(model, inputShape: free, on: device, to: file)
             let expected = try Evaluation(model: model)(inputs: x, shape: shape, on: device)
             assertClose(try onnxRuntime(file, input: x, shape: shape), expected, Self.runtime, "ONNX Runtime vs Kiln, \(type(of: model))")

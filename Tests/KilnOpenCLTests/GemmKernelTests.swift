@@ -1,6 +1,6 @@
 // GemmKernelTests: gemm.cl's variants and rules: the catalog's quick matmul and linear cases (sizes around the
 // register block, every transpose, batched, fused activations) with every candidate of every tunable, the others
-// at their default; and which products take the padded-rows path. The sweeps over sizes and transposes are catalog
+// at their default; which products take the packed path, and every product through it. The sweeps over sizes and transposes are catalog
 // cases (Catalog+Matmul.swift) that CatalogKernelTests runs on every device.
 import Kiln
 import KilnTestSupport
@@ -9,19 +9,39 @@ import XCTest
 @testable import KilnOpenCL
 
 final class GemmKernelTests: XCTestCase {
-    /// B with rows a multiple of 4 KiB long and at least 512 of them is copied with padded rows first; the catalog's
-    /// matmul cases at 7×1024×512, 3×1024×513 (transposed) and 2×2048×512 (batched) take that path.
-    func testPaddedRowsRule() {
-        XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 1024) && OpenCLBackend.padsRows(rows: 513, columns: 1024))
-        XCTAssertTrue(OpenCLBackend.padsRows(rows: 512, columns: 2048))
-        XCTAssertFalse(OpenCLBackend.padsRows(rows: 511, columns: 1024) || OpenCLBackend.padsRows(rows: 512, columns: 1040))
-        let padded = OpCatalog.cases(in: .products).filter { opCase in
-            guard case .op(.matmul(_, let transposeB)) = opCase.computation, opCase.tier != .benchmark else { return false }
-            let b = opCase.inputs[1].shape
-            let (rows, columns) = transposeB ? (b[b.rank - 1], b[b.rank - 2]) : (b[b.rank - 2], b[b.rank - 1])
-            return OpenCLBackend.padsRows(rows: rows, columns: columns)
+    /// Products with at least 256 rows of A and a B of at least 2^20 floats run on a packed B; the catalog's
+    /// sampled products at 257×1025×1024 (a one-column last panel) and 1031×257×4099 (A of 16 MiB or more: 8 panels per
+    /// work item, the last item of a row fewer) take that path, as do the bench's sgemm_1024 and sgemm_2048.
+    func testPackedRule() {
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 1024, k: 1024), 1)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 1024, k: 1024), 1)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 2048, n: 2048, k: 2048), 8)
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 255, n: 1024, k: 1024) ?? OpenCLBackend.packedPanels(m: 512, n: 512, k: 512))
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 64, n: 3136, k: 576), "the convolutions' weight-times-columns products stay direct")
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 257, n: 1025, k: 1024), 1)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 1031, n: 257, k: 4099), 8)
+        let sampled = OpCatalog.cases(in: .products).filter { $0.name == "matmul_sampled" }.map { $0.inputs.map(\.shape) }
+        XCTAssertEqual(sampled, [[[1024, 257], [1025, 1024]], [[1031, 4099], [4099, 257]]], "the catalog covers the packed path")
+    }
+
+    /// Every product of the catalog (quick and standard: sizes 1, primes, around the register block, every transpose,
+    /// batched, biases and fused activations) and the quick convolutions (a shared A, per-row biases) through
+    /// gemm_pack_b and gemm_forward_packed, with one and with three panels per work item (the last item of a row then
+    /// walks fewer).
+    func testEveryProductPassesThroughThePackedKernel() throws {
+        _ = try TestDevices.requireOpenCL()
+        let cases =
+            OpCatalog.cases(in: .products).filter { $0.tier <= .standard } + OpCatalog.cases(in: .convolution).filter { $0.tier == .quick }
+        for handle in TestDevices.openCLHandles {
+            let variants = try [1, 3].map { panels in
+                let backend = try OpenCLBackend(device: handle)
+                backend.gemmVariant = .registerBlocked
+                backend.packedPanels = { _, _, _ in panels }
+                return KernelVariant(backend, variant: "every product on a packed B, \(panels) panels per work item")
+            }
+            let results = TestDevices.check(cases, on: variants)
+            XCTAssertEqual(results.count, cases.count * variants.count)
         }
-        XCTAssertEqual(padded.count, 3, "the catalog covers the padded-rows path")
     }
 
     func testEveryTunableCandidatePassesTheCatalog() throws {

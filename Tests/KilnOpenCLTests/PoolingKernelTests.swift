@@ -35,6 +35,8 @@ final class PoolingKernelTests: XCTestCase {
     func testRowKernelsInPlaceOfTheFixedOnes() throws {
         XCTAssertTrue(OpenCLBackend.isPlain2x2(Pooling2D(kernel: [2, 2])))
         XCTAssertFalse(OpenCLBackend.isPlain2x2(Pooling2D(kernel: [2, 2], padding: [1, 1, 1, 1])))
+        // A ceil-mode window over an odd size reaches past the input, which the fixed kernels would read.
+        XCTAssertFalse(OpenCLBackend.isPlain2x2(Pooling2D(kernel: [2, 2], ceilMode: true)))
         let variants = try TestDevices.requireOpenCL().map { backend in
             KernelVariant(backend, variant: "the general max-pool row kernels") { op, x, out, shape in
                 switch op {

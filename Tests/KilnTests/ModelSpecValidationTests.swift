@@ -51,6 +51,17 @@ final class ModelSpecValidationTests: XCTestCase {
             try buildError("conv8k99999999999999999999"), "model spec: 'conv8k99999999999999999999': bad number 99999999999999999999")
     }
 
+    func testInputShapesThatCannotBeAreRejected() throws {
+        // `kiln export --input-shape 2^62,2^62,2^62` trapped multiplying the sizes in flatten (issue 15's fresh
+        // hostile inputs); a size of 0 or below is no shape either.
+        var random = RandomSource(seed: 0)
+        for shape in [[1 << 62, 1 << 62, 1 << 62], [1, 0, 8], [-1, 8, 8], []] {
+            XCTAssertThrowsError(try ModelSpec("flatten-dense10").build(inputShape: shape, random: &random, on: Device.named("cpu"))) {
+                XCTAssertTrue("\($0)".contains("the input shape \(shape) needs sizes of at least 1"), "\($0)")
+            }
+        }
+    }
+
     func testWindowsLargerThanTheInputAreRejected() throws {
         XCTAssertEqual(
             try buildError("maxpool50"),

@@ -84,7 +84,8 @@ kiln_status kiln_device_destroy(kiln_device *device);
 
 /** A checkpoint written by `kiln train` (or kiln_model_save_checkpoint): its layer list, weights, optimizer
  *  kind and input normalisation come from the file (the optimizer's state starts afresh). `sample_shape` is
- *  one example's shape (e.g. {1, 28, 28}); NULL with rank 0 means {1, 28, 28}. */
+ *  one example's shape (e.g. {1, 28, 28}); NULL with rank 0 means the image shape the checkpoint records
+ *  (`kiln train` and kiln_model_save_checkpoint record it), else {1, 28, 28}. */
 kiln_status kiln_model_load_checkpoint(
     kiln_device *device, const char *path, const int64_t *sample_shape, size_t sample_rank, kiln_model **model);
 /** A layer string ("cnn", "mlp" or e.g. "conv32k3p1-relu-maxpool2-flatten-dense10") with the weights of a

@@ -1,6 +1,8 @@
 // The pooling family (NCHW): max and average over windows, and their gradients. Window (oh, ow) tap (kh, kw) reads
 // input row oh * strideH - padTop + kh * dilationH and column ow * strideW - padLeft + kw * dilationW. Each decomposes
 // into the windows' taps (`Windows`), a maximum or a sum over them, and for the gradients each tap's share sent back.
+// Padding and the output size follow ONNX and PyTorch: any padding smaller than the window's extent, and with
+// `ceilMode` the output size rounded up as long as the last window starts inside the input or its leading padding.
 
 /// Attributes of 2-D pooling.
 public struct Pooling2D: Hashable, Sendable {
@@ -12,19 +14,27 @@ public struct Pooling2D: Hashable, Sendable {
     public var padding: [Int]
     /// `[vertical, horizontal]`.
     public var dilation: [Int]
-    /// Average pooling only: divide by the whole window (`true`) or by the elements inside the input (`false`).
+    /// Average pooling only: divide by the window's taps inside the padded input (`true`: the whole window, except
+    /// where `ceilMode` lets it reach past the padding, as PyTorch) or by its taps inside the input (`false`).
     public var countIncludePadding: Bool
+    /// Round the output size up rather than down (PyTorch's and ONNX's `ceil_mode`); a window that would start in the
+    /// trailing padding is dropped. Taps past the padding count as padding.
+    public var ceilMode: Bool
 
     public init(
         kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0, 0], dilation: [Int] = [1, 1],
-        countIncludePadding: Bool = true
+        countIncludePadding: Bool = true, ceilMode: Bool = false
     ) {
         self.kernel = kernel
         self.stride = stride ?? kernel
         self.padding = padding
         self.dilation = dilation
         self.countIncludePadding = countIncludePadding
+        self.ceilMode = ceilMode
     }
+
+    /// `(kernel − 1) · dilation + 1` along each axis: the rows and columns one window spans.
+    var extent: [Int] { (0..<2).map { (kernel[$0] - 1) * dilation[$0] + 1 } }
 
     /// The output shape for `x`; every window must hold at least one input element.
     func outputShape(input x: Shape, _ rule: ShapeRule) throws(ShapeError) -> Shape {
@@ -36,11 +46,12 @@ public struct Pooling2D: Hashable, Sendable {
             padding.count == 4 && padding.allSatisfy { $0 >= 0 },
             "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
         try rule.require(
-            padding[0] * 2 <= kernel[0] && padding[2] * 2 <= kernel[0] && padding[1] * 2 <= kernel[1] && padding[3] * 2 <= kernel[1],
-            "padding \(padding) is larger than half the window \(kernel)")
+            padding[0] < extent[0] && padding[2] < extent[0] && padding[1] < extent[1] && padding[3] < extent[1],
+            "padding \(padding) must be smaller than the window's extent \(extent) ((kernel − 1) · dilation + 1) on every side")
         try rule.require(x.count > 0, "zero-sized input")
         let convolution = Convolution2D(stride: stride, padding: padding, dilation: dilation)
-        let (oh, ow) = try convolution.outputSize(input: (x[2], x[3]), kernel: (kernel[0], kernel[1]), rule)
+        var (oh, ow) = try convolution.outputSize(input: (x[2], x[3]), kernel: (kernel[0], kernel[1]), rule)
+        if ceilMode { (oh, ow) = (roundedUpOutputs(input: x[2], axis: 0), roundedUpOutputs(input: x[3], axis: 1)) }
         // With dilation a window can skip over the whole input; every window must read at least one element.
         for (axis, outputs) in [(0, oh), (1, ow)] {
             for position in 0..<outputs {
@@ -53,6 +64,14 @@ public struct Pooling2D: Hashable, Sendable {
             }
         }
         return [x[0], x[1], oh, ow]
+    }
+
+    /// The output size along `axis` (0 height, 1 width) rounded up, less a last window that would start in the trailing
+    /// padding. The floor rule's check that one window fits the padded input has passed.
+    private func roundedUpOutputs(input: Int, axis: Int) -> Int {
+        let room = input + padding[axis] + padding[axis + 2] - extent[axis]
+        let outputs = (room + stride[axis] - 1) / stride[axis] + 1
+        return (outputs - 1) * stride[axis] >= input + padding[axis] ? outputs - 1 : outputs
     }
 
     /// The windows from an input of `inputShape` to an output of `outputShape`.
@@ -73,10 +92,18 @@ public struct Pooling2D: Hashable, Sendable {
         try taps(Tensor.ones([1, 1, windows.input.height, windows.input.width], on: device), windows)
     }
 
-    /// What each window's sum is divided by: the whole window, or the taps inside the input.
+    /// What each window's sum is divided by: the taps inside the padded input (the whole window without `ceilMode`),
+    /// or the taps inside the input.
     func divisor(_ windows: Windows, on device: Device) throws -> Tensor {
-        if countIncludePadding { return try Tensor.full(Double(kernel[0] * kernel[1]), shape: [], on: device) }
-        let masks = try insideMasks(windows, on: device)
+        if countIncludePadding && !ceilMode { return try Tensor.full(Double(kernel[0] * kernel[1]), shape: [], on: device) }
+        // Counting the padding is counting the taps inside the padded input, read as an input without padding.
+        let counted =
+            countIncludePadding
+            ? Windows(
+                kernel: windows.kernel, stride: windows.stride, dilation: windows.dilation, padding: [0, 0, 0, 0],
+                input: (windows.input.height + padding[0] + padding[2], windows.input.width + padding[1] + padding[3]),
+                output: windows.output) : windows
+        let masks = try insideMasks(counted, on: device)
         return try masks.dropFirst().reduce(masks[0]) { try $0 + $1 }
     }
 
@@ -203,7 +230,7 @@ struct AvgPool2D: Decomposable {
             for oh in 0..<geometry.outputHeight {
                 for ow in 0..<geometry.outputWidth {
                     let taps = geometry.inputIndices(plane: plane, oh: oh, ow: ow)
-                    let divisor = geometry.divisor(insideTaps: taps.count)
+                    let divisor = geometry.divisor(oh: oh, ow: ow, insideTaps: taps.count)
                     guard divisor > 0 else { continue }
                     y[geometry.outputIndex(plane: plane, oh: oh, ow: ow)] = taps.map { x[$0] }.reduce(0, +) / Scalar(divisor)
                 }
@@ -252,7 +279,7 @@ struct AvgPool2DBackward: Decomposable {
             for oh in 0..<geometry.outputHeight {
                 for ow in 0..<geometry.outputWidth {
                     let taps = geometry.inputIndices(plane: plane, oh: oh, ow: ow)
-                    let divisor = geometry.divisor(insideTaps: taps.count)
+                    let divisor = geometry.divisor(oh: oh, ow: ow, insideTaps: taps.count)
                     guard divisor > 0 else { continue }
                     let share = dy[geometry.outputIndex(plane: plane, oh: oh, ow: ow)] / Scalar(divisor)
                     for tap in taps { dx[tap] += share }
@@ -311,9 +338,15 @@ struct PoolingGeometry {
         return winner
     }
 
-    /// What a window's sum is divided by, given how many of its taps lie inside the input.
-    func divisor(insideTaps: Int) -> Int {
-        attributes.countIncludePadding ? attributes.kernel[0] * attributes.kernel[1] : insideTaps
+    /// What window `(oh, ow)`'s sum is divided by, given how many of its taps lie inside the input: with
+    /// `countIncludePadding`, its taps inside the padded input.
+    func divisor(oh: Int, ow: Int, insideTaps: Int) -> Int {
+        guard attributes.countIncludePadding else { return insideTaps }
+        let (kernel, stride, dilation, padding) = (attributes.kernel, attributes.stride, attributes.dilation, attributes.padding)
+        func counted(_ output: Int, axis: Int, input: Int) -> Int {
+            (0..<kernel[axis]).count { output * stride[axis] + $0 * dilation[axis] < input + padding[axis] + padding[axis + 2] }
+        }
+        return counted(oh, axis: 0, input: inputHeight) * counted(ow, axis: 1, input: inputWidth)
     }
 
     /// The flat index of `y[plane, oh, ow]`.

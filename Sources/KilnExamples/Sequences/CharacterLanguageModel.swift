@@ -8,7 +8,8 @@ import Kiln
 public final class CharacterLanguageModel {
     /// The model name stored in checkpoints (`kiln.model`).
     public static let modelName = "char-lstm"
-    static let modelKey = "kiln.model"
+    /// The metadata key that names a checkpoint's model (`char-lstm`).
+    public static let modelKey = "kiln.model"
     static let vocabularyKey = "kiln.vocabulary"
     static let hiddenKey = "kiln.hidden"
 

@@ -3,10 +3,11 @@
 import KilnCore
 
 extension KernelDescription {
-    /// gemm.cl: the register-blocked micro-kernel and the tiled transpose that feeds it transposed operands.
+    /// gemm.cl: the register-blocked micro-kernel (directly or on a packed B) and the tiled transpose that feeds it
+    /// transposed operands.
     static let gemm = KernelDescription(
         file: "gemm.cl",
-        entries: ["gemm_forward", "gemm_transpose"],
+        entries: ["gemm_forward", "gemm_pack_b", "gemm_forward_packed", "gemm_transpose"],
         tunables: [
             KernelTunable(name: "GEMM_ROWS", defaultValue: 6, candidates: [1, 2, 4, 6, 8]),
             KernelTunable(name: "GEMM_WIDTH", defaultValue: 16, candidates: [4, 8, 16]),
@@ -88,28 +89,15 @@ extension OpenCLBackend {
         let values = Dictionary(uniqueKeysWithValues: defines)
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
-        let forward = try kernel(description.file, "gemm_forward", defines: defines)
-        if Self.padsRows(rows: k, columns: n), !bias.isPerColumn, !context.quirks.transfersWithKernels {
-            // C' [M, N + pad] = A . B' [K, N + pad] (B's rows zero-padded), then C = C' without the pad columns.
-            let stride = n + Self.rowPadding
-            let copies = bBatchStride == 0 ? 1 : batch
-            let paddedB = try workspace(.paddedB, count: copies * k * stride)
-            try enqueueFill(paddedB, count: copies * k * stride)
-            try enqueueCopyRows(
-                b, rowPitch: n, slicePitch: bBatchStride, to: paddedB, rowPitch: stride, slicePitch: k * stride, rowLength: n, rows: k,
-                slices: copies)
-            let paddedC = try workspace(.paddedC, count: batch * m * stride)
-            try gemm(
-                a: a, aBatchStride: aBatchStride, b: paddedB, bBatchStride: bBatchStride == 0 ? 0 : k * stride, c: paddedC,
-                cBatchStride: m * stride, m: m, n: stride, k: k, batch: batch, bias: bias, activation: activation, tunables: tunables)
-            try enqueueCopyRows(
-                paddedC, rowPitch: stride, slicePitch: m * stride, to: c, rowPitch: n, slicePitch: cBatchStride, rowLength: n, rows: m,
-                slices: batch)
+        if let panelsPerItem = packedPanels(m, n, k) {
+            try packedGemm(
+                a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n, k: k,
+                batch: batch, bias: bias, activation: activation, defines: defines, panelsPerItem: panelsPerItem)
             return
         }
         // Without a bias the kernel never reads it; any buffer fills the slot.
         try launch(
-            forward,
+            try kernel(description.file, "gemm_forward", defines: defines),
             [
                 .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
                 .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode), .int(KernelCodes.activation(activation)),
@@ -119,16 +107,46 @@ extension OpenCLBackend {
             preferredLocal: Self.gemmLocal)
     }
 
-    /// Whether `gemm` pads the rows of a B with `rows` rows of `columns` floats (and of C). Rows whose stride is a
-    /// multiple of 4 KiB (N a multiple of 1024 floats) all map to the same cache sets, so the micro-kernel's
-    /// column panel of a long B keeps evicting itself: measured on pocl, 75 GFLOP/s at 2048³ against 136 with
-    /// N = 2064, and 117 against 149 at 1024³. The product then runs on copies with `rowPadding` more columns
-    /// (two rectangular buffer copies and a fill, about 1% of the product's time at 2048). A per-column bias
-    /// (linear layers) keeps the plain path: the pad columns would read past it.
-    static func padsRows(rows: Int, columns: Int) -> Bool { columns % 1024 == 0 && rows >= 512 }
+    /// Whether `gemm` runs an `m` x `k` x `n` product on B packed into column panels (gemm.cl's gemm_pack_b and
+    /// gemm_forward_packed), and if so how many panels one work item walks; nil for the direct kernel. Packed when B
+    /// is at least 2^20 floats (streaming a panel of a row-major B then misses the TLB on every step and, for rows a
+    /// multiple of 4 KiB long, keeps evicting itself) and A has at least 256 rows, so the pass packing B costs under
+    /// about 3% of the product (pocl: 0.3 ms against 10 ms at 1024^3). 8 panels per item when A is 16 MiB or more, so a
+    /// block of rows of A comes from cache for 7 of its 8 panels (2048^3 on pocl: 185 -> 205 GFLOP/s), else 1 (more
+    /// work items; within noise at 1024^3). The backend's `packedPanels` defaults to this rule.
+    static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
+        guard m >= 256, k * n >= 1 << 20 else { return nil }
+        return m * k >= 1 << 22 ? 8 : 1
+    }
 
-    /// Columns added to an aliasing B and C (one GEMM_WIDTH vector, so rows stay 64-byte aligned).
-    static let rowPadding = 16
+    /// `gemm` through gemm_pack_b and gemm_forward_packed (the same result, bit for bit), each work item walking
+    /// `panelsPerItem` column panels.
+    func packedGemm(
+        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
+        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias, activation: UnaryFunction?, defines: [(String, Int)], panelsPerItem: Int
+    ) throws {
+        let width = defines.first { $0.0 == "GEMM_WIDTH" }?.1 ?? 1
+        let rows = defines.first { $0.0 == "GEMM_ROWS" }?.1 ?? 1
+        let panels = (n + width - 1) / width
+        let copies = bBatchStride == 0 ? 1 : batch
+        let packedCount = panels * k * width
+        let packed = try workspace(.packedB, count: copies * packedCount)
+        try launch(
+            try kernel(KernelDescription.gemm.file, "gemm_pack_b", defines: defines),
+            [.buffer(b), .buffer(packed), .int(k), .int(n), .int(bBatchStride)],
+            global: [panels, (k + Self.packRows - 1) / Self.packRows, copies], preferredLocal: Self.gemmLocal)
+        try launch(
+            try kernel(KernelDescription.gemm.file, "gemm_forward_packed", defines: defines),
+            [
+                .buffer(a), .buffer(packed), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride),
+                .int(bBatchStride == 0 ? 0 : packedCount), .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode),
+                .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)), .int(panelsPerItem),
+            ],
+            global: [(m + rows - 1) / rows, (panels + panelsPerItem - 1) / panelsPerItem, batch], preferredLocal: Self.gemmLocal)
+    }
+
+    /// Rows of B one work item of gemm_pack_b copies (gemm.cl's GEMM_PACK_ROWS).
+    static let packRows = 32
 
     /// `input` [batch, rows, columns] transposed into the `role` workspace as [batch, columns, rows] by `gemm_transpose`.
     func transposed(

@@ -18,11 +18,11 @@ extension OpenCLBackend {
     /// Work items per group of the pooling kernels; fixed so pocl compiles each kernel once.
     static let poolingLocal = [64]
 
-    /// 2x2 windows at stride 2 without padding or dilation: the fixed kernels `pool2d_forward_max_2x2` and
-    /// `pool2d_backward_max_2x2`.
+    /// 2x2 windows at stride 2 without padding, dilation or ceil mode (whose last window may reach past the input):
+    /// the fixed kernels `pool2d_forward_max_2x2` and `pool2d_backward_max_2x2`.
     static func isPlain2x2(_ attributes: Pooling2D) -> Bool {
         attributes.kernel == [2, 2] && attributes.stride == [2, 2] && attributes.dilation == [1, 1]
-            && attributes.padding.allSatisfy { $0 == 0 }
+            && attributes.padding.allSatisfy { $0 == 0 } && !attributes.ceilMode
     }
 
     func pool2d(_ attributes: Pooling2D, maximum: Bool, x: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape) throws {
@@ -49,7 +49,7 @@ extension OpenCLBackend {
         } else {
             let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_forward_avg")
             try launch(
-                kernel, [.buffer(x.buffer), .buffer(out), .int(attributes.countIncludePadding ? 1 : 0)] + geometry,
+                kernel, [.buffer(x.buffer), .buffer(out)] + averaging(attributes) + geometry,
                 global: [outShape.count], preferredLocal: Self.poolingLocal)
         }
     }
@@ -94,9 +94,14 @@ extension OpenCLBackend {
         let kernel = try kernel(KernelDescription.pool2d.file, "pool2d_backward_avg")
         try launch(
             kernel,
-            [.buffer(dy.buffer), .buffer(out), .int(attributes.countIncludePadding ? 1 : 0)]
+            [.buffer(dy.buffer), .buffer(out)] + averaging(attributes)
                 + poolingGeometry(attributes, input: outShape, output: dy.shape),
             global: [outShape.count], preferredLocal: Self.poolingLocal)
+    }
+
+    /// The average kernels' arguments before the geometry: whether the padding counts, and the bottom and right padding.
+    private func averaging(_ attributes: Pooling2D) -> [KernelArgument] {
+        [.int(attributes.countIncludePadding ? 1 : 0), .int(attributes.padding[2]), .int(attributes.padding[3])]
     }
 
     /// The `POOL_GEOMETRY` arguments of pool2d.cl, in its order: P, H, W, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW.

@@ -38,6 +38,9 @@ public final class OpenCLBackend: Backend {
     var tunedDefaults: [String: [(String, Int)]] = [:]
     /// The GEMM kernel family products run with (see `GemmVariant.preferred`); set it to run the other.
     public var gemmVariant: GemmVariant
+    /// Which products gemm.cl runs on a packed B, and with how many panels per work item (`OpenCLBackend.packedPanels`
+    /// unless a test sends every product there).
+    var packedPanels: (_ m: Int, _ n: Int, _ k: Int) -> Int? = OpenCLBackend.packedPanels
 
     private struct KernelKey: Hashable {
         let file: String
@@ -69,8 +72,16 @@ public final class OpenCLBackend: Backend {
     }
 
     public func write(_ values: [Float], to storage: any DeviceStorage) throws {
+        try values.withUnsafeBufferPointer { try write($0, to: storage) }
+    }
+
+    /// One blocking copy from the caller's memory to the device.
+    public func write(_ values: UnsafeBufferPointer<Float>, to storage: any DeviceStorage) throws {
         let storage = try own(storage)
-        try values.withUnsafeBytes { bytes in try storage.buffer.write(from: bytes) }
+        guard values.count == storage.count else {
+            throw OpenCLError.invalidLaunch(kernel: "write", reason: "writing \(values.count) floats into storage of \(storage.count)")
+        }
+        try storage.buffer.write(from: UnsafeRawBufferPointer(values))
     }
 
     public func write(_ values: [Double], to storage: any DeviceStorage) throws {
@@ -78,10 +89,18 @@ public final class OpenCLBackend: Backend {
     }
 
     public func readFloats(_ storage: any DeviceStorage) throws -> [Float] {
-        let storage = try own(storage)
         var values = [Float](repeating: 0, count: storage.count)
-        try values.withUnsafeMutableBytes { bytes in try storage.buffer.read(into: bytes) }
+        try values.withUnsafeMutableBufferPointer { try read(storage, into: $0) }
         return values
+    }
+
+    /// One blocking copy from the device into the caller's memory.
+    public func read(_ storage: any DeviceStorage, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let storage = try own(storage)
+        guard destination.count == storage.count else {
+            throw OpenCLError.invalidLaunch(kernel: "read", reason: "reading \(storage.count) floats into a buffer of \(destination.count)")
+        }
+        try storage.buffer.read(into: UnsafeMutableRawBufferPointer(destination))
     }
 
     public func readDoubles(_ storage: any DeviceStorage) throws -> [Double] {
@@ -258,41 +277,6 @@ public final class OpenCLBackend: Backend {
         try fill(buffer, count: count, value: 0)
     }
 
-    /// Enqueues filling the first `count` floats of `buffer` with zeros (elementwise.cl's `fill_forward` where
-    /// `context.quirks.transfersWithKernels` holds).
-    func enqueueFill(_ buffer: OpenCLBuffer, count: Int) throws {
-        if context.quirks.transfersWithKernels {
-            try fill(buffer, count: count, value: 0)
-            return
-        }
-        var zero: Float = 0
-        try check(
-            clEnqueueFillBuffer(
-                context.queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0, count * MemoryLayout<Float>.size, 0, nil, nil),
-            "clEnqueueFillBuffer")
-        launchCount += 1
-    }
-
-    /// Enqueues a copy of `slices` blocks of `rows` rows of `rowLength` floats between buffers whose rows and
-    /// blocks lie the given pitches (in floats) apart (`clEnqueueCopyBufferRect`).
-    func enqueueCopyRows(
-        _ source: OpenCLBuffer, rowPitch sourceRowPitch: Int, slicePitch sourceSlicePitch: Int, to destination: OpenCLBuffer,
-        rowPitch destinationRowPitch: Int, slicePitch destinationSlicePitch: Int, rowLength: Int, rows: Int, slices: Int
-    ) throws {
-        let size = MemoryLayout<Float>.size
-        var origin = [0, 0, 0]
-        var region = [rowLength * size, rows, slices]
-        // A slice pitch of 0 lets the driver derive it; one slice never uses it.
-        let sourceSlice = slices == 1 ? 0 : sourceSlicePitch * size
-        let destinationSlice = slices == 1 ? 0 : destinationSlicePitch * size
-        try check(
-            clEnqueueCopyBufferRect(
-                context.queue, source.memory, destination.memory, &origin, &origin, &region, sourceRowPitch * size, sourceSlice,
-                destinationRowPitch * size, destinationSlice, 0, nil, nil),
-            "clEnqueueCopyBufferRect")
-        launchCount += 1
-    }
-
     /// Scratch memory for `role`, at least `count` floats, kept and reused across launches (it only
     /// grows), so a replayed plan allocates nothing. Reuse is safe: the queue is in order, and each role
     /// is used by one op at a time.
@@ -315,8 +299,8 @@ public final class OpenCLBackend: Backend {
 /// The roles scratch memory plays inside one op; each role has its own buffer.
 enum Workspace: Hashable {
     case transposedA, transposedB, transposedWeight, columns, rows, weightPartials, partialSums, reducedStage, reducedStageAlternate
-    /// `gemm`'s B and C with padded rows (`padsRows`).
-    case paddedB, paddedC
+    /// `gemm`'s B packed into column panels (`packsB`).
+    case packedB
     /// `conv2d_narrow.cl`: the zero-padded input.
     case paddedInput
     /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.

@@ -125,6 +125,11 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(kiln_model_load_checkpoint(device, "/nonexistent/x.safetensors", sample, 3, &loaded), KILN_ERROR_FILE, "/nonexistent/x.safetensors");
     const int64_t other_sample[3] = {1, 10, 10};
     EXPECT_STATUS(kiln_model_load_checkpoint(device, path, other_sample, 3, &loaded), KILN_ERROR_FILE, "4.weight");
+    /* Without a sample shape, the one the checkpoint records ({1, 8, 8}, not the default {1, 28, 28}). */
+    OK(kiln_model_load_checkpoint(device, path, NULL, 0, &loaded));
+    OK(kiln_model_run(loaded, x, shape, 4, again, N * 3, &count));
+    for (int i = 0; i < N * 3; i++) EXPECT(y[i] == again[i], "output %d: %f after loading, %f before", i, again[i], y[i]);
+    OK(kiln_model_destroy(loaded));
     OK(kiln_model_load_checkpoint(device, path, sample, 3, &loaded));
     OK(kiln_model_run(loaded, x, shape, 4, again, N * 3, &count));
     for (int i = 0; i < N * 3; i++) EXPECT(y[i] == again[i], "output %d: %f after loading, %f before", i, again[i], y[i]);
