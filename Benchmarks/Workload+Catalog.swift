@@ -9,16 +9,16 @@ import KilnCheck
 
 extension Workload {
     /// Every workload, in the order the bench runs them.
-    public static let all: [Workload] = catalog(trainingBatch: 64)
+    public static let all: [Workload] = catalog()
 
     /// Every workload, the training steps at `trainingBatch` examples (images; character streams for the
-    /// char-LSTM). Their checks keep their own small batches.
-    public static func catalog(trainingBatch: Int) -> [Workload] {
+    /// char-LSTM), by default each at its own (64 images, 32 streams). Their checks keep their own small batches.
+    public static func catalog(trainingBatch: Int? = nil) -> [Workload] {
         OpCatalog.benchmarkCases.map(Workload.init(case:)) + [
-            trainingStep(name: "cnn_train_step", model: .cnn, batch: trainingBatch, checkBatch: 8),
-            trainingStep(name: "mlp_train_step", model: .mlp, batch: trainingBatch),
-            trainingStep(name: "resnet_train_step", model: resNet, batch: trainingBatch, checkBatch: 4),
-            characterLSTMStep(streams: trainingBatch),
+            trainingStep(name: "cnn_train_step", model: .cnn, batch: trainingBatch ?? 64, checkBatch: 8),
+            trainingStep(name: "mlp_train_step", model: .mlp, batch: trainingBatch ?? 64),
+            trainingStep(name: "resnet_train_step", model: resNet, batch: trainingBatch ?? 64, checkBatch: 4),
+            characterLSTMStep(streams: trainingBatch ?? 32),
         ]
     }
 

@@ -49,8 +49,8 @@ struct BenchCommand: ParsableCommand {
     var gemmShapes: [String] = []
     @Option(help: "Time an ONNX model's inference instead of the workloads (free dimensions set to --batch).")
     var onnx: String?
-    @Option(help: "The batch size of the training-step workloads (char-LSTM: streams) and of --onnx.")
-    var batch = 64
+    @Option(help: "The batch size of the training-step workloads (char-LSTM: streams) and of --onnx (default: 64; 32 streams).")
+    var batch: Int?
 
     func validate() throws {
         for name in workloads where Workload.named(name) == nil {
@@ -62,7 +62,7 @@ struct BenchCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: onnx) else { throw ValidationError("--onnx: no file \(onnx)") }
             guard workloads.isEmpty else { throw ValidationError("--onnx times the model alone; leave out --workload") }
         }
-        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be positive") }
         for shape in gemmShapes {
             do { _ = try Workload.gemm(shape) } catch { throw ValidationError(String(describing: error)) }
         }
@@ -72,8 +72,8 @@ struct BenchCommand: ParsableCommand {
     /// The workloads to run: an ONNX model, or those named (all when none is, unless --gemm names shapes) and the
     /// --gemm shapes, training steps at --batch.
     func chosenWorkloads() throws -> [Workload] {
-        if let onnx { return [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: onnx)), file: onnx, batch: batch)] }
-        let catalog = batch == 64 ? Workload.all : Workload.catalog(trainingBatch: batch)
+        if let onnx { return [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: onnx)), file: onnx, batch: batch ?? 64)] }
+        let catalog = batch == nil ? Workload.all : Workload.catalog(trainingBatch: batch)
         let named = workloads.compactMap { name in catalog.first { $0.name == name.lowercased() } }
         let gemms = try gemmShapes.map(Workload.gemm)
         return workloads.isEmpty && gemms.isEmpty ? catalog : named + gemms
@@ -126,7 +126,7 @@ struct BenchTable {
     let showsBaseline: Bool
 
     private static let columns: [(title: String, width: Int)] = [
-        ("workload", 18), ("device", 9), ("check", 13), ("build ms", 14), ("1st step ms", 16), ("median ms", 10),
+        ("workload", 20), ("device", 9), ("check", 13), ("build ms", 14), ("1st step ms", 16), ("median ms", 10),
         ("min ms", 9), ("max ms", 9), ("GFLOP/s", 8), ("items/s", 9), ("noise", 6),
     ]
 
