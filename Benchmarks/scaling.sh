@@ -10,6 +10,8 @@
 # and AVX-512 figures). Data: $OUT/scaling.json (every figure with its source) and one CSV per chart; charts:
 # Docs/images/scaling-{cnn,gemm,memory}.svg (the subtitle says where it was measured: set MACHINE, e.g. "quiet
 # machine"). Run from anywhere after `swift build -c release` and the peers' setup.sh; REPS sets the replicates.
+# FMA_PEAK=233 draws that figure (GFLOP/s) instead of the one measured here (on a busy machine the other processes
+# take the cores from fma_peak too); CHARTS_ONLY=1 redraws the charts from the data already in $OUT.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KILN=${KILN:-$ROOT/.build/release/kiln}
@@ -26,6 +28,7 @@ SQUARE=${SQUARE:-64 128 $SIZES}
 mkdir -p "$OUT" "$IMAGES" || exit 1
 log() { echo "== $* $(date +%T)"; }
 
+if [ -z "${CHARTS_ONLY:-}" ]; then
 log "FMA peak"
 if ! gcc -O2 -march=native -pthread "$PEERS/fma_peak.c" -o "$OUT/fma_peak" 2>/dev/null; then
   # A CPU without AVX-512: build both paths anyway; the AVX-512 one stops the program after the AVX2 line.
@@ -59,17 +62,21 @@ for b in $BATCHES; do
   "$V" "$ROOT/Benchmarks/peers/scaling.py" cnn "$REPS" "$b" >> "$OUT/torch_cnn.log" 2>&1
 done
 
+fi
+
 log "tables and charts"
-python3 - "$OUT" "$MACHINE $(date +%F), $(nproc) cores" <<'PY' || exit 1
+python3 - "$OUT" "$MACHINE $(date +%F), $(nproc) cores" "${FMA_PEAK:-}" <<'PY' || exit 1
 import json, os, re, sys
 out, where = sys.argv[1], sys.argv[2]
-def jsonl(name):
-    return [json.loads(l) for l in open(os.path.join(out, name)) if l.startswith("{")]
-def results(name):
-    return [l for l in open(os.path.join(out, name)) if l.startswith("RESULT")]
+def lines(name):  # a part that did not run (or was stopped) leaves its file missing or short
+    path = os.path.join(out, name)
+    return open(path).read().splitlines() if os.path.exists(path) else []
+def jsonl(name): return [json.loads(l) for l in lines(name) if l.startswith("{")]
+def results(name): return [l for l in lines(name) if l.startswith("RESULT")]
 def median(line): return float(re.search(r"all\[median=([0-9.]+)", line).group(1))
-peaks = [float(m) for m in re.findall(r"GFLOPS_\w+_fma: total=([0-9.]+)", open(os.path.join(out, "fma_peak.log")).read())]
-fma = max(peaks) if peaks else None
+peaks = [float(m) for m in re.findall(r"GFLOPS_\w+_fma: total=([0-9.]+)", "\n".join(lines("fma_peak.log")))]
+fma_measured = max(peaks) if peaks else None
+fma = float(sys.argv[3]) if sys.argv[3] else fma_measured
 # FLOPs of one training image of the CNN: forward 2·MACs of conv1 (28·28·32·9), conv2 (14·14·64·32·9), dense
 # 3136·128 and 128·10; backward twice the forward except conv1, whose input needs no gradient.
 conv1, conv2, dense = 2 * 28 * 28 * 32 * 9, 2 * 14 * 14 * 64 * 32 * 9, 2 * (3136 * 128 + 128 * 10)
@@ -91,7 +98,7 @@ for r in jsonl("kiln_cnn.jsonl"):
 for l in results("torch_cnn.log"):
     batch = int(re.search(r"batch=(\d+)", l).group(1))
     cnn.setdefault(batch, {}).update(torch_img_s=median(l), torch_mib=float(re.search(r"peak_mib=([0-9.]+)", l).group(1)))
-data = {"where": where, "fma_peak_gflops": fma, "cnn_flops_per_image": cnn_flops,
+data = {"where": where, "fma_peak_gflops": fma, "fma_peak_measured_gflops": fma_measured, "cnn_flops_per_image": cnn_flops,
         "gemm": [{"m": m, "n": n, "k": k, **v} for (m, n, k), v in sorted(gemm.items())],
         "cnn": [{"batch": b, **v} for b, v in sorted(cnn.items())]}
 json.dump(data, open(os.path.join(out, "scaling.json"), "w"), indent=1)
@@ -116,14 +123,14 @@ with open(os.path.join(out, "memory.csv"), "w") as f:
     f.write("batch,Kiln (pocl) plan peak,PyTorch resident-set growth\n")
     for b, v in sorted(cnn.items()): f.write(f"{b},{cell(v.get('kiln_mib'))},{cell(v.get('torch_mib'))}\n")
 with open(os.path.join(out, "levels.sh"), "w") as f:
-    f.write(f"FMA={fma if fma else ''}\nCNN_BOUND={fma * 1e9 / cnn_flops if fma else ''}\nCNN_MFLOP={cnn_flops / 1e6:.1f}\n")
+    f.write(f"FMA={fma if fma else ''}\nFMA_SOURCE={'given' if sys.argv[3] else 'measured'}\nCNN_BOUND={fma * 1e9 / cnn_flops if fma else ''}\nCNN_MFLOP={cnn_flops / 1e6:.1f}\n")
 print(json.dumps(data, indent=1))
 PY
 # shellcheck disable=SC1091
 . "$OUT/levels.sh"
 FMA_LEVEL=(); CNN_LEVEL=()
-[ -n "$FMA" ] && FMA_LEVEL=(--level "FMA peak ($(printf %.0f "$FMA") GFLOP/s)=$FMA")
-[ -n "$CNN_BOUND" ] && CNN_LEVEL=(--level "FMA peak ÷ $CNN_MFLOP MFLOP per image=$CNN_BOUND")
+[ -n "$FMA" ] && FMA_LEVEL=(--level "FMA peak ($(printf %.0f "$FMA") GFLOP/s, $FMA_SOURCE)=$FMA")
+[ -n "$CNN_BOUND" ] && CNN_LEVEL=(--level "FMA peak ($(printf %.0f "$FMA") GFLOP/s, $FMA_SOURCE) ÷ $CNN_MFLOP MFLOP per image=$CNN_BOUND")
 "$KILN" chart "$OUT/gemm.csv" -o "$IMAGES/scaling-gemm.svg" --log-x "${FMA_LEVEL[@]}" --y-label "GFLOP/s" \
   --title "SGEMM: GFLOP/s against size (C[M,N] = A[M,K]·B[K,N])" --subtitle "$MACHINE $(date +%F), $(nproc) cores; Kiln on pocl, NumPy/OpenBLAS"
 "$KILN" chart "$OUT/cnn.csv" -o "$IMAGES/scaling-cnn.svg" --log-x "${CNN_LEVEL[@]}" --y-label "images/s" \

@@ -4,7 +4,8 @@ PyTorch's default initialisation (Kiln's `pytorchDefault`), inputs standardised 
 standard deviation (Kiln's default `--normalize standard`), softmax cross-entropy, SGD momentum 0.9, batch 64
 (shuffled per epoch, last partial batch dropped), lr 0.03 cosine-annealed to 0 over 10 epochs, one rate per epoch
 (lr_e = 0.015 (1 + cos(pi e / 10)), Kiln's schedule). The test set is measured after every epoch, outside the timing.
-Usage: python3 fmnist_recipe.py [EPOCHS] [TARGET_PERCENT]   (default 10 epochs, target 91)
+Usage: python3 fmnist_recipe.py [EPOCHS] [TARGET_PERCENT]   (default 10 epochs, target 91; TORCH_THREADS, default
+every core)
 Prints an EPOCH line per epoch (training seconds so far, test accuracy) and
   RESULT torch fmnist_recipe time_to_TARGET s=<training seconds until the first epoch at or above it, or none>
 """
@@ -16,7 +17,7 @@ EPOCHS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 TARGET = float(sys.argv[2]) if len(sys.argv) > 2 else 91.0
 BS, LR, MOM, COSINE = 64, 0.03, 0.9, 10
 D = os.environ.get("FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
-torch.set_num_threads(os.cpu_count()); torch.manual_seed(0)
+torch.set_num_threads(int(os.environ.get("TORCH_THREADS", os.cpu_count()))); torch.manual_seed(0)
 
 def idx(name):
     with gzip.open(os.path.join(D, name)) as f: b = f.read()
