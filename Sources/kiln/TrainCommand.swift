@@ -44,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     var progress: ProgressStyle = .auto
     @Option(help: "With --model char-lstm: the text file to learn (a character-level language model).")
     var text: String?
+    @Flag(help: "Also measure the test set after every epoch (for time to accuracy; it selects nothing).")
+    var testEveryEpoch = false
     @Option(help: "Stop after this many steps, printing each step's loss (to compare devices step by step).")
     var steps: Int?
     @OptionGroup(title: "Distributed training (under mpirun)") var distributedOptions: DistributedOptions
@@ -152,12 +154,16 @@ struct TrainCommand: ParsableCommand {
                 print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)")
                 return
             }
-            guard let report else {
+            guard var report else {
                 try run.save(trainer, reports: reports)
                 print(
                     "interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume"
                 )
                 throw ExitCode(130)
+            }
+            if testEveryEpoch {
+                let test = try trainer.evaluate(trainer.data.test)
+                (report.testLoss, report.testAccuracy) = (test.loss, test.accuracy)
             }
             reports.append(report)
             print(Metrics.line(report) + (reports.bestValidationEpoch == report.epoch ? "  (best)" : ""))
