@@ -101,14 +101,20 @@ struct GraphEmitter {
                 "MaxPool", [input], name: node + "/MaxPool",
                 [
                     Self.ints("kernel_shape", pool.kernel), Self.ints("strides", pool.stride), Self.ints("pads", pool.padding),
-                    Self.ints("dilations", pool.dilation),
+                    Self.ints("dilations", pool.dilation), Self.int("ceil_mode", pool.ceilMode ? 1 : 0),
                 ])
         case let pool as AvgPool2D:
+            // AveragePool takes dilations from opset 19 on; the exporter writes opset 17.
+            guard pool.dilation.allSatisfy({ $0 == 1 }) else {
+                throw ONNXError.unsupportedLayer(
+                    "layer \(name.isEmpty ? "" : "'\(String(name.dropLast()))' ")is average pooling with dilation \(pool.dilation), "
+                        + "which ONNX's AveragePool has only from opset 19; Kiln exports opset 17")
+            }
             return add(
                 "AveragePool", [input], name: node + "/AveragePool",
                 [
                     Self.ints("kernel_shape", pool.kernel), Self.ints("strides", pool.stride), Self.ints("pads", pool.padding),
-                    Self.int("count_include_pad", pool.countIncludePadding ? 1 : 0),
+                    Self.int("count_include_pad", pool.countIncludePadding ? 1 : 0), Self.int("ceil_mode", pool.ceilMode ? 1 : 0),
                 ])
         case is GlobalAvgPool2D:
             return add("GlobalAveragePool", [input], name: node + "/GlobalAveragePool")

@@ -50,6 +50,24 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// Pooling in ceil mode with padding up to the window's extent (max and average, both count_include_pad modes)
+    /// exports with ceil_mode and re-imports to the same outputs; average pooling with dilation, which opset 17's
+    /// AveragePool lacks, is refused naming the layer.
+    func testCeilModePoolingRoundTripsAndDilatedAveragePoolingIsRefused() throws {
+        for device in try availableDevices() {
+            let model = Sequential([
+                MaxPool2D(kernel: [3], stride: [2], padding: [2], ceilMode: true),
+                AvgPool2D(kernel: [2], stride: [2], padding: [1], countIncludePadding: true, ceilMode: true),
+                AvgPool2D(kernel: [3], stride: [2], padding: [1], countIncludePadding: false, ceilMode: true),
+            ])
+            try checkRoundTrip(model, inputShape: [nil, 2, 11, 11], batch: [2, 0, 0, 0], on: device)
+            let dilated = Sequential([AvgPool2D(kernel: [2], dilation: [2])])
+            XCTAssertThrowsError(try ONNXExport.model(dilated, inputShape: [nil, 1, 8, 8], on: device)) {
+                XCTAssertTrue("\($0)".contains("'0' is average pooling with dilation [2, 2]"), "\($0)")
+            }
+        }
+    }
+
     func testLSTMLayerRoundTripsThroughONNX() throws {
         for device in try availableDevices() {
             var random = RandomSource(seed: 11)
