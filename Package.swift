@@ -79,10 +79,11 @@ let package = Package(
         .target(name: "CKilnMPI", path: "Sources/CKilnMPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "KilnDistributed", dependencies: ["Kiln", "CKilnMPI"], path: "Sources/KilnDistributed"),
 
-        // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps)
+        // MARK: Benchmarks: the workloads `kiln bench` runs (the catalog's benchmark cases and whole training steps) and its
+        // scaling charts
         .target(
-            name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck"], path: "Benchmarks",
-            exclude: ["compare-peers.sh", "mpi-scaling.sh"]),
+            name: "KilnBenchmarks", dependencies: ["Kiln", "KilnCheck", "KilnExamples"], path: "Benchmarks",
+            exclude: ["compare-peers.sh", "mpi-scaling.sh", "scaling.sh", "time-to-accuracy.sh", "cold-start.sh", "peers"]),
 
         // MARK: Command line
         .executableTarget(

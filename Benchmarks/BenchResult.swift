@@ -62,6 +62,9 @@ public struct BenchResult: Codable, Equatable {
     public var foreignCores: Double?
     /// Kernel launches and device copies per step of the compiled plan, counted by the backend.
     public var launches: Int?
+    /// Device memory the compiled plan holds at its peak: intermediates with buffer reuse, plus variables,
+    /// inputs and constants (`Plan.Report.peakBytes`; a backend's scratch space for im2col is not counted).
+    public var peakMemoryBytes: Int?
 
     /// From `--baseline`: the saved median, this median over it, and whether this run is slower
     /// beyond both runs' spread.
@@ -99,6 +102,7 @@ public struct BenchResult: Codable, Equatable {
         case itemsPerS = "items_per_s"
         case foreignCores = "foreign_cores"
         case launches
+        case peakMemoryBytes = "peak_memory_bytes"
         case baselineMedianMs = "baseline_median_ms"
         case baselineRatio = "baseline_ratio"
         case regression
@@ -130,6 +134,7 @@ public struct BenchResult: Codable, Equatable {
         try container.encode(itemsPerS, forKey: .itemsPerS)
         try container.encode(foreignCores, forKey: .foreignCores)
         try container.encode(launches, forKey: .launches)
+        try container.encode(peakMemoryBytes, forKey: .peakMemoryBytes)
         try container.encode(baselineMedianMs, forKey: .baselineMedianMs)
         try container.encode(baselineRatio, forKey: .baselineRatio)
         try container.encode(regression, forKey: .regression)
@@ -186,6 +191,8 @@ public enum BenchError: Error, CustomStringConvertible, Equatable {
     case unknownWorkload(String)
     case baseline(file: String, reason: String)
     case check(String)
+    /// A `--gemm` shape that is not `N` or `MxNxK` with positive sizes.
+    case gemmShape(String)
 
     public var description: String {
         switch self {
@@ -195,6 +202,8 @@ public enum BenchError: Error, CustomStringConvertible, Equatable {
             "baseline \(file) \(reason)"
         case .check(let message):
             message
+        case .gemmShape(let text):
+            "--gemm '\(text)': expected N (an N×N×N product) or MxNxK (C[M,N] = A[M,K]·B[K,N]) with sizes from 1 to 65536"
         }
     }
 }

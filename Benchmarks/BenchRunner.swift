@@ -159,6 +159,7 @@ public final class BenchRunner {
         result.runsPerReplicate = inner
         result.foreignCores = foreign.isEmpty ? nil : Self.median(foreign)
         result.launches = instance.plan.kernelLaunchesPerRun
+        result.peakMemoryBytes = instance.plan.report.peakBytes
         result.gflops = workload.flopsPerStep.map { $0 / (median / 1000) / 1e9 }
         result.itemsPerS = workload.itemsPerStep.map { Double($0) / (median / 1000) }
     }

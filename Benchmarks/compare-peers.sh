@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The comparison in the README's "Measured" section: the peer scripts of ../shared/peers (after its
-# setup.sh), one after another, then `kiln bench` on pocl, each output in $OUT/NAME.log. Run it on a quiet
+# setup.sh) and of Benchmarks/peers, one after another, then `kiln bench` on pocl, each output in $OUT/NAME.log. Run it on a quiet
 # machine from the repository root after `swift build -c release`; quote ratios from one run only.
 set -u
 V=${PEERS_VENV:-/tmp/kiln-peers/venv}/bin/python
 BIN=${PEERS_BIN:-/tmp/kiln-peers/bin}
 PEERS=${PEERS:-$(cd "$(dirname "$0")/../../shared/peers" && pwd)}
 KILN=$(cd "$(dirname "$0")/.." && pwd)/.build/release/kiln
+MINE=$(cd "$(dirname "$0")" && pwd)/peers
+export PEERS
 OUT=${OUT:-/tmp/kiln-peers-run}
 mkdir -p "$OUT"
 cd "$PEERS" || exit 1
@@ -32,4 +34,10 @@ run train_jax_cnn "$V" train_fmnist.py jax cnn 1 400
 run train_jax_mlp "$V" train_fmnist.py jax mlp 1 1400
 run train_tinygrad_cnn env DEV=CL "$V" train_fmnist.py tinygrad cnn 1 200
 run train_tinygrad_mlp env DEV=CL "$V" train_fmnist.py tinygrad mlp 1 1000
+# The workloads users run (issue 16): Benchmarks/peers, same shapes as kiln bench's resnet_train_step and
+# charlstm_train_step.
+run resnet_torch "$V" "$MINE/resnet_step.py" torch 10
+run resnet_jax "$V" "$MINE/resnet_step.py" jax 10
+run charlstm_torch "$V" "$MINE/charlstm_step.py" torch 10
+run charlstm_jax "$V" "$MINE/charlstm_step.py" jax 10
 run kiln_bench "$KILN" bench --device opencl --json

@@ -33,6 +33,8 @@
 //                             out[n, c, r] = x[n, c, r] + bias[c].
 //   update_momentum_buffer, update_sgd, update_adam_moment, update_adam
 //                             the optimizers' update rules (op `update`), described above each kernel.
+//   update_sgd_multi          the SGD updates (with their momentum buffers) of up to KILN_UPDATE_SLOTS tensors in one
+//                             launch, for a plan's closing group of updates.
 // Reference: the ops' loops in Sources/KilnCore/Ops/: Leaves.swift (fill, dropout mask), Unary.swift (unary,
 // unaryGradient), Binary.swift, Loss.swift (oneHot), Matmul.swift (biasAdd) and Update.swift.
 // Tests: Tests/KilnOpenCLTests/ElementwiseKernelTests.swift.
@@ -308,6 +310,54 @@ __kernel void update_sgd(
         }
         kiln_store8(out, base, n, kiln_load8(p, base, n) - scalars[0] * step);
     }
+}
+
+/// Many tensors' SGD updates in one launch (the multi-tensor form of update_momentum_buffer followed by update_sgd,
+/// with the same float operations per element, so the results are bit-identical). Slot k holds one parameter: p (read),
+/// g, the momentum buffer v (read, then written to vOut; unused in mode 0), pOut and n elements; an unused slot has
+/// n = 0. Work item i updates eight elements of the slot whose vectors, counted through the slots in order, hold i.
+/// Modes as update_sgd: 0 plain, 1 momentum, 2 Nesterov.
+#define KILN_UPDATE_SLOTS 8
+
+inline void kiln_sgd_update8(
+    __global const float *p, __global const float *g, __global const float *v, __global float *pOut, __global float *vOut,
+    const int n, const int base, const int mode, const float momentum, const float decay, const float rate) {
+    const float8 d = kiln_decayed(g, p, base, n, decay);
+    float8 step = d;
+    if (mode != 0) {
+        const float8 buffer = kiln_load8(v, base, n) * momentum + d;
+        kiln_store8(vOut, base, n, buffer);
+        step = mode == 1 ? buffer : d + buffer * momentum;
+    }
+    kiln_store8(pOut, base, n, kiln_load8(p, base, n) - rate * step);
+}
+
+#define KILN_SGD_SLOT(k)                                                                                                   \
+    __global const float *p##k, __global const float *g##k, __global const float *v##k, __global float *pOut##k,        \
+        __global float *vOut##k, const int n##k
+#define KILN_SGD_DISPATCH(k)                                                                                               \
+    {                                                                                                                      \
+        const int vectors = (n##k + KILN_LANES - 1) / KILN_LANES;                                                           \
+        if (item < vectors) {                                                                                              \
+            kiln_sgd_update8(p##k, g##k, v##k, pOut##k, vOut##k, n##k, item * KILN_LANES, mode, momentum, decay, scalars[0]); \
+            return;                                                                                                        \
+        }                                                                                                                  \
+        item -= vectors;                                                                                                   \
+    }
+
+__kernel void update_sgd_multi(
+    KILN_SGD_SLOT(0), KILN_SGD_SLOT(1), KILN_SGD_SLOT(2), KILN_SGD_SLOT(3), KILN_SGD_SLOT(4), KILN_SGD_SLOT(5),
+    KILN_SGD_SLOT(6), KILN_SGD_SLOT(7), __global const float *scalars, const int mode, const float momentum,
+    const float decay) {
+    int item = (int)get_global_id(0);
+    KILN_SGD_DISPATCH(0)
+    KILN_SGD_DISPATCH(1)
+    KILN_SGD_DISPATCH(2)
+    KILN_SGD_DISPATCH(3)
+    KILN_SGD_DISPATCH(4)
+    KILN_SGD_DISPATCH(5)
+    KILN_SGD_DISPATCH(6)
+    KILN_SGD_DISPATCH(7)
 }
 
 /// out = m * beta + d * (1 - beta), or d * d for the second moment (squared = 1).

@@ -45,8 +45,14 @@ public protocol Backend: AnyObject {
     /// Enqueues `op` on `inputs`, writing `output` (freshly allocated, shape `outputShape`). Only ops the backend
     /// `implements` reach it. Shapes were already checked by `Op.outputShape(for:)`.
     func execute(_ op: Op, inputs: [Operand], output: any DeviceStorage, outputShape: Shape) throws
+    /// Enqueues a plan's closing optimizer updates as if each ran through `execute` in order; a backend may update
+    /// many tensors per launch.
+    func executeUpdates(_ updates: [UpdateStep]) throws
     /// Waits until all enqueued work is done.
     func synchronize() throws
+    /// The launches `body` enqueues, counted without running or enqueuing anything, or nil where the backend
+    /// cannot count them so.
+    func countingLaunches(_ body: () throws -> Void) throws -> Int?
     /// Device launches enqueued so far (kernels and buffer copies; on the reference backend, executed ops and
     /// copies): the difference across a plan run is what the run costs in launches.
     var launchCount: Int { get }
@@ -70,6 +76,30 @@ extension Backend {
             throw TensorError.destinationCount(expected: values.count, got: destination.count, shape: [values.count])
         }
         _ = destination.update(fromContentsOf: values)
+    }
+
+    /// A backend that cannot count launches without running them.
+    public func countingLaunches(_ body: () throws -> Void) throws -> Int? { nil }
+
+    /// One `execute` per update, in order.
+    public func executeUpdates(_ updates: [UpdateStep]) throws {
+        for update in updates {
+            try execute(.update(update.rule), inputs: update.inputs, output: update.output, outputShape: update.shape)
+        }
+    }
+}
+
+/// One `update` op as `Backend.executeUpdates` receives it: the op's rule, inputs and output, as `execute` takes them.
+public struct UpdateStep {
+    public let rule: UpdateRule
+    public let inputs: [Operand]
+    public let output: any DeviceStorage
+    public let shape: Shape
+    public init(rule: UpdateRule, inputs: [Operand], output: any DeviceStorage, shape: Shape) {
+        self.rule = rule
+        self.inputs = inputs
+        self.output = output
+        self.shape = shape
     }
 }
 

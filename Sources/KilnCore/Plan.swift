@@ -20,13 +20,17 @@ public final class Plan {
         public var persistentBytes: Int
         /// Rewrites that merged several nodes into one launch, in words.
         public var fusions: [String]
+        /// Kernel launches and device copies per run, where the backend can count them before a run.
+        public var launches: Int?
 
         public var peakBytes: Int { intermediateBytes + persistentBytes }
         public var peakBytesWithoutReuse: Int { intermediateBytesWithoutReuse + persistentBytes }
 
         public var description: String {
             let mib = { (bytes: Int) in "\(Double(bytes * 100 / 1_048_576) / 100) MiB" }
-            return "\(steps) op steps per run; device memory at peak \(mib(peakBytes)) "
+            return "\(steps) op steps"
+                + (launches.map { " (\($0) kernel launches and copies)" } ?? "")
+                + " per run; device memory at peak \(mib(peakBytes)) "
                 + "(\(mib(peakBytesWithoutReuse)) without buffer reuse); fusions: "
                 + (fusions.isEmpty ? "none" : fusions.joined(separator: "; "))
         }
@@ -40,15 +44,18 @@ public final class Plan {
     }
 
     public let device: Device
-    public let report: Report
+    public private(set) var report: Report
     private let inputs: [any DeviceStorage]
     private let inputShapes: [Shape]
     private var steps: [Step]
     private let outputs: [(storage: any DeviceStorage, shape: Shape)]
     private let updates: [(source: any DeviceStorage, destination: any DeviceStorage)]
+    /// The steps from this index on are the closing optimizer updates, enqueued together (`Backend.executeUpdates`).
+    private let closingUpdatesStart: Int
     /// Dropout masks get a fresh seed each run: (step index, base seed).
     private let dropoutSteps: [(index: Int, seed: UInt64)]
-    /// Kernel launches and device copies one run enqueues, counted by the backend during the first run (nil before it).
+    /// Kernel launches and device copies one run enqueues: counted when the plan is compiled where the backend can
+    /// (`Backend.countingLaunches`), else during the first run (nil before it).
     public private(set) var kernelLaunchesPerRun: Int?
     /// The outputs whose values are final once each step has been enqueued (by step index; outputs no step
     /// writes are under -1), so a run can hand them on while later steps still run.
@@ -95,17 +102,18 @@ public final class Plan {
             return varies.contains(ObjectIdentifier(node))
         }
         let fusion = Fusion(computed: computed, roots: rootNodes, backend: backend)
+        let (nodes, closingCount) = Self.closingUpdates(fusion.nodes)
 
         // Storage roots: a fused chain's links name the fused node's output; a reshape shares its input's buffer.
         var root: [ObjectIdentifier: Node] = fusion.replaced
         func rootOf(_ node: Node) -> Node { root[ObjectIdentifier(node)].map(rootOf) ?? node }
-        for node in fusion.nodes { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
+        for node in nodes { if case .reshape = node.op { root[ObjectIdentifier(node)] = rootOf(node.inputs[0]) } }
 
         // The last step that reads each root, and each storage held before the plan (variables, inputs,
         // constants); outputs and update values live to the end.
         var lastUse: [ObjectIdentifier: Int] = [:]
         var lastPersistentRead: [ObjectIdentifier: Int] = [:]
-        for (index, node) in fusion.nodes.enumerated() {
+        for (index, node) in nodes.enumerated() {
             for input in node.inputs {
                 let source = rootOf(input)
                 lastUse[ObjectIdentifier(source)] = index
@@ -118,7 +126,7 @@ public final class Plan {
         // later step reads the variable's old value (elementwise kernels read element i before writing it,
         // so the step may read the variable itself); the others are copied after the run.
         let position = Dictionary(
-            fusion.nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
+            nodes.enumerated().map { (ObjectIdentifier($0.element), $0.offset) }, uniquingKeysWith: { first, _ in first })
         var inPlace: [ObjectIdentifier: any DeviceStorage] = [:]
         for (variable, value) in updates {
             let node = rootOf(lowering[value.node])
@@ -144,7 +152,7 @@ public final class Plan {
             return held
         }
         let limits = backend.memoryLimits
-        for (index, node) in fusion.nodes.enumerated() {
+        for (index, node) in nodes.enumerated() {
             let id = ObjectIdentifier(node)
             if case .reshape = node.op {
                 // Aliases its input: no launch, no buffer.
@@ -184,6 +192,7 @@ public final class Plan {
         }
         self.inputShapes = inputs.map(\.shape)
         self.steps = steps
+        self.closingUpdatesStart = steps.count - closingCount
         self.dropoutSteps = dropoutSteps
         self.outputs = outputs.map { (storageOf(lowering[$0.node]), $0.shape) }
         self.updates = updates.compactMap { update in
@@ -209,6 +218,8 @@ public final class Plan {
         self.report = Report(
             steps: steps.count + self.updates.count, intermediateBytes: intermediateBytes,
             intermediateBytesWithoutReuse: withoutReuse, persistentBytes: persistentBytes, fusions: fusion.descriptions)
+        kernelLaunchesPerRun = try backend.countingLaunches { try enqueueSteps() }
+        report.launches = kernelLaunchesPerRun
     }
 
     /// Runs the plan once with `inputValues` (one array per input, in order) and leaves the outputs
@@ -237,13 +248,27 @@ public final class Plan {
         }
         let launchesBefore = backend.launchCount
         if let outputsReady, let ready = outputsReadyAfterStep[-1] { try outputsReady(ready) }
-        for (index, step) in steps.enumerated() {
+        for (index, step) in steps[..<closingUpdatesStart].enumerated() {
             try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
             if let outputsReady, let ready = outputsReadyAfterStep[index] { try outputsReady(ready) }
+        }
+        try backend.executeUpdates(closingUpdates)
+        if let outputsReady {
+            for index in closingUpdatesStart..<steps.count { if let ready = outputsReadyAfterStep[index] { try outputsReady(ready) } }
         }
         for update in updates { try backend.copy(update.source, to: update.destination) }
         if let outputsReady, let ready = outputsReadyAfterStep[steps.count] { try outputsReady(ready) }
         if kernelLaunchesPerRun == nil { kernelLaunchesPerRun = backend.launchCount - launchesBefore }
+    }
+
+    /// Enqueues every step and the copies after them, as a run does (for counting launches).
+    private func enqueueSteps() throws {
+        let backend = device.backend
+        for step in steps[..<closingUpdatesStart] {
+            try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+        }
+        try backend.executeUpdates(closingUpdates)
+        for update in updates { try backend.copy(update.source, to: update.destination) }
     }
 
     /// Runs the plan once, then its steps again waiting for the device after every launch (so variables updated
@@ -254,16 +279,56 @@ public final class Plan {
         let backend = device.backend
         try backend.synchronize()
         var totals: [String: (seconds: Double, launches: Int)] = [:]
-        for step in steps {
+        func time(_ name: String, _ body: () throws -> Void) throws {
             let launchesBefore = backend.launchCount
             let start = clock()
-            try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            try body()
             try backend.synchronize()
-            let name = step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")
             totals[name, default: (0, 0)].seconds += clock() - start
             totals[name, default: (0, 0)].launches += backend.launchCount - launchesBefore
         }
+        for step in steps[..<closingUpdatesStart] {
+            try time(step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")) {
+                try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
+            }
+        }
+        let updates = closingUpdates
+        if !updates.isEmpty {
+            let rules = Set(updates.map(\.rule.name)).sorted().joined(separator: ", ")
+            try time("optimizer updates (\(updates.count): \(rules))") { try backend.executeUpdates(updates) }
+        }
         return totals.map { ($0.key, $0.value.seconds, $0.value.launches) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// The closing optimizer updates as `Backend.executeUpdates` takes them.
+    private var closingUpdates: [UpdateStep] {
+        steps[closingUpdatesStart...].compactMap { step in
+            guard case .update(let rule) = step.op else { return nil }
+            return UpdateStep(rule: rule, inputs: step.operands, output: step.output, shape: step.shape)
+        }
+    }
+
+    /// `nodes` with the optimizer updates that only other updates (or nothing) read moved to the end, in their
+    /// order, and how many those are: the plan enqueues them together, so a backend can update many tensors per
+    /// launch. Moving them later is safe (no step left before them reads their values; the variables they replace
+    /// are read before); their gradients stay allocated until then.
+    private static func closingUpdates(_ nodes: [Node]) -> (nodes: [Node], count: Int) {
+        var closing = Set(
+            nodes.compactMap { node -> ObjectIdentifier? in
+                guard case .update = node.op else { return nil }
+                return ObjectIdentifier(node)
+            })
+        var changed = true
+        while changed {
+            changed = false
+            for node in nodes where !closing.contains(ObjectIdentifier(node)) {
+                for input in node.inputs where closing.remove(ObjectIdentifier(input)) != nil { changed = true }
+            }
+        }
+        let (last, first) = nodes.reduce(into: ([Node](), [Node]())) { parts, node in
+            if closing.contains(ObjectIdentifier(node)) { parts.0.append(node) } else { parts.1.append(node) }
+        }
+        return (first + last, last.count)
     }
 
     /// The values of output `index` after the last run (waits for the device).

@@ -18,6 +18,8 @@ public enum DataError: LocalizedError, CustomStringConvertible, Equatable {
     case invalidText(file: String, offset: Int, reason: String)
     /// A compressed file inflates to more than `limit` bytes.
     case inflatesTooFar(file: String, compressedBytes: Int, limit: Int)
+    /// A well-formed file holds a value Kiln cannot use (a negative label); `reason` says which and where.
+    case invalidValue(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -41,6 +43,7 @@ public enum DataError: LocalizedError, CustomStringConvertible, Equatable {
         case .inflatesTooFar(let file, let compressed, let limit):
             "\(file): its \(compressed) compressed bytes inflate to more than \(limit) bytes, the limit; if the file is genuine, "
                 + "raise the limit with --max-inflated MiB"
+        case .invalidValue(let file, let reason): "\(file): \(reason)"
         }
     }
 

@@ -53,7 +53,7 @@ public final class NPYImageSet: @unchecked Sendable {
             throw DataError.countMismatch(images: path, imageCount: shape[0], labels: labelsURL.path, labelCount: labels.count)
         }
         if let index = labels.firstIndex(where: { $0 < 0 }) {
-            throw DataError.invalidHeader(
+            throw DataError.invalidValue(
                 file: labelsURL.path, reason: "label \(labels[index]) at index \(index) is negative; classes count from 0")
         }
         if images.header.elementType != .uint8 { try checkFinite() }

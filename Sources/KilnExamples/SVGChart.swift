@@ -1,6 +1,7 @@
-// SVGChart: line charts as standalone SVG files (no dependencies), for loss and accuracy curves: ticks at
-// round values (1, 2 or 5 times a power of ten; whole numbers on a whole-number axis such as epochs), and an
-// optional second y axis on the right so accuracy and loss each get their own scale.
+// SVGChart: line charts as standalone SVG files (no dependencies), for loss and accuracy curves and the bench's
+// scaling charts: ticks at round values (1, 2 or 5 times a power of ten; whole numbers on a whole-number axis such
+// as epochs; powers of two on a logarithmic x axis), an optional subtitle, and an optional second y axis on the
+// right so accuracy and loss each get their own scale.
 import Foundation
 import Kiln
 
@@ -22,6 +23,8 @@ public struct SVGChart {
     }
 
     public var title: String
+    /// A smaller line under the title (where and how it was measured); none when empty.
+    public var subtitle: String
     public var xLabel: String
     public var yLabel: String
     /// The label of the right y axis, drawn when a series uses it.
@@ -29,9 +32,16 @@ public struct SVGChart {
     public var series: [Series]
     /// Plot the left y axis on a log scale (for losses over orders of magnitude); non-positive values are dropped.
     public var logarithmicY: Bool
+    /// Plot the x axis on a log scale with ticks at powers of two (batch sizes, matrix sizes); non-positive values are dropped.
+    public var logarithmicX: Bool
 
-    public init(title: String, xLabel: String, yLabel: String, rightLabel: String = "", series: [Series], logarithmicY: Bool = false) {
+    public init(
+        title: String, subtitle: String = "", xLabel: String, yLabel: String, rightLabel: String = "", series: [Series],
+        logarithmicY: Bool = false, logarithmicX: Bool = false
+    ) {
         self.title = title
+        self.subtitle = subtitle
+        self.logarithmicX = logarithmicX
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.rightLabel = rightLabel
@@ -47,20 +57,20 @@ public struct SVGChart {
         // The legend column grows with the longest series name (about 7 px a character at 12 px).
         let longestName = Double(series.map(\.name.count).max() ?? 0)
         let legend = max(110.0, 40 + 7 * longestName)
-        let (left, right, top, bottom) = (70.0, legend + (hasRight ? 60 : 10), 40.0, 50.0)
+        let (left, right, top, bottom) = (70.0, legend + (hasRight ? 60 : 10), subtitle.isEmpty ? 40.0 : 56.0, 50.0)
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         func usable(_ point: (x: Double, y: Double), _ axis: Axis) -> Bool {
-            point.x.isFinite && point.y.isFinite && !(axis == .left && logarithmicY && point.y <= 0)
+            point.x.isFinite && point.y.isFinite && !(axis == .left && logarithmicY && point.y <= 0) && !(logarithmicX && point.x <= 0)
         }
-        let xTicks = Self.ticks(series.flatMap { line in line.points.filter { usable($0, line.axis) }.map(\.x) })
+        let xScale = AxisScale(
+            series.flatMap { line in line.points.filter { usable($0, line.axis) }.map(\.x) }, logarithmic: logarithmicX, base: 2)
         let leftScale = AxisScale(
             series.filter { $0.axis == .left }.flatMap { line in line.points.filter { usable($0, .left) }.map(\.y) },
             logarithmic: logarithmicY)
         let rightScale = AxisScale(
             series.filter { $0.axis == .right }.flatMap { line in line.points.filter { usable($0, .right) }.map(\.y) }, logarithmic: false)
-        let (xMin, xMax) = (xTicks.first ?? 0, xTicks.last ?? 1)
-        func px(_ x: Double) -> Double { left + (x - xMin) / max(xMax - xMin, 1e-12) * plotWidth }
+        func px(_ x: Double) -> Double { left + xScale.fraction(x) * plotWidth }
         func py(_ y: Double, _ scale: AxisScale) -> Double { top + (1 - scale.fraction(y)) * plotHeight }
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
@@ -68,11 +78,11 @@ public struct SVGChart {
             <text x="\(left)" y="22" font-size="15">\(escape(title))</text>
 
             """
-        for x in xTicks {
+        if !subtitle.isEmpty { svg += "<text x=\"\(left)\" y=\"40\" font-size=\"12\" fill=\"#555\">\(escape(subtitle))</text>\n" }
+        for x in xScale.ticks {
             let gx = px(x)
             svg += "<line x1=\"\(gx)\" y1=\"\(top)\" x2=\"\(gx)\" y2=\"\(top + plotHeight)\" stroke=\"#eee\"/>\n"
-            svg +=
-                "<text x=\"\(gx)\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(Self.label(x, step: Self.step(xTicks)))</text>\n"
+            svg += "<text x=\"\(gx)\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(xScale.label(x))</text>\n"
         }
         for y in leftScale.ticks {
             let gy = py(y, leftScale)
@@ -154,19 +164,19 @@ public struct SVGChart {
     }
 }
 
-/// A y axis: round ticks covering its values, and where a value falls between the first and last tick (in
-/// log10 when logarithmic, with ticks at powers of ten).
+/// An axis: round ticks covering its values, and where a value falls between the first and last tick (in
+/// log10 when logarithmic, with ticks at powers of `base`).
 private struct AxisScale {
     let ticks: [Double]
     let logarithmic: Bool
 
-    init(_ values: [Double], logarithmic: Bool) {
+    init(_ values: [Double], logarithmic: Bool, base: Double = 10) {
         self.logarithmic = logarithmic
         if logarithmic {
-            let exponents = values.map { Foundation.log10($0) }
+            let exponents = values.map { Foundation.log($0) / Foundation.log(base) }
             let low = (exponents.min() ?? 0).rounded(.down)
             let high = Swift.max((exponents.max() ?? 1).rounded(.up), low + 1)
-            ticks = stride(from: low, through: high, by: 1).map { Foundation.pow(10, $0) }
+            ticks = stride(from: low, through: high, by: 1).map { Foundation.pow(base, $0) }
         } else {
             ticks = SVGChart.ticks(values)
         }

@@ -17,7 +17,8 @@ struct BenchCommand: ParsableCommand {
             outside its tolerance is reported as failed and not timed), warm up, then time replicates, \
             each a run of back-to-back steps between two device synchronisations.
 
-            Workloads: \(Workload.all.map(\.name).joined(separator: ", ")).
+            Workloads: \(Workload.all.map(\.name).joined(separator: ", ")); --gemm adds SGEMM at any shape, \
+            --batch sets the training steps' batch (their checks keep a small one).
             On cpu (the slow reference backend) \(Workload.all.filter(\.slowOnReference).map(\.name).joined(separator: ", ")) \
             run only when named with --workload.
 
@@ -42,10 +43,14 @@ struct BenchCommand: ParsableCommand {
     var baseline: String?
     @Option(help: "Write the results as JSON lines to this file (for a later --baseline).")
     var save: String?
+    @Option(
+        name: .customLong("gemm"),
+        help: "SGEMM at this shape, N (N×N×N) or MxNxK (C[M,N] = A[M,K]·B[K,N]); repeat for several (with no --workload, alone).")
+    var gemmShapes: [String] = []
     @Option(help: "Time an ONNX model's inference instead of the workloads (free dimensions set to --batch).")
     var onnx: String?
-    @Option(help: "The batch size for --onnx.")
-    var batch = 64
+    @Option(help: "The batch size of the training-step workloads (char-LSTM: streams) and of --onnx (default: 64; 32 streams).")
+    var batch: Int?
 
     func validate() throws {
         for name in workloads where Workload.named(name) == nil {
@@ -57,15 +62,28 @@ struct BenchCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: onnx) else { throw ValidationError("--onnx: no file \(onnx)") }
             guard workloads.isEmpty else { throw ValidationError("--onnx times the model alone; leave out --workload") }
         }
-        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be positive") }
+        for shape in gemmShapes {
+            do { _ = try Workload.gemm(shape) } catch { throw ValidationError(String(describing: error)) }
+        }
+        if onnx != nil, !gemmShapes.isEmpty { throw ValidationError("--onnx times the model alone; leave out --gemm") }
+    }
+
+    /// The workloads to run: an ONNX model, or those named (all when none is, unless --gemm names shapes) and the
+    /// --gemm shapes, training steps at --batch.
+    func chosenWorkloads() throws -> [Workload] {
+        if let onnx { return [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: onnx)), file: onnx, batch: batch ?? 64)] }
+        let catalog = batch == nil ? Workload.all : Workload.catalog(trainingBatch: batch)
+        let named = workloads.compactMap { name in catalog.first { $0.name == name.lowercased() } }
+        let gemms = try gemmShapes.map(Workload.gemm)
+        return workloads.isEmpty && gemms.isEmpty ? catalog : named + gemms
     }
 
     func run() throws {
         let targets = devices.isEmpty ? DeviceSelection.all() : try devices.map(DeviceSelection.parse)
         let saved = try baseline.map { try BenchResult.load(from: URL(fileURLWithPath: $0)) }
-        let chosen =
-            try onnx.map { [try Workload.onnx(ONNXModel(contentsOf: URL(fileURLWithPath: $0)), file: $0, batch: batch)] }
-            ?? (workloads.isEmpty ? Workload.all : workloads.compactMap(Workload.named))
+        let chosen = try chosenWorkloads()
+        let namedAll = workloads.isEmpty && gemmShapes.isEmpty
         let runner = BenchRunner(settings: BenchSettings(replicates: replicates, warmup: warmup))
         let table = BenchTable(showsBaseline: saved != nil)
         if !json { print(table.header) }
@@ -73,7 +91,7 @@ struct BenchCommand: ParsableCommand {
         for device in targets {
             for workload in chosen {
                 var result: BenchResult
-                if device.isReference, workload.slowOnReference, workloads.isEmpty {
+                if device.isReference, workload.slowOnReference, namedAll {
                     result = BenchResult(
                         workload: workload.name, device: device.label, deviceName: device.name, status: .skipped,
                         error: "too slow for the reference backend; name it with --workload to run it")
@@ -108,7 +126,7 @@ struct BenchTable {
     let showsBaseline: Bool
 
     private static let columns: [(title: String, width: Int)] = [
-        ("workload", 18), ("device", 9), ("check", 13), ("build ms", 14), ("1st step ms", 16), ("median ms", 10),
+        ("workload", 20), ("device", 9), ("check", 13), ("build ms", 14), ("1st step ms", 16), ("median ms", 10),
         ("min ms", 9), ("max ms", 9), ("GFLOP/s", 8), ("items/s", 9), ("noise", 6),
     ]
 

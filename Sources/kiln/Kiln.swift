@@ -21,7 +21,7 @@ struct KilnCommand: ParsableCommand {
         subcommands: [
             DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, CompareCommand.self, WarmupCommand.self,
             TuneCommand.self, ProfileCommand.self, DemoCommand.self, GenerateCommand.self, GANCommand.self, FeaturesCommand.self,
-            BenchCommand.self, CheckCommand.self, ExportCommand.self,
+            BenchCommand.self, CheckCommand.self, ExportCommand.self, ChartCommand.self,
         ]
     )
 }

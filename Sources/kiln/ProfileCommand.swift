@@ -27,6 +27,7 @@ struct ProfileCommand: ParsableCommand {
         let batch = try batches.batch(0, order: batches.order(epoch: 0))
         let plan = try trainer.step.plan(for: batches.shape(count: batch.count), on: device)
         print("plan: \(plan.report)")
+        if let budget = try LaunchBudget.line(plan, on: device) { print(budget) }
         let inputs = [batch.inputs, batch.labels, trainer.optimizer.scalars(step: 1, learningRate: 0.01)]
         _ = try plan.profile(inputs, clock: Self.now)  // warm: first launches compile per local size on pocl
         let timings = try plan.profile(inputs, clock: Self.now)

@@ -13,7 +13,9 @@ struct TrainCommand: ParsableCommand {
             MODEL is cnn, mlp (both end in one output per class of the data), or a layer string such as
             conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10
             (tokens: conv{out}k{kernel}[s{stride}][p{pad}][d{dilation}][g{groups}], maxpool{k}[s{stride}],
-            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, \(ModelSpec.activationTokens.joined(separator: ", "))).
+            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, res(layers) (a residual block:
+            its input added to its layers' output, through a 1x1 convolution when the shapes differ),
+            \(ModelSpec.activationTokens.joined(separator: ", "))).
 
             With a validation set (--validation-split, or the data set's own val/), every epoch reports validation \
             loss and accuracy, best.safetensors keeps the weights of the best epoch, and --early-stop N stops after \
@@ -42,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     var progress: ProgressStyle = .auto
     @Option(help: "With --model char-lstm: the text file to learn (a character-level language model).")
     var text: String?
+    @Flag(help: "Also measure the test set after every epoch (for time to accuracy; it selects nothing).")
+    var testEveryEpoch = false
     @Option(help: "Stop after this many steps, printing each step's loss (to compare devices step by step).")
     var steps: Int?
     @OptionGroup(title: "Distributed training (under mpirun)") var distributedOptions: DistributedOptions
@@ -111,7 +115,9 @@ struct TrainCommand: ParsableCommand {
         print(
             "training \(model) (\(trainer.model.parameterCount) parameters) on \(device) with \(training.optimizer.rawValue), lr \(training.lr), batch \(training.batchSize), \(trainer.normalization.summary)"
         )
-        print("training step plan: \(try trainer.step.plan(for: trainer.batchShape, on: device).report)")
+        let plan = try trainer.step.plan(for: trainer.batchShape, on: device)
+        print("training step plan: \(plan.report)")
+        if let budget = try LaunchBudget.line(plan, on: device) { print(budget) }
         if trainer.epoch >= epochs {
             print("already trained \(trainer.epoch) epochs; raise --epochs to train more")
         }
@@ -148,12 +154,16 @@ struct TrainCommand: ParsableCommand {
                 print("stopped after \(steps) steps: checkpoint written to \(checkpoint.path)")
                 return
             }
-            guard let report else {
+            guard var report else {
                 try run.save(trainer, reports: reports)
                 print(
                     "interrupted at epoch \(trainer.epoch + 1), batch \(trainer.batchInEpoch): checkpoint written to \(checkpoint.path); continue with --resume"
                 )
                 throw ExitCode(130)
+            }
+            if testEveryEpoch {
+                let test = try trainer.evaluate(trainer.data.test)
+                (report.testLoss, report.testAccuracy) = (test.loss, test.accuracy)
             }
             reports.append(report)
             print(Metrics.line(report) + (reports.bestValidationEpoch == report.epoch ? "  (best)" : ""))

@@ -65,4 +65,22 @@ final class BenchCommandTests: KilnCommandLineTestCase {
             XCTAssertFalse(result.error.isEmpty, "\(arguments)")
         }
     }
+
+    func testBadGEMMShapeIsRejected() throws {
+        let result = try run(["bench", "--device", "cpu", "--gemm", "64x128"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("--gemm '64x128'"), result.error)
+    }
+
+    /// `--gemm` alone runs only that shape; `peak_memory_bytes` comes with it.
+    func testGEMMShapeRunsAlone() throws {
+        let result = try run(["bench", "--json", "--device", "cpu", "--gemm", "5x3x7", "--replicates", "1", "--warmup", "0"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.output)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data((lines.first ?? "").utf8)) as? [String: Any])
+        XCTAssertEqual(object["workload"] as? String, "sgemm_5x3x7")
+        XCTAssertEqual(object["status"] as? String, "ok")
+        XCTAssertGreaterThan(object["peak_memory_bytes"] as? Int ?? 0, 0)
+    }
 }

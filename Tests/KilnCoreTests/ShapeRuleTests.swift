@@ -91,6 +91,9 @@ final class ShapeRuleTests: XCTestCase {
         assertRejects(
             .avgPool2d(Pooling2D(kernel: [2, 2], padding: [0, 0, 0, 4], dilation: [1, 3])), [x],
             mentioning: "smaller than the window's extent")
+        // Sizes whose window extent would overflow are refused before any arithmetic on them.
+        assertRejects(.maxPool2d(Pooling2D(kernel: [2, 2], dilation: [1, Int.max])), [x], mentioning: "below 2^30")
+        assertRejects(.avgPool2d(Pooling2D(kernel: [1 << 40, 2], stride: [1, Int.max], ceilMode: true)), [x], mentioning: "below 2^30")
         // With dilation 3 and padding 2 over one row, the first window's taps (rows −2 and 1) both miss the input.
         assertRejects(
             .maxPool2d(Pooling2D(kernel: [2, 1], padding: [2, 0, 1, 0], dilation: [3, 1])), [[1, 1, 1, 4]],

@@ -172,6 +172,12 @@ final class NPYTests: XCTestCase {
             ("Kiln reads [N, H, W]", try write(Self.npy(descr: "|u1", shape: [2, 2], payload: [1, 2, 3, 4]), "flat.npy"), labels),
             ("at least one value", try write(Self.npy(descr: "|u1", shape: [2, 0, 3], payload: []), "empty-images.npy"), labels),
         ]
+        let negative = folder.appendingPathComponent("negative.npy")
+        XCTAssertThrowsError(try NPYImageSet(images: images, labels: negative)) {
+            XCTAssertEqual(
+                $0 as? DataError, .invalidValue(file: negative.path, reason: "label -4 at index 1 is negative; classes count from 0"))
+            XCTAssertEqual("\($0)", "\(negative.path): label -4 at index 1 is negative; classes count from 0")
+        }
         for (message, imagesURL, labelsURL) in cases {
             XCTAssertThrowsError(try NPYImageSet(images: imagesURL, labels: labelsURL), message) { error in
                 XCTAssertTrue("\(error)".contains(message), "\(message): \(error)")

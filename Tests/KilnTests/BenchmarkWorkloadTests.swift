@@ -12,6 +12,7 @@ final class BenchmarkWorkloadTests: XCTestCase {
             [
                 "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136", "conv1_fwd", "conv1_fwdbwd",
                 "conv2_fwd", "conv2_fwdbwd", "pool1_fwdbwd", "pool2_fwdbwd", "lstm_fwdbwd", "cnn_train_step", "mlp_train_step",
+                "resnet_train_step", "charlstm_train_step",
             ])
         XCTAssertEqual(Workload.named("SGEMM_256")?.name, "sgemm_256")
         XCTAssertNil(Workload.named("sgemm_3"))
@@ -31,6 +32,40 @@ final class BenchmarkWorkloadTests: XCTestCase {
         }
         XCTAssertEqual(Workload.named("conv2_fwdbwd")?.flopsPerStep, 3 * 2 * 64 * 64 * 14 * 14 * 32 * 9)
         XCTAssertEqual(Workload.named("cnn_train_step")?.itemsPerStep, 64)
+        XCTAssertEqual(Workload.named("charlstm_train_step")?.itemsPerStep, 64 * 32, "characters: a window of 64 in 32 streams")
+    }
+
+    /// `--batch` sets the training steps' batch (the char-LSTM's streams); the kernel workloads keep their shapes.
+    func testTrainingBatchSetsTheTrainingStepsOnly() {
+        let catalog = Workload.catalog(trainingBatch: 16)
+        XCTAssertEqual(catalog.map(\.name), Workload.all.map(\.name))
+        let items = Dictionary(uniqueKeysWithValues: catalog.map { ($0.name, $0.itemsPerStep) })
+        XCTAssertEqual(items["cnn_train_step"], 16)
+        XCTAssertEqual(items["resnet_train_step"], 16)
+        XCTAssertEqual(items["charlstm_train_step"], 64 * 16)
+        XCTAssertEqual(catalog.first { $0.name == "sgemm_256" }?.flopsPerStep, 2 * 256 * 256 * 256)
+    }
+
+    /// `--gemm` takes N or MxNxK with sizes in 1...65536 and names the workload as the catalog does.
+    func testGEMMShapesParseOrNameTheProblem() throws {
+        XCTAssertEqual(try Workload.gemm("64x128x3136").name, "sgemm_64x128x3136")
+        XCTAssertEqual(try Workload.gemm("64x128x3136").flopsPerStep, 2 * 64 * 128 * 3136)
+        XCTAssertEqual(try Workload.gemm("4096").name, "sgemm_4096")
+        XCTAssertEqual(try Workload.gemm("7X1X13").name, "sgemm_7x1x13", "an upper-case X is read too")
+        for bad in ["", "0", "64x128", "64x128x3136x2", "ax3x4", "64xx3", "-4", "70000", "1x1x65537", " 64"] {
+            XCTAssertThrowsError(try Workload.gemm(bad), bad) { error in
+                XCTAssertEqual(error as? BenchError, .gemmShape(bad))
+                XCTAssertTrue(String(describing: error).contains("--gemm '\(bad)'"), "\(error)")
+            }
+        }
+    }
+
+    /// The plan's peak memory is reported with the timing.
+    func testPeakMemoryIsReported() {
+        let result = BenchRunner(settings: BenchSettings(replicates: 1, warmup: 0)).run(
+            Workload(case: OpCatalog.sgemm(8, 5, 7)), on: .reference)
+        XCTAssertEqual(result.status, .ok, result.error ?? "")
+        XCTAssertGreaterThanOrEqual(result.peakMemoryBytes ?? 0, (8 * 7 + 7 * 5 + 8 * 5) * 4, "inputs and output at least")
     }
 
     /// A small SGEMM goes through the whole bench on `cpu`: checked against Double, then timed.

@@ -30,4 +30,23 @@ final class SVGChartTests: XCTestCase {
         XCTAssertFalse(one.contains("(right)"))
         XCTAssertFalse(one.contains("(left)"))
     }
+
+    /// A logarithmic x axis puts its ticks at powers of two, evenly spaced; the subtitle is drawn under the title.
+    func testLogarithmicXAndSubtitle() {
+        let series = SVGChart.Series("Kiln", [(16, 1000), (64, 3000), (1024, 3500)])
+        let chart = SVGChart(
+            title: "t", subtitle: "busy machine", xLabel: "batch", yLabel: "images/s", series: [series], logarithmicX: true)
+        let svg = chart.render()
+        XCTAssertTrue(svg.contains(">busy machine</text>"))
+        for tick in ["16", "32", "64", "128", "256", "512", "1024"] { XCTAssertTrue(svg.contains(">\(tick)</text>"), tick) }
+        XCTAssertFalse(svg.contains(">2048</text>"))
+        // Equal ratios are equal distances: 16→64 spans two octaves of the six, so a third of the plot.
+        let xs = svg.split(separator: "\n").filter { $0.hasPrefix("<circle") }.compactMap { line -> Double? in
+            line.split(separator: "\"").dropFirst().first.flatMap { Double($0) }
+        }
+        XCTAssertEqual(xs.count, 3)
+        XCTAssertEqual((xs[1] - xs[0]) / (xs[2] - xs[0]), 2.0 / 6.0, accuracy: 1e-3)
+        let plain = SVGChart(title: "t", xLabel: "epoch", yLabel: "loss", series: [series]).render()
+        XCTAssertFalse(plain.contains("busy machine"))
+    }
 }

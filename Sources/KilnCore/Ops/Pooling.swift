@@ -45,6 +45,9 @@ public struct Pooling2D: Hashable, Sendable {
         try rule.require(
             padding.count == 4 && padding.allSatisfy { $0 >= 0 },
             "padding \(padding) must be four non-negative numbers [top, left, bottom, right]")
+        // Bounded so that the extent, and the padded input below it, cannot overflow.
+        try rule.require(
+            (kernel + dilation).allSatisfy { $0 < 1 << 30 }, "kernel \(kernel) and dilation \(dilation) must be below 2^30")
         try rule.require(
             padding[0] < extent[0] && padding[2] < extent[0] && padding[1] < extent[1] && padding[3] < extent[1],
             "padding \(padding) must be smaller than the window's extent \(extent) ((kernel − 1) · dilation + 1) on every side")
@@ -70,7 +73,7 @@ public struct Pooling2D: Hashable, Sendable {
     /// padding. The floor rule's check that one window fits the padded input has passed.
     private func roundedUpOutputs(input: Int, axis: Int) -> Int {
         let room = input + padding[axis] + padding[axis + 2] - extent[axis]
-        let outputs = (room + stride[axis] - 1) / stride[axis] + 1
+        let outputs = room / stride[axis] + (room % stride[axis] == 0 ? 1 : 2)
         return (outputs - 1) * stride[axis] >= input + padding[axis] ? outputs - 1 : outputs
     }
 

@@ -60,6 +60,21 @@ public final class CharacterLanguageModel {
         return (try Tensor.softmaxCrossEntropy(logits: logits, labels: targets), h, c)
     }
 
+    /// The compiled step of truncated backpropagation through time on windows of `window` characters in
+    /// `streams` streams: a run binds the window's indices and targets (`T·N` each, time-major), starts from
+    /// `state` and leaves the state after the window in it (gradients stop at the window's start).
+    public func trainingStep(
+        window: Int, streams: Int, state: (h: Variable, c: Variable), optimizer: any Optimizer, clipNorm: Double?
+    ) -> TrainingStep {
+        TrainingStep(parameters: parameters, optimizer: optimizer, clipNorm: clipNorm) { [self] _ in
+            let indices = try StepGraph.input([window * streams], on: device)
+            let targets = try StepGraph.input([window * streams], on: device)
+            let (loss, h, c) = try loss(
+                indices: indices, targets: targets, steps: window, streams: streams, state: (state.h.value, state.c.value))
+            return StepGraph(inputs: [indices, targets], loss: loss, stateUpdates: [(state.h, h), (state.c, c)])
+        }
+    }
+
     // MARK: Checkpoints
 
     /// Writes the parameters (and `optimizer` state) with the vocabulary and sizes in the metadata.

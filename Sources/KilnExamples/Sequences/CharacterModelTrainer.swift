@@ -132,14 +132,8 @@ public final class CharacterModelTrainer: TrainingTask {
         let trainingState = (h: try zeros(), c: try zeros())
         self.trainingState = trainingState
         validationState = (try zeros(), try zeros())
-        step = TrainingStep(parameters: model.parameters, optimizer: optimizer, clipNorm: configuration.clipNorm) { _ in
-            let indices = try StepGraph.input([window * streams], on: device)
-            let targets = try StepGraph.input([window * streams], on: device)
-            let (loss, h, c) = try model.loss(
-                indices: indices, targets: targets, steps: window, streams: streams,
-                state: (trainingState.h.value, trainingState.c.value))
-            return StepGraph(inputs: [indices, targets], loss: loss, stateUpdates: [(trainingState.h, h), (trainingState.c, c)])
-        }
+        step = model.trainingStep(
+            window: window, streams: streams, state: trainingState, optimizer: optimizer, clipNorm: configuration.clipNorm)
         _ = try step.plans(for: [])
     }
 

@@ -10,6 +10,7 @@ extension KernelDescription {
             "fill_forward", "dropout_mask_forward", "unary_forward", "unary_backward", "binary_forward",
             "binary_forward_scalar", "binary_forward_broadcast", "binary_forward_channel", "binary_forward_row",
             "one_hot_forward", "bias_add_forward", "update_momentum_buffer", "update_sgd", "update_adam_moment", "update_adam",
+            "update_sgd_multi",
         ],
         tunables: [],
         isValid: { _ in true })
@@ -22,7 +23,7 @@ extension OpenCLBackend {
     /// Elements per work item of the contiguous kernels (`KILN_LANES` in elementwise.cl).
     static let vectorLanes = 8
 
-    private func elementwise(_ entry: String, _ arguments: [KernelArgument], count: Int) throws {
+    func elementwise(_ entry: String, _ arguments: [KernelArgument], count: Int) throws {
         let kernel = try kernel(KernelDescription.elementwise.file, entry)
         try launch(kernel, arguments, global: [count], preferredLocal: Self.elementwiseLocal)
     }

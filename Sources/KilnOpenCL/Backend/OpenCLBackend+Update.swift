@@ -1,4 +1,5 @@
-// Optimizer updates: one launch per `UpdateRule` application, with the update kernels of Kernels/elementwise.cl.
+// Optimizer updates with the update kernels of Kernels/elementwise.cl: one launch per `UpdateRule` application, or
+// for a plan's closing group of SGD updates, up to `updateSlots` tensors (with their momentum buffers) per launch.
 import KilnCore
 
 extension OpenCLBackend {
@@ -29,5 +30,103 @@ extension OpenCLBackend {
             attributes = [.float(Float(epsilon))]
         }
         try vectorElementwise(entry, buffers + [.buffer(out), .int(count)] + attributes, count: count)
+    }
+}
+
+extension OpenCLBackend {
+    /// Tensors `update_sgd_multi` updates per launch (`KILN_UPDATE_SLOTS`).
+    static let updateSlots = 8
+
+    /// One parameter's SGD update, with its momentum buffer's update when it has one, as a slot of `update_sgd_multi`.
+    private struct SGDSlot {
+        let parameter: OpenCLBuffer
+        let gradient: OpenCLBuffer
+        /// The buffer read and the buffer written (the parameter, neither read nor written, without momentum).
+        let velocity: (read: OpenCLBuffer, written: OpenCLBuffer)
+        let out: OpenCLBuffer
+        let count: Int
+    }
+
+    /// The kernel's uniform arguments: a launch holds slots that agree on them.
+    private struct SGDLaunch: Hashable {
+        let mode: Int
+        let momentum: Double
+        let decay: Double
+        let scalars: ObjectIdentifier
+    }
+
+    /// SGD updates (a momentum buffer's update joined to the parameter update that reads it) run `updateSlots`
+    /// tensors per launch of `update_sgd_multi`; the others run one launch each, in order, after them. An update joins
+    /// a launch only when no other update of the group writes what it reads or reads what it writes, so the order
+    /// does not matter.
+    public func executeUpdates(_ updates: [UpdateStep]) throws {
+        let written = updates.map { ObjectIdentifier($0.output) }
+        var momentumStep: [ObjectIdentifier: Int] = [:]
+        for (index, update) in updates.enumerated() {
+            if case .momentumBuffer = update.rule { momentumStep[ObjectIdentifier(update.output)] = index }
+        }
+        var joined = Set<Int>()
+        var launches: [SGDLaunch: (scalars: OpenCLBuffer, slots: [SGDSlot])] = [:]
+        var launchOrder: [SGDLaunch] = []
+        for (index, update) in updates.enumerated() {
+            guard case .sgdParameter(let momentum, let nesterov, let decay) = update.rule else { continue }
+            let (p, g, scalars) = (update.inputs[0], update.inputs[1], update.inputs[update.inputs.count - 1])
+            var members = [index]
+            var velocity = (read: try own(p.storage).buffer, written: try own(p.storage).buffer)
+            var reads = [p.storage, g.storage]
+            if momentum != 0 {
+                guard let bufferIndex = momentumStep[ObjectIdentifier(update.inputs[2].storage)],
+                    case .momentumBuffer(momentum, decay) = updates[bufferIndex].rule,
+                    updates[bufferIndex].inputs[1].storage === g.storage, updates[bufferIndex].inputs[2].storage === p.storage
+                else { continue }
+                let buffer = updates[bufferIndex]
+                members.append(bufferIndex)
+                reads.append(buffer.inputs[0].storage)
+                velocity = (try own(buffer.inputs[0].storage).buffer, try own(buffer.output).buffer)
+            }
+            let ownOutputs = Set(members.map { written[$0] })
+            let others = updates.indices.filter { !members.contains($0) }
+            let othersWrite = Set(others.map { written[$0] })
+            let othersRead = Set(others.flatMap { updates[$0].inputs.map { ObjectIdentifier($0.storage) } })
+            guard (reads + [scalars.storage]).allSatisfy({ !othersWrite.contains(ObjectIdentifier($0)) }),
+                ownOutputs.isDisjoint(with: othersRead), !joined.contains(index), members.allSatisfy({ !joined.contains($0) })
+            else { continue }
+            joined.formUnion(members)
+            let key = SGDLaunch(
+                mode: momentum == 0 ? 0 : (nesterov ? 2 : 1), momentum: momentum, decay: decay, scalars: ObjectIdentifier(scalars.storage))
+            if launches[key] == nil {
+                launchOrder.append(key)
+                launches[key] = (try own(scalars.storage).buffer, [])
+            }
+            launches[key]?.slots.append(
+                SGDSlot(
+                    parameter: try own(p.storage).buffer, gradient: try own(g.storage).buffer, velocity: velocity,
+                    out: try own(update.output).buffer, count: update.shape.count))
+        }
+        for key in launchOrder {
+            guard let (scalars, slots) = launches[key] else { continue }
+            for start in stride(from: 0, to: slots.count, by: Self.updateSlots) {
+                try sgdMulti(slots[start..<min(start + Self.updateSlots, slots.count)], key, scalars: scalars)
+            }
+        }
+        for (index, update) in updates.enumerated() where !joined.contains(index) {
+            try execute(.update(update.rule), inputs: update.inputs, output: update.output, outputShape: update.shape)
+        }
+    }
+
+    /// One launch of `update_sgd_multi` over `slots` (at most `updateSlots`); unused slots get n = 0.
+    private func sgdMulti(_ slots: ArraySlice<SGDSlot>, _ launch: SGDLaunch, scalars: OpenCLBuffer) throws {
+        var arguments: [KernelArgument] = []
+        var vectors = 0
+        for slot in slots {
+            arguments += [
+                .buffer(slot.parameter), .buffer(slot.gradient), .buffer(slot.velocity.read), .buffer(slot.out),
+                .buffer(slot.velocity.written), .int(slot.count),
+            ]
+            vectors += (slot.count + Self.vectorLanes - 1) / Self.vectorLanes
+        }
+        for _ in slots.count..<Self.updateSlots { arguments += Array(repeating: .buffer(scalars), count: 5) + [.int(0)] }
+        arguments += [.buffer(scalars), .int(launch.mode), .float(Float(launch.momentum)), .float(Float(launch.decay))]
+        if vectors > 0 { try elementwise("update_sgd_multi", arguments, count: vectors) }
     }
 }

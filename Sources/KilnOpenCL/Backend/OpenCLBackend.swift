@@ -31,6 +31,8 @@ public final class OpenCLBackend: Backend {
     private var workspaces: [Workspace: OpenCLBuffer] = [:]
     /// Kernels and buffer copies enqueued so far.
     public private(set) var launchCount = 0
+    /// While set (`countingLaunches`), launches and copies are counted and not enqueued.
+    private var countsOnly = false
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
     /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
     public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
@@ -108,6 +110,15 @@ public final class OpenCLBackend: Backend {
     }
 
     public func synchronize() throws { try context.finish() }
+
+    /// Runs `body` with launches and copies counted, kernels built, and nothing enqueued.
+    public func countingLaunches(_ body: () throws -> Void) throws -> Int? {
+        let (before, wasCounting) = (launchCount, countsOnly)
+        countsOnly = true
+        defer { countsOnly = wasCounting }
+        try body()
+        return launchCount - before
+    }
 
     public func copy(_ source: any DeviceStorage, to destination: any DeviceStorage) throws {
         let (from, to) = (try own(source), try own(destination))
@@ -230,6 +241,10 @@ public final class OpenCLBackend: Backend {
     /// Sets `arguments` and enqueues `kernel` over `global` work items, with `preferredLocal` fitted to
     /// the device (`launchSize`); kernels bounds-check the rounded-up extra items.
     func launch(_ kernel: OpenCLKernel, _ arguments: [KernelArgument], global: [Int], preferredLocal: [Int]) throws {
+        if countsOnly {
+            launchCount += 1
+            return
+        }
         for (index, argument) in arguments.enumerated() {
             switch argument {
             case .buffer(let buffer): try kernel.setArgument(index, buffer)
@@ -260,6 +275,10 @@ public final class OpenCLBackend: Backend {
             return
         }
         let size = MemoryLayout<Float>.size
+        if countsOnly {
+            launchCount += 1
+            return
+        }
         try check(
             clEnqueueCopyBuffer(
                 context.queue, source.memory, destination.memory, sourceOffset * size, destinationOffset * size, count * size, 0, nil, nil),
@@ -271,7 +290,7 @@ public final class OpenCLBackend: Backend {
     /// `fill_forward` where `context.quirks.transfersWithKernels` holds.
     func zero(_ buffer: OpenCLBuffer, count: Int) throws {
         guard context.quirks.transfersWithKernels else {
-            try buffer.fillZero()
+            if !countsOnly { try buffer.fillZero() }
             return
         }
         try fill(buffer, count: count, value: 0)
@@ -288,7 +307,7 @@ public final class OpenCLBackend: Backend {
         return buffer
     }
 
-    private func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
+    func own(_ storage: any DeviceStorage) throws -> OpenCLStorage {
         guard let storage = storage as? OpenCLStorage, storage.buffer.context === context else {
             throw OpenCLError.invalidLaunch(kernel: "storage", reason: "storage belongs to another device")
         }
@@ -305,6 +324,8 @@ enum Workspace: Hashable {
     case paddedInput
     /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.
     case lstmProjection, lstmRecurrentWeight, lstmCellGradient
+    /// `measureLaunchCost`: the one float its launches write.
+    case launchCost
 }
 
 /// An input buffer and its shape, as the op families receive them.

@@ -1,0 +1,46 @@
+// The command-line pieces of the performance tooling (issue 16): `kiln train --test-every-epoch` (per-epoch test
+// accuracy for Benchmarks/time-to-accuracy.sh) and `kiln chart` (the scaling charts of Benchmarks/scaling.sh).
+import Foundation
+import XCTest
+
+final class PerformanceToolCommandTests: KilnCommandLineTestCase {
+    func testTestEveryEpochRecordsTestAccuracyPerEpoch() throws {
+        let data = try tinyDataset()
+        let out = data.appendingPathComponent("run")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let train = try run([
+            "train", "--model", "flatten-dense16-relu-dense10", "--device", "cpu", "--dataset", data.path, "--epochs", "2",
+            "--batch-size", "16", "--lr", "0.1", "--out", out.path, "--test-every-epoch",
+        ])
+        XCTAssertEqual(train.status, 0, train.error)
+        XCTAssertTrue(train.output.contains("epoch 1  train loss") && train.output.contains("test accuracy"), train.output)
+        let metrics =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [[String: Any]]
+        XCTAssertEqual(metrics?.count, 2)
+        for epoch in metrics ?? [] { XCTAssertNotNil(epoch["testAccuracy"] as? Double, "\(epoch)") }
+    }
+
+    func testChartDrawsATableWithALevel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-chart-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let table = folder.appendingPathComponent("cnn.csv")
+        try Data("batch,Kiln,PyTorch\n16,1000,900\n64,3000,\n".utf8).write(to: table)
+        let svg = folder.appendingPathComponent("cnn.svg")
+        let drawn = try run([
+            "chart", table.path, "-o", svg.path, "--title", "CNN", "--subtitle", "busy machine", "--log-x", "--level", "FMA peak=9322",
+        ])
+        XCTAssertEqual(drawn.status, 0, drawn.error)
+        let text = try String(contentsOf: svg, encoding: .utf8)
+        XCTAssertTrue(text.contains(">FMA peak</text>") && text.contains(">busy machine</text>"), text)
+
+        let badLevel = try run(["chart", table.path, "-o", svg.path, "--level", "FMA peak"])
+        XCTAssertNotEqual(badLevel.status, 0)
+        XCTAssertTrue(badLevel.error.contains("--level 'FMA peak'"), badLevel.error)
+        try Data("batch,Kiln\n16,fast\n".utf8).write(to: table)
+        let badTable = try run(["chart", table.path, "-o", folder.appendingPathComponent("bad.svg").path])
+        XCTAssertNotEqual(badTable.status, 0)
+        XCTAssertTrue(badTable.error.contains("line 2, column 'Kiln': 'fast' is not a number"), badTable.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad.svg").path), "nothing written")
+    }
+}
