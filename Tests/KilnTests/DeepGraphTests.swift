@@ -5,14 +5,14 @@ import Kiln
 import XCTest
 
 final class DeepGraphTests: XCTestCase {
-    func testAChainOfTwoHundredThousandNodesIsReleasedWithoutRecursing() throws {
+    func testAChainOfAHundredThousandNodesIsReleasedWithoutRecursing() throws {
         let device = try Device.named("cpu")
         weak var first: Node?
         do {
             let input = try Tensor([-1, 2] as [Float], shape: [2], on: device)
             first = input.node
             var x = input
-            for _ in 0..<200_000 { x = try -x }
+            for _ in 0..<100_000 { x = try -x }
             XCTAssertEqual(try x.floats(), [-1, 2], "an even number of negations")
         }
         XCTAssertNil(first, "every node of the chain is freed")
