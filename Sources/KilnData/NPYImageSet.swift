@@ -48,14 +48,16 @@ public final class NPYImageSet: @unchecked Sendable {
             throw DataError.invalidHeader(
                 file: labelsURL.path, reason: "labels of shape \(labelShape); Kiln reads one label per image, [N]")
         }
-        labels = try labelArray.integers()
-        guard labels.count == shape[0] else {
-            throw DataError.countMismatch(images: path, imageCount: shape[0], labels: labelsURL.path, labelCount: labels.count)
+        // Checked before they are stored: an error thrown once every property is set leaked them (LeakSanitizer).
+        let values = try labelArray.integers()
+        guard values.count == shape[0] else {
+            throw DataError.countMismatch(images: path, imageCount: shape[0], labels: labelsURL.path, labelCount: values.count)
         }
-        if let index = labels.firstIndex(where: { $0 < 0 }) {
+        if let index = values.firstIndex(where: { $0 < 0 }) {
             throw DataError.invalidValue(
-                file: labelsURL.path, reason: "label \(labels[index]) at index \(index) is negative; classes count from 0")
+                file: labelsURL.path, reason: "label \(values[index]) at index \(index) is negative; classes count from 0")
         }
+        labels = values
         if images.header.elementType != .uint8 { try checkFinite() }
     }
 
