@@ -37,7 +37,8 @@ enum Gzip {
         }
         defer { inflateEnd(&stream) }
         var output = Data()
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // 64 KiB at a time: zeroing a larger chunk dominated small files (the fuzzer ran 136 inputs a second with 1 MiB).
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var status: Int32 = Z_OK
         try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
             guard let base = input.bindMemory(to: Bytef.self).baseAddress else {
