@@ -153,7 +153,7 @@ final class CatalogTests: XCTestCase {
     func testSelectionsResolveFamiliesAndNames() throws {
         XCTAssertEqual(
             try CatalogCheck.names(["products"]),
-            ["matmul", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
+            ["matmul", "matmul_sampled", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
         XCTAssertEqual(try CatalogCheck.names(["relu_grad", "conv2d", "matmul"]), ["relu_grad", "conv2d", "matmul"])
         XCTAssertEqual(OpCatalog.cases(upTo: .benchmark, named: try CatalogCheck.names(["matmul 12"])).map(\.id), ["matmul 12"])
         XCTAssertThrowsError(try CatalogCheck.names(["conv3d"])) { error in
