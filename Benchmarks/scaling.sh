@@ -130,7 +130,7 @@ PY
 . "$OUT/levels.sh"
 FMA_LEVEL=(); CNN_LEVEL=()
 [ -n "$FMA" ] && FMA_LEVEL=(--level "FMA peak ($(printf %.0f "$FMA") GFLOP/s, $FMA_SOURCE)=$FMA")
-[ -n "$CNN_BOUND" ] && CNN_LEVEL=(--level "FMA peak ($(printf %.0f "$FMA") GFLOP/s, $FMA_SOURCE) ÷ $CNN_MFLOP MFLOP per image=$CNN_BOUND")
+[ -n "$CNN_BOUND" ] && CNN_LEVEL=(--level "FMA bound ($(printf %.0f "$FMA") GFLOP/s $FMA_SOURCE ÷ $CNN_MFLOP MFLOP)=$CNN_BOUND")
 "$KILN" chart "$OUT/gemm.csv" -o "$IMAGES/scaling-gemm.svg" --log-x "${FMA_LEVEL[@]}" --y-label "GFLOP/s" \
   --title "SGEMM: GFLOP/s against size (C[M,N] = A[M,K]·B[K,N])" --subtitle "$MACHINE $(date +%F), $(nproc) cores; Kiln on pocl, NumPy/OpenBLAS"
 "$KILN" chart "$OUT/cnn.csv" -o "$IMAGES/scaling-cnn.svg" --log-x "${CNN_LEVEL[@]}" --y-label "images/s" \
