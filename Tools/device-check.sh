@@ -135,7 +135,7 @@ run() {
     # The binary unpacked outside the results, which travel back and should stay small.
     local unpacked
     unpacked="$(mktemp -d)" || fail "cannot create a temporary folder"
-    trap 'rm -rf "$unpacked"' EXIT
+    trap "rm -rf '$unpacked'" EXIT
     gunzip -c "$pack_dir/kiln.gz" >"$unpacked/kiln" && chmod +x "$unpacked/kiln" || fail "cannot unpack $pack_dir/kiln.gz"
     local kiln="$unpacked/kiln"
     {
