@@ -62,6 +62,32 @@ KILN_DEFINE_UNARY(float)
 #define gemm_vload KILN_JOIN(vload, GEMM_WIDTH)
 #define gemm_vstore KILN_JOIN(vstore, GEMM_WIDTH)
 
+// The offsets of a block's GEMM_ROWS rows of A from row0 (rows past M repeat row M - 1 and are never stored), and
+// each row's starting value: bias[row] when biasMode is 1, else 0.
+inline void gemm_rows(const int row0, const int M, const int K, __global const float *bias, const int biasMode,
+                      int *rowOffset, float *rowStart) {
+    #pragma unroll
+    for (int r = 0; r < GEMM_ROWS; ++r) {
+        rowOffset[r] = min(row0 + r, M - 1) * K;
+        rowStart[r] = biasMode == 1 ? bias[min(row0 + r, M - 1)] : 0.0f;
+    }
+}
+
+// accumulator[r] += A[row r, p] * B[p, 0 ..< GEMM_WIDTH] for p in 0 ..< K, one fma per element in order of p: B's
+// rows are GEMM_WIDTH contiguous floats `bStride` apart (B itself, or a packed panel).
+inline void gemm_accumulate(__global const float *aColumn, const int *rowOffset, __global const float *bRow,
+                            const int bStride, const int K, gemm_vector *accumulator) {
+    for (int p = 0; p < K; ++p) {
+        const gemm_vector bValues = gemm_vload(0, bRow);
+        #pragma unroll
+        for (int r = 0; r < GEMM_ROWS; ++r) {
+            accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
+        }
+        ++aColumn;
+        bRow += bStride;
+    }
+}
+
 // Batch z reads A at a + z * aBatchStride and B at b + z * bBatchStride and writes C at c + z * cBatchStride
 // (a stride of 0 shares one matrix across the batch). biasMode 1: row i of C starts from bias[i] (convolution);
 // biasMode 2: column j starts from bias[j] (linear layers); 0: no bias. The epilogue applies the unary function
@@ -82,14 +108,9 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
     b += (size_t)batch * bBatchStride;
     c += (size_t)batch * cBatchStride;
 
-    // Offsets of this block's rows of A; rows past M repeat row M - 1 and are never stored.
     int rowOffset[GEMM_ROWS];
     float rowStart[GEMM_ROWS];
-    #pragma unroll
-    for (int r = 0; r < GEMM_ROWS; ++r) {
-        rowOffset[r] = min(row0 + r, M - 1) * K;
-        rowStart[r] = biasMode == 1 ? bias[min(row0 + r, M - 1)] : 0.0f;
-    }
+    gemm_rows(row0, M, K, bias, biasMode, rowOffset, rowStart);
 
     if (column0 + GEMM_WIDTH <= N) {
         const gemm_vector columnStart = biasMode == 2 ? gemm_vload(0, bias + column0) : (gemm_vector)(0.0f);
@@ -98,17 +119,7 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
         for (int r = 0; r < GEMM_ROWS; ++r) {
             accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
         }
-        __global const float *aColumn = a;
-        __global const float *bRow = b + column0;
-        for (int p = 0; p < K; ++p) {
-            const gemm_vector bValues = gemm_vload(0, bRow);
-            #pragma unroll
-            for (int r = 0; r < GEMM_ROWS; ++r) {
-                accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
-            }
-            ++aColumn;
-            bRow += N;
-        }
+        gemm_accumulate(a, rowOffset, b + column0, N, K, accumulator);
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             if (row0 + r < M) {
@@ -226,11 +237,7 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
 
     int rowOffset[GEMM_ROWS];
     float rowStart[GEMM_ROWS];
-    #pragma unroll
-    for (int r = 0; r < GEMM_ROWS; ++r) {
-        rowOffset[r] = min(row0 + r, M - 1) * K;
-        rowStart[r] = biasMode == 1 ? bias[min(row0 + r, M - 1)] : 0.0f;
-    }
+    gemm_rows(row0, M, K, bias, biasMode, rowOffset, rowStart);
     const int lastPanel = min(firstPanel + panels, panelCount);
     for (int panel = firstPanel; panel < lastPanel; ++panel) {
         const int column0 = panel * GEMM_WIDTH;
@@ -247,17 +254,7 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
         for (int r = 0; r < GEMM_ROWS; ++r) {
             accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
         }
-        __global const float *aColumn = a;
-        __global const float *bRow = packed + (size_t)panel * K * GEMM_WIDTH;
-        for (int p = 0; p < K; ++p) {
-            const gemm_vector bValues = gemm_vload(0, bRow);
-            #pragma unroll
-            for (int r = 0; r < GEMM_ROWS; ++r) {
-                accumulator[r] = fma((gemm_vector)(aColumn[rowOffset[r]]), bValues, accumulator[r]);
-            }
-            ++aColumn;
-            bRow += GEMM_WIDTH;
-        }
+        gemm_accumulate(a, rowOffset, packed + (size_t)panel * K * GEMM_WIDTH, GEMM_WIDTH, K, accumulator);
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
             if (row0 + r < M) {
