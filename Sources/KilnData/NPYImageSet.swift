@@ -17,25 +17,40 @@ public final class NPYImageSet: @unchecked Sendable {
 
     /// Reads both headers and the labels, and checks them: images of a supported type and shape, integer
     /// labels, as many labels as images, none negative, and (for float images) no NaN or infinity.
-    public init(images imagesURL: URL, labels labelsURL: URL) throws {
-        images = try NPYArray(contentsOf: imagesURL)
+    public convenience init(images imagesURL: URL, labels labelsURL: URL) throws {
+        // Everything is checked before the object exists, so no error leaves a half-initialized object behind.
+        let images = try NPYArray(contentsOf: imagesURL)
+        let (imageShape, channelsLast) = try Self.imageLayout(of: images)
+        let labels = try Self.labels(in: labelsURL, count: images.header.shape[0], imagesPath: imagesURL.path)
+        if images.header.elementType != .uint8 { try Self.checkFinite(images, valuesPerImage: imageShape.reduce(1, *)) }
+        self.init(images: images, labelsURL: labelsURL, labels: labels, imageShape: imageShape, channelsLast: channelsLast)
+    }
+
+    private init(images: NPYArray, labelsURL: URL, labels: [Int], imageShape: [Int], channelsLast: Bool) {
+        self.images = images
         self.labelsURL = labelsURL
-        let labelArray = try NPYArray(contentsOf: labelsURL)
-        let path = imagesURL.path
+        self.labels = labels
+        self.imageShape = imageShape
+        self.channelsLast = channelsLast
+    }
+
+    /// `[C, H, W]` of the images in `images`, and whether the file stores them channels last.
+    private static func imageLayout(of images: NPYArray) throws -> (shape: [Int], channelsLast: Bool) {
+        let path = images.url.path
         let shape = images.header.shape
+        let layout: (shape: [Int], channelsLast: Bool)
         switch shape.count {
         case 3:
-            imageShape = [1, shape[1], shape[2]]
-            channelsLast = false
+            layout = ([1, shape[1], shape[2]], false)
         case 4:
             // [N, C, H, W], unless the last axis looks like channels (1 or 3) and the second does not.
-            channelsLast = [1, 3].contains(shape[3]) && ![1, 3].contains(shape[1])
-            imageShape = channelsLast ? [shape[3], shape[1], shape[2]] : [shape[1], shape[2], shape[3]]
+            let channelsLast = [1, 3].contains(shape[3]) && ![1, 3].contains(shape[1])
+            layout = (channelsLast ? [shape[3], shape[1], shape[2]] : [shape[1], shape[2], shape[3]], channelsLast)
         default:
             throw DataError.invalidHeader(
                 file: path, reason: "images of shape \(shape); Kiln reads [N, H, W], [N, C, H, W] or [N, H, W, C] (C 1 or 3)")
         }
-        guard imageShape.allSatisfy({ $0 > 0 }) else {
+        guard layout.shape.allSatisfy({ $0 > 0 }) else {
             throw DataError.invalidHeader(file: path, reason: "images of shape \(shape): every image needs at least one value")
         }
         guard [.uint8, .float32, .float64].contains(images.header.elementType) else {
@@ -43,22 +58,25 @@ public final class NPYImageSet: @unchecked Sendable {
                 file: path,
                 reason: "images of dtype \(images.header.elementType.rawValue); Kiln reads uint8 (0 to 255) or float32/float64 (0 to 1)")
         }
+        return layout
+    }
+
+    /// The labels in `url`: one integer per image, `count` of them, none negative.
+    private static func labels(in url: URL, count: Int, imagesPath: String) throws -> [Int] {
+        let labelArray = try NPYArray(contentsOf: url)
         let labelShape = labelArray.header.shape
         guard labelShape.count == 1 || (labelShape.count == 2 && labelShape[1] == 1) else {
-            throw DataError.invalidHeader(
-                file: labelsURL.path, reason: "labels of shape \(labelShape); Kiln reads one label per image, [N]")
+            throw DataError.invalidHeader(file: url.path, reason: "labels of shape \(labelShape); Kiln reads one label per image, [N]")
         }
-        // Checked before they are stored: an error thrown once every property is set leaked them (LeakSanitizer).
         let values = try labelArray.integers()
-        guard values.count == shape[0] else {
-            throw DataError.countMismatch(images: path, imageCount: shape[0], labels: labelsURL.path, labelCount: values.count)
+        guard values.count == count else {
+            throw DataError.countMismatch(images: imagesPath, imageCount: count, labels: url.path, labelCount: values.count)
         }
         if let index = values.firstIndex(where: { $0 < 0 }) {
             throw DataError.invalidValue(
-                file: labelsURL.path, reason: "label \(values[index]) at index \(index) is negative; classes count from 0")
+                file: url.path, reason: "label \(values[index]) at index \(index) is negative; classes count from 0")
         }
-        labels = values
-        if images.header.elementType != .uint8 { try checkFinite() }
+        return values
     }
 
     /// The class of image `index`.
@@ -91,8 +109,9 @@ public final class NPYImageSet: @unchecked Sendable {
         }
     }
 
-    /// Reads every float image value once, in slices of about 1 MiB, and throws for the first NaN or infinity.
-    private func checkFinite() throws {
+    /// Reads every float image value of `images` once, in slices of about 1 MiB, and throws for the first NaN
+    /// or infinity.
+    private static func checkFinite(_ images: NPYArray, valuesPerImage values: Int) throws {
         let total = images.header.elementCount
         let slice = 1 << 18
         var buffer = [Float](repeating: 0, count: slice)
@@ -100,7 +119,6 @@ public final class NPYImageSet: @unchecked Sendable {
             let range = start..<min(start + slice, total)
             try buffer.withUnsafeMutableBufferPointer { try images.readFloats(range, into: $0) { $0 } }
             if let offset = buffer[0..<range.count].firstIndex(where: { !$0.isFinite }) {
-                let values = imageShape.reduce(1, *)
                 throw DataError.invalidHeader(
                     file: images.url.path,
                     reason:
