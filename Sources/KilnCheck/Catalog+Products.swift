@@ -81,10 +81,11 @@ extension OpCatalog {
             product(m: 2, n: 2048, k: 512, batch: 3, transposeA: false, transposeB: false),
         ]
         // Large enough for a packed B: a one-column last panel, both operands transposed; A of 16 MiB or more (8 panels per
-        // work item, the last item of each row fewer).
+        // work item, the last item of each row fewer); a skinny A (67 rows, a partial last block of rows) with a long K.
         cases += [
             sampledProduct(m: 257, n: 1025, k: 1024, transposeA: true, transposeB: true),
             sampledProduct(m: 1031, n: 257, k: 4099, transposeA: false, transposeB: false),
+            sampledProduct(m: 67, n: 4099, k: 1031, transposeA: false, transposeB: true),
         ]
         // Batched, every transpose combination.
         var batched = RandomSource(seed: 0xBA7C)
