@@ -112,14 +112,15 @@ extension OpenCLBackend {
     /// is at least 2^20 floats (streaming a panel of a row-major B then misses the TLB on every step and, for rows a
     /// multiple of 4 KiB long, keeps evicting itself) and A has at least 256 rows, so the pass packing B costs under
     /// about 3% of the product (pocl: 0.3 ms against 10 ms at 1024^3). Skinny products (64 to 255 rows) are packed
-    /// too when B is at least 2^22 floats with K at least 1024: the packing then costs about a third of the product,
-    /// but the direct kernel's long panel walks ran at a quarter of its speed (pocl, 2026-12-06: 64×2048×2048 50 ->
-    /// 116 GFLOP/s, 64×4096×4096 31 -> 104); with a short K (the convolutions' 64×12544×576) the direct kernel stays
-    /// faster (184 against 109). 8 panels per item when A is 16 MiB or more, so a block of rows of A comes from cache
+    /// too when K and N are both at least 1024: the packing then costs up to a third of the product, but the direct
+    /// kernel's long panel walks ran at a quarter to two thirds of its speed (pocl, 2026-12-06: 64×1024×1024 117 ->
+    /// 165 GFLOP/s, 64×2048×2048 50 -> 116, 64×4096×4096 31 -> 104); with a short K (the convolutions'
+    /// 64×12544×576: 184 against 109) or a narrow B (64×512×2048: 190 against 176) the direct kernel stays faster.
+    /// 8 panels per item when A is 16 MiB or more, so a block of rows of A comes from cache
     /// for 7 of its 8 panels (2048^3 on pocl: 185 -> 205 GFLOP/s), else 1 (more work items; within noise at 1024^3).
     /// The backend's `packedPanels` defaults to this rule.
     static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
-        guard k * n >= 1 << 20, m >= 256 || (m >= 64 && k >= 1024 && k * n >= 1 << 22) else { return nil }
+        guard k * n >= 1 << 20, m >= 256 || (m >= 64 && k >= 1024 && n >= 1024) else { return nil }
         return m * k >= 1 << 22 ? 8 : 1
     }
 
