@@ -66,6 +66,7 @@ put('idx-gzip', 'inflates-to-4-MiB', gzip.compress(idx([4, 1024, 1024]) + bytes(
 
 for name, text in {'cnn': 'conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10', 'mlp': 'mlp',
                    'every-token': 'conv4k3s2p1d1g1-bn-leakyrelu-avgpool2s1-gap-flatten-dropout50-dense8-sigmoid-tanh-relu-dense3',
+                   'pooling-padding-ceil': 'conv4k3p1-maxpool3s2p1c1-avgpool2s3p1c1-flatten-dense10',
                    'maxpool0': 'maxpool0', 'maxpool2s0': 'maxpool2s0', 'avgpool0': 'avgpool0', 'conv32k3s0': 'conv32k3s0',
                    'padding-overflow': 'conv8k3p4611686018427387904', 'huge-conv': 'conv99999999k3',
                    'huge-padding': 'conv8k3p1000-flatten-dense10', 'huge-dense': 'flatten-dense99999999999-dense10',

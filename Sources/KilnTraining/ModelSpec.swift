@@ -13,8 +13,8 @@ public struct ModelSpecError: Error, CustomStringConvertible {
 }
 
 /// A model described by a string of `-`-separated layers. Tokens:
-/// `conv{out}k{kernel}[s{stride}][p{padding}][d{dilation}][g{groups}]`, `maxpool{k}[s{stride}]`,
-/// `avgpool{k}[s{stride}]`, `gap` (global average pooling), `flatten`, `dense{out}`, `bn` (batch norm),
+/// `conv{out}k{kernel}[s{stride}][p{padding}][d{dilation}][g{groups}]`, `maxpool{k}[s{stride}][p{padding}][c1]`,
+/// `avgpool{k}[s{stride}][p{padding}][c1]` (`c1`: the output size rounded up, PyTorch's `ceil_mode`), `gap` (global average pooling), `flatten`, `dense{out}`, `bn` (batch norm),
 /// `dropout{percent}`, and the activations `relu`, `leakyrelu` (slope 0.2), `sigmoid`, `tanh` and every other activation
 /// the engine defines, by its identifier without underscores (`gelu`, `gelutanh`, `silu`; `activationTokens` lists them),
 /// and `res(layers)`: a residual block adding its input to its layers' output (through a 1×1 convolution when they
@@ -182,13 +182,21 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
                 try requireImage()
                 let kernel = try number("#", minimum: 1)
                 let stride = try number("s", default: kernel, minimum: 1)
+                let padding = try number("p", default: 0)
+                let ceil = try number("c", default: 0)
+                guard ceil <= 1 else { throw fail("'c' is 1 (round the output size up, PyTorch's ceil_mode) or 0, got \(ceil)") }
+                for length in shape[1...2] { _ = try slide(length, span: kernel, stride: stride, padding: padding) }
+                // The op's own shape rule: padding under the window, and with ceil mode the last window's start.
+                let attributes = Pooling2D(
+                    kernel: [kernel, kernel], stride: [stride, stride], padding: [padding, padding, padding, padding], ceilMode: ceil == 1)
+                do {
+                    let op: Op = name == "maxpool" ? .maxPool2d(attributes) : .avgPool2d(attributes)
+                    shape = Array(try op.outputShape(for: [Shape([1] + shape)]).dimensions.dropFirst())
+                } catch { throw fail(error.reason) }
                 layers.append(
                     name == "maxpool"
-                        ? MaxPool2D(kernel: [kernel], stride: [stride]) as any Layer : AvgPool2D(kernel: [kernel], stride: [stride]))
-                shape = [
-                    shape[0], try slide(shape[1], span: kernel, stride: stride, padding: 0),
-                    try slide(shape[2], span: kernel, stride: stride, padding: 0),
-                ]
+                        ? MaxPool2D(kernel: [kernel], stride: [stride], padding: [padding], ceilMode: ceil == 1) as any Layer
+                        : AvgPool2D(kernel: [kernel], stride: [stride], padding: [padding], ceilMode: ceil == 1))
             case "gap":
                 try requireImage()
                 layers.append(GlobalAvgPool2D())
@@ -267,7 +275,8 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
 
     /// The numbers each layer reads: `#` is the one right after its name.
     private static let numbersTaken: [String: Set<Character>] = [
-        "conv": ["#", "k", "s", "p", "d", "g"], "maxpool": ["#", "s"], "avgpool": ["#", "s"], "dense": ["#"], "dropout": ["#"],
+        "conv": ["#", "k", "s", "p", "d", "g"], "maxpool": ["#", "s", "p", "c"], "avgpool": ["#", "s", "p", "c"], "dense": ["#"],
+        "dropout": ["#"],
         "gap": [], "flatten": [], "bn": [], "relu": [], "leakyrelu": [], "sigmoid": [], "tanh": [],
     ]
 
@@ -287,7 +296,7 @@ public struct ModelSpec: CustomStringConvertible, Sendable {
         for character in token.dropFirst(name.count) {
             if character.isNumber {
                 digits.append(character)
-            } else if "ksdpg".contains(character) {
+            } else if "ksdpgc".contains(character) {
                 try flush()
                 key = character
             } else {

@@ -12,8 +12,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             MODEL is cnn, mlp (both end in one output per class of the data), or a layer string such as
             conv32k3p1-relu-maxpool2-conv64k3p1-relu-maxpool2-flatten-dense128-relu-dense10
-            (tokens: conv{out}k{kernel}[s{stride}][p{pad}][d{dilation}][g{groups}], maxpool{k}[s{stride}],
-            avgpool{k}[s{stride}], gap, flatten, dense{out}, bn, dropout{percent}, res(layers) (a residual block:
+            (tokens: conv{out}k{kernel}[s{stride}][p{pad}][d{dilation}][g{groups}], maxpool{k}[s{stride}][p{pad}][c1],
+            avgpool{k}[s{stride}][p{pad}][c1] (c1: ceil mode), gap, flatten, dense{out}, bn, dropout{percent}, res(layers) (a residual block:
             its input added to its layers' output, through a 1x1 convolution when the shapes differ),
             \(ModelSpec.activationTokens.joined(separator: ", "))).
 

@@ -72,6 +72,25 @@ final class ModelSpecValidationTests: XCTestCase {
         XCTAssertTrue(try buildError("conv4k3g3").contains("groups (3) must divide the input channels (1)"))
     }
 
+    /// `p` pads every side and `c1` rounds the output size up, as PyTorch's `MaxPool2d`/`AvgPool2d(kernel, stride,
+    /// padding, ceil_mode=True)`: the sizes below are PyTorch's for a 28×28 input (a last window that would start in the
+    /// trailing padding is dropped: avgpool2s3p1c1 gives 10, not 11).
+    func testPoolingTakesPaddingAndCeilMode() throws {
+        var random = RandomSource(seed: 0)
+        let device = try Device.named("cpu")
+        for (text, size) in [("maxpool3s2p1", 14), ("maxpool3s2", 13), ("maxpool3s2c1", 14), ("avgpool2s3p1c1", 10), ("maxpool5s3c1", 9)] {
+            let model = try ModelSpec("\(text)-flatten-dense3").build(inputShape: [1, 28, 28], random: &random, on: device)
+            let pool = model.layers[0]
+            let ceil = text.hasSuffix("c1")
+            XCTAssertEqual((pool as? MaxPool2D)?.ceilMode ?? (pool as? AvgPool2D)?.ceilMode, ceil, text)
+            let y = try pool.forward(Tensor.zeros([1, 1, 28, 28], on: device), context: ForwardContext(training: false))
+            XCTAssertEqual(y.shape, [1, 1, size, size], text)
+        }
+        XCTAssertEqual(
+            try buildError("maxpool2c2"), "model spec: 'maxpool2c2': 'c' is 1 (round the output size up, PyTorch's ceil_mode) or 0, got 2")
+        XCTAssertTrue(try buildError("maxpool2p2").contains("padding [2, 2, 2, 2] must be smaller than the window's extent"))
+    }
+
     func testHugeLayersAreRejectedBeforeAllocating() throws {
         // Aborted in malloc before ("failed to allocate 313599999996864 bytes").
         let dense = try buildError("flatten-dense99999999999-dense10")
