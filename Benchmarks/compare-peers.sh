@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The comparison in the README's "Measured" section: the peer scripts of ../shared/peers (after its
-# setup.sh) and of Benchmarks/peers, one after another, then `kiln bench` on pocl, each output in $OUT/NAME.log. Run it on a quiet
+# setup.sh) and of Benchmarks/peers, one after another, then `kiln bench` on pocl, each output in $OUT/NAME.log, and
+# prints the README's table from them (Benchmarks/peer-table.py). Run it on a quiet
 # machine from the repository root after `swift build -c release`; quote ratios from one run only.
 set -u
 V=${PEERS_VENV:-/tmp/kiln-peers/venv}/bin/python
@@ -41,3 +42,5 @@ run resnet_jax "$V" "$MINE/resnet_step.py" jax 10
 run charlstm_torch "$V" "$MINE/charlstm_step.py" torch 10
 run charlstm_jax "$V" "$MINE/charlstm_step.py" jax 10
 run kiln_bench "$KILN" bench --device opencl --json
+# The README's table from this run's logs.
+python3 "$(dirname "$MINE")/peer-table.py" "$OUT"
