@@ -72,10 +72,20 @@ final class NetworkNamespaces {
     }
 
     /// An Open MPI launch agent (`--mca plm_rsh_agent`) that starts a command on a host by entering its
-    /// namespace, as ssh would log in to a machine. Written into `folder`.
+    /// namespace, as ssh would log in to a machine. Written into `folder`. The hosts share one file system, so
+    /// each gets its own temporary folder (`orte_tmpdir_base`) under `folder`, as each machine has its own
+    /// `/tmp`: daemons that share `/tmp/ompi.HOSTNAME.UID` race to create their job's session folder in it, and
+    /// the loser stops Open MPI with "mkdir ... File exists" (4 of 100 launches on this machine; none of 100 with a folder each).
     func launchAgent(in folder: URL) throws -> URL {
         guard let ip = Self.ip else { throw NamespaceError("no ip command: install iproute2") }
-        let cases = zip(addresses, namespaces).map { "    \($0)) exec \(ip) netns exec \($1) sh -c \"$*\" ;;" }
+        let temporary = try namespaces.map { namespace in
+            let url = folder.appendingPathComponent("tmp-\(namespace)")
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            return url.path
+        }
+        let cases = zip(addresses, zip(namespaces, temporary)).map { address, host in
+            "    \(address)) exec \(ip) netns exec \(host.0) env OMPI_MCA_orte_tmpdir_base=\(host.1) sh -c \"$*\" ;;"
+        }
         let script = """
             #!/bin/sh
             # Called by mpirun as: agent HOST COMMAND...; runs COMMAND in HOST's network namespace.
