@@ -9,6 +9,8 @@ public struct BenchResult: Codable, Equatable {
     public enum Status: String, Codable, Sendable {
         /// Checked against the reference and timed.
         case ok
+        /// Checked against the reference, not timed (`--check-only`).
+        case checked
         /// Failed to build or run, or its results were outside the tolerance: not timed.
         case failed
         /// Not run (a workload too slow for the `cpu` reference that was not named with `--workload`).

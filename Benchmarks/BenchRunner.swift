@@ -15,10 +15,14 @@ public struct BenchSettings {
     /// A replicate repeats the step back to back until it lasts about this long (then divides), so
     /// short steps are not dominated by the synchronisation.
     public var replicateSeconds = 0.2
+    /// Only build once and check the first run: no warm build, warm-up or timing (for a slow device such as an
+    /// interpreter, where each run of a workload costs minutes).
+    public var checkOnly: Bool
 
-    public init(replicates: Int? = nil, warmup: Int? = nil) {
+    public init(replicates: Int? = nil, warmup: Int? = nil, checkOnly: Bool = false) {
         self.replicates = replicates
         self.warmup = warmup
+        self.checkOnly = checkOnly
     }
 }
 
@@ -36,6 +40,10 @@ public final class BenchRunner {
         do {
             let (instance, backend) = try coldStart(workload, on: device, into: &result)
             try check(workload.checkedInstance(timed: instance, on: Device(backend)), against: workload, into: &result)
+            if settings.checkOnly {
+                result.status = .checked
+                return result
+            }
             try time(instance, workload: workload, backend: backend, isReference: device.isReference, into: &result)
         } catch {
             result.status = .failed
@@ -45,7 +53,7 @@ public final class BenchRunner {
     }
 
     /// Builds the workload on `device`, timing the builds and the first run; returns the instance to check
-    /// and time (after one run).
+    /// and time (after one run). With `checkOnly` the cold build's instance is returned, with no warm build.
     private func coldStart(_ workload: Workload, on device: DeviceSelection, into result: inout BenchResult) throws
         -> (WorkloadInstance, any Backend)
     {
@@ -71,6 +79,7 @@ public final class BenchRunner {
                 let stats = cold.programs.stats
                 result.coldBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
                 result.coldPrograms = stats.compiles
+                if settings.checkOnly { return (instance, cold) }
             }
             let warm = try OpenCLBackend(device: handle, cacheDirectory: folder)
             let instance = try workload.instantiate(on: Device(warm))

@@ -15,7 +15,8 @@ struct BenchCommand: ParsableCommand {
             For each device and workload: build it with an empty kernel cache and again with the cache it \
             filled (cold start), check the first run against the reference backend in Double (a workload \
             outside its tolerance is reported as failed and not timed), warm up, then time replicates, \
-            each a run of back-to-back steps between two device synchronisations.
+            each a run of back-to-back steps between two device synchronisations. --check-only stops after the \
+            check (one build, one run: for a slow device such as oclgrind).
 
             Workloads: \(Workload.all.map(\.name).joined(separator: ", ")); --gemm adds SGEMM at any shape, \
             --batch sets the training steps' batch (their checks keep a small one).
@@ -37,6 +38,8 @@ struct BenchCommand: ParsableCommand {
     var replicates: Int?
     @Option(help: "Untimed runs before the replicates (default: 2 on OpenCL, 0 on cpu).")
     var warmup: Int?
+    @Flag(help: "Only check each workload's first run against the reference: no warm build, warm-up or timing.")
+    var checkOnly = false
     @Flag(help: "Print one JSON object per line instead of the table.")
     var json = false
     @Option(help: "A saved --json run to compare with; regressions beyond the measured spread are flagged.")
@@ -63,6 +66,9 @@ struct BenchCommand: ParsableCommand {
             guard workloads.isEmpty else { throw ValidationError("--onnx times the model alone; leave out --workload") }
         }
         if let batch, batch < 1 { throw ValidationError("--batch must be positive") }
+        if checkOnly, replicates != nil || warmup != nil || baseline != nil {
+            throw ValidationError("--check-only times nothing; leave out --replicates, --warmup and --baseline")
+        }
         for shape in gemmShapes {
             do { _ = try Workload.gemm(shape) } catch { throw ValidationError(String(describing: error)) }
         }
@@ -84,7 +90,7 @@ struct BenchCommand: ParsableCommand {
         let saved = try baseline.map { try BenchResult.load(from: URL(fileURLWithPath: $0)) }
         let chosen = try chosenWorkloads()
         let namedAll = workloads.isEmpty && gemmShapes.isEmpty
-        let runner = BenchRunner(settings: BenchSettings(replicates: replicates, warmup: warmup))
+        let runner = BenchRunner(settings: BenchSettings(replicates: replicates, warmup: warmup, checkOnly: checkOnly))
         let table = BenchTable(showsBaseline: saved != nil)
         if !json { print(table.header) }
         var results: [BenchResult] = []
@@ -147,7 +153,7 @@ struct BenchTable {
     func row(_ result: BenchResult) -> String {
         let check: String =
             switch result.status {
-            case .ok: "ok " + (result.maxRelErr.map { String(format: "%.1e", $0) } ?? "")
+            case .ok, .checked: "ok " + (result.maxRelErr.map { String(format: "%.1e", $0) } ?? "")
             case .failed: "FAILED"
             case .skipped: "skipped"
             }

@@ -83,4 +83,26 @@ final class BenchCommandTests: KilnCommandLineTestCase {
         XCTAssertEqual(object["status"] as? String, "ok")
         XCTAssertGreaterThan(object["peak_memory_bytes"] as? Int ?? 0, 0)
     }
+
+    /// `--check-only` checks on every device asked for (the OpenCL one builds once, with no warm build) and times
+    /// nothing; it refuses the timing options.
+    func testCheckOnlyChecksAndTimesNothing() throws {
+        let result = try run(["bench", "--json", "--check-only", "--device", "cpu", "--device", "opencl", "--gemm", "5x3x7"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, result.output)
+        for line in lines {
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+            XCTAssertEqual(object["status"] as? String, "checked", String(line))
+            XCTAssertEqual(object["checked_values"] as? Int, 15, String(line))
+            for key in ["median_ms", "warm_build_ms", "warm_first_step_ms", "gflops"] {
+                XCTAssertTrue(object[key] is NSNull, "\(key) in \(line)")
+            }
+        }
+        for arguments in [["--replicates", "1"], ["--warmup", "0"], ["--baseline", "saved.jsonl"]] {
+            let refused = try run(["bench", "--check-only", "--device", "cpu", "--gemm", "5x3x7"] + arguments)
+            XCTAssertEqual(refused.status, 64, "\(arguments)")
+            XCTAssertTrue(refused.error.contains("--check-only times nothing"), refused.error)
+        }
+    }
 }

@@ -96,6 +96,8 @@ final class BenchmarkWorkloadTests: XCTestCase {
         XCTAssertTrue(result.error?.contains("differs from the reference") ?? false, result.error ?? "")
         XCTAssertNil(result.medianMs)
         XCTAssertEqual(result.maxAbsErr, 1)
+        let checkOnly = BenchRunner(settings: BenchSettings(checkOnly: true)).run(wrong, on: .reference)
+        XCTAssertEqual(checkOnly.status, .failed, "--check-only still fails a wrong result")
     }
 
     func testBaselineFlagsOnlySlowdownsBeyondTheSpread() {
