@@ -285,7 +285,8 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
 // registers, so both the reads and the writes are runs of GEMM_TILE consecutive floats. When GEMM_TILE is a vector
 // width (2, 4, 8, 16) each row of the tile is read as one vector: pocl's compiler did not merge the scalar loads, and
 // the vector loads moved [1024, 512] in about 130-155 us instead of 180-290 on the 2-core development machine
-// (writing the columns as vectors too gained nothing more there, and crashed oclgrind's uninitialized-value checker).
+// (writing the columns as vectors too gained nothing more there, and crashed oclgrind 21.10 under --uninitialized with
+// signal 11, as the shuffle defect of Tools/oclgrind-repros/shuffle-undef-uninitialized.c does).
 #if GEMM_TILE == 2 || GEMM_TILE == 4 || GEMM_TILE == 8 || GEMM_TILE == 16
 #define GEMM_TILE_VECTORS 1
 #define gemm_tile_vector KILN_JOIN(float, GEMM_TILE)
