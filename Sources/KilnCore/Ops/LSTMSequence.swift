@@ -38,12 +38,14 @@ struct LSTMSequence: Decomposable {
         }
         // Blocks 0 ..< T of the output are h_{t−1} for every step t (h0 first).
         let previousHidden = try output.slice(axis: 0, start: 0, length: steps).reshaped([rows, hidden])
+        // dzᵀ once for both weight gradients (a product with a transposed operand would transpose dz for each).
+        let dzT = try dz.transposed()
         return [
             try dz.matmul(weightIH).reshaped(x.shape),
             try initialState(0),
             try initialState(1),
-            try dz.matmul(x.reshaped([rows, x.shape[2]]), transposeSelf: true),
-            try dz.matmul(previousHidden, transposeSelf: true),
+            try dzT.matmul(x.reshaped([rows, x.shape[2]])),
+            try dzT.matmul(previousHidden),
             // Column sums as a product with a row of ones: it runs on the matrix-product kernels, which on pocl
             // took a tenth of the time the generic reduction took over the 1024 rows of the benchmark's dz.
             try Tensor.full(1, shape: [1, rows], on: dz.device).matmul(dz).reshaped([4 * hidden]),

@@ -158,14 +158,21 @@ extension OpenCLBackend {
         _ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, into role: Workspace,
         defines: [(String, Int)]? = nil
     ) throws -> OpenCLBuffer {
+        let output = try workspace(role, count: batch * rows * columns)
+        try transpose(input, rows: rows, columns: columns, batch: batch, into: output, defines: defines)
+        return output
+    }
+
+    /// `input` [batch, rows, columns] transposed into `output` as [batch, columns, rows] by `gemm_transpose`.
+    func transpose(
+        _ input: OpenCLBuffer, rows: Int, columns: Int, batch: Int, into output: OpenCLBuffer, defines: [(String, Int)]? = nil
+    ) throws {
         let defines = defines ?? tunedDefines(.gemm)
         let tile = defines.first { $0.0 == "GEMM_TILE" }?.1 ?? 1
-        let output = try workspace(role, count: batch * rows * columns)
         let transpose = try kernel(KernelDescription.gemm.file, "gemm_transpose", defines: defines)
         try launch(
             transpose, [.buffer(input), .buffer(output), .int(rows), .int(columns)],
             global: [(rows + tile - 1) / tile, (columns + tile - 1) / tile, batch], preferredLocal: [1, 1, 1])
-        return output
     }
 }
 

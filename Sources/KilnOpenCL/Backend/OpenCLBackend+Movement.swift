@@ -116,8 +116,15 @@ extension OpenCLBackend {
             }
             try copy(x.buffer, out, box: outShape, xStrides: x.shape.broadcastStrides(to: outShape), outStrides: outStrides)
         case .transpose(let permutation):
-            // Walking output axis k moves along input axis permutation[k].
             let x = inputs[0]
+            let rank = x.shape.rank
+            if rank >= 2, permutation == Array(0..<rank - 2) + [rank - 1, rank - 2] {
+                // The last two axes swapped (a matrix, or a batch of them): gemm.cl's tiled transpose.
+                let (rows, columns) = (x.shape[rank - 2], x.shape[rank - 1])
+                try transpose(x.buffer, rows: rows, columns: columns, batch: x.shape.count / max(1, rows * columns), into: out)
+                return
+            }
+            // Walking output axis k moves along input axis permutation[k].
             let inputStrides = x.shape.strides
             try copy(x.buffer, out, box: outShape, xStrides: permutation.map { inputStrides[$0] }, outStrides: outStrides)
         case .slice(let axis, let start, _):
