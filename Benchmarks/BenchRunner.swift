@@ -38,12 +38,13 @@ public final class BenchRunner {
     public func run(_ workload: Workload, on device: DeviceSelection) -> BenchResult {
         var result = BenchResult(workload: workload.name, device: device.label, deviceName: device.name)
         do {
-            let (instance, backend) = try coldStart(workload, on: device, into: &result)
-            try check(workload.checkedInstance(timed: instance, on: Device(backend)), against: workload, into: &result)
             if settings.checkOnly {
+                try checkOnly(workload, on: device, into: &result)
                 result.status = .checked
                 return result
             }
+            let (instance, backend) = try coldStart(workload, on: device, into: &result)
+            try check(workload.checkedInstance(timed: instance, on: Device(backend)), against: workload, into: &result)
             try time(instance, workload: workload, backend: backend, isReference: device.isReference, into: &result)
         } catch {
             result.status = .failed
@@ -52,8 +53,27 @@ public final class BenchRunner {
         return result
     }
 
+    /// `--check-only`: the check's variant alone, built with an empty program cache (its build time recorded as the cold
+    /// start's) and run once; the timed size is not built where the check has a smaller variant.
+    private func checkOnly(_ workload: Workload, on device: DeviceSelection, into result: inout BenchResult) throws {
+        let backend: any Backend
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        switch device {
+        case .reference: backend = ReferenceBackend<Float>()
+        case .openCL(let handle): backend = try OpenCLBackend(device: handle, cacheDirectory: folder)
+        }
+        let instance = try workload.checkInstance(on: Device(backend))
+        if let openCL = backend as? OpenCLBackend {
+            let stats = openCL.programs.stats
+            result.coldBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
+            result.coldPrograms = stats.compiles
+        }
+        try check(instance, against: workload, into: &result)
+    }
+
     /// Builds the workload on `device`, timing the builds and the first run; returns the instance to check
-    /// and time (after one run). With `checkOnly` the cold build's instance is returned, with no warm build.
+    /// and time (after one run).
     private func coldStart(_ workload: Workload, on device: DeviceSelection, into result: inout BenchResult) throws
         -> (WorkloadInstance, any Backend)
     {
@@ -79,7 +99,6 @@ public final class BenchRunner {
                 let stats = cold.programs.stats
                 result.coldBuildMs = (stats.secondsCompiling + stats.secondsLoadingBinaries) * 1000
                 result.coldPrograms = stats.compiles
-                if settings.checkOnly { return (instance, cold) }
             }
             let warm = try OpenCLBackend(device: handle, cacheDirectory: folder)
             let instance = try workload.instantiate(on: Device(warm))

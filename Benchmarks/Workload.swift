@@ -103,6 +103,14 @@ public struct Workload: CustomStringConvertible {
     /// Whether the check runs a smaller variant rather than the timed plan.
     public var checksReducedVariant: Bool { checkBuilder != nil }
 
+    /// What the check alone needs (`kiln bench --check-only`): the variant it compares, built on `device` and run once,
+    /// without building the timed size where the check has a smaller variant.
+    public func checkInstance(on device: Device) throws -> WorkloadInstance {
+        let instance = try (checkBuilder ?? builder)(device)
+        try instance.run()
+        return instance
+    }
+
     /// The expected values, computed on the reference backend in `Double`.
     public func expectedValues() throws -> CheckedValues {
         if let referenceBuilder { return try referenceBuilder() }

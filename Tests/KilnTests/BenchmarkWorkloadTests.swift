@@ -100,6 +100,22 @@ final class BenchmarkWorkloadTests: XCTestCase {
         XCTAssertEqual(checkOnly.status, .failed, "--check-only still fails a wrong result")
     }
 
+    /// `--check-only` runs only the check's smaller variant where the workload has one: a timed size that cannot even
+    /// be built does not stop it (under oclgrind the timed char-LSTM step alone outgrew 24 GB).
+    func testCheckOnlyBuildsOnlyTheCheckedVariant() {
+        let sum = { (device: Device) throws -> WorkloadInstance in
+            let x = try Tensor([1, 2, 3] as [Float], shape: [3], on: device)
+            return WorkloadInstance(plan: try Plan(inputs: [], outputs: [x.sum()], updates: []), outputCount: 1)
+        }
+        let workload = Workload(
+            name: "checked_variant", summary: "a timed size that fails to build, checked on a small variant", flopsPerStep: 1,
+            tolerance: .exact, build: { _ in throw BenchError.check("the timed size was built") }, check: sum)
+        let result = BenchRunner(settings: BenchSettings(checkOnly: true)).run(workload, on: .reference)
+        XCTAssertEqual(result.status, .checked, result.error ?? "")
+        XCTAssertEqual(result.maxAbsErr, 0)
+        XCTAssertEqual(BenchRunner().run(workload, on: .reference).status, .failed, "timing builds the timed size")
+    }
+
     func testBaselineFlagsOnlySlowdownsBeyondTheSpread() {
         var saved = BenchResult(workload: "w", device: "cpu", deviceName: "cpu")
         (saved.medianMs, saved.minMs, saved.maxMs) = (10, 9, 11)
