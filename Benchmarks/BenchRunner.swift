@@ -15,8 +15,8 @@ public struct BenchSettings {
     /// A replicate repeats the step back to back until it lasts about this long (then divides), so
     /// short steps are not dominated by the synchronisation.
     public var replicateSeconds = 0.2
-    /// Only build once and check the first run: no warm build, warm-up or timing (for a slow device such as an
-    /// interpreter, where each run of a workload costs minutes).
+    /// Only build and run once what the check compares (a training step's smaller check variant, not the timed
+    /// size): no warm build, warm-up or timing (for a slow device such as an interpreter, where a run costs minutes).
     public var checkOnly: Bool
 
     public init(replicates: Int? = nil, warmup: Int? = nil, checkOnly: Bool = false) {

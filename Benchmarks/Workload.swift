@@ -94,10 +94,7 @@ public struct Workload: CustomStringConvertible {
     /// The instance whose first run the check compares: the timed one, unless the workload checks a
     /// smaller variant (then that variant is built on `device` and run once).
     public func checkedInstance(timed: WorkloadInstance, on device: Device) throws -> WorkloadInstance {
-        guard let checkBuilder else { return timed }
-        let instance = try checkBuilder(device)
-        try instance.run()
-        return instance
+        checksReducedVariant ? try checkInstance(on: device) : timed
     }
 
     /// Whether the check runs a smaller variant rather than the timed plan.
