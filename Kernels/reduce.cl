@@ -11,7 +11,9 @@
 //     out[o, p, i] = max over r of x[o, r, i]                (maximum = 1; Swift.max order: v >= m ? v : m)
 //   With P = 1 that is the result. When O * I is too small to fill the device and R is long, the host
 //   runs it twice: P parts of `chunk` elements into a scratch [O, P, I], then P -> 1 (mean divides
-//   only in the second pass).
+//   only in the second pass). One work item per (o, p) and block of REDUCE_WIDTH adjacent columns i, read
+//   as one vector per row (a bias gradient's sum over the batch, [64, 256] over rows, took 90 us with a
+//   work item per column, its one compensated chain bound by the adds' latency, and now takes a few).
 //   Precision: sums are Kahan-compensated in float, so the error is about 2 eps * sum |x| whatever
 //   the order or R (eps = 2^-24), better than the sqrt(R) eps growth Tolerance.accumulation allows.
 //   Once the running sum is infinite the compensation is dropped, so infinities propagate as in the
@@ -28,7 +30,7 @@
 //     precision instead of rounding to a multiple of eps.
 // Reference: Sources/KilnCore/Ops/Reduce.swift (Reduce) and Softmax.swift.
 // Tests: Tests/KilnOpenCLTests/ReduceKernelTests.swift.
-// Tunables: REDUCE_WIDTH, reduce_rows's vector width: 4, 8 or 16 (default 8). Launches are rounded up
+// Tunables: REDUCE_WIDTH, the vector width of reduce_rows and reduce_forward: 4, 8 or 16 (default 8). Launches are rounded up
 // past the work-item count: every kernel bounds-checks.
 
 #include "common.cl"
@@ -59,36 +61,6 @@
         (compensation) = select((reduce_vector)(0.0f), (kahanT - (sum)) - kahanY, isfinite(kahanT));       \
         (sum) = kahanT;                                                                                   \
     } while (0)
-
-__kernel void reduce_forward(
-    __global const float *x, __global float *out, const int n, const int reduced, const int inner, const int parts,
-    const int chunk, const int maximum, const float divisor) {
-    const int id = (int)get_global_id(0);
-    if (id >= n) {
-        return;
-    }
-    // id enumerates out [O, P, I].
-    int i, p;
-    const int o = kiln_divide(kiln_divide(id, inner, &i), parts, &p);
-    const int start = p * chunk;
-    const int end = min(reduced, start + chunk);
-    __global const float *row = x + o * reduced * inner + i;
-    if (maximum) {
-        float m = -INFINITY;
-        for (int r = start; r < end; ++r) {
-            const float v = row[r * inner];
-            m = v >= m ? v : m;
-        }
-        out[id] = m;
-    } else {
-        float sum = 0.0f;
-        float compensation = 0.0f;
-        for (int r = start; r < end; ++r) {
-            KAHAN_ADD(sum, compensation, row[r * inner]);
-        }
-        out[id] = sum / divisor;
-    }
-}
 
 __kernel void reduce_rows(
     __global const float *x, __global float *out, const int n, const int reduced, const int parts, const int chunk,
@@ -158,6 +130,76 @@ __kernel void reduce_rows(
             KAHAN_ADD(sum, compensation, row[r]);
         }
         out[id] = sum / divisor;
+    }
+}
+
+/// reduce_vector's lanes from `row[0 ..< lanes]` (all REDUCE_WIDTH of them with one vector load when lanes is the
+/// width), the lanes past `lanes` set to `fill`.
+inline reduce_vector kiln_reduce_lanes(__global const float *row, const int lanes, const float fill) {
+    if (lanes == REDUCE_WIDTH) {
+        return reduce_vload(0, row);
+    }
+    reduce_vector v = (reduce_vector)(fill);
+    #pragma unroll
+    for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
+        if (lane < lanes) {
+            v[lane] = row[lane];
+        }
+    }
+    return v;
+}
+
+__kernel void reduce_forward(
+    __global const float *x, __global float *out, const int n, const int reduced, const int inner, const int parts,
+    const int chunk, const int maximum, const float divisor) {
+    const int id = (int)get_global_id(0);
+    if (id >= n) {
+        return;
+    }
+    // id enumerates [O, P, blocks] with blocks of REDUCE_WIDTH adjacent columns; the last block may be partial.
+    const int blocks = (inner + REDUCE_WIDTH - 1) / REDUCE_WIDTH;
+    int block, p;
+    const int o = kiln_divide(kiln_divide(id, blocks, &block), parts, &p);
+    const int column = block * REDUCE_WIDTH;
+    const int lanes = min(REDUCE_WIDTH, inner - column);
+    const int start = p * chunk;
+    const int end = min(reduced, start + chunk);
+    __global const float *block0 = x + (size_t)o * reduced * inner + column;
+    reduce_vector result;
+    if (maximum) {
+        result = (reduce_vector)(-INFINITY);
+        for (int r = start; r < end; ++r) {
+            const reduce_vector v = kiln_reduce_lanes(block0 + (size_t)r * inner, lanes, -INFINITY);
+            result = select(result, v, v >= result);
+        }
+    } else {
+        // Four compensated chains over consecutive rows, as in reduce_rows: one chain's dependent adds would bound
+        // the loop by their latency.
+        reduce_vector sum0 = 0.0f, sum1 = 0.0f, sum2 = 0.0f, sum3 = 0.0f;
+        reduce_vector compensation0 = 0.0f, compensation1 = 0.0f, compensation2 = 0.0f, compensation3 = 0.0f;
+        int r = start;
+        for (; r + 4 <= end; r += 4) {
+            __global const float *rows = block0 + (size_t)r * inner;
+            KAHAN_ADD_VECTOR(sum0, compensation0, kiln_reduce_lanes(rows, lanes, 0.0f));
+            KAHAN_ADD_VECTOR(sum1, compensation1, kiln_reduce_lanes(rows + inner, lanes, 0.0f));
+            KAHAN_ADD_VECTOR(sum2, compensation2, kiln_reduce_lanes(rows + 2 * inner, lanes, 0.0f));
+            KAHAN_ADD_VECTOR(sum3, compensation3, kiln_reduce_lanes(rows + 3 * inner, lanes, 0.0f));
+        }
+        for (; r < end; ++r) {
+            KAHAN_ADD_VECTOR(sum0, compensation0, kiln_reduce_lanes(block0 + (size_t)r * inner, lanes, 0.0f));
+        }
+        KAHAN_ADD_VECTOR(sum0, compensation0, sum1);
+        KAHAN_ADD_VECTOR(sum0, compensation0, sum2);
+        KAHAN_ADD_VECTOR(sum0, compensation0, sum3);
+        KAHAN_ADD_VECTOR(sum0, compensation0, -(compensation1 + compensation2 + compensation3));
+        result = (sum0 - compensation0) / divisor;
+    }
+    __global float *target = out + ((size_t)o * parts + p) * inner + column;
+    #pragma unroll
+    for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
+        if (lane < lanes) {
+            target[lane] = result[lane];
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 // The reduction family: sum, mean and max over many axis sets (adjacent, scattered, all, none; kept dimensions
 // both ways), several passes for several runs of reduced axes, contiguous rows around the vector widths of 8
-// and 16, long reductions that take the two-pass split; argmax along every axis with ties, NaN and infinities;
+// and 16, column sums in whole and partial vector blocks, long reductions that take the two-pass split; argmax along every axis with ties, NaN and infinities;
 // and softmax / log-softmax along every axis with inputs up to ±80 and rows of extremes. Tolerances: `.exact`
 // for max and argmax (they select); `.accumulation(terms:)` for sums and means over the reduced count, and for
 // softmax over the axis.
@@ -35,6 +35,9 @@ extension OpCatalog {
             ([2, 9], [1]), ([5, 15], [1]), ([2, 16], [1]), ([3, 17], [1]), ([1, 1], [1]), ([7, 3, 33], [0, 2]), ([2, 3, 4_111], [0, 2]),
             ([9_000, 2, 3], [0, 2]),
         ]
+        // Sums down columns in blocks of adjacent outputs: bias gradients ([batch, features] over the batch) with whole
+        // and partial blocks, one column, and several outer rows.
+        let columns: [(Shape, [Int])] = [([64, 256], [0]), ([64, 10], [0]), ([37, 1_025], [0]), ([130, 1], [0]), ([2, 41, 13], [1])]
         var cases: [OpCase] = []
         for reduction in [Reduction.sum, .mean, .max] {
             for (index, shape) in AwkwardShapes.shapes(24, using: &random).enumerated() {
@@ -47,8 +50,9 @@ extension OpCatalog {
                 cases.append(reduce(reduction, shape, axes: axes, keep: true, quick: index < 3))
                 cases.append(reduce(reduction, shape, axes: axes, keep: false, quick: index == 5 || index == 6))
             }
-            for (index, (shape, axes)) in (long + passes).enumerated() {
-                cases.append(reduce(reduction, shape, axes: axes, keep: false, quick: [5, 6, 8, 11, 12, 14, 17].contains(index)))
+            for (index, (shape, axes)) in (long + passes + columns).enumerated() {
+                cases.append(
+                    reduce(reduction, shape, axes: axes, keep: false, quick: [5, 6, 8, 11, 12, 14, 17, 21, 22, 25].contains(index)))
             }
         }
         return cases

@@ -61,7 +61,8 @@ extension OpenCLBackend {
 
     /// `out [O, I]` from `x [O, R, I]`, in one pass, or in two when there are few outputs and `R` is long
     /// (parts of at least `reduceMinimumChunk` elements into `[O, P, I]` scratch, then the parts).
-    /// `I = 1` takes `reduce_rows`, which reads each row with vector loads.
+    /// `I = 1` takes `reduce_rows`, which reads each row with vector loads; otherwise `reduce_forward` reads blocks of
+    /// adjacent outputs' columns as vectors.
     func reduce(
         _ reduction: Reduction, _ x: OpenCLBuffer, _ out: OpenCLBuffer, outer: Int, reduced: Int, inner: Int, divisor: Float
     ) throws {
@@ -69,13 +70,14 @@ extension OpenCLBackend {
         let maximum = reduction == .max ? 1 : 0
         let outputs = outer * inner
         let wantedParts = Swift.min(Self.reduceSplitOutputs / outputs, reduced / Self.reduceMinimumChunk)
-        let width = description.defaults["REDUCE_WIDTH"] ?? 1
+        let defines = tunedDefines(description)
+        let width = defines.first { $0.0 == "REDUCE_WIDTH" }?.1 ?? 1
         // Parts start on whole vectors, so a row that starts aligned stays aligned.
         let chunk = wantedParts > 1 ? ((reduced + wantedParts - 1) / wantedParts + width - 1) / width * width : reduced
         let parts = (reduced + chunk - 1) / chunk
         let partial = parts > 1 ? try workspace(.partialSums, count: outputs * parts) : out
         if inner == 1 {
-            let rows = try kernel(description.file, "reduce_rows", defines: description.defines())
+            let rows = try kernel(description.file, "reduce_rows", defines: defines)
             try launch(
                 rows,
                 [
@@ -84,14 +86,16 @@ extension OpenCLBackend {
                 ],
                 global: [outputs * parts], preferredLocal: Self.reduceLocal)
         } else {
-            let forward = try kernel(description.file, "reduce_forward", defines: description.defines())
+            // A work item per part and block of `width` adjacent outputs.
+            let items = outer * parts * ((inner + width - 1) / width)
+            let forward = try kernel(description.file, "reduce_forward", defines: defines)
             try launch(
                 forward,
                 [
-                    .buffer(x), .buffer(partial), .int(outputs * parts), .int(reduced), .int(inner), .int(parts), .int(chunk),
+                    .buffer(x), .buffer(partial), .int(items), .int(reduced), .int(inner), .int(parts), .int(chunk),
                     .int(maximum), .float(parts > 1 ? 1 : divisor),
                 ],
-                global: [outputs * parts], preferredLocal: Self.reduceLocal)
+                global: [items], preferredLocal: Self.reduceLocal)
         }
         guard parts > 1 else { return }
         try reduce(reduction, partial, out, outer: outer, reduced: parts, inner: inner, divisor: divisor)
@@ -102,7 +106,7 @@ extension OpenCLBackend {
         let dims = x.shape.dimensions
         let inner = dims[(axis + 1)...].reduce(1, *)
         let rows = dims[..<axis].reduce(1, *) * inner
-        let kernel = try kernel(KernelDescription.reduce.file, "softmax_forward", defines: KernelDescription.reduce.defines())
+        let kernel = try kernel(KernelDescription.reduce.file, "softmax_forward", defines: tunedDefines(.reduce))
         try launch(
             kernel, [.buffer(x.buffer), .buffer(out), .int(rows), .int(dims[axis]), .int(inner), .int(logarithm ? 1 : 0)],
             global: [rows], preferredLocal: Self.reduceLocal)
