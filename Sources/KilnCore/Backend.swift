@@ -21,6 +21,18 @@ public struct Operand {
 /// Kept narrow on purpose: allocate, copy in and out, say which ops are native, execute one op, synchronise. A backend
 /// must implement the minimal set (`Op.isMinimal`); every other op it does not implement is lowered through its
 /// decomposition before it runs.
+/// One kernel launch's time on the device (`Backend.timeLaunches`).
+public struct LaunchTime: Sendable {
+    /// What the launch was part of, as the timed code labelled it.
+    public var label: String
+    public var kernel: String
+    public var seconds: Double
+
+    public init(label: String, kernel: String, seconds: Double) {
+        (self.label, self.kernel, self.seconds) = (label, kernel, seconds)
+    }
+}
+
 public protocol Backend: AnyObject {
     /// A short name for messages and reports, e.g. `cpu` or `opencl:0 (pthread-haswell)`.
     var name: String { get }
@@ -53,6 +65,10 @@ public protocol Backend: AnyObject {
     /// The launches `body` enqueues, counted without running or enqueuing anything, or nil where the backend
     /// cannot count them so.
     func countingLaunches(_ body: () throws -> Void) throws -> Int?
+    /// Runs `body`, whose launches stay queued back to back, and returns the device time of each kernel launch, in
+    /// launch order (`body` calls `label` before the launches it names), or nil where the backend cannot time
+    /// launches on the device.
+    func timeLaunches(_ body: (_ label: (String) -> Void) throws -> Void) throws -> [LaunchTime]?
     /// Device launches enqueued so far (kernels and buffer copies; on the reference backend, executed ops and
     /// copies): the difference across a plan run is what the run costs in launches.
     var launchCount: Int { get }
@@ -77,6 +93,9 @@ extension Backend {
         }
         _ = destination.update(fromContentsOf: values)
     }
+
+    /// A backend that cannot time launches on the device.
+    public func timeLaunches(_ body: (_ label: (String) -> Void) throws -> Void) throws -> [LaunchTime]? { nil }
 
     /// A backend that cannot count launches without running them.
     public func countingLaunches(_ body: () throws -> Void) throws -> Int? { nil }

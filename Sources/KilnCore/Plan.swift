@@ -279,7 +279,7 @@ public final class Plan {
         let backend = device.backend
         try backend.synchronize()
         var totals: [String: (seconds: Double, launches: Int)] = [:]
-        func time(_ name: String, _ body: () throws -> Void) throws {
+        try forEachOp { name, body in
             let launchesBefore = backend.launchCount
             let start = clock()
             try body()
@@ -287,17 +287,54 @@ public final class Plan {
             totals[name, default: (0, 0)].seconds += clock() - start
             totals[name, default: (0, 0)].launches += backend.launchCount - launchesBefore
         }
+        return totals.map { ($0.key, $0.value.seconds, $0.value.launches) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// Runs the plan once, then its steps `runs` more times with their launches queued back to back as training
+    /// queues them, and returns per run the device time each op kind's kernels took (or, `byKernel`, each op kind's
+    /// kernels one by one) with their launch count, slowest first, and the wall seconds from the first enqueue until
+    /// the device finished; nil where the backend cannot time launches (`Backend.timeLaunches`).
+    public func deviceProfile(_ inputValues: [[Float]], runs: Int = 1, byKernel: Bool = false, clock: () -> Double) throws -> (
+        ops: [(op: String, seconds: Double, launches: Int)], wallSeconds: Double
+    )? {
+        try run(inputValues)
+        let backend = device.backend
+        try backend.synchronize()
+        let start = clock()
+        let timed = try backend.timeLaunches { label in
+            for _ in 0..<runs {
+                try forEachOp { name, body in
+                    label(name)
+                    try body()
+                }
+            }
+        }
+        guard let launches = timed else { return nil }
+        let wall = clock() - start
+        var totals: [String: (seconds: Double, launches: Int)] = [:]
+        for launch in launches {
+            let key = byKernel ? launch.label + ": " + launch.kernel : launch.label
+            totals[key, default: (0, 0)].seconds += launch.seconds
+            totals[key, default: (0, 0)].launches += 1
+        }
+        let perRun = totals.map { (op: $0.key, seconds: $0.value.seconds / Double(runs), launches: $0.value.launches / runs) }
+        return (perRun.sorted { $0.seconds > $1.seconds }, wall / Double(runs))
+    }
+
+    /// Calls `around` with each op's name (its kind and operand shapes, or the closing optimizer updates) and a body
+    /// that enqueues its work, in plan order; the copies after the steps are left out.
+    private func forEachOp(_ around: (String, () throws -> Void) throws -> Void) throws {
+        let backend = device.backend
         for step in steps[..<closingUpdatesStart] {
-            try time(step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")) {
+            try around(step.op.name + " " + step.operands.map(\.shape.description).joined(separator: " ")) {
                 try backend.execute(step.op, inputs: step.operands, output: step.output, outputShape: step.shape)
             }
         }
         let updates = closingUpdates
         if !updates.isEmpty {
             let rules = Set(updates.map(\.rule.name)).sorted().joined(separator: ", ")
-            try time("optimizer updates (\(updates.count): \(rules))") { try backend.executeUpdates(updates) }
+            try around("optimizer updates (\(updates.count): \(rules))") { try backend.executeUpdates(updates) }
         }
-        return totals.map { ($0.key, $0.value.seconds, $0.value.launches) }.sorted { $0.seconds > $1.seconds }
     }
 
     /// The closing optimizer updates as `Backend.executeUpdates` takes them.

@@ -1,5 +1,6 @@
 // The command-line pieces of the performance tooling (issue 16): `kiln train --test-every-epoch` (per-epoch test
-// accuracy for Benchmarks/time-to-accuracy.sh) and `kiln chart` (the scaling charts of Benchmarks/scaling.sh).
+// accuracy for Benchmarks/time-to-accuracy.sh), `kiln chart` (the scaling charts of Benchmarks/scaling.sh) and
+// `kiln profile --workload` (a bench workload's step, op by op, in the device's own launch times).
 import Foundation
 import XCTest
 
@@ -42,5 +43,16 @@ final class PerformanceToolCommandTests: KilnCommandLineTestCase {
         XCTAssertNotEqual(badTable.status, 0)
         XCTAssertTrue(badTable.error.contains("line 2, column 'Kiln': 'fast' is not a number"), badTable.error)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad.svg").path), "nothing written")
+    }
+
+    func testProfileListsABenchWorkloadsKernelsInDeviceTime() throws {
+        let profile = try run(["profile", "--workload", "mlp_train_step", "--device", "opencl", "--kernels", "--steps", "2", "--top", "40"])
+        XCTAssertEqual(profile.status, 0, profile.error)
+        XCTAssertTrue(profile.output.contains("2 steps queued back to back; kernels ran"), profile.output)
+        XCTAssertTrue(
+            profile.output.contains("optimizer updates (12: momentum_buffer_update, sgd_update): update_sgd_multi"), profile.output)
+        let unknown = try run(["profile", "--workload", "mlp_step"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.error.contains("--workload mlp_step: no such workload"), unknown.error)
     }
 }

@@ -1,5 +1,6 @@
 // Compiled plans: the same values as eager evaluation, buffer reuse, fusion, constant folding, and
 // variables updated in place across runs.
+import Foundation
 import Kiln
 import KilnTestSupport
 import XCTest
@@ -127,6 +128,34 @@ extension PlanTests {
             try swap.run([])
             XCTAssertEqual(try a.value.floats(), [11, 21, 31], "\(device)")
             XCTAssertEqual(try b.value.floats(), [3, 4, 5], "\(device)")
+        }
+    }
+}
+
+/// `Plan.deviceProfile`: the device's own launch times, op by op, where the backend reports them.
+extension PlanTests {
+    func testDeviceProfileCountsEveryKernelLaunchOfARun() throws {
+        for device in try availableDevices() {
+            var random = RandomSource(seed: 7)
+            let model = Sequential([
+                Flatten(), try Dense(12, 16, random: &random, on: device), ReLU(), try Dense(16, 3, random: &random, on: device),
+            ])
+            let optimizer = SGD(momentum: 0.9)
+            let step = TrainingStep(model: model, optimizer: optimizer, loss: .softmaxCrossEntropy)
+            let plan = try step.plan(for: [5, 1, 3, 4], on: device)
+            var generator = SeededGenerator(seed: 8)
+            let inputs: [[Float]] = [generator.values(60).map(Float.init), [0, 1, 2, 0, 1], optimizer.scalars(step: 1, learningRate: 0.1)]
+            let profile = try plan.deviceProfile(inputs, runs: 3, clock: { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 })
+            guard let profile else {
+                XCTAssertEqual(device.description, "cpu", "only the reference backend cannot time launches on a device")
+                continue
+            }
+            // This plan copies nothing after its steps, so every launch of a run is a kernel with an event.
+            XCTAssertEqual(profile.ops.map(\.launches).reduce(0, +), plan.kernelLaunchesPerRun, "\(profile.ops)")
+            XCTAssertTrue(profile.ops.allSatisfy { $0.seconds >= 0 && $0.seconds <= profile.wallSeconds }, "\(profile)")
+            XCTAssertTrue(profile.ops.contains { $0.op.hasPrefix("optimizer updates") }, "\(profile.ops.map(\.op))")
+            let byKernel = try XCTUnwrap(try plan.deviceProfile(inputs, byKernel: true, clock: { 0 }))
+            XCTAssertTrue(byKernel.ops.contains { $0.op.hasSuffix(": update_sgd_multi") }, "\(byKernel.ops.map(\.op))")
         }
     }
 }

@@ -33,6 +33,8 @@ public final class OpenCLBackend: Backend {
     public private(set) var launchCount = 0
     /// While set (`countingLaunches`), launches and copies are counted and not enqueued.
     private var countsOnly = false
+    /// Where launches keep their events while `timeLaunches` runs.
+    private var launchEvents: LaunchEvents?
     /// Tunable values `kiln tune` measured fastest on this device (loaded from the program cache folder), if any.
     /// Set it to run the kernels with other values (`kiln check --tunable`, the kernel-variant tests).
     public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
@@ -110,6 +112,15 @@ public final class OpenCLBackend: Backend {
     }
 
     public func synchronize() throws { try context.finish() }
+
+    public func timeLaunches(_ body: (_ label: (String) -> Void) throws -> Void) throws -> [LaunchTime]? {
+        let events = LaunchEvents()
+        launchEvents = events
+        defer { launchEvents = nil }
+        try body { events.label = $0 }
+        try synchronize()
+        return try events.seconds()
+    }
 
     /// Runs `body` with launches and copies counted, kernels built, and nothing enqueued.
     public func countingLaunches(_ body: () throws -> Void) throws -> Int? {
@@ -258,7 +269,7 @@ public final class OpenCLBackend: Backend {
             }
         }
         let size = launchSize(global: global, preferredLocal: preferredLocal, kernel: kernel)
-        try kernel.enqueue(global: size.global, local: size.local)
+        try kernel.enqueue(global: size.global, local: size.local, recordingIn: launchEvents)
         launchCount += 1
     }
 

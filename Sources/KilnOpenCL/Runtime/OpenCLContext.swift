@@ -20,7 +20,8 @@ public final class OpenCLContext: @unchecked Sendable {
     /// Bytes held by this context's buffers.
     let bufferByteCounter = ByteCounter()
 
-    /// Creates a context and an in-order queue (no profiling) on `device`.
+    /// Creates a context and an in-order queue on `device`. The queue has profiling on (every OpenCL device supports
+    /// it); only launches timed through `LaunchEvents` ask for events.
     public init(device: OpenCLDeviceHandle) throws(OpenCLError) {
         var status: cl_int = CL_SUCCESS
         var deviceID: cl_device_id? = device.deviceID
@@ -30,7 +31,9 @@ public final class OpenCLContext: @unchecked Sendable {
         guard let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
             throw .call(function: "clCreateContext", status: status == CL_SUCCESS ? CL_INVALID_VALUE : status)
         }
-        guard let queue = clCreateCommandQueue(context, device.deviceID, 0, &status), status == CL_SUCCESS else {
+        guard let queue = clCreateCommandQueue(context, device.deviceID, cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &status),
+            status == CL_SUCCESS
+        else {
             OpenCLDiagnostics.report(clReleaseContext(context), "clReleaseContext")
             throw .call(function: "clCreateCommandQueue", status: status == CL_SUCCESS ? CL_INVALID_VALUE : status)
         }

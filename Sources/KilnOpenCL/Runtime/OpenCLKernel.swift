@@ -84,6 +84,11 @@ public final class OpenCLKernel {
     /// multiple of `local` in every dimension (use `launchSize`); `local == nil` lets the driver
     /// choose. A launch with no work items (a zero in `global`) does nothing.
     public func enqueue(global: [Int], local: [Int]?) throws(OpenCLError) {
+        try enqueue(global: global, local: local, recordingIn: nil)
+    }
+
+    /// `enqueue(global:local:)`, keeping the launch's event in `events` when given.
+    func enqueue(global: [Int], local: [Int]?, recordingIn events: LaunchEvents?) throws(OpenCLError) {
         guard (1...3).contains(global.count) else {
             throw .invalidLaunch(kernel: name, reason: "global size \(global) must have 1 to 3 dimensions")
         }
@@ -111,18 +116,23 @@ public final class OpenCLKernel {
                         + "\(context.device.name); compute it with launchSize(...)")
             }
         }
-        let status: cl_int = global.withUnsafeBufferPointer { globalSizes in
-            guard let local else {
-                return clEnqueueNDRangeKernel(
-                    context.queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, nil)
-            }
-            return local.withUnsafeBufferPointer { localSizes in
-                clEnqueueNDRangeKernel(
-                    context.queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, localSizes.baseAddress,
-                    0, nil, nil)
+        var event: cl_event?
+        let status: cl_int = withUnsafeMutablePointer(to: &event) { eventPointer in
+            let eventOut = events == nil ? nil : eventPointer
+            return global.withUnsafeBufferPointer { globalSizes in
+                guard let local else {
+                    return clEnqueueNDRangeKernel(
+                        context.queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, eventOut)
+                }
+                return local.withUnsafeBufferPointer { localSizes in
+                    clEnqueueNDRangeKernel(
+                        context.queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, localSizes.baseAddress,
+                        0, nil, eventOut)
+                }
             }
         }
         try check(status, "clEnqueueNDRangeKernel(\(name))")
+        if let events, let event { events.add(event, kernel: name) }
     }
 }
 
