@@ -1,7 +1,7 @@
 // The products family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
 // linear op with each activation. Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
 // × 16 columns) and twice it, B rows a multiple of 4 KiB long, and products large enough to run on a packed B
-// (OpenCLBackend.packedPanels; checked on sampled rows). Tolerance `.accumulation(terms: K)`: float32 sums of K
+// (OpenCLBackend.packedPanels; checked on sampled rows) or whose B rows are off the cache lines. Tolerance `.accumulation(terms: K)`: float32 sums of K
 // products in another order than the reference.
 import KilnCore
 
@@ -87,6 +87,13 @@ extension OpCatalog {
             sampledProduct(m: 1031, n: 257, k: 4099, transposeA: false, transposeB: false),
             sampledProduct(m: 67, n: 4099, k: 1031, transposeA: false, transposeB: true),
         ]
+        // Packed because B's rows are off the cache lines (N not a multiple of 16): a one-column last panel, batched with
+        // a B per product, and a transposed B.
+        cases += [
+            product(m: 256, n: 17, k: 256, transposeA: false, transposeB: false),
+            product(m: 263, n: 65, k: 300, batch: 2, transposeA: false, transposeB: false),
+            product(m: 257, n: 10, k: 259, transposeA: true, transposeB: true),
+        ]
         // Batched, every transpose combination.
         var batched = RandomSource(seed: 0xBA7C)
         for (transposeA, transposeB) in transposes {
@@ -107,8 +114,10 @@ extension OpCatalog {
         var random = RandomSource(seed: 31)
         let sizes = [1, 5, 7, 15, 16, 17, 31, 64, 127]
         let activations: [UnaryFunction?] = [nil] + fusibleActivations.map { $0 }
-        return (0..<25).map { index in
-            let (m, n, k) = (random.pick(sizes), random.pick(sizes), random.pick(sizes))
+        // The last two large enough for a packed B whose rows are off the cache lines (a dense layer to 65 classes).
+        let packed = [(m: 256, n: 65, k: 256), (m: 300, n: 31, k: 257)]
+        return (0..<27).map { index in
+            let (m, n, k) = index < 25 ? (random.pick(sizes), random.pick(sizes), random.pick(sizes)) : packed[index - 25]
             let (transposeA, transposeB) = (index % 2 == 1, index % 4 >= 2)
             let a: Shape = transposeA ? [k, m] : [m, k]
             let b: Shape = transposeB ? [n, k] : [k, n]

@@ -24,6 +24,11 @@ final class GemmKernelTests: XCTestCase {
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 64, n: 2048, k: 2048), 1)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 67, n: 4099, k: 1031), 1)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 64, n: 1024, k: 1024), 1)
+        // Rows of B off the cache lines (N not a multiple of 16), from 256 rows of A and a K of 256.
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 65, k: 2048), 1)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 10, k: 256), 1)
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 255, n: 65, k: 2048) ?? OpenCLBackend.packedPanels(m: 1024, n: 65, k: 255))
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 1024, n: 64, k: 2048), "aligned narrow products stay direct")
         XCTAssertNil(OpenCLBackend.packedPanels(m: 63, n: 4096, k: 4096) ?? OpenCLBackend.packedPanels(m: 64, n: 1023, k: 4096))
         XCTAssertNil(OpenCLBackend.packedPanels(m: 64, n: 12544, k: 576), "a short K stays direct")
         XCTAssertNil(OpenCLBackend.packedPanels(m: 64, n: 512, k: 2048), "a narrow B stays direct")

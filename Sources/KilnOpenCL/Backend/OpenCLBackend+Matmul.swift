@@ -116,11 +116,17 @@ extension OpenCLBackend {
     /// kernel's long panel walks ran at a quarter to two thirds of its speed (pocl, 2026-12-06: 64×1024×1024 117 ->
     /// 165 GFLOP/s, 64×2048×2048 50 -> 116, 64×4096×4096 31 -> 104); with a short K (the convolutions'
     /// 64×12544×576: 184 against 109) or a narrow B (64×512×2048: 190 against 176) the direct kernel stays faster.
+    /// B is packed too, whatever its size, when its rows are not a whole number of 64-byte cache lines (N not a
+    /// multiple of 16) and A has at least 256 rows and K is at least 256: every row of B and of C then starts off a
+    /// line, and the last column block is mostly empty (pocl, interleaved: the char-LSTM's input-weight gradient
+    /// 1024×65×2048 100–104 -> 150–161 GFLOP/s, 2048×65×256 91–105 -> 117–156, 2048×100×512 108–116 -> 173–183).
     /// 8 panels per item when A is 16 MiB or more, so a block of rows of A comes from cache
     /// for 7 of its 8 panels (2048^3 on pocl: 185 -> 205 GFLOP/s), else 1 (more work items; within noise at 1024^3).
     /// The backend's `packedPanels` defaults to this rule.
     static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
-        guard k * n >= 1 << 20, m >= 256 || (m >= 64 && k >= 1024 && n >= 1024) else { return nil }
+        let large = k * n >= 1 << 20 && (m >= 256 || (m >= 64 && k >= 1024 && n >= 1024))
+        let ragged = n % 16 != 0 && m >= 256 && k >= 256
+        guard large || ragged else { return nil }
         return m * k >= 1 << 22 ? 8 : 1
     }
 
