@@ -46,7 +46,9 @@ struct LSTMSequence: Decomposable {
             try initialState(1),
             try dzT.matmul(x.reshaped([rows, x.shape[2]])),
             try dzT.matmul(previousHidden),
-            try dz.sum(axes: [0]),
+            // The bias gradient sums dz's columns: dzᵀ's rows, read contiguously (pocl, the char-LSTM's [2048, 1024]:
+            // 0.8-1.2 ms down dz's columns, whose rows are 4 KiB apart).
+            try dzT.sum(axes: [1]),
         ]
     }
 
