@@ -28,11 +28,11 @@ public final class BatchNorm: Layer {
         // Per-channel statistics broadcast as [1, C] or [1, C, 1, 1].
         let axes = x.shape.rank == 2 ? [0] : [0, 2, 3]
         let channelShape = Shape(x.shape.rank == 2 ? [1, features] : [1, features, 1, 1])
-        let mean: Tensor
+        let centered: Tensor
         let variance: Tensor
         if context.training {
-            mean = try x.mean(axes: axes, keepDimensions: true)
-            let centered = try x - mean
+            let mean = try x.mean(axes: axes, keepDimensions: true)
+            centered = try x - mean
             variance = try (centered * centered).mean(axes: axes, keepDimensions: true)
             // The running variance uses the unbiased estimate, as PyTorch does.
             let count = Double(x.shape.count / features)
@@ -40,11 +40,13 @@ public final class BatchNorm: Layer {
             context.update(runningMean, to: try runningMean.value * (1 - momentum) + mean.reshaped([features]) * momentum)
             context.update(runningVariance, to: try runningVariance.value * (1 - momentum) + unbiased * momentum)
         } else {
-            mean = try runningMean.value.reshaped(channelShape)
+            centered = try x - runningMean.value.reshaped(channelShape)
             variance = try runningVariance.value.reshaped(channelShape)
         }
-        let normalized = try (x - mean) / (variance + epsilon).sqrt()
-        return try normalized * weight.value.reshaped(channelShape) + bias.value.reshaped(channelShape)
+        // weight / sqrt(variance + epsilon) per channel, then one scale and one shift of the whole tensor: in training
+        // the gradient then takes two passes over it for these two instead of three (divide, scale, shift).
+        let scale = try weight.value.reshaped(channelShape) / (variance + epsilon).sqrt()
+        return try centered * scale + bias.value.reshaped(channelShape)
     }
 
     public var parameters: [NamedVariable] { [("weight", weight), ("bias", bias)] }

@@ -28,23 +28,24 @@ public enum BinaryFunction: Hashable, Sendable {
     }
 
     /// The gradients of `f(a, b)` given the output's gradient, before they are summed back to each operand's shape;
-    /// nil for the comparisons, which have none.
-    func gradients(a: Tensor, b: Tensor, output: Tensor, g: Tensor) throws -> (Tensor, Tensor)? {
+    /// nil for the comparisons, which have none. `negateB`: b's gradient is the negation of the one returned, applied
+    /// after the sum (exactly the same values; a broadcast b is negated at its own size, not the output's).
+    func gradients(a: Tensor, b: Tensor, output: Tensor, g: Tensor) throws -> (a: Tensor, b: Tensor, negateB: Bool)? {
         switch self {
-        case .add: return (g, g)
-        case .subtract: return (g, try -g)
-        case .multiply: return (try g * b, try g * a)
-        case .divide: return (try g / b, try -(g * output / b))
+        case .add: return (g, g, false)
+        case .subtract: return (g, g, true)
+        case .multiply: return (try g * b, try g * a, false)
+        case .divide: return (try g / b, try g * output / b, true)
         case .power:
             // d(a^b)/da = b·a^(b−1); d(a^b)/db = a^b·log(a) (only evaluated when b needs a gradient).
-            return (try g * b * a.pow(b - 1), try g * output * a.log())
+            return (try g * b * a.pow(b - 1), try g * output * a.log(), false)
         case .maximum:
             // Ties send the gradient to `a`.
             let bWins = try b.greater(a)
-            return (try g * (1 - bWins), try g * bWins)
+            return (try g * (1 - bWins), try g * bWins, false)
         case .minimum:
             let aWins = try b.greater(a)
-            return (try g * aWins, try g * (1 - aWins))
+            return (try g * aWins, try g * (1 - aWins), false)
         case .equal, .greater:
             return nil
         }
@@ -66,8 +67,9 @@ struct Binary: OpDefinition {
 
     func gradients(inputs: [Tensor], output: Tensor, gradient g: Tensor) throws -> [Tensor?] {
         let (a, b) = (inputs[0], inputs[1])
-        guard let (ga, gb) = try function.gradients(a: a, b: b, output: output, g: g) else { return [nil, nil] }
-        return [try ga.sum(to: a.shape), try gb.sum(to: b.shape)]
+        guard let (ga, gb, negateB) = try function.gradients(a: a, b: b, output: output, g: g) else { return [nil, nil] }
+        let summedB = try gb.sum(to: b.shape)
+        return [try ga.sum(to: a.shape), negateB ? try -summedB : summedB]
     }
 
     /// `a` and `b` broadcast to the output's shape: along a broadcast axis the stride is 0, so every output
