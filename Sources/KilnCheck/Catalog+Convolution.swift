@@ -4,7 +4,7 @@
 // weight gradients over batches that split into one, several and prime-many slices; and the geometries the
 // narrow kernels (conv2d_narrow.cl) serve: stride 1, one group, at most 27 taps per output (1 or 3 input
 // channels with 3×3 kernels, and 1×3, 1×5, 3×5), output rows one below, at and above their 8-wide segments
-// and longer. Tolerance `.accumulation(terms:)` over the longest sum: C/G·KH·KW products (+ bias) per output,
+// and longer; and those the blocked forward kernel (conv2d_blocked.cl) serves. Tolerance `.accumulation(terms:)` over the longest sum: C/G·KH·KW products (+ bias) per output,
 // O/G·KH·KW per input-gradient element, N·OH·OW per weight-gradient element.
 import KilnCore
 
@@ -51,7 +51,7 @@ struct ConvolutionGeometry {
 
 extension OpCatalog {
     static var convolution: [OpCase] {
-        general + typicalLayer + weightGradientSlices + narrow + fusedGeneral + transposed
+        general + typicalLayer + weightGradientSlices + narrow + blockedForward + fusedGeneral + transposed
     }
 
     /// A random geometry: one group, two groups or depthwise (`oneGroup` forces one), strides 1-3, padding 0-2 on
@@ -155,6 +155,27 @@ extension OpCatalog {
         // The first layer of the course's CNN at batch 8 (the debug-build reference takes 2 s per 8 images).
         if let first = ConvolutionGeometry(Convolution2D(padding: [1, 1, 1, 1]), input: [8, 1, 28, 28], weight: [32, 1, 3, 3]) {
             cases += [first.forward(bias: true, activation: .relu, quick: false), first.weightGradient(quick: false)]
+        }
+        return cases
+    }
+
+    /// The forward geometries conv2d_blocked.cl serves on CPU devices (stride 1, one group, more than one tap, beyond
+    /// the narrow kernels): output channels one below and above its block of 8, odd output heights (a last row pair of
+    /// one row), output rows shorter than, one over and between its 16- and 8-wide segments, asymmetric padding,
+    /// non-square kernels, without a bias and with fused activations.
+    private static var blockedForward: [OpCase] {
+        let geometries: [(Convolution2D, Shape, Shape)] = [
+            (Convolution2D(padding: [1, 1, 1, 1]), [2, 5, 7, 21], [7, 5, 3, 3]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [1, 4, 6, 7], [9, 4, 3, 3]),
+            (Convolution2D(padding: [0, 1, 2, 1]), [2, 4, 9, 17], [8, 4, 2, 4]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [1, 16, 5, 33], [16, 16, 3, 3]),
+            (Convolution2D(padding: [2, 0, 1, 2]), [3, 6, 4, 5], [3, 6, 3, 5]),
+        ]
+        var cases: [OpCase] = []
+        for (index, (attributes, input, weight)) in geometries.enumerated() {
+            guard let geometry = ConvolutionGeometry(attributes, input: input, weight: weight) else { continue }
+            cases.append(geometry.forward(bias: index % 2 == 0))
+            cases.append(geometry.forward(bias: true, activation: index % 2 == 0 ? .relu : .leakyRelu(slope: 0.1)))
         }
         return cases
     }

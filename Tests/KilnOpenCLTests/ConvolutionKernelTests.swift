@@ -1,5 +1,6 @@
 // ConvolutionKernelTests: conv2d.cl's direct kernels, which serve every geometry, on the catalog's convolution
-// cases that the automatic choice sends to the GEMM or narrow paths (one group); and the rule that splits the
+// cases that the automatic choice sends to the GEMM, narrow or blocked paths (one group); the blocked forward kernel
+// (conv2d_blocked.cl) with each of its tunable values, and which geometries it serves; and the rule that splits the
 // weight gradient's product into slices of whole images. The geometries themselves (strides, asymmetric padding,
 // dilation, groups, bias, non-square kernels) are catalog cases (Catalog+Convolution.swift) that
 // CatalogKernelTests runs on every device.
@@ -40,6 +41,39 @@ final class ConvolutionKernelTests: XCTestCase {
                 return true
             }
         }
+        TestDevices.check(cases, on: variants)
+    }
+
+    func testBlockedForwardEligibility() {
+        let same = Convolution2D(padding: [1, 1, 1, 1])
+        XCTAssertTrue(OpenCLBackend.usesBlockedForward(same, weight: [16, 16, 3, 3]))
+        XCTAssertTrue(OpenCLBackend.usesBlockedForward(Convolution2D(padding: [0, 1, 2, 1]), weight: [8, 4, 2, 4]))
+        XCTAssertFalse(OpenCLBackend.usesBlockedForward(same, weight: [16, 16, 1, 1]), "1×1 is a product already")
+        XCTAssertFalse(OpenCLBackend.usesBlockedForward(Convolution2D(stride: [2, 1]), weight: [16, 16, 3, 3]))
+        XCTAssertFalse(OpenCLBackend.usesBlockedForward(Convolution2D(dilation: [1, 2]), weight: [16, 16, 3, 3]))
+        XCTAssertFalse(OpenCLBackend.usesBlockedForward(Convolution2D(groups: 2), weight: [16, 8, 3, 3]))
+    }
+
+    /// The convolution catalog's forward cases with every tunable value of conv2d_blocked.cl (4 or 8 output channels
+    /// per work item, segments of 8 or 16), which the blocked kernel serves on CPU devices.
+    func testBlockedForwardTunables() throws {
+        _ = try TestDevices.requireOpenCL()
+        let cases = OpCatalog.cases(in: .convolution).filter { opCase in
+            guard opCase.tier <= TestDevices.tier, case .op(let op) = opCase.computation else { return false }
+            switch op {
+            case .conv2d(let attributes), .fusedConv2d(let attributes, _):
+                return OpenCLBackend.usesBlockedForward(attributes, weight: opCase.inputs[1].shape)
+            default: return false
+            }
+        }
+        XCTAssertGreaterThanOrEqual(cases.count, 10)
+        let description = KernelDescription.conv2dBlocked
+        let variants = try TestDevices.openCLHandles.flatMap { handle in
+            try description.tunables.flatMap { tunable in
+                try tunable.candidates.map { try KernelVariant.tuned(handle, file: description.file, values: [tunable.name: $0]) }
+            }
+        }
+        for variant in variants { variant.base.gemmVariant = .registerBlocked }
         TestDevices.check(cases, on: variants)
     }
 

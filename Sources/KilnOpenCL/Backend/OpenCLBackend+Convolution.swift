@@ -30,10 +30,26 @@ extension KernelDescription {
         isValid: { _ in true })
 }
 
+extension KernelDescription {
+    /// conv2d_blocked.cl: the forward pass of stride-1 convolutions, a block of output channels by two row segments
+    /// per work item.
+    static let conv2dBlocked = KernelDescription(
+        file: "conv2d_blocked.cl", entries: ["conv2d_blocked_forward"],
+        tunables: [
+            KernelTunable(name: "BLOCKED_CHANNELS", defaultValue: 8, candidates: [4, 8]),
+            KernelTunable(name: "BLOCKED_WIDTH", defaultValue: 16, candidates: [8, 16]),
+        ],
+        isValid: { values in
+            [4, 8].contains(values["BLOCKED_CHANNELS"] ?? 0) && [8, 16].contains(values["BLOCKED_WIDTH"] ?? 0)
+        })
+}
+
 /// Which kernels run a convolution pass.
 enum ConvolutionPath {
-    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else
-    /// im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`; else `.direct`.
+    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else, for
+    /// the forward pass of other stride-1 convolutions with the CPU-shaped (register-blocked) GEMM, conv2d_blocked.cl;
+    /// else im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`; else
+    /// `.direct`.
     case automatic
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
@@ -66,11 +82,13 @@ extension OpenCLBackend {
         return [("NARROW_C", weight[1]), ("NARROW_KH", weight[2]), ("NARROW_KW", weight[3])]
     }
 
-    /// x zero-padded to `[N, C, OH + KH - 1, OW + KW - 1]` for conv2d_narrow.cl (`conv2d_narrow_pad`).
-    private func narrowPaddedInput(
-        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, defines: [(String, Int)]
+    /// x zero-padded to `[N, C, OH + KH - 1, width]` (`conv2d_narrow_pad`; `width` at least OW + KW - 1, by default
+    /// exactly that), for conv2d_narrow.cl and conv2d_blocked.cl.
+    private func paddedInput(
+        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, width: Int? = nil,
+        defines: [(String, Int)] = KernelDescription.conv2dNarrow.defines()
     ) throws -> OpenCLBuffer {
-        let (planes, height, width) = (x.shape[0] * x.shape[1], output[2] + weight[2] - 1, output[3] + weight[3] - 1)
+        let (planes, height, width) = (x.shape[0] * x.shape[1], output[2] + weight[2] - 1, width ?? output[3] + weight[3] - 1)
         let padded = try workspace(.paddedInput, count: planes * height * width)
         let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_pad", defines: defines)
         try launch(
@@ -81,6 +99,15 @@ extension OpenCLBackend {
                 },
             global: [height, planes], preferredLocal: [height, 8])
         return padded
+    }
+
+    /// Whether conv2d_blocked.cl computes the forward pass (with the register-blocked GEMM, on CPU devices): stride 1,
+    /// dilation 1, groups 1, more than one tap (a 1×1 convolution is a product already, with no column matrix to
+    /// avoid). On pocl (2 cores, interleaved over five rounds) conv2_fwd took 0.78–0.88 of the GEMM path's time and the
+    /// CNN step 0.84–1.15 (median 0.94); in the ResNet step the 16-channel 28×28 convolutions took 4–6 ms instead of
+    /// 8.6–11.3 and the 7×7 ones about the same.
+    static func usesBlockedForward(_ attributes: Convolution2D, weight: Shape) -> Bool {
+        attributes.groups == 1 && attributes.stride == [1, 1] && attributes.dilation == [1, 1] && weight[2] * weight[3] > 1
     }
 
     /// The images per slice of the weight gradient's product (a divisor of `batch`, so every slice is whole):
@@ -128,7 +155,7 @@ extension OpenCLBackend {
     ) throws {
         if path == .automatic, let geometry = Self.narrowDefines(attributes, weight: w.shape, output: outShape) {
             let defines = geometry + [("NARROW_ACTIVATION", KernelCodes.activation(activation))]
-            let padded = try narrowPaddedInput(attributes, x: x, weight: w.shape, output: outShape, defines: defines)
+            let padded = try paddedInput(attributes, x: x, weight: w.shape, output: outShape, defines: defines)
             let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_forward", defines: defines)
             // Work item (pair of 8-output row segments, output row, image); groups of whole rows (a divisor of OH up to 16).
             let pairs = (outShape[3] + 15) / 16
@@ -141,6 +168,35 @@ extension OpenCLBackend {
                     .float(KernelCodes.slope(activation)),
                 ] + [outShape[0], outShape[1], outShape[2], outShape[3]].map { KernelArgument.int($0) },
                 global: [pairs, outShape[2], outShape[0]], preferredLocal: [pairs, rowsPerGroup, 1])
+            return
+        }
+        if path == .automatic, gemmVariant != .tiled, Self.usesBlockedForward(attributes, weight: w.shape) {
+            var values = Dictionary(uniqueKeysWithValues: tunedDefines(.conv2dBlocked))
+            // Segments of 8 where they waste fewer lanes than 16 (rows of 7: 8 lanes, 1 unused, against 9 of 16).
+            let narrowWidth = 8
+            if (outShape[3] + narrowWidth - 1) / narrowWidth * narrowWidth < (outShape[3] + 15) / 16 * 16 {
+                values["BLOCKED_WIDTH"] = narrowWidth
+            }
+            let defines = KernelDescription.conv2dBlocked.defines(values)
+            let (channels, width) = (values["BLOCKED_CHANNELS"] ?? 1, values["BLOCKED_WIDTH"] ?? 1)
+            let segments = (outShape[3] + width - 1) / width
+            let paddedWidth = segments * width + w.shape[3] - 1
+            let padded = try paddedInput(attributes, x: x, weight: w.shape, output: outShape, width: paddedWidth)
+            let kernel = try kernel(KernelDescription.conv2dBlocked.file, "conv2d_blocked_forward", defines: defines)
+            let blocks = (outShape[1] + channels - 1) / channels
+            // Without a bias the kernel never reads argument 2; any buffer fills the slot.
+            try launch(
+                kernel,
+                [
+                    .buffer(padded), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
+                    .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)),
+                ]
+                    + [
+                        x.shape[1], outShape[1], outShape[2], outShape[3], outShape[2] + w.shape[2] - 1, paddedWidth, w.shape[2],
+                        w.shape[3],
+                    ]
+                    .map { KernelArgument.int($0) },
+                global: [blocks * segments, (outShape[2] + 1) / 2, outShape[0]], preferredLocal: [1, 1, 1])
             return
         }
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
@@ -215,7 +271,7 @@ extension OpenCLBackend {
             let (batch, o, q) = (x.shape[0], outShape[0], outShape.count / outShape[0])
             let sliceImages = Self.weightSliceImages(batch: batch)
             let slices = batch / sliceImages
-            let padded = try narrowPaddedInput(attributes, x: x, weight: outShape, output: dy.shape, defines: defines)
+            let padded = try paddedInput(attributes, x: x, weight: outShape, output: dy.shape, defines: defines)
             let parts = try workspace(.weightPartials, count: slices * q * o)
             let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_backward_weight", defines: defines)
             try launch(
