@@ -15,7 +15,10 @@
 //   2 * pair ..< +2, segment] from b[o] (when hasBias), then the activation `activation` (a KILN_UNARY_* code, slope
 //   for leakyRelu). Output channels past O repeat channel O - 1, and an odd OH's last row its row above; neither is
 //   stored.
-// Reference: Conv2D (Sources/KilnCore/Ops/Convolution.swift). Tests: the convolution catalog
+// conv2d_blocked_flip_weight: flipped [C, O, KH, KW] from w [O, C, KH, KW], flipped[c, o, kh, kw] =
+//   w[o, c, KH - 1 - kh, KW - 1 - kw], one work item per element: the weight that makes a stride-1 convolution's input
+//   gradient the forward pass of dy.
+// Reference: Conv2D and Conv2DBackwardInput (Sources/KilnCore/Ops/Convolution.swift). Tests: the convolution catalog
 // (Sources/KilnCheck/Catalog+Convolution.swift) on every device.
 // Tunables: BLOCKED_CHANNELS (output channels per work item: 4 or 8, default 8); BLOCKED_WIDTH (outputs per
 // segment, the vector width: 8 or 16, default 16).
@@ -110,4 +113,15 @@ __kernel void conv2d_blocked_forward(
         }                                                                                                          \
     }
     BLOCKED_EACH(BLOCKED_STORE)
+}
+
+__kernel void conv2d_blocked_flip_weight(__global const float *w, __global float *flipped, const int O, const int C,
+                                         const int KH, const int KW) {
+    const int index = (int)get_global_id(0);
+    if (index >= O * C * KH * KW) {
+        return;
+    }
+    int kw, kh, o;
+    const int c = kiln_divide(kiln_divide(kiln_divide(index, KW, &kw), KH, &kh), O, &o);
+    flipped[index] = w[(((size_t)o * C + c) * KH + KH - 1 - kh) * KW + KW - 1 - kw];
 }

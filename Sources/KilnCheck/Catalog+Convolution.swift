@@ -51,7 +51,7 @@ struct ConvolutionGeometry {
 
 extension OpCatalog {
     static var convolution: [OpCase] {
-        general + typicalLayer + weightGradientSlices + narrow + blockedForward + fusedGeneral + transposed
+        general + typicalLayer + weightGradientSlices + narrow + blocked + fusedGeneral + transposed
     }
 
     /// A random geometry: one group, two groups or depthwise (`oneGroup` forces one), strides 1-3, padding 0-2 on
@@ -159,23 +159,26 @@ extension OpCatalog {
         return cases
     }
 
-    /// The forward geometries conv2d_blocked.cl serves on CPU devices (stride 1, one group, more than one tap, beyond
-    /// the narrow kernels): output channels one below and above its block of 8, odd output heights (a last row pair of
+    /// The geometries conv2d_blocked.cl serves on CPU devices, forward and input gradient (stride 1, one group, more
+    /// than one tap, beyond the narrow kernels; the last padded wider than its kernel, so its input gradient takes the
+    /// GEMM path): output channels one below and above its block of 8, odd output heights (a last row pair of
     /// one row), output rows shorter than, one over and between its 16- and 8-wide segments, asymmetric padding,
     /// non-square kernels, without a bias and with fused activations.
-    private static var blockedForward: [OpCase] {
+    private static var blocked: [OpCase] {
         let geometries: [(Convolution2D, Shape, Shape)] = [
             (Convolution2D(padding: [1, 1, 1, 1]), [2, 5, 7, 21], [7, 5, 3, 3]),
             (Convolution2D(padding: [1, 1, 1, 1]), [1, 4, 6, 7], [9, 4, 3, 3]),
             (Convolution2D(padding: [0, 1, 2, 1]), [2, 4, 9, 17], [8, 4, 2, 4]),
             (Convolution2D(padding: [1, 1, 1, 1]), [1, 16, 5, 33], [16, 16, 3, 3]),
             (Convolution2D(padding: [2, 0, 1, 2]), [3, 6, 4, 5], [3, 6, 3, 5]),
+            (Convolution2D(padding: [3, 1, 0, 1]), [2, 5, 6, 9], [11, 5, 2, 3]),
         ]
         var cases: [OpCase] = []
         for (index, (attributes, input, weight)) in geometries.enumerated() {
             guard let geometry = ConvolutionGeometry(attributes, input: input, weight: weight) else { continue }
             cases.append(geometry.forward(bias: index % 2 == 0))
             cases.append(geometry.forward(bias: true, activation: index % 2 == 0 ? .relu : .leakyRelu(slope: 0.1)))
+            cases.append(geometry.inputGradient())
         }
         return cases
     }

@@ -54,14 +54,14 @@ final class ConvolutionKernelTests: XCTestCase {
         XCTAssertFalse(OpenCLBackend.usesBlockedForward(Convolution2D(groups: 2), weight: [16, 8, 3, 3]))
     }
 
-    /// The convolution catalog's forward cases with every tunable value of conv2d_blocked.cl (4 or 8 output channels
-    /// per work item, segments of 8 or 16), which the blocked kernel serves on CPU devices.
+    /// The convolution catalog's forward and input-gradient cases with every tunable value of conv2d_blocked.cl (4 or
+    /// 8 output channels per work item, segments of 8 or 16), which the blocked kernel serves on CPU devices.
     func testBlockedForwardTunables() throws {
         _ = try TestDevices.requireOpenCL()
         let cases = OpCatalog.cases(in: .convolution).filter { opCase in
             guard opCase.tier <= TestDevices.tier, case .op(let op) = opCase.computation else { return false }
             switch op {
-            case .conv2d(let attributes), .fusedConv2d(let attributes, _):
+            case .conv2d(let attributes), .fusedConv2d(let attributes, _), .conv2dBackwardInput(let attributes, _):
                 return OpenCLBackend.usesBlockedForward(attributes, weight: opCase.inputs[1].shape)
             default: return false
             }

@@ -34,7 +34,7 @@ extension KernelDescription {
     /// conv2d_blocked.cl: the forward pass of stride-1 convolutions, a block of output channels by two row segments
     /// per work item.
     static let conv2dBlocked = KernelDescription(
-        file: "conv2d_blocked.cl", entries: ["conv2d_blocked_forward"],
+        file: "conv2d_blocked.cl", entries: ["conv2d_blocked_forward", "conv2d_blocked_flip_weight"],
         tunables: [
             KernelTunable(name: "BLOCKED_CHANNELS", defaultValue: 8, candidates: [4, 8]),
             KernelTunable(name: "BLOCKED_WIDTH", defaultValue: 16, candidates: [8, 16]),
@@ -110,6 +110,57 @@ extension OpenCLBackend {
         attributes.groups == 1 && attributes.stride == [1, 1] && attributes.dilation == [1, 1] && weight[2] * weight[3] > 1
     }
 
+    /// conv2d_blocked.cl's forward pass (see `usesBlockedForward`) on the input zero-padded to whole segments.
+    private func blockedForward(
+        _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, bias: OpenCLOperand?, _ out: OpenCLBuffer, _ outShape: Shape,
+        activation: UnaryFunction?
+    ) throws {
+        var values = Dictionary(uniqueKeysWithValues: tunedDefines(.conv2dBlocked))
+        // Segments of 8 where they waste fewer lanes than 16 (rows of 7: 8 lanes, 1 unused, against 9 of 16).
+        let narrowWidth = 8
+        if (outShape[3] + narrowWidth - 1) / narrowWidth * narrowWidth < (outShape[3] + 15) / 16 * 16 {
+            values["BLOCKED_WIDTH"] = narrowWidth
+        }
+        let defines = KernelDescription.conv2dBlocked.defines(values)
+        let (channels, width) = (values["BLOCKED_CHANNELS"] ?? 1, values["BLOCKED_WIDTH"] ?? 1)
+        let segments = (outShape[3] + width - 1) / width
+        let paddedWidth = segments * width + w.shape[3] - 1
+        let padded = try paddedInput(attributes, x: x, weight: w.shape, output: outShape, width: paddedWidth)
+        let kernel = try kernel(KernelDescription.conv2dBlocked.file, "conv2d_blocked_forward", defines: defines)
+        let blocks = (outShape[1] + channels - 1) / channels
+        // Without a bias the kernel never reads argument 2; any buffer fills the slot.
+        let geometry = [
+            x.shape[1], outShape[1], outShape[2], outShape[3], outShape[2] + w.shape[2] - 1, paddedWidth, w.shape[2], w.shape[3],
+        ]
+        try launch(
+            kernel,
+            [
+                .buffer(padded), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
+                .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)),
+            ] + geometry.map { KernelArgument.int($0) },
+            global: [blocks * segments, (outShape[2] + 1) / 2, outShape[0]], preferredLocal: [1, 1, 1])
+    }
+
+    /// The input gradient of a stride-1 convolution as the forward pass of conv2d_blocked.cl: dx is dy convolved with
+    /// the weight flipped in both spatial axes and with its channel axes swapped (`conv2d_blocked_flip_weight`), padded
+    /// by KH − 1 − PT on top and KW − 1 − PL on the left; dy's rows and columns past the last that reach dx are left
+    /// out. Nil when the padding is wider than the kernel (a negative padding).
+    private func blockedInputGradient(
+        _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape
+    ) throws -> Bool {
+        let (o, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        guard attributes.padding[0] < kh, attributes.padding[1] < kw else { return false }
+        let flipped = try workspace(.flippedWeight, count: w.shape.count)
+        let flip = try kernel(KernelDescription.conv2dBlocked.file, "conv2d_blocked_flip_weight", defines: tunedDefines(.conv2dBlocked))
+        try launch(
+            flip, [.buffer(w.buffer), .buffer(flipped)] + [o, c, kh, kw].map { KernelArgument.int($0) }, global: [w.shape.count],
+            preferredLocal: Self.convolutionLocal)
+        let transposed = Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0])
+        try blockedForward(
+            transposed, x: dy, w: OpenCLOperand(buffer: flipped, shape: [c, o, kh, kw]), bias: nil, out, outShape, activation: nil)
+        return true
+    }
+
     /// The images per slice of the weight gradient's product (a divisor of `batch`, so every slice is whole):
     /// about eight slices, enough partial products to share two cores with few extra sums.
     static func weightSliceImages(batch: Int) -> Int {
@@ -171,32 +222,7 @@ extension OpenCLBackend {
             return
         }
         if path == .automatic, gemmVariant != .tiled, Self.usesBlockedForward(attributes, weight: w.shape) {
-            var values = Dictionary(uniqueKeysWithValues: tunedDefines(.conv2dBlocked))
-            // Segments of 8 where they waste fewer lanes than 16 (rows of 7: 8 lanes, 1 unused, against 9 of 16).
-            let narrowWidth = 8
-            if (outShape[3] + narrowWidth - 1) / narrowWidth * narrowWidth < (outShape[3] + 15) / 16 * 16 {
-                values["BLOCKED_WIDTH"] = narrowWidth
-            }
-            let defines = KernelDescription.conv2dBlocked.defines(values)
-            let (channels, width) = (values["BLOCKED_CHANNELS"] ?? 1, values["BLOCKED_WIDTH"] ?? 1)
-            let segments = (outShape[3] + width - 1) / width
-            let paddedWidth = segments * width + w.shape[3] - 1
-            let padded = try paddedInput(attributes, x: x, weight: w.shape, output: outShape, width: paddedWidth)
-            let kernel = try kernel(KernelDescription.conv2dBlocked.file, "conv2d_blocked_forward", defines: defines)
-            let blocks = (outShape[1] + channels - 1) / channels
-            // Without a bias the kernel never reads argument 2; any buffer fills the slot.
-            try launch(
-                kernel,
-                [
-                    .buffer(padded), .buffer(w.buffer), .buffer(bias?.buffer ?? w.buffer), .int(bias == nil ? 0 : 1), .buffer(out),
-                    .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)),
-                ]
-                    + [
-                        x.shape[1], outShape[1], outShape[2], outShape[3], outShape[2] + w.shape[2] - 1, paddedWidth, w.shape[2],
-                        w.shape[3],
-                    ]
-                    .map { KernelArgument.int($0) },
-                global: [blocks * segments, (outShape[2] + 1) / 2, outShape[0]], preferredLocal: [1, 1, 1])
+            try blockedForward(attributes, x: x, w: w, bias: bias, out, outShape, activation: activation)
             return
         }
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: w.shape, output: outShape) {
@@ -231,6 +257,11 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
+        if path == .automatic, gemmVariant != .tiled, Self.usesBlockedForward(attributes, weight: w.shape),
+            try blockedInputGradient(attributes, dy: dy, w: w, out, outShape)
+        {
+            return
+        }
         let geometry = convolutionGeometry(attributes, input: outShape, weight: w.shape, output: dy.shape)
         if path != .direct, let count = columnCount(attributes, input: outShape, weight: w.shape, output: dy.shape) {
             // dcol [Q, N*P] = w^T [Q, O] . dyRows [O, N*P], then col2im gathers the columns back into dx.

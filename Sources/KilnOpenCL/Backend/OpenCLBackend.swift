@@ -331,8 +331,10 @@ enum Workspace: Hashable {
     case transposedA, transposedB, transposedWeight, columns, rows, weightPartials, partialSums, reducedStage, reducedStageAlternate
     /// `gemm`'s B packed into column panels (`packsB`).
     case packedB
-    /// `conv2d_narrow.cl`: the zero-padded input.
+    /// `conv2d_narrow.cl` and `conv2d_blocked.cl`: the zero-padded input.
     case paddedInput
+    /// `conv2d_blocked.cl`: the weight flipped for the input gradient.
+    case flippedWeight
     /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.
     case lstmProjection, lstmRecurrentWeight, lstmCellGradient
     /// `measureLaunchCost`: the one float its launches write.
