@@ -94,7 +94,11 @@ def speed_ratio(kiln_value, other, higher):
     return None if other is None else (kiln_value / other if higher else other / kiln_value)
 
 
+if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help")):
+    sys.exit("usage: Benchmarks/peer-table.py [OUT]   (a Benchmarks/compare-peers.sh output folder)")
 out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/kiln-peers-run"
+if not glob.glob(os.path.join(out, "*.log")) and not glob.glob(os.path.join(out, "round-*", "*.log")):
+    sys.exit(f"peer-table.py: no compare-peers.sh logs (*.log or round-N/*.log) in {out}")
 rounds = sorted(glob.glob(os.path.join(out, "round-*")), key=lambda path: int(path.rsplit("-", 1)[1]))
 columns = ["numpy", "torch", "jax", "clblast", "tinygrad"]
 # Per workload: the rounds' rows, then the medians over them.
