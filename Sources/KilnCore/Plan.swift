@@ -293,10 +293,12 @@ public final class Plan {
     /// Runs the plan once, then its steps `runs` more times with their launches queued back to back as training
     /// queues them, and returns per run the device time each op kind's kernels took (or, `byKernel`, each op kind's
     /// kernels one by one) with their launch count, slowest first, and the wall seconds from the first enqueue until
-    /// the device finished; nil where the backend cannot time launches (`Backend.timeLaunches`).
+    /// the device finished; nil where the backend cannot time launches (`Backend.timeLaunches`). `runs` below 1 counts
+    /// as 1.
     public func deviceProfile(_ inputValues: [[Float]], runs: Int = 1, byKernel: Bool = false, clock: () -> Double) throws -> (
         ops: [(op: String, seconds: Double, launches: Int)], wallSeconds: Double
     )? {
+        let runs = max(runs, 1)
         try run(inputValues)
         let backend = device.backend
         try backend.synchronize()

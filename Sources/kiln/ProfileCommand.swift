@@ -26,6 +26,9 @@ struct ProfileCommand: ParsableCommand {
     var steps = 20
 
     func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+        if top < 1 { throw ValidationError("--top must be at least 1, not \(top)") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps)") }
         if let workload, Workload.named(workload) == nil {
             throw ValidationError("--workload \(workload): no such workload; see `kiln bench --help`")
         }

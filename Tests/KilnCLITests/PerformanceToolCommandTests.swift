@@ -54,5 +54,13 @@ final class PerformanceToolCommandTests: KilnCommandLineTestCase {
         let unknown = try run(["profile", "--workload", "mlp_step"])
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.error.contains("--workload mlp_step: no such workload"), unknown.error)
+        for (option, message) in [
+            ("--steps=0", "--steps must be at least 1, not 0"), ("--steps=-1", "--steps must be at least 1, not -1"),
+            ("--top=-1", "--top must be at least 1, not -1"), ("--batch-size=0", "--batch-size must be at least 1, not 0"),
+        ] {
+            let refused = try run(["profile", "--model", "mlp", "--device", "opencl", option])
+            XCTAssertEqual(refused.status, 64, "\(option): \(refused.error)")
+            XCTAssertTrue(refused.error.contains(message), "\(option): \(refused.error)")
+        }
     }
 }
