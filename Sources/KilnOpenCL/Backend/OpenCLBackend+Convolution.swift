@@ -32,7 +32,7 @@ extension KernelDescription {
 
 extension KernelDescription {
     /// conv2d_blocked.cl: the forward pass of stride-1 convolutions, a block of output channels by two row segments
-    /// per work item.
+    /// per work item (and through it, with the weight flipped, their input gradients).
     static let conv2dBlocked = KernelDescription(
         file: "conv2d_blocked.cl", entries: ["conv2d_blocked_forward", "conv2d_blocked_flip_weight"],
         tunables: [
@@ -47,9 +47,9 @@ extension KernelDescription {
 /// Which kernels run a convolution pass.
 enum ConvolutionPath {
     /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else, for
-    /// the forward pass of other stride-1 convolutions with the CPU-shaped (register-blocked) GEMM, conv2d_blocked.cl;
-    /// else im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`; else
-    /// `.direct`.
+    /// the forward pass and input gradient of other stride-1 convolutions with the CPU-shaped (register-blocked)
+    /// GEMM, conv2d_blocked.cl; else im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits
+    /// `columnBufferLimit`; else `.direct`.
     case automatic
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
@@ -101,11 +101,12 @@ extension OpenCLBackend {
         return padded
     }
 
-    /// Whether conv2d_blocked.cl computes the forward pass (with the register-blocked GEMM, on CPU devices): stride 1,
-    /// dilation 1, groups 1, more than one tap (a 1×1 convolution is a product already, with no column matrix to
-    /// avoid). On pocl (2 cores, interleaved over five rounds) conv2_fwd took 0.78–0.88 of the GEMM path's time and the
-    /// CNN step 0.84–1.15 (median 0.94); in the ResNet step the 16-channel 28×28 convolutions took 4–6 ms instead of
-    /// 8.6–11.3 and the 7×7 ones about the same.
+    /// Whether conv2d_blocked.cl's forward kernel computes the forward pass and the input gradient (with the
+    /// register-blocked GEMM, on CPU devices): stride 1, dilation 1, groups 1, more than one tap (a 1×1 convolution is
+    /// a product already, with no column matrix to avoid). On pocl (2 cores, interleaved) the forward alone took
+    /// conv2_fwd to 0.78–0.88 of the GEMM path's time (five rounds; in the ResNet step the 16-channel 28×28
+    /// convolutions 4–6 ms instead of 8.6–11.3, the 7×7 ones about the same); with the input gradients too the ResNet
+    /// step took 0.74–0.90 of its time and the CNN step 0.84–0.93 (four rounds).
     static func usesBlockedForward(_ attributes: Convolution2D, weight: Shape) -> Bool {
         attributes.groups == 1 && attributes.stride == [1, 1] && attributes.dilation == [1, 1] && weight[2] * weight[3] > 1
     }
@@ -144,7 +145,8 @@ extension OpenCLBackend {
     /// The input gradient of a stride-1 convolution as the forward pass of conv2d_blocked.cl: dx is dy convolved with
     /// the weight flipped in both spatial axes and with its channel axes swapped (`conv2d_blocked_flip_weight`), padded
     /// by KH − 1 − PT on top and KW − 1 − PL on the left; dy's rows and columns past the last that reach dx are left
-    /// out. Nil when the padding is wider than the kernel (a negative padding).
+    /// out. Returns false, launching nothing, when the padding is as wide as the kernel or wider (the flipped
+    /// convolution's padding would be negative).
     private func blockedInputGradient(
         _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape
     ) throws -> Bool {
