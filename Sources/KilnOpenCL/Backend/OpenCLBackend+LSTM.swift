@@ -117,7 +117,8 @@ extension OpenCLBackend {
         }
         let blocks = (batch + rows - 1) / rows
         let groupLimit = min(kernel.workGroupSizeLimit, device.maxWorkGroupSize) / units
-        let blocksPerGroup = max(1, min((blocks + device.computeUnits - 1) / device.computeUnits, groupLimit, device.maxWorkItemSizes[0]))
+        let computeUnits = max(1, device.computeUnits)
+        let blocksPerGroup = max(1, min((blocks + computeUnits - 1) / computeUnits, groupLimit, device.maxWorkItemSizes.first ?? 1))
         try launch(kernel, arguments, global: [blocks, units], preferredLocal: [blocksPerGroup, units])
     }
 }
