@@ -1,5 +1,5 @@
 // Convolution family: conv2d forward and its gradients with respect to the input and the weight,
-// with Kernels/conv2d.cl.
+// with Kernels/conv2d.cl, conv2d_narrow.cl and conv2d_blocked.cl.
 import KilnCore
 
 extension KernelDescription {
@@ -28,9 +28,7 @@ extension KernelDescription {
             KernelTunable(name: "NARROW_ACTIVATION", defaultValue: KernelCodes.noActivation, candidates: [KernelCodes.noActivation]),
         ],
         isValid: { _ in true })
-}
 
-extension KernelDescription {
     /// conv2d_blocked.cl: the forward pass of stride-1 convolutions, a block of output channels by two row segments
     /// per work item (and through it, with the weight flipped, their input gradients).
     static let conv2dBlocked = KernelDescription(
