@@ -78,18 +78,17 @@ public struct NPYHeader: Equatable, Sendable {
         guard case .tuple(let shape)? = fields["shape"] else { throw DataError.invalidHeader(file: path, reason: "no 'shape' tuple") }
         self.shape = shape
         dataOffset = prefixBytes + headerLength
-        // Every element must be in the file: checked products (none when an extent is 0), so a shape can
-        // neither overflow nor outgrow the file.
+        // Every element must be in the file, a 0-d array's one element included: checked products (none when
+        // an extent is 0), so a shape can neither overflow nor outgrow the file.
+        let available = file.size - dataOffset
         var bytes = shape.contains(0) ? 0 : elementType.size
-        for extent in shape where bytes > 0 {
+        for extent in shape where bytes > 0 && bytes <= available {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
-            guard !overflow, product <= file.size - dataOffset else {
-                throw DataError.invalidHeader(
-                    file: path,
-                    reason: "shape \(shape) of \(elementType.rawValue) needs more than the \(file.size - dataOffset) bytes after the header"
-                )
-            }
-            bytes = product
+            bytes = overflow ? Int.max : product
+        }
+        guard bytes <= available else {
+            throw DataError.invalidHeader(
+                file: path, reason: "shape \(shape) of \(elementType.rawValue) needs more than the \(available) bytes after the header")
         }
     }
 

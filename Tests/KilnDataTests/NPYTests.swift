@@ -1,6 +1,6 @@
 // NPY: headers as numpy.save writes them (versions 1–3, both byte orders, Python 2's long integers), image
 // sets in each layout, and a clear error naming the file for every hostile header: wrong magic, unknown
-// versions, oversized or truncated headers, shapes whose size overflows or outgrows the file, unsupported
+// versions, oversized or truncated headers, shapes whose size overflows or outgrows the file (a 0-d array's one element included), unsupported
 // dtypes, Fortran order, NaN images, negative labels and mismatched counts.
 import Foundation
 import XCTest
@@ -62,6 +62,9 @@ final class NPYTests: XCTestCase {
         XCTAssertEqual(try NPYArray(contentsOf: write(big, "big.npy")).integers(), [7, -2, 256])
         let scalarLabels = try write(Self.npy(descr: "|u1", shape: [4], payload: [3, 0, 9, 1]), "u1.npy")
         XCTAssertEqual(try NPYArray(contentsOf: scalarLabels).integers(), [3, 0, 9, 1])
+        let zeroDimensional = try NPYArray(contentsOf: write(Self.npy(descr: "<f4", shape: [], payload: Self.float32([2.5])), "0d.npy"))
+        XCTAssertEqual(zeroDimensional.header.shape, [])
+        XCTAssertEqual(try zeroDimensional.values(0..<1), [2.5])
     }
 
     func testHostileHeadersAreErrorsNamingTheFile() throws {
@@ -88,6 +91,7 @@ final class NPYTests: XCTestCase {
                 "shape past 2^63",
                 Self.npy(dict: "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,), }", payload: [])
             ),
+            ("0-d array without its element", Self.npy(descr: ">i8", shape: [], payload: [0, 0, 1, 0, 0, 0, 2])),
             ("huge shape in a small file", Self.npy(descr: "|u1", shape: [1 << 40, 1 << 20], payload: [1, 2])),
             ("negative extent", Self.npy(dict: "{'descr': '|u1', 'fortran_order': False, 'shape': (-1, 2), }", payload: [1, 2])),
             ("complex dtype", Self.npy(descr: "<c8", shape: [1], payload: [UInt8](repeating: 0, count: 8))),
