@@ -44,15 +44,6 @@
 #define reduce_vector KILN_JOIN(float, REDUCE_WIDTH)
 #define reduce_vload KILN_JOIN(vload, REDUCE_WIDTH)
 
-/// One step of Kahan summation; the compensation is reset once the sum is no longer finite.
-#define KAHAN_ADD(sum, compensation, value)                                   \
-    do {                                                                      \
-        const float kahanY = (value) - (compensation);                        \
-        const float kahanT = (sum) + kahanY;                                  \
-        (compensation) = isfinite(kahanT) ? (kahanT - (sum)) - kahanY : 0.0f; \
-        (sum) = kahanT;                                                       \
-    } while (0)
-
 /// KAHAN_ADD on every lane of a reduce_vector.
 #define KAHAN_ADD_VECTOR(sum, compensation, value)                                                        \
     do {                                                                                                  \

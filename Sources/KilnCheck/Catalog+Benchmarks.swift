@@ -25,7 +25,7 @@ extension OpCatalog {
             ]
         case .pooling: [maxPoolingLayer("pool1", x: [64, 32, 28, 28]), maxPoolingLayer("pool2", x: [64, 64, 14, 14])]
         case .recurrent: [lstmLayer()]
-        case .elementwise, .movement, .reduction, .loss, .update: []
+        case .elementwise, .movement, .reduction, .loss, .update, .normalization: []
         }
     }
 

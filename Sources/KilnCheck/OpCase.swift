@@ -128,7 +128,7 @@ public struct SampledValues: Sendable {
 
 /// The op families of `Op`, one catalog file each (`Catalog+Family.swift`).
 public enum OpFamily: String, Sendable, CaseIterable {
-    case elementwise, movement, reduction, products, convolution, pooling, recurrent, loss, update
+    case elementwise, movement, reduction, products, convolution, pooling, recurrent, loss, update, normalization
 
 }
 

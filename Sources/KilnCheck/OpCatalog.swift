@@ -53,6 +53,7 @@ public enum OpCatalog {
         case .recurrent: recurrent
         case .loss: loss
         case .update: update
+        case .normalization: normalization
         }
     }
 }

@@ -93,6 +93,19 @@ public enum Op: Hashable, Sendable {
     /// An optimizer's elementwise update of one tensor in one launch; see `UpdateRule` for the inputs.
     /// The output replaces `inputs[0]`, and plans write it in place.
     case update(UpdateRule)
+    /// Input `x [N, C, ...]` (rank 2 or more): output `[2, C]`, each channel's (axis 1's) mean in row 0 and biased
+    /// variance (the mean squared deviation from the mean) in row 1, over every other axis: batch normalisation's
+    /// statistics in training.
+    case batchMoments
+    /// Inputs `(x [N, C, ...], moments [2, C], dMoments [2, C])`, `moments` being `batchMoments(x)`: the gradient of
+    /// `batchMoments`, `dMean / n + 2 (x − mean) dVariance / n` with `n` the values per channel.
+    case batchMomentsBackward
+    /// Inputs `(x [N, C, ...], moments [2, C], weight [C], bias [C])`: `(x − mean) · weight / √(variance + epsilon) + bias`
+    /// per channel (axis 1), the mean and variance read from `moments`.
+    case batchNormalize(epsilon: Double)
+    /// Inputs `(x [N, C, ...], moments [2, C], dy)`: output `[2, C]`, each channel's `Σ dy` in row 0 and
+    /// `Σ dy · (x − mean) / √(variance + epsilon)` in row 1: the sums `batchNormalize`'s gradients are made of.
+    case batchNormSums(epsilon: Double)
     /// Inputs as `conv2d`: `activation(conv2d(x, w, b))` (a fusible activation) in one launch
     /// where the backend can, the fused form plans create.
     case fusedConv2d(Convolution2D, activation: UnaryFunction)

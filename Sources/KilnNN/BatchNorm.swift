@@ -25,28 +25,20 @@ public final class BatchNorm: Layer {
         guard x.shape.rank == 2 || x.shape.rank == 4, x.shape[1] == features else {
             throw ShapeError(op: "batch_norm", "x must be [N, \(features)] or [N, \(features), H, W]", shapes: [x.shape])
         }
-        // Per-channel statistics broadcast as [1, C] or [1, C, 1, 1].
-        let axes = x.shape.rank == 2 ? [0] : [0, 2, 3]
-        let channelShape = Shape(x.shape.rank == 2 ? [1, features] : [1, features, 1, 1])
-        let centered: Tensor
-        let variance: Tensor
+        let moments: Tensor
         if context.training {
-            let mean = try x.mean(axes: axes, keepDimensions: true)
-            centered = try x - mean
-            variance = try (centered * centered).mean(axes: axes, keepDimensions: true)
+            moments = try x.batchMoments()
             // The running variance uses the unbiased estimate, as PyTorch does.
             let count = Double(x.shape.count / features)
-            let unbiased = try variance.reshaped([features]) * (count / max(count - 1, 1))
-            context.update(runningMean, to: try runningMean.value * (1 - momentum) + mean.reshaped([features]) * momentum)
+            let mean = try moments.slice(axis: 0, start: 0, length: 1).reshaped([features])
+            let unbiased = try moments.slice(axis: 0, start: 1, length: 1).reshaped([features]) * (count / max(count - 1, 1))
+            context.update(runningMean, to: try runningMean.value * (1 - momentum) + mean * momentum)
             context.update(runningVariance, to: try runningVariance.value * (1 - momentum) + unbiased * momentum)
         } else {
-            centered = try x - runningMean.value.reshaped(channelShape)
-            variance = try runningVariance.value.reshaped(channelShape)
+            moments = try Tensor.concatenate(
+                [runningMean.value.reshaped([1, features]), runningVariance.value.reshaped([1, features])], axis: 0)
         }
-        // weight / sqrt(variance + epsilon) per channel, then one scale and one shift of the whole tensor: in training
-        // the gradient then takes two passes over it for these two instead of three (divide, scale, shift).
-        let scale = try weight.value.reshaped(channelShape) / (variance + epsilon).sqrt()
-        return try centered * scale + bias.value.reshaped(channelShape)
+        return try x.batchNormalized(moments: moments, weight: weight.value, bias: bias.value, epsilon: epsilon)
     }
 
     public var parameters: [NamedVariable] { [("weight", weight), ("bias", bias)] }

@@ -14,7 +14,7 @@ final class CatalogTests: XCTestCase {
             .logSoftmax,
             .matmul, .biasAdd, .linear, .conv2d, .conv2dBackwardInput, .conv2dBackwardWeight, .maxPool2d, .maxPool2dBackward, .avgPool2d,
             .avgPool2dBackward, .lstmCell, .lstmCellBackward, .lstmSequence, .oneHot, .dropoutMask, .softmaxCrossEntropy,
-            .softmaxCrossEntropyBackward, .update, .fusedConv2d:
+            .softmaxCrossEntropyBackward, .update, .fusedConv2d, .batchMoments, .batchMomentsBackward, .batchNormalize, .batchNormSums:
             op.checkName
         }
     }
@@ -81,7 +81,8 @@ final class CatalogTests: XCTestCase {
             .conv2d(convolution), .conv2dBackwardInput(convolution, inputShape: [1]), .conv2dBackwardWeight(convolution, weightShape: [1]),
             .maxPool2d(pooling), .maxPool2dBackward(pooling), .avgPool2d(pooling), .avgPool2dBackward(pooling, inputShape: [1]), .lstmCell,
             .lstmCellBackward, .lstmSequence, .lstmSequenceBackward, .oneHot(classes: 1), .dropoutMask(probability: 0, seed: 0, shape: [1]),
-            .softmaxCrossEntropy, .softmaxCrossEntropyBackward,
+            .softmaxCrossEntropy, .softmaxCrossEntropyBackward, .batchMoments, .batchMomentsBackward, .batchNormalize(epsilon: 1e-5),
+            .batchNormSums(epsilon: 1e-5),
         ]
         ops += Self.everyUnaryFunction.flatMap { [Op.unary($0), .unaryGradient($0)] }
         ops += Self.everyBinaryFunction.map { .binary($0) }

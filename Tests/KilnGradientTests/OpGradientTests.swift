@@ -78,6 +78,23 @@ final class OpGradientTests: XCTestCase {
         }
     }
 
+    /// Batch norm's moments and normalisation, each on its own and chained as a layer in training uses them (the moments
+    /// of the input being normalised, so x's gradient comes through both), over [N, C] and [N, C, H, W].
+    func testBatchNorm() throws {
+        for shape: Shape in [[6, 3], [2, 3, 2, 3]] {
+            let channels = shape[1]
+            let moments = HostTensor([0.3, -0.2, 0.1, 0.5, 1.2, 0.8], [2, channels])
+            let (weight, bias) = (random([channels]), random([channels]))
+            try GradientCheck.check("batch moments \(shape)", [random(shape)]) { try $0[0].batchMoments() }
+            try GradientCheck.check("batch normalize \(shape)", [random(shape), moments, weight, bias]) {
+                try $0[0].batchNormalized(moments: $0[1], weight: $0[2], bias: $0[3], epsilon: 1e-3)
+            }
+            try GradientCheck.check("batch norm in training \(shape)", [random(shape), weight, bias]) {
+                try $0[0].batchNormalized(moments: $0[0].batchMoments(), weight: $0[1], bias: $0[2], epsilon: 1e-5)
+            }
+        }
+    }
+
     func testMatmulAndBias() throws {
         for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
             let a: Shape = transposeA ? [5, 3] : [3, 5]

@@ -178,6 +178,23 @@ final class DecompositionTests: XCTestCase {
         try check(.softmaxCrossEntropyBackward, [logits, labels, generator.tensor([7])])
     }
 
+    /// Batch norm's ops over [N, C] (one value per run), [N, C, L] and [N, C, H, W], with the input's own moments and with
+    /// running statistics.
+    func testBatchNorm() throws {
+        for shape: Shape in [[5, 3], [1, 1], [2, 3, 7], [3, 2, 4, 5]] {
+            let channels = shape[1]
+            let x = generator.tensor(shape)
+            let moments = try evaluate(.batchMoments, [x])
+            let running = generator.tensor([2, channels], in: 0.1...2)
+            try check(.batchMoments, [x])
+            for statistics in [moments, running] {
+                try check(.batchNormalize(epsilon: 1e-5), [x, statistics, generator.tensor([channels]), generator.tensor([channels])])
+                try check(.batchNormSums(epsilon: 1e-3), [x, statistics, generator.tensor(shape)])
+                try check(.batchMomentsBackward, [x, statistics, generator.tensor([2, channels])])
+            }
+        }
+    }
+
     func testUpdateRules() throws {
         let shape: Shape = [3, 5]
         let scalars = HostTensor([0.1, 1.5, 1.2], [3])

@@ -80,6 +80,10 @@ extension Op {
         case .softmaxCrossEntropy: SoftmaxCrossEntropy()
         case .softmaxCrossEntropyBackward: SoftmaxCrossEntropyBackward()
         case .update(let rule): Update(rule: rule)
+        case .batchMoments: BatchMoments()
+        case .batchMomentsBackward: BatchMomentsBackward()
+        case .batchNormalize(let epsilon): BatchNormalize(epsilon: epsilon)
+        case .batchNormSums(let epsilon): BatchNormSums(epsilon: epsilon)
         }
     }
 

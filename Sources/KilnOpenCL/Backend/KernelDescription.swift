@@ -33,6 +33,6 @@ extension KernelDescription {
     /// Every kernel file the backend uses.
     static let all: [KernelDescription] = [
         .elementwise, .movement, .reduce, .argMax, .loss, .gemm, .gemmTiled, .conv2d, .conv2dNarrow, .conv2dBlocked, .pool2d, .lstmCell,
-        .lstmSequenceForward, .lstmSequenceBackward,
+        .lstmSequenceForward, .lstmSequenceBackward, .batchNorm,
     ]
 }

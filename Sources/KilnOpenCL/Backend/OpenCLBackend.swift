@@ -215,6 +215,14 @@ public final class OpenCLBackend: Backend {
             try softmaxCrossEntropyBackward(logits: x[0], labels: x[1], dy: x[2], out)
         case .update(let rule):
             try update(rule, x, out)
+        case .batchMoments:
+            try batchMoments(x[0], out)
+        case .batchMomentsBackward:
+            try batchMomentsBackward(x: x[0], moments: x[1], dMoments: x[2], out)
+        case .batchNormalize(let epsilon):
+            try batchNormalize(epsilon: epsilon, x: x[0], moments: x[1], weight: x[2], bias: x[3], out)
+        case .batchNormSums(let epsilon):
+            try batchNormSums(epsilon: epsilon, x: x[0], moments: x[1], dy: x[2], out)
         }
     }
 
