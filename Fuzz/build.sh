@@ -10,12 +10,16 @@ mkdir -p "$out"
 flags=(-O -g -sanitize=fuzzer,address -parse-as-library -I "$out" -I Sources/CZlib -I Sources/CPNG -I Sources/CTurboJPEG)
 settings=(-swift-version 5)
 
-# module NAME SOURCES...: one object and one .swiftmodule, rebuilt when a source is newer than the object;
-# compiled with the language `settings` (Swift 5 mode, as the package is).
+# module NAME SOURCES...: one object and one .swiftmodule, rebuilt when a source is newer than the object or when
+# a module before it was rebuilt (the modules come in dependency order, and an object compiled against an older
+# module, a protocol's witness table for one, reads past the new one's end); compiled with the language `settings`
+# (Swift 5 mode, as the package is).
+rebuilt=0
 module() {
     local name=$1; shift
     local object="$out/$name.o"
-    if [[ -f $object ]] && [[ -z $(find "$@" -newer "$object" 2>/dev/null | head -1) ]]; then return; fi
+    if [[ $rebuilt == 0 && -f $object ]] && [[ -z $(find "$@" -newer "$object" 2>/dev/null | head -1) ]]; then return; fi
+    rebuilt=1
     echo "compiling $name" >&2
     swiftc "${flags[@]}" "${settings[@]}" -wmo -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" -c "$@" -o "$object"
 }

@@ -1,5 +1,5 @@
 // batch_norm.cl: batch normalisation in training. x is seen as [N, C, S] (S the product of the axes after the channel
-// axis, 1 for [N, C]), so channel c's count = N * S values lie in N runs of S; moments and sums are [2, C].
+// axis, 1 for [N, C]), so channel c's count = N * S values lie in N runs of S; moments and sums are [2, C]. The ops:
 //
 //   batch_moments           moments[c] = mean of channel c, moments[C + c] = mean of (x - mean)^2 (the biased
 //                           variance; deviations from the mean, so a constant channel's is exactly 0).
@@ -7,137 +7,117 @@
 //                           r = 1 / sqrt(variance + epsilon): the bias's and the weight's gradients.
 //   batch_normalize         out = (x - mean) * weight * r + bias.
 //   batch_moments_backward  out = dMoments[c] / count + 2 * (x - mean) * dMoments[C + c] / count.
-//
-// The two sums run one work group per channel (group c; groups past the channels return at once): each work item
-// adds a strided share of the channel, element e = lid, lid + size, ..., Kahan-compensated, and work item 0 adds
-// the shares in order, so the error stays near 2 eps * sum |terms|. batch_moments reads its channel twice (the mean,
-// then the deviations), the second time mostly from cache. A work group may be smaller than BATCH_NORM_GROUP (the
-// device's limit): the shares follow get_local_size. The elementwise kernels run one work item per 8 elements of
-// one (n, c) run (a 2-D launch: s / 8, then n * C + c), so every lane of a vector belongs to the same channel.
+// The sums take two launches: one work item per (n, c) run reads it as float8 vectors into partial [2, N * C]
+// (batch_run_moments: the run's mean, then the squared deviations from it, the run still in cache;
+// batch_run_sums: the run's two sums), then one work item per channel combines its N runs in order, Kahan-compensated
+// (batch_channel_moments: mean = the runs' mean, M2 = sum of the runs' M2 + S * sum of (run mean - mean)^2, Chan's
+// pairwise update, exact for a constant channel; batch_channel_sums). A work group per channel, each work item a
+// strided share, ran 30-50 times slower on pocl: its loops did not vectorise. The elementwise kernels run one work
+// item per 8 elements of one (n, c) run (a 2-D launch: s / 8, then n * C + c), so every lane of a vector belongs to
+// the same channel.
 // Reference: Sources/KilnCore/Ops/BatchNorm.swift. Tests: the catalog's normalization family (kiln check).
 // Host side: OpenCLBackend+BatchNorm.swift. Tunables: none.
 
 #include "common.cl"
 
-/// The most work items per group of the per-channel sums (their local memory holds one share each).
-#define BATCH_NORM_GROUP 64
-
-/// The offset of element e = run * S + s of channel c, kept as (run, s) and advanced by a group's stride.
-typedef struct {
-    int run;
-    int s;
-} batch_norm_cursor;
-
-inline batch_norm_cursor batch_norm_start(const int e, const int spatial) {
-    batch_norm_cursor cursor;
-    cursor.run = kiln_divide(e, spatial, &cursor.s);
-    return cursor;
+/// The sum of the 8 lanes.
+inline float batch_norm_lanes(const float8 v) {
+    const float4 pairs = v.lo + v.hi;
+    return (pairs.x + pairs.y) + (pairs.z + pairs.w);
 }
 
-/// Moves the cursor `stepRuns` runs and `stepRest` elements on (a stride of stepRuns * S + stepRest elements).
-inline void batch_norm_advance(batch_norm_cursor *cursor, const int stepRuns, const int stepRest, const int spatial) {
-    cursor->s += stepRest;
-    cursor->run += stepRuns;
-    if (cursor->s >= spatial) {
-        cursor->s -= spatial;
-        cursor->run += 1;
+__kernel void batch_run_moments(__global const float *x, __global float *partial, const int rows, const int spatial) {
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
     }
-}
-
-inline size_t batch_norm_offset(const batch_norm_cursor cursor, const int channel, const int channels, const int spatial) {
-    return ((size_t)cursor.run * channels + channel) * spatial + cursor.s;
-}
-
-/// The work group's total of each work item's `share` (a compensated sum, `share - compensation`), added in order
-/// by work item 0 and returned to every work item.
-inline float batch_norm_group_sum(const float share, __local float *shares, __local float *total) {
-    const int lid = (int)get_local_id(0);
-    shares[lid] = share;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid == 0) {
-        float sum = 0.0f;
-        float compensation = 0.0f;
-        for (int k = 0; k < (int)get_local_size(0); ++k) {
-            KAHAN_ADD(sum, compensation, shares[k]);
-        }
-        *total = sum;
+    const int base = row * spatial;
+    const int end = base + spatial;
+    float8 sum = (float8)(0.0f);
+    for (int k = base; k < end; k += KILN_LANES) {
+        sum += kiln_load8(x, k, end);
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float result = *total;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return result;
+    const float mean = batch_norm_lanes(sum) / (float)spatial;
+    float8 squares = (float8)(0.0f);
+    for (int k = base; k < end; k += KILN_LANES) {
+        // Lanes past the run load 0: their deviation is masked out.
+        const int valid = end - k;
+        const float8 lane = (float8)(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);
+        const float8 deviation = select((float8)(0.0f), kiln_load8(x, k, end) - mean, lane < (float8)((float)valid));
+        squares += deviation * deviation;
+    }
+    partial[row] = mean;
+    partial[rows + row] = batch_norm_lanes(squares);
 }
 
-__kernel void batch_moments(
-    __global const float *x, __global float *moments, const int channels, const int count, const int spatial) {
-    const int channel = (int)get_group_id(0);
+__kernel void batch_channel_moments(
+    __global const float *partial, __global float *moments, const int channels, const int batch, const int spatial) {
+    const int channel = (int)get_global_id(0);
     if (channel >= channels) {
         return;
     }
-    __local float shares[BATCH_NORM_GROUP];
-    __local float total;
-    const int lid = (int)get_local_id(0);
-    const int size = (int)get_local_size(0);
-    int stepRest;
-    const int stepRuns = kiln_divide(size, spatial, &stepRest);
-
+    const int rows = batch * channels;
     float sum = 0.0f;
     float compensation = 0.0f;
-    batch_norm_cursor cursor = batch_norm_start(lid, spatial);
-    for (int e = lid; e < count; e += size) {
-        KAHAN_ADD(sum, compensation, x[batch_norm_offset(cursor, channel, channels, spatial)]);
-        batch_norm_advance(&cursor, stepRuns, stepRest, spatial);
+    for (int n = 0; n < batch; ++n) {
+        KAHAN_ADD(sum, compensation, partial[n * channels + channel]);
     }
-    const float mean = batch_norm_group_sum(sum - compensation, shares, &total) / (float)count;
-
-    sum = 0.0f;
-    compensation = 0.0f;
-    cursor = batch_norm_start(lid, spatial);
-    for (int e = lid; e < count; e += size) {
-        const float deviation = x[batch_norm_offset(cursor, channel, channels, spatial)] - mean;
-        KAHAN_ADD(sum, compensation, deviation * deviation);
-        batch_norm_advance(&cursor, stepRuns, stepRest, spatial);
+    const float mean = sum / (float)batch;
+    float within = 0.0f;
+    float withinCompensation = 0.0f;
+    float between = 0.0f;
+    float betweenCompensation = 0.0f;
+    for (int n = 0; n < batch; ++n) {
+        const float deviation = partial[n * channels + channel] - mean;
+        KAHAN_ADD(within, withinCompensation, partial[rows + n * channels + channel]);
+        KAHAN_ADD(between, betweenCompensation, deviation * deviation);
     }
-    const float variance = batch_norm_group_sum(sum - compensation, shares, &total) / (float)count;
-    if (lid == 0) {
-        moments[channel] = mean;
-        moments[channels + channel] = variance;
-    }
+    moments[channel] = mean;
+    moments[channels + channel] = (within + (float)spatial * between) / ((float)batch * (float)spatial);
 }
 
-__kernel void batch_norm_sums(
-    __global const float *x, __global const float *moments, __global const float *dy, __global float *sums, const int channels,
-    const int count, const int spatial, const float epsilon) {
-    const int channel = (int)get_group_id(0);
+__kernel void batch_run_sums(
+    __global const float *x, __global const float *moments, __global const float *dy, __global float *partial, const int rows,
+    const int channels, const int spatial) {
+    const int row = (int)get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    int channel;
+    kiln_divide(row, channels, &channel);
+    const float mean = moments[channel];
+    const int base = row * spatial;
+    const int end = base + spatial;
+    float8 gradients = (float8)(0.0f);
+    float8 products = (float8)(0.0f);
+    for (int k = base; k < end; k += KILN_LANES) {
+        // Lanes past the run load dy = 0, so they add nothing to either sum.
+        const float8 gradient = kiln_load8(dy, k, end);
+        gradients += gradient;
+        products += gradient * (kiln_load8(x, k, end) - mean);
+    }
+    partial[row] = batch_norm_lanes(gradients);
+    partial[rows + row] = batch_norm_lanes(products);
+}
+
+__kernel void batch_channel_sums(
+    __global const float *partial, __global const float *moments, __global float *sums, const int channels, const int batch,
+    const float epsilon) {
+    const int channel = (int)get_global_id(0);
     if (channel >= channels) {
         return;
     }
-    __local float shares[BATCH_NORM_GROUP];
-    __local float total;
-    const int lid = (int)get_local_id(0);
-    const int size = (int)get_local_size(0);
-    int stepRest;
-    const int stepRuns = kiln_divide(size, spatial, &stepRest);
-    const float mean = moments[channel];
-
+    const int rows = batch * channels;
     float gradientSum = 0.0f;
     float gradientCompensation = 0.0f;
     float productSum = 0.0f;
     float productCompensation = 0.0f;
-    batch_norm_cursor cursor = batch_norm_start(lid, spatial);
-    for (int e = lid; e < count; e += size) {
-        const size_t offset = batch_norm_offset(cursor, channel, channels, spatial);
-        const float gradient = dy[offset];
-        KAHAN_ADD(gradientSum, gradientCompensation, gradient);
-        KAHAN_ADD(productSum, productCompensation, gradient * (x[offset] - mean));
-        batch_norm_advance(&cursor, stepRuns, stepRest, spatial);
+    for (int n = 0; n < batch; ++n) {
+        KAHAN_ADD(gradientSum, gradientCompensation, partial[n * channels + channel]);
+        KAHAN_ADD(productSum, productCompensation, partial[rows + n * channels + channel]);
     }
-    const float gradientTotal = batch_norm_group_sum(gradientSum - gradientCompensation, shares, &total);
-    const float productTotal = batch_norm_group_sum(productSum - productCompensation, shares, &total);
-    if (lid == 0) {
-        sums[channel] = gradientTotal;
-        sums[channels + channel] = productTotal / sqrt(moments[channels + channel] + epsilon);
-    }
+    sums[channel] = gradientSum;
+    sums[channels + channel] = productSum / sqrt(moments[channels + channel] + epsilon);
 }
 
 /// The channel of the (n, c) run this work item computes 8 elements of, from *base up to the run's *end: false when

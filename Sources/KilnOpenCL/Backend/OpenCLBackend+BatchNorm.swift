@@ -1,17 +1,18 @@
-// Batch-norm family: per-channel moments and gradient sums (a work group per channel) and the elementwise
+// Batch-norm family: per-channel moments and gradient sums (per run, then per channel) and the elementwise
 // normalisation and moments gradient, with Kernels/batch_norm.cl.
 import KilnCore
 
 extension KernelDescription {
     /// batch_norm.cl: batch normalisation's per-channel sums and elementwise passes.
     static let batchNorm = KernelDescription(
-        file: "batch_norm.cl", entries: ["batch_moments", "batch_norm_sums", "batch_normalize", "batch_moments_backward"],
+        file: "batch_norm.cl",
+        entries: ["batch_run_moments", "batch_channel_moments", "batch_run_sums", "batch_channel_sums", "batch_normalize", "batch_moments_backward"],
         tunables: [], isValid: { _ in true })
 }
 
 extension OpenCLBackend {
-    /// Work items per channel of the sums: batch_norm.cl's BATCH_NORM_GROUP (a device may run fewer).
-    static let batchNormGroup = 64
+    /// Work items per group of the per-run and per-channel sums; fixed so pocl compiles each kernel once.
+    static let batchNormLocal = [64]
 
     /// x as `[N, C, S]`.
     private func channelLayout(_ x: OpenCLOperand) -> (channels: Int, spatial: Int, rows: Int) {
@@ -19,10 +20,15 @@ extension OpenCLBackend {
         return (x.shape[1], spatial, x.shape.count / spatial)
     }
 
-    /// A per-channel kernel: one work group per channel.
-    private func launchPerChannel(_ entry: String, _ arguments: [KernelArgument], channels: Int) throws {
-        let kernel = try kernel(KernelDescription.batchNorm.file, entry)
-        try launch(kernel, arguments, global: [channels * Self.batchNormGroup], preferredLocal: [Self.batchNormGroup])
+    /// A per-channel sum: `runEntry` over every `(n, c)` run into `[2, N·C]` scratch, then `channelEntry` over the channels.
+    private func sumPerChannel(
+        run runEntry: String, _ runArguments: [KernelArgument], channel channelEntry: String, _ channelArguments: [KernelArgument],
+        x: OpenCLOperand, partial: OpenCLBuffer
+    ) throws {
+        let layout = channelLayout(x)
+        let file = KernelDescription.batchNorm.file
+        try launch(try kernel(file, runEntry), runArguments, global: [layout.rows], preferredLocal: Self.batchNormLocal)
+        try launch(try kernel(file, channelEntry), channelArguments, global: [layout.channels], preferredLocal: Self.batchNormLocal)
     }
 
     /// An elementwise kernel: 8 elements of one `(n, c)` run per work item.
@@ -35,18 +41,24 @@ extension OpenCLBackend {
     /// `[2, C]`: each channel's mean and biased variance.
     func batchMoments(_ x: OpenCLOperand, _ out: OpenCLBuffer) throws {
         let layout = channelLayout(x)
-        try launchPerChannel(
-            "batch_moments", [.buffer(x.buffer), .buffer(out), .int(layout.channels), .int(x.shape.count / layout.channels),
-                .int(layout.spatial)], channels: layout.channels)
+        let partial = try workspace(.partialSums, count: 2 * layout.rows)
+        try sumPerChannel(
+            run: "batch_run_moments", [.buffer(x.buffer), .buffer(partial), .int(layout.rows), .int(layout.spatial)],
+            channel: "batch_channel_moments",
+            [.buffer(partial), .buffer(out), .int(layout.channels), .int(x.shape[0]), .int(layout.spatial)], x: x, partial: partial)
     }
 
     /// `[2, C]`: each channel's `Σ dy` and `Σ dy (x − mean) / √(variance + ε)`.
     func batchNormSums(epsilon: Double, x: OpenCLOperand, moments: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer) throws {
         let layout = channelLayout(x)
-        try launchPerChannel(
-            "batch_norm_sums",
-            [.buffer(x.buffer), .buffer(moments.buffer), .buffer(dy.buffer), .buffer(out), .int(layout.channels),
-                .int(x.shape.count / layout.channels), .int(layout.spatial), .float(Float(epsilon))], channels: layout.channels)
+        let partial = try workspace(.partialSums, count: 2 * layout.rows)
+        try sumPerChannel(
+            run: "batch_run_sums",
+            [.buffer(x.buffer), .buffer(moments.buffer), .buffer(dy.buffer), .buffer(partial), .int(layout.rows), .int(layout.channels),
+                .int(layout.spatial)],
+            channel: "batch_channel_sums",
+            [.buffer(partial), .buffer(moments.buffer), .buffer(out), .int(layout.channels), .int(x.shape[0]), .float(Float(epsilon))],
+            x: x, partial: partial)
     }
 
     /// `(x − mean) · weight / √(variance + ε) + bias`.
