@@ -8,7 +8,9 @@ import KilnCore
 extension OpCatalog {
     static var normalization: [OpCase] {
         var random = RandomSource(seed: 61)
-        let fixed: [Shape] = [[1, 1], [5, 3], [64, 10], [1, 3, 1, 1], [2, 3, 5, 7], [3, 2, 65], [4, 5, 7, 7], [64, 16, 14, 14], [8, 3, 28, 28]]
+        let fixed: [Shape] = [
+            [1, 1], [5, 3], [64, 10], [1, 3, 1, 1], [2, 3, 5, 7], [3, 2, 65], [4, 5, 7, 7], [64, 16, 14, 14], [8, 3, 28, 28],
+        ]
         let shapes = fixed + (0..<10).map { index in AwkwardShapes.randomShape(using: &random, rank: 2 + index % 3) }
         var cases: [OpCase] = []
         for (index, shape) in shapes.enumerated() {
@@ -19,12 +21,15 @@ extension OpCatalog {
             let ownMoments = SeededInput([2, channels], .referenceOutput(.batchMoments, inputs: [0]))
             let perChannel = SeededInput([channels], .uniform(-1.5...1.5))
             cases.append(OpCase(.batchMoments, [x], tolerance: .accumulation(terms: terms), tier: tier))
-            cases.append(OpCase(.batchNormalize(epsilon: 1e-5), [x, ownMoments, perChannel, perChannel], tolerance: .elementwise, tier: tier))
             cases.append(
-                OpCase(.batchNormSums(epsilon: 1e-5), [x, ownMoments, SeededInput(shape)], tolerance: .accumulation(terms: terms), tier: tier))
+                OpCase(.batchNormalize(epsilon: 1e-5), [x, ownMoments, perChannel, perChannel], tolerance: .elementwise, tier: tier))
             cases.append(
                 OpCase(
-                    .batchMomentsBackward, [x, ownMoments, SeededInput([2, channels], .uniform(-3...3))], tolerance: .elementwise, tier: tier))
+                    .batchNormSums(epsilon: 1e-5), [x, ownMoments, SeededInput(shape)], tolerance: .accumulation(terms: terms), tier: tier))
+            cases.append(
+                OpCase(
+                    .batchMomentsBackward, [x, ownMoments, SeededInput([2, channels], .uniform(-3...3))], tolerance: .elementwise,
+                    tier: tier))
         }
         // Running statistics (evaluation), a larger epsilon, and a constant input, whose channels' variance is exactly 0.
         let running = SeededInput([2, 3], .uniform(0.1...2))

@@ -6,7 +6,10 @@ extension KernelDescription {
     /// batch_norm.cl: batch normalisation's per-channel sums and elementwise passes.
     static let batchNorm = KernelDescription(
         file: "batch_norm.cl",
-        entries: ["batch_run_moments", "batch_channel_moments", "batch_run_sums", "batch_channel_sums", "batch_normalize", "batch_moments_backward"],
+        entries: [
+            "batch_run_moments", "batch_channel_moments", "batch_run_sums", "batch_channel_sums", "batch_normalize",
+            "batch_moments_backward",
+        ],
         tunables: [], isValid: { _ in true })
 }
 
@@ -54,8 +57,10 @@ extension OpenCLBackend {
         let partial = try workspace(.partialSums, count: 2 * layout.rows)
         try sumPerChannel(
             run: "batch_run_sums",
-            [.buffer(x.buffer), .buffer(moments.buffer), .buffer(dy.buffer), .buffer(partial), .int(layout.rows), .int(layout.channels),
-                .int(layout.spatial)],
+            [
+                .buffer(x.buffer), .buffer(moments.buffer), .buffer(dy.buffer), .buffer(partial), .int(layout.rows), .int(layout.channels),
+                .int(layout.spatial),
+            ],
             channel: "batch_channel_sums",
             [.buffer(partial), .buffer(moments.buffer), .buffer(out), .int(layout.channels), .int(x.shape[0]), .float(Float(epsilon))],
             x: x, partial: partial)
@@ -68,8 +73,10 @@ extension OpenCLBackend {
         let layout = channelLayout(x)
         try launchPerRun(
             "batch_normalize",
-            [.buffer(x.buffer), .buffer(moments.buffer), .buffer(weight.buffer), .buffer(bias.buffer), .buffer(out), .int(layout.rows),
-                .int(layout.channels), .int(layout.spatial), .float(Float(epsilon))], spatial: layout.spatial, rows: layout.rows)
+            [
+                .buffer(x.buffer), .buffer(moments.buffer), .buffer(weight.buffer), .buffer(bias.buffer), .buffer(out), .int(layout.rows),
+                .int(layout.channels), .int(layout.spatial), .float(Float(epsilon)),
+            ], spatial: layout.spatial, rows: layout.rows)
     }
 
     /// `dMean / n + 2 (x − mean) dVariance / n`.
@@ -77,7 +84,10 @@ extension OpenCLBackend {
         let layout = channelLayout(x)
         try launchPerRun(
             "batch_moments_backward",
-            [.buffer(x.buffer), .buffer(moments.buffer), .buffer(dMoments.buffer), .buffer(out), .int(layout.rows), .int(layout.channels),
-                .int(layout.spatial), .int(x.shape.count / layout.channels)], spatial: layout.spatial, rows: layout.rows)
+            [
+                .buffer(x.buffer), .buffer(moments.buffer), .buffer(dMoments.buffer), .buffer(out), .int(layout.rows),
+                .int(layout.channels),
+                .int(layout.spatial), .int(x.shape.count / layout.channels),
+            ], spatial: layout.spatial, rows: layout.rows)
     }
 }
