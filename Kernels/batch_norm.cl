@@ -20,10 +20,12 @@
 
 #include "common.cl"
 
-/// The sum of the 8 lanes.
+/// The sum of the 8 lanes, stored and added one by one: halves (v.lo + v.hi) or lanes read as v.s0 ... v.s7 become
+/// shufflevectors, which crash oclgrind 21.10's uninitialized-value checker (a memcpy at a negative offset).
 inline float batch_norm_lanes(const float8 v) {
-    const float4 pairs = v.lo + v.hi;
-    return (pairs.x + pairs.y) + (pairs.z + pairs.w);
+    float lanes[KILN_LANES];
+    vstore8(v, 0, lanes);
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
 __kernel void batch_run_moments(__global const float *x, __global float *partial, const int rows, const int spatial) {
