@@ -49,7 +49,7 @@ __kernel void batch_run_moments(__global const float *x, __global float *partial
         squares += deviation * deviation;
     }
     partial[row] = mean;
-    partial[rows + row] = batch_norm_lanes(squares);
+    partial[(size_t)rows + row] = batch_norm_lanes(squares);
 }
 
 __kernel void batch_channel_moments(
@@ -71,7 +71,7 @@ __kernel void batch_channel_moments(
     float betweenCompensation = 0.0f;
     for (int n = 0; n < batch; ++n) {
         const float deviation = partial[n * channels + channel] - mean;
-        KAHAN_ADD(within, withinCompensation, partial[rows + n * channels + channel]);
+        KAHAN_ADD(within, withinCompensation, partial[(size_t)rows + n * channels + channel]);
         KAHAN_ADD(between, betweenCompensation, deviation * deviation);
     }
     moments[channel] = mean;
@@ -99,7 +99,7 @@ __kernel void batch_run_sums(
         products += gradient * (kiln_load8(x, k, end) - mean);
     }
     partial[row] = batch_norm_lanes(gradients);
-    partial[rows + row] = batch_norm_lanes(products);
+    partial[(size_t)rows + row] = batch_norm_lanes(products);
 }
 
 __kernel void batch_channel_sums(
@@ -116,7 +116,7 @@ __kernel void batch_channel_sums(
     float productCompensation = 0.0f;
     for (int n = 0; n < batch; ++n) {
         KAHAN_ADD(gradientSum, gradientCompensation, partial[n * channels + channel]);
-        KAHAN_ADD(productSum, productCompensation, partial[rows + n * channels + channel]);
+        KAHAN_ADD(productSum, productCompensation, partial[(size_t)rows + n * channels + channel]);
     }
     sums[channel] = gradientSum;
     sums[channels + channel] = productSum / sqrt(moments[channels + channel] + epsilon);
