@@ -96,8 +96,6 @@ struct BatchMomentsBackward: Decomposable {
         return rule.shapes[0]
     }
 
-    var isElementwise: Bool { true }
-
     func evaluate<Scalar: ReferenceScalar>(_ inputs: [[Scalar]], _ shapes: [Shape], output: Shape) throws -> [Scalar] {
         let (x, moments, dMoments, layout) = (inputs[0], inputs[1], inputs[2], Channels(shapes[0]))
         let n = Scalar(layout.perChannel)
@@ -144,8 +142,6 @@ struct BatchNormalize: Decomposable {
         let dMoments = try Tensor.concatenate([dMean.reshaped([1, c]), dVariance.reshaped([1, c])], axis: 0)
         return [try g * scale.reshaped(layout.broadcastShape), dMoments, productSum, gradientSum]
     }
-
-    var isElementwise: Bool { true }
 
     func evaluate<Scalar: ReferenceScalar>(_ inputs: [[Scalar]], _ shapes: [Shape], output: Shape) throws -> [Scalar] {
         let (x, moments, weight, bias, layout) = (inputs[0], inputs[1], inputs[2], inputs[3], Channels(shapes[0]))
