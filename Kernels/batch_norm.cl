@@ -13,8 +13,8 @@
 // (batch_channel_moments: mean = the runs' mean, M2 = sum of the runs' M2 + S * sum of (run mean - mean)^2, Chan's
 // pairwise update, exact for a constant channel; batch_channel_sums). A work group per channel, each work item a
 // strided share, ran 30-50 times slower on pocl: its loops did not vectorise. The elementwise kernels run one work
-// item per 8 elements of one (n, c) run (a 2-D launch: s / 8, then n * C + c), so every lane of a vector belongs to
-// the same channel.
+// item per BATCH_NORM_CHUNK vectors of 8 elements of one (n, c) run (a 2-D launch: chunks of s, then n * C + c), so
+// every lane of a vector belongs to the same channel.
 // Reference: Sources/KilnCore/Ops/BatchNorm.swift. Tests: the catalog's normalization family (kiln check).
 // Host side: OpenCLBackend+BatchNorm.swift. Tunables: none.
 
@@ -122,17 +122,21 @@ __kernel void batch_channel_sums(
     sums[channels + channel] = productSum / sqrt(moments[channels + channel] + epsilon);
 }
 
-/// The channel of the (n, c) run this work item computes 8 elements of, from *base up to the run's *end: false when
-/// they lie past the tensor.
-inline bool batch_norm_run(const int rows, const int channels, const int spatial, int *channel, int *base, int *end) {
+/// Vectors of 8 elements per work item of the elementwise kernels: each reads its channel's scale once for up to
+/// 256 elements (with a work item per vector, the division and square root of every item cost 4 times the passes).
+#define BATCH_NORM_CHUNK 32
+
+/// The channel of the (n, c) run this work item computes up to BATCH_NORM_CHUNK vectors of, from *base up to *end (the
+/// chunk's end, or the run's): false when they lie past the tensor.
+inline bool batch_norm_chunk(const int rows, const int channels, const int spatial, int *channel, int *base, int *end) {
     const int row = (int)get_global_id(1);
-    const int first = (int)get_global_id(0) * KILN_LANES;
+    const int first = (int)get_global_id(0) * (KILN_LANES * BATCH_NORM_CHUNK);
     if (row >= rows || first >= spatial) {
         return false;
     }
     kiln_divide(row, channels, channel);
     *base = row * spatial + first;
-    *end = (row + 1) * spatial;
+    *end = min((row + 1) * spatial, *base + KILN_LANES * BATCH_NORM_CHUNK);
     return true;
 }
 
@@ -142,12 +146,15 @@ __kernel void batch_normalize(
     int channel;
     int base;
     int end;
-    if (!batch_norm_run(rows, channels, spatial, &channel, &base, &end)) {
+    if (!batch_norm_chunk(rows, channels, spatial, &channel, &base, &end)) {
         return;
     }
+    const float mean = moments[channel];
     const float scale = weight[channel] / sqrt(moments[channels + channel] + epsilon);
-    const float8 values = kiln_load8(x, base, end);
-    kiln_store8(out, base, end, (values - moments[channel]) * scale + bias[channel]);
+    const float shift = bias[channel];
+    for (int k = base; k < end; k += KILN_LANES) {
+        kiln_store8(out, k, end, (kiln_load8(x, k, end) - mean) * scale + shift);
+    }
 }
 
 __kernel void batch_moments_backward(
@@ -156,11 +163,13 @@ __kernel void batch_moments_backward(
     int channel;
     int base;
     int end;
-    if (!batch_norm_run(rows, channels, spatial, &channel, &base, &end)) {
+    if (!batch_norm_chunk(rows, channels, spatial, &channel, &base, &end)) {
         return;
     }
+    const float mean = moments[channel];
     const float meanPart = dMoments[channel] / (float)count;
     const float deviationScale = 2.0f * dMoments[channels + channel] / (float)count;
-    const float8 values = kiln_load8(x, base, end);
-    kiln_store8(out, base, end, (values - moments[channel]) * deviationScale + meanPart);
+    for (int k = base; k < end; k += KILN_LANES) {
+        kiln_store8(out, k, end, (kiln_load8(x, k, end) - mean) * deviationScale + meanPart);
+    }
 }

@@ -34,11 +34,14 @@ extension OpenCLBackend {
         try launch(try kernel(file, channelEntry), channelArguments, global: [layout.channels], preferredLocal: Self.batchNormLocal)
     }
 
-    /// An elementwise kernel: 8 elements of one `(n, c)` run per work item.
+    /// Vectors of 8 per work item of the elementwise kernels: batch_norm.cl's BATCH_NORM_CHUNK.
+    static let batchNormChunk = 32
+
+    /// An elementwise kernel: up to `batchNormChunk` vectors of 8 elements of one `(n, c)` run per work item.
     private func launchPerRun(_ entry: String, _ arguments: [KernelArgument], spatial: Int, rows: Int) throws {
         let kernel = try kernel(KernelDescription.batchNorm.file, entry)
-        let vectors = (spatial + Self.vectorLanes - 1) / Self.vectorLanes
-        try launch(kernel, arguments, global: [vectors, rows], preferredLocal: [min(vectors, 8), 8])
+        let elements = Self.vectorLanes * Self.batchNormChunk
+        try launch(kernel, arguments, global: [(spatial + elements - 1) / elements, rows], preferredLocal: [1, 64])
     }
 
     /// `[2, C]`: each channel's mean and biased variance.
