@@ -52,27 +52,30 @@ __kernel void batch_run_moments(__global const float *x, __global float *partial
     partial[(size_t)rows + row] = batch_norm_lanes(squares);
 }
 
+/// The Kahan-compensated sum of column[n * channels] over the batch's runs n, in order: one channel's partial sums.
+inline float batch_norm_column_sum(__global const float *column, const int channels, const int batch) {
+    float sum = 0.0f;
+    float compensation = 0.0f;
+    for (int n = 0; n < batch; ++n) {
+        KAHAN_ADD(sum, compensation, column[(size_t)n * channels]);
+    }
+    return sum;
+}
+
 __kernel void batch_channel_moments(
     __global const float *partial, __global float *moments, const int channels, const int batch, const int spatial) {
     const int channel = (int)get_global_id(0);
     if (channel >= channels) {
         return;
     }
-    const int rows = batch * channels;
-    float sum = 0.0f;
+    __global const float *means = partial + channel;
+    const float mean = batch_norm_column_sum(means, channels, batch) / (float)batch;
+    const float within = batch_norm_column_sum(means + (size_t)batch * channels, channels, batch);
+    float between = 0.0f;
     float compensation = 0.0f;
     for (int n = 0; n < batch; ++n) {
-        KAHAN_ADD(sum, compensation, partial[n * channels + channel]);
-    }
-    const float mean = sum / (float)batch;
-    float within = 0.0f;
-    float withinCompensation = 0.0f;
-    float between = 0.0f;
-    float betweenCompensation = 0.0f;
-    for (int n = 0; n < batch; ++n) {
-        const float deviation = partial[n * channels + channel] - mean;
-        KAHAN_ADD(within, withinCompensation, partial[(size_t)rows + n * channels + channel]);
-        KAHAN_ADD(between, betweenCompensation, deviation * deviation);
+        const float deviation = means[(size_t)n * channels] - mean;
+        KAHAN_ADD(between, compensation, deviation * deviation);
     }
     moments[channel] = mean;
     moments[channels + channel] = (within + (float)spatial * between) / ((float)batch * (float)spatial);
@@ -109,17 +112,10 @@ __kernel void batch_channel_sums(
     if (channel >= channels) {
         return;
     }
-    const int rows = batch * channels;
-    float gradientSum = 0.0f;
-    float gradientCompensation = 0.0f;
-    float productSum = 0.0f;
-    float productCompensation = 0.0f;
-    for (int n = 0; n < batch; ++n) {
-        KAHAN_ADD(gradientSum, gradientCompensation, partial[n * channels + channel]);
-        KAHAN_ADD(productSum, productCompensation, partial[(size_t)rows + n * channels + channel]);
-    }
-    sums[channel] = gradientSum;
-    sums[channels + channel] = productSum / sqrt(moments[channels + channel] + epsilon);
+    __global const float *gradients = partial + channel;
+    sums[channel] = batch_norm_column_sum(gradients, channels, batch);
+    sums[channels + channel] = batch_norm_column_sum(gradients + (size_t)batch * channels, channels, batch) /
+                               sqrt(moments[channels + channel] + epsilon);
 }
 
 /// Vectors of 8 elements per work item of the elementwise kernels: each reads its channel's scale once for up to
