@@ -26,12 +26,11 @@ extension OpenCLBackend {
     /// A per-channel sum: `runEntry` over every `(n, c)` run into `[2, N·C]` scratch, then `channelEntry` over the channels.
     private func sumPerChannel(
         run runEntry: String, _ runArguments: [KernelArgument], channel channelEntry: String, _ channelArguments: [KernelArgument],
-        x: OpenCLOperand, partial: OpenCLBuffer
+        rows: Int, channels: Int
     ) throws {
-        let layout = channelLayout(x)
         let file = KernelDescription.batchNorm.file
-        try launch(try kernel(file, runEntry), runArguments, global: [layout.rows], preferredLocal: Self.batchNormLocal)
-        try launch(try kernel(file, channelEntry), channelArguments, global: [layout.channels], preferredLocal: Self.batchNormLocal)
+        try launch(try kernel(file, runEntry), runArguments, global: [rows], preferredLocal: Self.batchNormLocal)
+        try launch(try kernel(file, channelEntry), channelArguments, global: [channels], preferredLocal: Self.batchNormLocal)
     }
 
     /// Vectors of 8 per work item of the elementwise kernels: batch_norm.cl's BATCH_NORM_CHUNK.
@@ -51,7 +50,8 @@ extension OpenCLBackend {
         try sumPerChannel(
             run: "batch_run_moments", [.buffer(x.buffer), .buffer(partial), .int(layout.rows), .int(layout.spatial)],
             channel: "batch_channel_moments",
-            [.buffer(partial), .buffer(out), .int(layout.channels), .int(x.shape[0]), .int(layout.spatial)], x: x, partial: partial)
+            [.buffer(partial), .buffer(out), .int(layout.channels), .int(x.shape[0]), .int(layout.spatial)], rows: layout.rows,
+            channels: layout.channels)
     }
 
     /// `[2, C]`: each channel's `Σ dy` and `Σ dy (x − mean) / √(variance + ε)`.
@@ -66,7 +66,7 @@ extension OpenCLBackend {
             ],
             channel: "batch_channel_sums",
             [.buffer(partial), .buffer(moments.buffer), .buffer(out), .int(layout.channels), .int(x.shape[0]), .float(Float(epsilon))],
-            x: x, partial: partial)
+            rows: layout.rows, channels: layout.channels)
     }
 
     /// `(x − mean) · weight / √(variance + ε) + bias`.
