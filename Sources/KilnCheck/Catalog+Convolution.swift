@@ -4,7 +4,8 @@
 // weight gradients over batches that split into one, several and prime-many slices; and the geometries the
 // narrow kernels (conv2d_narrow.cl) serve: stride 1, one group, at most 27 taps per output (1 or 3 input
 // channels with 3×3 kernels, and 1×3, 1×5, 3×5), output rows one below, at and above their 8-wide segments
-// and longer; and those the blocked forward kernel (conv2d_blocked.cl) serves. Tolerance `.accumulation(terms:)` over the longest sum: C/G·KH·KW products (+ bias) per output,
+// and longer; and those the blocked forward kernel (conv2d_blocked.cl) and the channel-vector kernel
+// (conv2d_channels.cl) serve. Tolerance `.accumulation(terms:)` over the longest sum: C/G·KH·KW products (+ bias) per output,
 // O/G·KH·KW per input-gradient element, N·OH·OW per weight-gradient element.
 import KilnCore
 
@@ -51,7 +52,7 @@ struct ConvolutionGeometry {
 
 extension OpCatalog {
     static var convolution: [OpCase] {
-        general + typicalLayer + weightGradientSlices + narrow + blocked + fusedGeneral + transposed
+        general + typicalLayer + weightGradientSlices + narrow + blocked + channels + fusedGeneral + transposed
     }
 
     /// A random geometry: one group, two groups or depthwise (`oneGroup` forces one), strides 1-3, padding 0-2 on
@@ -179,6 +180,32 @@ extension OpCatalog {
             cases.append(geometry.forward(bias: index % 2 == 0))
             cases.append(geometry.forward(bias: true, activation: index % 2 == 0 ? .relu : .leakyRelu(slope: 0.1)))
             cases.append(geometry.inputGradient())
+        }
+        return cases
+    }
+
+    /// The geometries conv2d_channels.cl serves on CPU devices (one group, more than one tap position and at least 256
+    /// taps per output: forward when C·KH·KW reaches it, input gradient when O·KH·KW does at stride 1): output channels
+    /// one over its 16-lane blocks and fewer than one block, rows split into one to five segments of 5 to 8 outputs
+    /// (1, 5, 7, 8, 9, 13, 40 wide), strides, dilation and asymmetric padding, 1×3 and 5×5 kernels, without a bias
+    /// and with fused activations; the first two small enough for an interpreter.
+    private static var channels: [OpCase] {
+        let geometries: [(Convolution2D, Shape, Shape)] = [
+            (Convolution2D(padding: [1, 1, 1, 1]), [1, 29, 1, 5], [17, 29, 3, 3]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [1, 3, 2, 9], [32, 3, 3, 3]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [2, 29, 5, 13], [17, 29, 3, 3]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [1, 30, 4, 7], [33, 30, 3, 3]),
+            (Convolution2D(stride: [2, 2], padding: [1, 0, 2, 1], dilation: [1, 2]), [2, 32, 9, 11], [16, 32, 3, 3]),
+            (Convolution2D(padding: [0, 1, 0, 1]), [1, 100, 3, 1], [5, 100, 1, 3]),
+            (Convolution2D(padding: [2, 2, 2, 2]), [1, 12, 8, 8], [20, 12, 5, 5]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [1, 32, 2, 40], [16, 32, 3, 3]),
+        ]
+        var cases: [OpCase] = []
+        for (index, (attributes, input, weight)) in geometries.enumerated() {
+            guard let geometry = ConvolutionGeometry(attributes, input: input, weight: weight) else { continue }
+            cases.append(geometry.forward(bias: index % 2 == 1))
+            cases.append(geometry.forward(bias: true, activation: index % 2 == 0 ? .relu : .leakyRelu(slope: 0.1)))
+            if attributes.stride == [1, 1], attributes.dilation == [1, 1] { cases.append(geometry.inputGradient()) }
         }
         return cases
     }

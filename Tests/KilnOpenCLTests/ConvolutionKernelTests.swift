@@ -1,6 +1,7 @@
 // ConvolutionKernelTests: conv2d.cl's direct kernels, which serve every geometry, on the catalog's convolution
 // cases that the automatic choice sends to the GEMM, narrow or blocked paths (one group); the blocked forward kernel
-// (conv2d_blocked.cl) with each of its tunable values, and which geometries it serves; and the rule that splits the
+// (conv2d_blocked.cl) with each of its tunable values, and which geometries it serves; the channel-vector kernel
+// (conv2d_channels.cl) on the cases it serves, and which those are; and the rule that splits the
 // weight gradient's product into slices of whole images. The geometries themselves (strides, asymmetric padding,
 // dilation, groups, bias, non-square kernels) are catalog cases (Catalog+Convolution.swift) that
 // CatalogKernelTests runs on every device.
@@ -73,6 +74,38 @@ final class ConvolutionKernelTests: XCTestCase {
                 try tunable.candidates.map { try KernelVariant.tuned(handle, file: description.file, values: [tunable.name: $0]) }
             }
         }
+        for variant in variants { variant.base.gemmVariant = .registerBlocked }
+        TestDevices.check(cases, on: variants)
+    }
+
+    func testChannelsEligibility() {
+        let same = Convolution2D(padding: [1, 1, 1, 1])
+        XCTAssertTrue(OpenCLBackend.usesChannelsForward(same, weight: [64, 32, 3, 3]))
+        XCTAssertTrue(OpenCLBackend.usesChannelsForward(Convolution2D(stride: [2, 2], dilation: [1, 2]), weight: [16, 32, 3, 3]))
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3]), "144 taps: the blocked kernel is faster")
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 512, 1, 1]), "1×1 is a product already")
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(Convolution2D(groups: 2), weight: [64, 32, 3, 3]))
+        XCTAssertTrue(OpenCLBackend.usesChannelsInputGradient(same, weight: [32, 3, 3, 3]), "288 output taps")
+        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(same, weight: [16, 64, 3, 3]))
+        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(stride: [2, 1]), weight: [64, 32, 3, 3]))
+        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(padding: [3, 1, 0, 1]), weight: [64, 32, 3, 3]))
+    }
+
+    /// The catalog's convolution cases that conv2d_channels.cl serves with the register-blocked GEMM, run with it on
+    /// every OpenCL device (a GPU's default tiled GEMM would send them elsewhere).
+    func testChannelsKernelCases() throws {
+        let cases = OpCatalog.cases(in: .convolution).filter { opCase in
+            guard opCase.tier <= TestDevices.tier, case .op(let op) = opCase.computation else { return false }
+            let weight = opCase.inputs[1].shape
+            switch op {
+            case .conv2d(let attributes), .fusedConv2d(let attributes, _):
+                return OpenCLBackend.usesChannelsForward(attributes, weight: weight)
+            case .conv2dBackwardInput(let attributes, _): return OpenCLBackend.usesChannelsInputGradient(attributes, weight: weight)
+            default: return false
+            }
+        }
+        XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 3 : 15)
+        let variants = try TestDevices.openCLHandles.map { try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:]) }
         for variant in variants { variant.base.gemmVariant = .registerBlocked }
         TestDevices.check(cases, on: variants)
     }

@@ -1,5 +1,5 @@
 // Convolution family: conv2d forward and its gradients with respect to the input and the weight,
-// with Kernels/conv2d.cl, conv2d_narrow.cl and conv2d_blocked.cl.
+// with Kernels/conv2d.cl, conv2d_narrow.cl, conv2d_blocked.cl and conv2d_channels.cl.
 import KilnCore
 
 extension KernelDescription {
@@ -40,13 +40,22 @@ extension KernelDescription {
         isValid: { values in
             [4, 8].contains(values["BLOCKED_CHANNELS"] ?? 0) && [8, 16].contains(values["BLOCKED_WIDTH"] ?? 0)
         })
+
+    /// conv2d_channels.cl: the forward pass of convolutions with many taps per output, 16 output channels by a row
+    /// segment per work item (and through it, with the weight flipped, stride-1 input gradients). CHANNELS_PIXELS, the
+    /// segment's length, is what a program is built for (the host picks it per output row), not a tunable; the default
+    /// serves 7-, 14- and 28-wide rows, the CNN's and ResNet's.
+    static let conv2dChannels = KernelDescription(
+        file: "conv2d_channels.cl", entries: ["conv2d_channels_forward", "conv2d_channels_weight"],
+        tunables: [KernelTunable(name: "CHANNELS_PIXELS", defaultValue: 7, candidates: [7])],
+        isValid: { values in (1...8).contains(values["CHANNELS_PIXELS"] ?? 0) })
 }
 
 /// Which kernels run a convolution pass.
 enum ConvolutionPath {
     /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else, for
-    /// the forward pass and input gradient of other stride-1 convolutions with the CPU-shaped (register-blocked)
-    /// GEMM, conv2d_blocked.cl; else im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits
+    /// the forward pass and input gradient of convolutions with many taps per output, with the CPU-shaped
+    /// (register-blocked) GEMM, conv2d_channels.cl; of other stride-1 convolutions conv2d_blocked.cl; else im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits
     /// `columnBufferLimit`; else `.direct`.
     case automatic
     /// The direct kernels (one work item per output element), which serve every geometry.
@@ -80,13 +89,13 @@ extension OpenCLBackend {
         return [("NARROW_C", weight[1]), ("NARROW_KH", weight[2]), ("NARROW_KW", weight[3])]
     }
 
-    /// x zero-padded to `[N, C, OH + KH - 1, width]` (`conv2d_narrow_pad`; `width` at least OW + KW - 1, by default
-    /// exactly that), for conv2d_narrow.cl and conv2d_blocked.cl.
+    /// x zero-padded to `[N, C, height, width]` (`conv2d_narrow_pad`; by default OH + KH - 1 and OW + KW - 1, a
+    /// stride-1 convolution's extent), for conv2d_narrow.cl, conv2d_blocked.cl and conv2d_channels.cl.
     private func paddedInput(
-        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, width: Int? = nil,
+        _ attributes: Convolution2D, x: OpenCLOperand, weight: Shape, output: Shape, height: Int? = nil, width: Int? = nil,
         defines: [(String, Int)] = KernelDescription.conv2dNarrow.defines()
     ) throws -> OpenCLBuffer {
-        let (planes, height, width) = (x.shape[0] * x.shape[1], output[2] + weight[2] - 1, width ?? output[3] + weight[3] - 1)
+        let (planes, height, width) = (x.shape[0] * x.shape[1], height ?? output[2] + weight[2] - 1, width ?? output[3] + weight[3] - 1)
         let padded = try workspace(.paddedInput, count: planes * height * width)
         let kernel = try kernel(KernelDescription.conv2dNarrow.file, "conv2d_narrow_pad", defines: defines)
         try launch(
@@ -97,6 +106,66 @@ extension OpenCLBackend {
                 },
             global: [height, planes], preferredLocal: [height, 8])
         return padded
+    }
+
+    /// The fewest taps per output (C·KH·KW, or O·KH·KW for an input gradient) for which conv2d_channels.cl serves a
+    /// convolution on CPU devices. On pocl (2 cores, best of four interleaved runs) it ran the 3×3 convolutions with
+    /// 32 and 64 input channels (288 and 576 taps) at 172–200 GFLOP/s against conv2d_blocked.cl's 132–173, and those
+    /// with 16 (144 taps) at 136 against 148, their per-row stores weighing more.
+    static let channelsTapMinimum = 256
+
+    /// Whether conv2d_channels.cl computes the forward pass (with the register-blocked GEMM, on CPU devices): one
+    /// group, more than one tap position (a 1×1 convolution is a product already), at least `channelsTapMinimum` taps.
+    static func usesChannelsForward(_ attributes: Convolution2D, weight: Shape) -> Bool {
+        attributes.groups == 1 && weight[2] * weight[3] > 1 && weight[1] * weight[2] * weight[3] >= channelsTapMinimum
+    }
+
+    /// Whether conv2d_channels.cl computes the input gradient, as the forward pass of dy with the weight flipped: as
+    /// `usesChannelsForward` counting the output channels' taps, at stride 1 and dilation 1 with the padding
+    /// narrower than the kernel (else the flipped convolution's padding would be negative).
+    static func usesChannelsInputGradient(_ attributes: Convolution2D, weight: Shape) -> Bool {
+        attributes.groups == 1 && attributes.stride == [1, 1] && attributes.dilation == [1, 1] && weight[2] * weight[3] > 1
+            && weight[0] * weight[2] * weight[3] >= channelsTapMinimum && attributes.padding[0] < weight[2]
+            && attributes.padding[1] < weight[3]
+    }
+
+    /// conv2d_channels.cl's forward pass of `x` with the weight `w` [O, C, KH, KW] (`usesChannelsForward`), or with
+    /// `inputGradient` the input gradient for dy = `x` (`usesChannelsInputGradient`): dy convolved with the weight
+    /// flipped in both spatial axes and its channel axes swapped, padded by KH − 1 − PT on top and KW − 1 − PL on the
+    /// left.
+    private func channelsConvolution(
+        _ attributes: Convolution2D, x: OpenCLOperand, w: OpenCLOperand, inputGradient: Bool, bias: OpenCLOperand?, _ out: OpenCLBuffer,
+        _ outShape: Shape, activation: UnaryFunction?
+    ) throws {
+        let (kh, kw) = (w.shape[2], w.shape[3])
+        let (inputs, outputs) = inputGradient ? (w.shape[0], w.shape[1]) : (w.shape[1], w.shape[0])
+        let paddedOutputs = (outputs + 15) / 16 * 16
+        let count = inputs * kh * kw * paddedOutputs
+        let weights = try workspace(.channelsWeight, count: count)
+        let file = KernelDescription.conv2dChannels.file
+        try launch(
+            try kernel(file, "conv2d_channels_weight", defines: KernelDescription.conv2dChannels.defines()),
+            [.buffer(w.buffer), .buffer(weights)]
+                + [w.shape[0], w.shape[1], kh, kw, inputGradient ? 1 : 0, paddedOutputs, count].map { KernelArgument.int($0) },
+            global: [count], preferredLocal: Self.convolutionLocal)
+        let convolved = inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
+        let (stride, dilation) = (convolved.stride, convolved.dilation)
+        // The fewest segments of at most 8 outputs, all of one length.
+        let segments = (outShape[3] + 7) / 8
+        let pixels = (outShape[3] + segments - 1) / segments
+        let height = (outShape[2] - 1) * stride[0] + (kh - 1) * dilation[0] + 1
+        let width = (segments * pixels - 1) * stride[1] + (kw - 1) * dilation[1] + 1
+        let padded = try paddedInput(convolved, x: x, weight: w.shape, output: outShape, height: height, width: width)
+        let defines = KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels])
+        // Without a bias the kernel never reads argument 2; any buffer fills the slot.
+        let geometry = [inputs, outputs, paddedOutputs, outShape[2], outShape[3], height, width, kh, kw] + stride + dilation
+        try launch(
+            try kernel(file, "conv2d_channels_forward", defines: defines),
+            [
+                .buffer(padded), .buffer(weights), .buffer(bias?.buffer ?? weights), .int(bias == nil ? 0 : 1), .buffer(out),
+                .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)),
+            ] + geometry.map { KernelArgument.int($0) },
+            global: [paddedOutputs / 16, outShape[2], outShape[0]], preferredLocal: [1, 1, 1])
     }
 
     /// Whether conv2d_blocked.cl's forward kernel computes the forward pass and the input gradient (with the
@@ -221,6 +290,10 @@ extension OpenCLBackend {
                 global: [pairs, outShape[2], outShape[0]], preferredLocal: [pairs, rowsPerGroup, 1])
             return
         }
+        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsForward(attributes, weight: w.shape) {
+            try channelsConvolution(attributes, x: x, w: w, inputGradient: false, bias: bias, out, outShape, activation: activation)
+            return
+        }
         if path == .automatic, gemmVariant != .tiled, Self.usesBlockedForward(attributes, weight: w.shape) {
             try blockedForward(attributes, x: x, w: w, bias: bias, out, outShape, activation: activation)
             return
@@ -257,6 +330,10 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
+        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsInputGradient(attributes, weight: w.shape) {
+            try channelsConvolution(attributes, x: dy, w: w, inputGradient: true, bias: nil, out, outShape, activation: nil)
+            return
+        }
         if path == .automatic, gemmVariant != .tiled, Self.usesBlockedForward(attributes, weight: w.shape),
             try blockedInputGradient(attributes, dy: dy, w: w, out, outShape)
         {

@@ -343,6 +343,8 @@ enum Workspace: Hashable {
     case paddedInput
     /// `conv2d_blocked.cl`: the weight flipped for the input gradient.
     case flippedWeight
+    /// `conv2d_channels.cl`: the weight as [C, KH, KW, O rounded up to 16] (flipped for an input gradient).
+    case channelsWeight
     /// `lstm_sequence.cl`: every step's input projection, `W_hhᵀ`, and the cell-state gradient carried between steps.
     case lstmProjection, lstmRecurrentWeight, lstmCellGradient
     /// `measureLaunchCost`: the one float its launches write.
