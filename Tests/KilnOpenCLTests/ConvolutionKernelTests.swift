@@ -105,7 +105,9 @@ final class ConvolutionKernelTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 3 : 15)
-        let variants = try TestDevices.openCLHandles.map { try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:]) }
+        let variants = try TestDevices.openCLHandles.map {
+            try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:])
+        }
         for variant in variants { variant.base.gemmVariant = .registerBlocked }
         TestDevices.check(cases, on: variants)
     }

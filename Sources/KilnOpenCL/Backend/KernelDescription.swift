@@ -32,7 +32,8 @@ struct KernelDescription {
 extension KernelDescription {
     /// Every kernel file the backend uses.
     static let all: [KernelDescription] = [
-        .elementwise, .movement, .reduce, .argMax, .loss, .gemm, .gemmTiled, .conv2d, .conv2dNarrow, .conv2dBlocked, .conv2dChannels, .pool2d, .lstmCell,
+        .elementwise, .movement, .reduce, .argMax, .loss, .gemm, .gemmTiled, .conv2d, .conv2dNarrow, .conv2dBlocked, .conv2dChannels,
+        .pool2d, .lstmCell,
         .lstmSequenceForward, .lstmSequenceBackward, .batchNorm,
     ]
 }

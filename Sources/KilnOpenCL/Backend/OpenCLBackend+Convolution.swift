@@ -148,7 +148,8 @@ extension OpenCLBackend {
             [.buffer(w.buffer), .buffer(weights)]
                 + [w.shape[0], w.shape[1], kh, kw, inputGradient ? 1 : 0, paddedOutputs, count].map { KernelArgument.int($0) },
             global: [count], preferredLocal: Self.convolutionLocal)
-        let convolved = inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
+        let convolved =
+            inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
         let (stride, dilation) = (convolved.stride, convolved.dilation)
         // The fewest segments of at most 8 outputs, all of one length.
         let segments = (outShape[3] + 7) / 8
