@@ -118,3 +118,95 @@ __kernel void conv2d_channels_weight(__global const float *w, __global float *wt
     }
     wt[index] = value;
 }
+
+// ---- Weight gradient ----
+//
+// dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * xp[n, c, oh * SH + kh * DH, ow * SW + kw * DW], the
+// same product the GEMM path computes through a column matrix of C * KH * KW rows by N * OH * OW columns (29 MB for 16
+// channels of 64 images of 28x28 at 3x3, written and read back), here without it: a work item keeps 16 output
+// channels of CHANNELS_TAP_GROUP taps (flattened (c, kh, kw) indices) in registers and walks the outputs of a slice of
+// whole images, loading dy's 16 channels at each output as one vector (from dyT) and broadcasting one input per tap.
+// The taps' input offsets are computed at run time, so LLVM does not fuse the broadcasts into vector loads.
+// conv2d_channels_gradient_rows: dyT [N * OH * OW, OP] from dy [N, O, OH, OW], zero past O; work item (block of 16
+//   outputs, block of 16 channels, n) moves one 16x16 tile through private memory, reading its rows as vectors.
+// conv2d_channels_backward_weight: work item (block of 16 output channels, group of taps, slice s) writes
+//   part[s][q][o] for its taps q and channels o < O: the sum over the slice's SN images, the layout conv2d.cl's
+//   conv2d_weight_slices_sum adds up into dw [O, Q].
+
+#define CHANNELS_TAP_GROUP 9
+#define CHANNELS_EACH_TAP(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+
+__kernel void conv2d_channels_gradient_rows(__global const float *dy, __global float *dyT, const int O, const int OP,
+                                            const int P) {
+    const int p0 = (int)get_global_id(0) * 16, o0 = (int)get_global_id(1) * 16, n = (int)get_global_id(2);
+    if (p0 >= P || o0 >= OP) {
+        return;
+    }
+    const int pixels = min(16, P - p0);
+    // tile[o][p]: whole rows of 16 as vectors; a tile at the edge element by element, zero past O and P.
+    float tile[16][16];
+    for (int o = 0; o < 16; ++o) {
+        __global const float *source = dy + ((size_t)n * O + o0 + o) * P + p0;
+        if (o0 + o < O && pixels == 16) {
+            vstore16(vload16(0, source), 0, tile[o]);
+        } else {
+            for (int p = 0; p < 16; ++p) {
+                tile[o][p] = o0 + o < O && p < pixels ? source[p] : 0.0f;
+            }
+        }
+    }
+    for (int p = 0; p < pixels; ++p) {
+        __global float *target = dyT + ((size_t)n * P + p0 + p) * OP + o0;
+        for (int o = 0; o < 16; ++o) {
+            target[o] = tile[o][p];
+        }
+    }
+}
+
+__kernel void conv2d_channels_backward_weight(
+    __global const float *xp, __global const float *dyT, __global float *part, const int SN, const int C, const int O,
+    const int OP, const int OH, const int OW, const int HP, const int WP, const int KH, const int KW, const int SH,
+    const int SW, const int DH, const int DW) {
+    const int o0 = (int)get_global_id(0) * 16, q0 = (int)get_global_id(1) * CHANNELS_TAP_GROUP;
+    const int s = (int)get_global_id(2);
+    const int Q = C * KH * KW;
+    if (o0 >= O || q0 >= Q) {
+        return;
+    }
+    // Each tap's offset in an image of xp; the group's taps past Q repeat tap Q - 1 and are not stored.
+#define CHANNELS_TAP_OFFSET(t)                                                                                      \
+    int offset##t;                                                                                                 \
+    {                                                                                                              \
+        int kw, kh;                                                                                                \
+        const int c = kiln_divide(kiln_divide(min(q0 + t, Q - 1), KW, &kw), KH, &kh);                              \
+        offset##t = (c * HP + kh * DH) * WP + kw * DW;                                                             \
+    }                                                                                                              \
+    float16 acc##t = (float16)(0.0f);
+    CHANNELS_EACH_TAP(CHANNELS_TAP_OFFSET)
+
+    const size_t imagePlanes = (size_t)C * HP * WP;
+    __global const float *gradients = dyT + (size_t)s * SN * OH * OW * OP + o0;
+    for (int m = 0; m < SN; ++m) {
+        __global const float *image = xp + ((size_t)s * SN + m) * imagePlanes;
+        for (int oh = 0; oh < OH; ++oh) {
+            __global const float *row = image + (size_t)oh * SH * WP;
+            for (int ow = 0; ow < OW; ++ow, gradients += OP) {
+                const float16 gradient = vload16(0, gradients);
+                __global const float *inputs = row + ow * SW;
+#define CHANNELS_WEIGHT_TAP(t) acc##t = fma((float16)(inputs[offset##t]), gradient, acc##t);
+                CHANNELS_EACH_TAP(CHANNELS_WEIGHT_TAP)
+            }
+        }
+    }
+    const int lanes = min(16, O - o0);
+#define CHANNELS_WEIGHT_STORE(t)                                                                                    \
+    if (q0 + t < Q) {                                                                                              \
+        float values[16];                                                                                          \
+        vstore16(acc##t, 0, values);                                                                               \
+        __global float *target = part + ((size_t)s * Q + q0 + t) * O + o0;                                         \
+        for (int lane = 0; lane < lanes; ++lane) {                                                                 \
+            target[lane] = values[lane];                                                                           \
+        }                                                                                                          \
+    }
+    CHANNELS_EACH_TAP(CHANNELS_WEIGHT_STORE)
+}

@@ -89,6 +89,9 @@ final class ConvolutionKernelTests: XCTestCase {
         XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(same, weight: [16, 64, 3, 3]))
         XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(stride: [2, 1]), weight: [64, 32, 3, 3]))
         XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(padding: [3, 1, 0, 1]), weight: [64, 32, 3, 3]))
+        XCTAssertTrue(OpenCLBackend.usesChannelsWeightGradient(Convolution2D(stride: [2, 2]), weight: [16, 3, 3, 3]))
+        XCTAssertFalse(OpenCLBackend.usesChannelsWeightGradient(same, weight: [15, 64, 3, 3]), "fewer than one block of 16")
+        XCTAssertFalse(OpenCLBackend.usesChannelsWeightGradient(same, weight: [64, 64, 1, 1]))
     }
 
     /// The catalog's convolution cases that conv2d_channels.cl serves with the register-blocked GEMM, run with it on
@@ -101,10 +104,13 @@ final class ConvolutionKernelTests: XCTestCase {
             case .conv2d(let attributes), .fusedConv2d(let attributes, _):
                 return OpenCLBackend.usesChannelsForward(attributes, weight: weight)
             case .conv2dBackwardInput(let attributes, _): return OpenCLBackend.usesChannelsInputGradient(attributes, weight: weight)
+            case .conv2dBackwardWeight(let attributes, let weightShape):
+                return OpenCLBackend.narrowDefines(attributes, weight: weightShape, output: opCase.inputs[1].shape) == nil
+                    && OpenCLBackend.usesChannelsWeightGradient(attributes, weight: weightShape)
             default: return false
             }
         }
-        XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 3 : 15)
+        XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 4 : 22)
         let variants = try TestDevices.openCLHandles.map {
             try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:])
         }

@@ -46,7 +46,10 @@ extension KernelDescription {
     /// segment's length, is what a program is built for (the host picks it per output row), not a tunable; the default
     /// serves 7-, 14- and 28-wide rows, the CNN's and ResNet's.
     static let conv2dChannels = KernelDescription(
-        file: "conv2d_channels.cl", entries: ["conv2d_channels_forward", "conv2d_channels_weight"],
+        file: "conv2d_channels.cl",
+        entries: [
+            "conv2d_channels_forward", "conv2d_channels_weight", "conv2d_channels_gradient_rows", "conv2d_channels_backward_weight",
+        ],
         tunables: [KernelTunable(name: "CHANNELS_PIXELS", defaultValue: 7, candidates: [7])],
         isValid: { values in (1...8).contains(values["CHANNELS_PIXELS"] ?? 0) })
 }
@@ -168,6 +171,46 @@ extension OpenCLBackend {
             ] + geometry.map { KernelArgument.int($0) },
             global: [paddedOutputs / 16, outShape[2], outShape[0]], preferredLocal: [1, 1, 1])
     }
+
+    /// Whether conv2d_channels.cl computes the weight gradient (with the register-blocked GEMM, on CPU devices): one
+    /// group, more than one tap position and at least 16 output channels, one full block of lanes.
+    static func usesChannelsWeightGradient(_ attributes: Convolution2D, weight: Shape) -> Bool {
+        attributes.groups == 1 && weight[2] * weight[3] > 1 && weight[0] >= 16
+    }
+
+    /// conv2d_channels.cl's weight gradient (`usesChannelsWeightGradient`): dy's channels moved last (dyT
+    /// [N·OH·OW, O rounded up to 16]), then per slice of whole images the partial gradient [C·KH·KW, O] of each block
+    /// of 16 output channels by group of taps, then their sum (`sumWeightSlices`).
+    private func channelsWeightGradient(
+        _ attributes: Convolution2D, x: OpenCLOperand, dy: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape
+    ) throws {
+        let (batch, o, c, kh, kw) = (x.shape[0], outShape[0], outShape[1], outShape[2], outShape[3])
+        let (oh, ow, q) = (dy.shape[2], dy.shape[3], c * kh * kw)
+        let paddedOutputs = (o + 15) / 16 * 16
+        let file = KernelDescription.conv2dChannels.file
+        let defines = KernelDescription.conv2dChannels.defines()
+        let gradients = try workspace(.rows, count: batch * oh * ow * paddedOutputs)
+        try launch(
+            try kernel(file, "conv2d_channels_gradient_rows", defines: defines),
+            [.buffer(dy.buffer), .buffer(gradients), .int(o), .int(paddedOutputs), .int(oh * ow)],
+            global: [(oh * ow + 15) / 16, paddedOutputs / 16, batch], preferredLocal: [1, 1, 1])
+        let (stride, dilation) = (attributes.stride, attributes.dilation)
+        let height = (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1
+        let width = (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1
+        let padded = try paddedInput(attributes, x: x, weight: outShape, output: dy.shape, height: height, width: width)
+        let sliceImages = Self.weightSliceImages(batch: batch)
+        let slices = batch / sliceImages
+        let parts = try workspace(.weightPartials, count: slices * q * o)
+        let geometry = [sliceImages, c, o, paddedOutputs, oh, ow, height, width, kh, kw] + stride + dilation
+        try launch(
+            try kernel(file, "conv2d_channels_backward_weight", defines: defines),
+            [.buffer(padded), .buffer(gradients), .buffer(parts)] + geometry.map { KernelArgument.int($0) },
+            global: [paddedOutputs / 16, (q + Self.channelsTapGroup - 1) / Self.channelsTapGroup, slices], preferredLocal: [1, 1, 1])
+        try sumWeightSlices(parts, out, slices: slices, o: o, q: q)
+    }
+
+    /// Taps per work item of `conv2d_channels_backward_weight` (CHANNELS_TAP_GROUP).
+    static let channelsTapGroup = 9
 
     /// Whether conv2d_blocked.cl's forward kernel computes the forward pass and the input gradient (with the
     /// register-blocked GEMM, on CPU devices): stride 1, dilation 1, groups 1, more than one tap (a 1×1 convolution is
@@ -389,6 +432,10 @@ extension OpenCLBackend {
                     + [sliceImages, slices, o, dy.shape[2], dy.shape[3]].map { KernelArgument.int($0) },
                 global: [o, slices], preferredLocal: [1, 1])
             try sumWeightSlices(parts, out, slices: slices, o: o, q: q)
+            return
+        }
+        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsWeightGradient(attributes, weight: outShape) {
+            try channelsWeightGradient(attributes, x: x, dy: dy, out, outShape)
             return
         }
         if path != .direct, let count = columnCount(attributes, input: x.shape, weight: outShape, output: dy.shape) {
