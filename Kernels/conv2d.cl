@@ -16,7 +16,7 @@
 // conv2d_backward_weight: one work item per dw element; a gather over n, oh, ow. No atomics.
 // These direct kernels serve every geometry; for groups == 1 the backend prefers the GEMM path at the end of this
 // file (conv2d_im2col, conv2d_col2im, conv2d_batch_to_rows, conv2d_weight_slices_sum with gemm.cl), 10-20x faster
-// on pocl, and for stride-1 forward passes on CPU devices conv2d_blocked.cl or conv2d_narrow.cl.
+// on pocl, and on CPU devices conv2d_narrow.cl, conv2d_blocked.cl or conv2d_channels.cl where they apply.
 //
 // The geometry travels as one int argument list in a fixed order (see CONV_GEOMETRY below).
 // Tunables: none yet (direct kernels; launch local size chosen by OpenCLBackend+Convolution.swift).

@@ -42,7 +42,8 @@ extension KernelDescription {
         })
 
     /// conv2d_channels.cl: the forward pass of convolutions with many taps per output, 16 output channels by a row
-    /// segment per work item (and through it, with the weight flipped, stride-1 input gradients). CHANNELS_PIXELS, the
+    /// segment per work item (and through it, with the weight flipped, stride-1 input gradients), and weight gradients,
+    /// 16 output channels by 9 taps per work item over a slice of images. CHANNELS_PIXELS, the
     /// segment's length, is what a program is built for (the host picks it per output row), not a tunable; the default
     /// serves 7-, 14- and 28-wide rows, the CNN's and ResNet's.
     static let conv2dChannels = KernelDescription(
@@ -56,10 +57,11 @@ extension KernelDescription {
 
 /// Which kernels run a convolution pass.
 enum ConvolutionPath {
-    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else, for
-    /// the forward pass and input gradient of convolutions with many taps per output, with the CPU-shaped
-    /// (register-blocked) GEMM, conv2d_channels.cl; of other stride-1 convolutions conv2d_blocked.cl; else im2col and gemm.cl's micro-kernel when groups == 1 and the column matrix fits
-    /// `columnBufferLimit`; else `.direct`.
+    /// conv2d_narrow.cl for stride-1 convolutions with few taps per output (forward and weight gradient); else,
+    /// with the CPU-shaped (register-blocked) GEMM, conv2d_channels.cl for the forward pass and input gradient of
+    /// convolutions with many taps per output and for weight gradients with at least 16 output channels, and
+    /// conv2d_blocked.cl for the forward pass and input gradient of other stride-1 convolutions; else im2col and
+    /// gemm.cl's micro-kernel when groups == 1 and the column matrix fits `columnBufferLimit`; else `.direct`.
     case automatic
     /// The direct kernels (one work item per output element), which serve every geometry.
     case direct
