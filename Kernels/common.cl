@@ -174,6 +174,19 @@ inline int kiln_taps_inside(const int start, const int step, const int taps, con
         }                                                                                                      \
     }
 
+/// kiln_product_epilogue(activation, slope, derivative, x, index, value): what the fused products store for element
+/// `index` of C whose sum is `value`: activation(value) (the `linear` op), times derivative'(x[index]) when `derivative`
+/// is a KILN_UNARY_* code rather than KILN_UNARY_NONE (the `linearGradient` op; x is read only then). `slope` is
+/// leakyRelu's, for whichever of the two is leakyRelu. Instantiated by KILN_DEFINE_PRODUCT_EPILOGUE after
+/// KILN_DEFINE_UNARY(float), in gemm.cl and gemm_tiled.cl.
+#define KILN_DEFINE_PRODUCT_EPILOGUE                                                                           \
+    inline float kiln_product_epilogue(const int activation, const float slope, const int derivative,         \
+                                       __global const float *x, const size_t index, const float value) {     \
+        const float activated = kiln_unary_float(activation, value, slope);                                    \
+        return derivative == KILN_UNARY_NONE ? activated                                                       \
+                                             : activated * kiln_unary_derivative_float(derivative, x[index], slope); \
+    }
+
 // ---- Contiguous float8 access and compensated sums ----
 
 /// Elements per work item of the contiguous kernels (fill, unary, unary_backward, binary_forward and

@@ -3,7 +3,8 @@
 //
 // Layouts and arguments: those of gemm.cl's gemm_forward (A [B, M, K], B [B, K, N], C [B, M, N] row-major at the given
 // batch strides; biasMode 1 a bias per row of C, 2 per column, 0 none; `activation` a KILN_UNARY_* code or
-// KILN_UNARY_NONE, applied with common.cl's kiln_unary_float as C is stored). The host (OpenCLBackend+Matmul.swift)
+// KILN_UNARY_NONE, applied with common.cl's kiln_unary_float as C is stored; `derivative` and derivativeInput as
+// there, for the linearGradient op). The host (OpenCLBackend+Matmul.swift)
 // picks this variant or gemm.cl's register-blocked micro-kernel: by device type (this one on GPUs), by `kiln tune`'s
 // table, or explicitly. Transposed operands are transposed first by gemm.cl's gemm_transpose, as for the micro-kernel.
 // Reference: Matmul (Sources/KilnCore/Ops/Matmul.swift). Tests: Tests/KilnOpenCLTests/TiledGemmKernelTests.swift (the catalog's matmul,
@@ -32,6 +33,7 @@
 #include "common.cl"
 
 KILN_DEFINE_UNARY(float)
+KILN_DEFINE_PRODUCT_EPILOGUE
 
 #ifndef TILED_M
 #define TILED_M 64
@@ -116,7 +118,8 @@ inline tiled_vector tiled_read(__global const float *row, const int start, const
 __kernel __attribute__((reqd_work_group_size(TILED_THREADS_N, TILED_THREADS_M, 1))) void gemm_forward_tiled(
     __global const float *a, __global const float *b, __global float *c, const int M, const int N, const int K,
     const int aBatchStride, const int bBatchStride, const int cBatchStride, __global const float *bias,
-    const int biasMode, const int activation, const float slope) {
+    const int biasMode, const int activation, const float slope, __global const float *derivativeInput,
+    const int derivative) {
     // A's block transposed (aTile[k][m], a float of padding per row), B's as it is (bTile[k][n]).
     __local float aTile[TILED_K][TILED_M + 1];
     __local float bTile[TILED_K][TILED_N];
@@ -130,6 +133,7 @@ __kernel __attribute__((reqd_work_group_size(TILED_THREADS_N, TILED_THREADS_M, 1
     a += (size_t)batch * aBatchStride;
     b += (size_t)batch * bBatchStride;
     c += (size_t)batch * cBatchStride;
+    derivativeInput += (size_t)batch * cBatchStride;
 
     float accumulator[TILED_ROWS][TILED_COLUMNS];
 #pragma unroll
@@ -214,7 +218,8 @@ __kernel __attribute__((reqd_work_group_size(TILED_THREADS_N, TILED_THREADS_M, 1
             const int column = column0 + threadN + j * TILED_THREADS_N;
             if (column < N) {
                 const float start = biasMode == 2 ? bias[column] : rowStart;
-                c[(size_t)row * N + column] = kiln_unary_float(activation, start + accumulator[i][j], slope);
+                c[(size_t)row * N + column] = kiln_product_epilogue(activation, slope, derivative, derivativeInput,
+                                                                    (size_t)row * N + column, start + accumulator[i][j]);
             }
         }
     }

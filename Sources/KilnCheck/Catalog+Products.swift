@@ -1,5 +1,5 @@
 // The products family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
-// linear op with each activation. Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
+// linear op with each activation, and the fused product times an activation's derivative (linearGradient). Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
 // × 16 columns) and twice it, B rows a multiple of 4 KiB long, and products large enough to run on a packed B
 // (OpenCLBackend.packedPanels; checked on sampled rows) or whose B rows are off the cache lines. Tolerance `.accumulation(terms: K)`: float32 sums of K
 // products in another order than the reference.
@@ -10,7 +10,7 @@ extension OpCatalog {
     static let gemmTile = (rows: 6, columns: 16)
 
     static var products: [OpCase] {
-        matmuls + linear
+        matmuls + linear + linearGradient
     }
 
     /// `op(A) [M, K] · op(B) [K, N]`, batched when `batch` is non-nil; quick when small enough for an interpreter.
@@ -124,6 +124,29 @@ extension OpCatalog {
             return OpCase(
                 .linear(transposeA: transposeA, transposeB: transposeB, activation: activations[index % activations.count]),
                 [SeededInput(a), SeededInput(b), SeededInput([n])], tolerance: .accumulation(terms: k),
+                tier: m * n * k <= 20_000 ? .quick : .standard)
+        }
+    }
+
+    /// `op(A) · op(B) ⊙ activation'(X)` for every fusible activation, every transpose combination; X drawn from -3 to 3,
+    /// where every derivative varies, one element in eight exactly 0 (the kinks' conventions); the factor is at most
+    /// about 1.13 (GELU's), so the product's tolerance holds.
+    /// The last two large enough for a packed B whose rows are off the cache lines, so its partial last panel takes the
+    /// per-element epilogue.
+    private static var linearGradient: [OpCase] {
+        var random = RandomSource(seed: 37)
+        let sizes = [1, 5, 7, 15, 16, 17, 31, 64, 127]
+        let packed = [(m: 256, n: 65, k: 256), (m: 300, n: 31, k: 257)]
+        let count = 2 * fusibleActivations.count + packed.count
+        return (0..<count).map { index in
+            let (m, n, k) = index < count - 2 ? (random.pick(sizes), random.pick(sizes), random.pick(sizes)) : packed[index - count + 2]
+            let (transposeA, transposeB) = (index % 2 == 1, index % 4 >= 2)
+            let a: Shape = transposeA ? [k, m] : [m, k]
+            let b: Shape = transposeB ? [n, k] : [k, n]
+            return OpCase(
+                .linearGradient(
+                    transposeA: transposeA, transposeB: transposeB, activation: fusibleActivations[index % fusibleActivations.count]),
+                [SeededInput(a), SeededInput(b), SeededInput([m, n], .uniformWithZeros(-3...3))], tolerance: .accumulation(terms: k),
                 tier: m * n * k <= 20_000 ? .quick : .standard)
         }
     }

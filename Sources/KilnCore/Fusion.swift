@@ -1,6 +1,7 @@
 // Fusion: the plan's rewrite that merges elementwise epilogues into the kernel producing their input:
 // a matmul followed by a bias add becomes one `linear` launch, a convolution followed by an activation one
-// `fusedConv2d` launch, and an activation joins a matmul and bias add when
+// `fusedConv2d` launch, a matmul followed by the gradient of an activation one `linearGradient` launch (a dense
+// layer's input gradient times the derivative of the activation before it), and an activation joins a matmul and bias add when
 // nothing else reads the value before the activation (ReLU's gradient reads ReLU's output, so in training
 // too; the gradients of the other activations read their input, so those fuse in evaluation only). It fuses only
 // into ops the backend implements.
@@ -64,6 +65,17 @@ struct Fusion {
                 fuse(
                     [product, node] + (activation.map { [$0.node] } ?? []), into: fused,
                     "matmul+bias_add" + (activation.map { "+\($0.function)" } ?? "") + " → linear")
+            // matmul → the activation's gradient reading it (a dense layer's input gradient into the activation before).
+            case .unaryGradient(let function) where node.shape.rank == 2 && function.isFusibleActivation:
+                let product = node.inputs[1]
+                guard case .matmul(let transposeA, let transposeB) = product.op, product.shape.rank == 2, onlyReader(product) else {
+                    continue
+                }
+                let op = Op.linearGradient(transposeA: transposeA, transposeB: transposeB, activation: function)
+                guard backend.implements(op) else { continue }
+                let fused = Node(
+                    op: op, inputs: [product.inputs[0], product.inputs[1], node.inputs[0]], shape: node.shape, device: node.device)
+                fuse([product, node], into: fused, "matmul+\(function)_grad → linear_gradient")
             // conv2d (with its bias) → activation.
             case .conv2d(let attributes):
                 guard let activation = activationReader(node), backend.implements(.fusedConv2d(attributes, activation: activation.function))

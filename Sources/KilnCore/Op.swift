@@ -45,6 +45,10 @@ public enum Op: Hashable, Sendable {
     /// Inputs `(a, b, bias [N])`, rank 2: `activation(op(a) · op(b) + bias)`, the fused form of matmul, bias add and
     /// a fusible activation (`UnaryFunction.isFusibleActivation`: relu, leaky ReLU, sigmoid, tanh, GELU, SiLU) that plans create.
     case linear(transposeA: Bool, transposeB: Bool, activation: UnaryFunction?)
+    /// Inputs `(a, b, x)`, rank 2: `op(a) · op(b) ⊙ activation'(x)`, the fused form of a matmul and the fusible
+    /// activation's gradient (`unaryGradient`) that alone reads it, which plans create: the gradient that flows back
+    /// through a dense layer into the activation before it.
+    case linearGradient(transposeA: Bool, transposeB: Bool, activation: UnaryFunction)
     /// Inputs `(x [N, C, H, W], w [O, C/groups, KH, KW])` and optionally `b [O]`: cross-correlation.
     case conv2d(Convolution2D)
     /// Inputs `(dy [N, O, OH, OW], w [O, C/groups, KH, KW])`: the gradient with respect to the input,

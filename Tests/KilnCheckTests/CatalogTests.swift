@@ -14,7 +14,8 @@ final class CatalogTests: XCTestCase {
             .logSoftmax,
             .matmul, .biasAdd, .linear, .conv2d, .conv2dBackwardInput, .conv2dBackwardWeight, .maxPool2d, .maxPool2dBackward, .avgPool2d,
             .avgPool2dBackward, .lstmCell, .lstmCellBackward, .lstmSequence, .oneHot, .dropoutMask, .softmaxCrossEntropy,
-            .softmaxCrossEntropyBackward, .update, .fusedConv2d, .batchMoments, .batchMomentsBackward, .batchNormalize, .batchNormSums:
+            .softmaxCrossEntropyBackward, .update, .fusedConv2d, .batchMoments, .batchMomentsBackward, .batchNormalize, .batchNormSums,
+            .linearGradient:
             op.checkName
         }
     }
@@ -92,6 +93,7 @@ final class CatalogTests: XCTestCase {
         let activations: [UnaryFunction?] = [nil] + fusible.map { $0 }
         ops += activations.map { .linear(transposeA: false, transposeB: false, activation: $0) }
         ops += fusible.map { .fusedConv2d(convolution, activation: $0) }
+        ops += fusible.map { .linearGradient(transposeA: false, transposeB: false, activation: $0) }
         ops += [
             UpdateRule.momentumBuffer(momentum: 0.9, weightDecay: 0), .sgdParameter(momentum: 0, nesterov: false, weightDecay: 0),
             .adamMoment(beta: 0.9, squared: false, weightDecay: 0), .adamParameter(epsilon: 1e-8),
@@ -112,6 +114,11 @@ final class CatalogTests: XCTestCase {
             XCTAssertTrue(
                 opsInCases.contains { if case .linear(_, _, activation) = $0 { return true } else { return false } },
                 "linear \(String(describing: activation))")
+        }
+        for activation in fusible {
+            XCTAssertTrue(
+                opsInCases.contains { if case .linearGradient(_, _, activation) = $0 { return true } else { return false } },
+                "linear_gradient \(activation)")
         }
     }
 
@@ -154,7 +161,11 @@ final class CatalogTests: XCTestCase {
     func testSelectionsResolveFamiliesAndNames() throws {
         XCTAssertEqual(
             try CatalogCheck.names(["products"]),
-            ["matmul", "matmul_sampled", "linear", "sgemm_256", "sgemm_512", "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136"])
+            [
+                "matmul", "matmul_sampled", "linear", "matmul_relu_grad", "matmul_leakyRelu_grad", "matmul_sigmoid_grad",
+                "matmul_tanh_grad", "matmul_gelu_grad", "matmul_geluTanh_grad", "matmul_silu_grad", "sgemm_256", "sgemm_512",
+                "sgemm_1024", "sgemm_2048", "sgemm_64x128x3136",
+            ])
         XCTAssertEqual(try CatalogCheck.names(["relu_grad", "conv2d", "matmul"]), ["relu_grad", "conv2d", "matmul"])
         XCTAssertEqual(OpCatalog.cases(upTo: .benchmark, named: try CatalogCheck.names(["matmul 12"])).map(\.id), ["matmul 12"])
         XCTAssertThrowsError(try CatalogCheck.names(["conv3d"])) { error in

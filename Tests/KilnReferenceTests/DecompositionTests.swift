@@ -104,6 +104,18 @@ final class DecompositionTests: XCTestCase {
         }
     }
 
+    func testLinearGradient() throws {
+        for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
+            for activation in UnaryFunction.all.filter(\.isFusibleActivation) {
+                let a: Shape = transposeA ? [7, 3] : [3, 7]
+                let b: Shape = transposeB ? [5, 7] : [7, 5]
+                try check(
+                    .linearGradient(transposeA: transposeA, transposeB: transposeB, activation: activation),
+                    [generator.tensor(a), generator.tensor(b), generator.tensor([3, 5])])
+            }
+        }
+    }
+
     /// Geometries: plain, strided (2 and 3, so the strided runs need extra padding), asymmetric padding, dilation,
     /// groups, a 1×1 kernel, a kernel as large as the padded input, and the course CNN's second layer.
     static let convolutions: [(x: Shape, w: Shape, Convolution2D)] = [

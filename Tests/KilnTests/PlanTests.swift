@@ -39,8 +39,11 @@ final class PlanTests: XCTestCase {
         let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
         let plan = try step.plan(for: [8, 1, 4, 5], on: device)
         XCTAssertLessThan(plan.report.intermediateBytes, plan.report.intermediateBytesWithoutReuse, "\(plan.report)")
-        // ReLU's gradient reads ReLU's output, so the hidden layer's activation fuses in training too.
-        XCTAssertEqual(plan.report.fusions, ["1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear"])
+        // ReLU's gradient reads ReLU's output, so the hidden layer's activation fuses in training too, and that
+        // gradient into the product that sends the loss's gradient back through the second layer.
+        XCTAssertEqual(
+            plan.report.fusions,
+            ["1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear", "1× matmul+relu_grad → linear_gradient"])
         let weight = model.layers[1].parameters[0].variable
         let before = try weight.value.floats()
         var generator = SeededGenerator(seed: 6)

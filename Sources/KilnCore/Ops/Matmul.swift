@@ -141,3 +141,36 @@ struct Linear: Decomposable {
         return try activation.map { try Tensor.apply(.unary($0), [biased]) } ?? biased
     }
 }
+
+/// Inputs `(a, b, x)`, rank 2: `op(a) · op(b) ⊙ activation'(x)`, the fused form of a matmul and the activation's
+/// gradient that reads it (`unaryGradient(activation)` with inputs `(x, op(a) · op(b))`), which plans create.
+struct LinearGradient: Decomposable {
+    let transposeA: Bool
+    let transposeB: Bool
+    let activation: UnaryFunction
+
+    var name: String { "matmul_\(activation)_grad" }
+    var product: Matmul { Matmul(transposeA: transposeA, transposeB: transposeB) }
+
+    func outputShape(_ rule: ShapeRule) throws(ShapeError) -> Shape {
+        try rule.arity(3)
+        try rule.require(rule.shapes[0].rank == 2, "operands must be rank 2")
+        try rule.require(activation.isFusibleActivation, "\(activation) cannot be fused")
+        let productShape = try rule.renamed { () throws(ShapeError) in
+            try product.outputShape(ShapeRule(op: "matmul", shapes: [rule.shapes[0], rule.shapes[1]]))
+        }
+        try rule.require(rule.shapes[2] == productShape, "x must be \(productShape), the product's shape")
+        return productShape
+    }
+
+    /// The fused op is defined by its decomposition.
+    func evaluate<Scalar: ReferenceScalar>(_ inputs: [[Scalar]], _ shapes: [Shape], output: Shape) throws -> [Scalar] {
+        let productValues = try product.evaluate([inputs[0], inputs[1]], [shapes[0], shapes[1]], output: output)
+        return try UnaryGradient(function: activation).evaluate([inputs[2], productValues], [output, output], output: output)
+    }
+
+    func decomposition(of inputs: [Tensor]) throws -> Tensor {
+        let productTensor = try inputs[0].matmul(inputs[1], transposeSelf: transposeA, transposeOther: transposeB)
+        return try Tensor.apply(.unaryGradient(activation), [inputs[2], productTensor])
+    }
+}

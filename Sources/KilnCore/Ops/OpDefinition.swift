@@ -63,6 +63,8 @@ extension Op {
         case .biasAdd: BiasAdd()
         case .linear(let transposeA, let transposeB, let activation):
             Linear(transposeA: transposeA, transposeB: transposeB, activation: activation)
+        case .linearGradient(let transposeA, let transposeB, let activation):
+            LinearGradient(transposeA: transposeA, transposeB: transposeB, activation: activation)
         case .conv2d(let attributes): Conv2D(attributes: attributes)
         case .fusedConv2d(let attributes, let activation): FusedConv2D(attributes: attributes, activation: activation)
         case .conv2dBackwardInput(let attributes, let inputShape): Conv2DBackwardInput(attributes: attributes, inputShape: inputShape)

@@ -41,10 +41,21 @@ extension OpenCLBackend {
             activation: activation)
     }
 
+    /// `matmul` times `activation`'s derivative at `x` (laid out as the product) in the same launch (the
+    /// `linearGradient` op).
+    func matmul(
+        transposeA: Bool, transposeB: Bool, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, outShape: Shape,
+        derivativeOf activation: UnaryFunction, at x: OpenCLOperand
+    ) throws {
+        try matmul(
+            transposeA: transposeA, transposeB: transposeB, a, b, out, outShape, tunables: [:],
+            derivative: GemmDerivative(function: activation, input: x.buffer))
+    }
+
     /// `matmul` with explicit tunable values (missing ones take the device's tuned values, else the defaults), for tuning and tests.
     func matmul(
         transposeA: Bool, transposeB: Bool, _ a: OpenCLOperand, _ b: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
-        tunables: [String: Int], bias: GemmBias = .none, activation: UnaryFunction? = nil
+        tunables: [String: Int], bias: GemmBias = .none, activation: UnaryFunction? = nil, derivative: GemmDerivative? = nil
     ) throws {
         let description = KernelDescription.gemm
         let defines = tunedDefines(description, tunables)
@@ -67,20 +78,23 @@ extension OpenCLBackend {
 
         try gemm(
             a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, c: out, cBatchStride: m * n, m: m, n: n, k: k,
-            batch: batch, bias: bias, activation: activation, tunables: tunables)
+            batch: batch, bias: bias, activation: activation, derivative: derivative, tunables: tunables)
     }
 
-    /// `C[z] = activation(A[z] . B[z] + bias)` for `z < batch`, with A [M, K], B [K, N] and C [M, N] row-major at the
-    /// given batch strides (0 shares a matrix across the batch): gemm_tiled.cl when `gemmVariant` is `.tiled` and no
-    /// gemm.cl `tunables` are given (and a tile configuration fits the device), else gemm.cl's `gemm_forward`.
+    /// `C[z] = activation(A[z] . B[z] + bias)` (times `derivative`'s factor when given) for `z < batch`, with A [M, K],
+    /// B [K, N] and C [M, N] row-major at the given batch strides (0 shares a matrix across the batch): gemm_tiled.cl
+    /// when `gemmVariant` is `.tiled` and no gemm.cl `tunables` are given (and a tile configuration fits the device),
+    /// else gemm.cl's `gemm_forward`.
     func gemm(
         a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
-        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil, tunables: [String: Int] = [:]
+        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil,
+        derivative: GemmDerivative? = nil, tunables: [String: Int] = [:]
     ) throws {
+        let epilogue = Self.epilogueArguments(bias: bias, activation: activation, derivative: derivative, unused: a)
         if gemmVariant == .tiled, tunables.isEmpty,
             try tiledGemm(
                 a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n,
-                k: k, batch: batch, bias: bias, activation: activation)
+                k: k, batch: batch, epilogue: epilogue)
         {
             return
         }
@@ -92,17 +106,15 @@ extension OpenCLBackend {
         if let panelsPerItem = packedPanels(m, n, k) {
             try packedGemm(
                 a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n, k: k,
-                batch: batch, bias: bias, activation: activation, defines: defines, panelsPerItem: panelsPerItem)
+                batch: batch, epilogue: epilogue, defines: defines, panelsPerItem: panelsPerItem)
             return
         }
-        // Without a bias the kernel never reads it; any buffer fills the slot.
         try launch(
             try kernel(description.file, "gemm_forward", defines: defines),
             [
                 .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
-                .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode), .int(KernelCodes.activation(activation)),
-                .float(KernelCodes.slope(activation)),
-            ],
+                .int(cBatchStride),
+            ] + epilogue,
             global: [(m + rows - 1) / rows, (n + width - 1) / width, batch],
             preferredLocal: Self.gemmLocal)
     }
@@ -134,7 +146,7 @@ extension OpenCLBackend {
     /// `panelsPerItem` column panels.
     func packedGemm(
         a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
-        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias, activation: UnaryFunction?, defines: [(String, Int)], panelsPerItem: Int
+        m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument], defines: [(String, Int)], panelsPerItem: Int
     ) throws {
         let width = defines.first { $0.0 == "GEMM_WIDTH" }?.1 ?? 1
         let rows = defines.first { $0.0 == "GEMM_ROWS" }?.1 ?? 1
@@ -150,9 +162,8 @@ extension OpenCLBackend {
             try kernel(KernelDescription.gemm.file, "gemm_forward_packed", defines: defines),
             [
                 .buffer(a), .buffer(packed), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride),
-                .int(bBatchStride == 0 ? 0 : packedCount), .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode),
-                .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)), .int(panelsPerItem),
-            ],
+                .int(bBatchStride == 0 ? 0 : packedCount), .int(cBatchStride), .int(panelsPerItem),
+            ] + epilogue,
             global: [(m + rows - 1) / rows, (panels + panelsPerItem - 1) / panelsPerItem, batch], preferredLocal: Self.gemmLocal)
     }
 
@@ -179,6 +190,28 @@ extension OpenCLBackend {
         try launch(
             transpose, [.buffer(input), .buffer(output), .int(rows), .int(columns)],
             global: [(rows + tile - 1) / tile, (columns + tile - 1) / tile, batch], preferredLocal: [1, 1, 1])
+    }
+}
+
+/// The factor a `linearGradient` multiplies each element of C by: `function`'s derivative at `input`'s element of the
+/// same index (laid out as C).
+struct GemmDerivative {
+    let function: UnaryFunction
+    let input: OpenCLBuffer
+}
+
+extension OpenCLBackend {
+    /// The GEMM kernels' trailing epilogue arguments, in their order: bias, biasMode, activation, slope,
+    /// derivativeInput, derivative. A kernel never reads a bias or derivative input it is not given; `unused` fills
+    /// those slots.
+    static func epilogueArguments(bias: GemmBias, activation: UnaryFunction?, derivative: GemmDerivative?, unused: OpenCLBuffer)
+        -> [KernelArgument]
+    {
+        [
+            .buffer(bias.buffer ?? unused), .int(bias.mode), .int(KernelCodes.activation(activation)),
+            .float(KernelCodes.slope(activation ?? derivative?.function)), .buffer(derivative?.input ?? unused),
+            .int(KernelCodes.activation(derivative?.function)),
+        ]
     }
 }
 

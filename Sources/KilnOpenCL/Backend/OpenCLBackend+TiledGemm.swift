@@ -70,11 +70,11 @@ extension OpenCLBackend {
         return description.defines(values)
     }
 
-    /// `gemm` with gemm_forward_tiled (same arguments and result). Returns false, launching nothing, when no tile
+    /// `gemm` with gemm_forward_tiled (same arguments and result; `epilogue` as `epilogueArguments` gives). Returns false, launching nothing, when no tile
     /// configuration fits the device, so the caller runs the register-blocked kernel instead.
     func tiledGemm(
         a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
-        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias, activation: UnaryFunction?
+        m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument]
     ) throws -> Bool {
         let file = KernelDescription.gemmTiled.file
         var groupLimit = context.device.maxWorkGroupSize
@@ -89,14 +89,12 @@ extension OpenCLBackend {
                 continue
             }
             let (tileM, tileN) = (values["TILED_M"] ?? 1, values["TILED_N"] ?? 1)
-            // Without a bias the kernel never reads it; any buffer fills the slot.
             try launch(
                 kernel,
                 [
                     .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
-                    .int(cBatchStride), .buffer(bias.buffer ?? a), .int(bias.mode), .int(KernelCodes.activation(activation)),
-                    .float(KernelCodes.slope(activation)),
-                ],
+                    .int(cBatchStride),
+                ] + epilogue,
                 global: [(n + tileN - 1) / tileN * threadsN, (m + tileM - 1) / tileM * threadsM, batch],
                 preferredLocal: [threadsN, threadsM, 1])
             return true

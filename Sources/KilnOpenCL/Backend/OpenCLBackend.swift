@@ -184,6 +184,9 @@ public final class OpenCLBackend: Backend {
             try matmul(
                 transposeA: transposeA, transposeB: transposeB, x[0], x[1], out, outShape: outputShape, columnBias: x[2],
                 activation: activation)
+        case .linearGradient(let transposeA, let transposeB, let activation):
+            try matmul(
+                transposeA: transposeA, transposeB: transposeB, x[0], x[1], out, outShape: outputShape, derivativeOf: activation, at: x[2])
         case .conv2d(let attributes):
             try conv2d(attributes, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, out, outputShape)
         case .fusedConv2d(let attributes, let activation):
