@@ -174,14 +174,7 @@ extension OpCatalog {
             (Convolution2D(padding: [2, 0, 1, 2]), [3, 6, 4, 5], [3, 6, 3, 5]),
             (Convolution2D(padding: [3, 1, 0, 1]), [2, 5, 6, 9], [11, 5, 2, 3]),
         ]
-        var cases: [OpCase] = []
-        for (index, (attributes, input, weight)) in geometries.enumerated() {
-            guard let geometry = ConvolutionGeometry(attributes, input: input, weight: weight) else { continue }
-            cases.append(geometry.forward(bias: index % 2 == 0))
-            cases.append(geometry.forward(bias: true, activation: index % 2 == 0 ? .relu : .leakyRelu(slope: 0.1)))
-            cases.append(geometry.inputGradient())
-        }
-        return cases
+        return passes(of: geometries, biasFirst: true, weightGradients: false)
     }
 
     /// The geometries conv2d_channels.cl serves on CPU devices (one group, more than one tap position; forward when
@@ -202,13 +195,20 @@ extension OpCatalog {
             (Convolution2D(padding: [2, 2, 2, 2]), [1, 12, 8, 8], [20, 12, 5, 5]),
             (Convolution2D(padding: [1, 1, 1, 1]), [1, 32, 2, 40], [16, 32, 3, 3]),
         ]
+        return passes(of: geometries, biasFirst: false, weightGradients: true)
+    }
+
+    /// Each geometry's forward pass (with a bias on every other one, from the first when `biasFirst`), its fused
+    /// forward (ReLU and leaky ReLU in turn), its input gradient at stride 1 and dilation 1, and with
+    /// `weightGradients` its weight gradient.
+    private static func passes(of geometries: [(Convolution2D, Shape, Shape)], biasFirst: Bool, weightGradients: Bool) -> [OpCase] {
         var cases: [OpCase] = []
         for (index, (attributes, input, weight)) in geometries.enumerated() {
             guard let geometry = ConvolutionGeometry(attributes, input: input, weight: weight) else { continue }
-            cases.append(geometry.forward(bias: index % 2 == 1))
+            cases.append(geometry.forward(bias: (index % 2 == 0) == biasFirst))
             cases.append(geometry.forward(bias: true, activation: index % 2 == 0 ? .relu : .leakyRelu(slope: 0.1)))
             if attributes.stride == [1, 1], attributes.dilation == [1, 1] { cases.append(geometry.inputGradient()) }
-            cases.append(geometry.weightGradient())
+            if weightGradients { cases.append(geometry.weightGradient()) }
         }
         return cases
     }

@@ -9,10 +9,12 @@ final class CheckCommandTests: KilnCommandLineTestCase {
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("on cpu against the CPU reference backend in Double"), result.output)
         XCTAssertTrue(result.output.contains("device: CPU reference backend"), result.output)
-        for op in ["matmul", "linear", "relu"] {
+        for op in ["matmul", "linear", "matmul_relu_grad", "matmul_silu_grad", "relu"] {
             XCTAssertNotNil(result.output.range(of: "\n\(op) +pass", options: .regularExpression), "\(op): \(result.output)")
         }
-        XCTAssertTrue(result.output.contains("summary: 3 ops"), "the products family is matmul and linear: \(result.output)")
+        XCTAssertTrue(
+            result.output.contains("summary: 10 ops"),
+            "the products family is matmul, linear and linear_gradient with each of 7 activations: \(result.output)")
         XCTAssertTrue(result.output.contains("all passed"), result.output)
     }
 
