@@ -26,7 +26,10 @@
 //   the output count rounded up to 16, the entries past it zero. One work item per element of wt.
 // Reference: Conv2D and Conv2DBackwardInput (Sources/KilnCore/Ops/Convolution.swift). Tests: the convolution catalog
 // (Sources/KilnCheck/Catalog+Convolution.swift) on every device.
-// Geometry define: CHANNELS_PIXELS (outputs per segment, 1 to 8; the host picks the fewest segments of at most 8).
+// Geometry defines, what a program is built for (OpenCLBackend+Convolution.swift's ChannelsGeometry picks them from the
+// device's float vector width, so the accumulators stay in registers): CHANNELS_PIXELS (outputs per segment of the
+// forward pass, 1 to 8: the host picks the fewest segments of at most 8 outputs on 16-lane devices, 5 on narrower ones)
+// and CHANNELS_TAP_GROUP (taps per work item of the weight gradient, 1 to 9: 9 on 16-lane devices, 6 on narrower).
 
 #include "common.cl"
 
@@ -36,11 +39,17 @@
 #if CHANNELS_PIXELS < 1 || CHANNELS_PIXELS > 8
 #error "CHANNELS_PIXELS must be 1 to 8"
 #endif
+#ifndef CHANNELS_TAP_GROUP
+#define CHANNELS_TAP_GROUP 9
+#endif
+#if CHANNELS_TAP_GROUP < 1 || CHANNELS_TAP_GROUP > 9
+#error "CHANNELS_TAP_GROUP must be 1 to 9"
+#endif
 
 KILN_DEFINE_UNARY(float16)
 
 // CHANNELS_EACH(X) expands X(0) ... X(CHANNELS_PIXELS - 1), one named accumulator per output (pocl keeps private
-// arrays in memory).
+// arrays in memory); CHANNELS_EACH_TAP(X) X(0) ... X(CHANNELS_TAP_GROUP - 1), one per tap.
 #define CHANNELS_EACH_1(X) X(0)
 #define CHANNELS_EACH_2(X) CHANNELS_EACH_1(X) X(1)
 #define CHANNELS_EACH_3(X) CHANNELS_EACH_2(X) X(2)
@@ -49,7 +58,9 @@ KILN_DEFINE_UNARY(float16)
 #define CHANNELS_EACH_6(X) CHANNELS_EACH_5(X) X(5)
 #define CHANNELS_EACH_7(X) CHANNELS_EACH_6(X) X(6)
 #define CHANNELS_EACH_8(X) CHANNELS_EACH_7(X) X(7)
+#define CHANNELS_EACH_9(X) CHANNELS_EACH_8(X) X(8)
 #define CHANNELS_EACH KILN_JOIN(CHANNELS_EACH_, CHANNELS_PIXELS)
+#define CHANNELS_EACH_TAP KILN_JOIN(CHANNELS_EACH_, CHANNELS_TAP_GROUP)
 
 __kernel void conv2d_channels_forward(
     __global const float *xp, __global const float *wt, __global const float *b, const int hasBias, __global float *y,
@@ -132,9 +143,6 @@ __kernel void conv2d_channels_weight(__global const float *w, __global float *wt
 // conv2d_channels_backward_weight: work item (block of 16 output channels, group of taps, slice s) writes
 //   part[s][q][o] for its taps q and channels o < O: the sum over the slice's SN images, the layout conv2d.cl's
 //   conv2d_weight_slices_sum adds up into dw [O, Q].
-
-#define CHANNELS_TAP_GROUP 9
-#define CHANNELS_EACH_TAP(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
 
 __kernel void conv2d_channels_gradient_rows(__global const float *dy, __global float *dyT, const int O, const int OP,
                                             const int P) {

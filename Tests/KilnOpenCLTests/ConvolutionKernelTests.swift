@@ -95,7 +95,8 @@ final class ConvolutionKernelTests: XCTestCase {
     }
 
     /// The catalog's convolution cases that conv2d_channels.cl serves with the register-blocked GEMM, run with it on
-    /// every OpenCL device (a GPU's default tiled GEMM would send them elsewhere).
+    /// every OpenCL device (a GPU's default tiled GEMM would send them elsewhere), in both geometries (16- and 8-lane
+    /// devices'), whichever the device would pick.
     func testChannelsKernelCases() throws {
         let cases = OpCatalog.cases(in: .convolution).filter { opCase in
             guard opCase.tier <= TestDevices.tier, case .op(let op) = opCase.computation else { return false }
@@ -111,11 +112,24 @@ final class ConvolutionKernelTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 4 : 22)
-        let variants = try TestDevices.openCLHandles.map {
-            try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:])
+        for geometry in [ChannelsGeometry(vectorWidth: 16), ChannelsGeometry(vectorWidth: 8)] {
+            let variants = try TestDevices.openCLHandles.map {
+                try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:])
+            }
+            for variant in variants {
+                variant.base.gemmVariant = .registerBlocked
+                variant.base.channelsGeometry = geometry
+            }
+            TestDevices.check(cases, on: variants)
         }
-        for variant in variants { variant.base.gemmVariant = .registerBlocked }
-        TestDevices.check(cases, on: variants)
+    }
+
+    /// 16-lane devices keep 8 outputs and 9 taps per work item, narrower ones 5 and 6 (two registers per float16).
+    func testChannelsGeometry() {
+        XCTAssertEqual([16, 32].map { ChannelsGeometry(vectorWidth: $0).maximumPixels }, [8, 8])
+        XCTAssertEqual([16, 32].map { ChannelsGeometry(vectorWidth: $0).tapGroup }, [9, 9])
+        XCTAssertEqual([1, 4, 8].map { ChannelsGeometry(vectorWidth: $0).maximumPixels }, [5, 5, 5])
+        XCTAssertEqual([1, 4, 8].map { ChannelsGeometry(vectorWidth: $0).tapGroup }, [6, 6, 6])
     }
 
     func testWeightSliceImages() {

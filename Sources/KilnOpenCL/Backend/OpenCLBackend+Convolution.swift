@@ -43,16 +43,40 @@ extension KernelDescription {
 
     /// conv2d_channels.cl: the forward pass of convolutions with many taps per output, 16 output channels by a row
     /// segment per work item (and through it, with the weight flipped, stride-1 input gradients), and weight gradients,
-    /// 16 output channels by 9 taps per work item over a slice of images. CHANNELS_PIXELS, the
-    /// segment's length, is what a program is built for (the host picks it per output row), not a tunable; the default
-    /// serves 7-, 14- and 28-wide rows, the CNN's and ResNet's.
+    /// 16 output channels by a group of taps per work item over a slice of images. CHANNELS_PIXELS, the segment's
+    /// length, and CHANNELS_TAP_GROUP are what a program is built for (the host picks them from the output row and the
+    /// device's `ChannelsGeometry`), not tunables.
     static let conv2dChannels = KernelDescription(
         file: "conv2d_channels.cl",
         entries: [
             "conv2d_channels_forward", "conv2d_channels_weight", "conv2d_channels_gradient_rows", "conv2d_channels_backward_weight",
         ],
-        tunables: [KernelTunable(name: "CHANNELS_PIXELS", defaultValue: 7, candidates: [7])],
-        isValid: { values in (1...8).contains(values["CHANNELS_PIXELS"] ?? 0) })
+        tunables: [
+            KernelTunable(name: "CHANNELS_PIXELS", defaultValue: 7, candidates: [7]),
+            KernelTunable(name: "CHANNELS_TAP_GROUP", defaultValue: 9, candidates: [9]),
+        ],
+        isValid: { values in
+            (1...8).contains(values["CHANNELS_PIXELS"] ?? 0) && (1...9).contains(values["CHANNELS_TAP_GROUP"] ?? 0)
+        })
+}
+
+/// How many float16 accumulators a work item of conv2d_channels.cl keeps: one per output of a forward row segment,
+/// one per tap of a weight-gradient group. Each must stay in a register: a float16 is one register on a device with
+/// 16-lane vectors (AVX-512: 32 of them) but two on an 8-lane one (AVX2: 16 of them), where 7 outputs or 9 taps (14 or
+/// 18 registers, plus the weight or gradient vector) spill. On pocl's AVX2 device (2 cores, interleaved, best of each
+/// round) conv2's forward took 5.9–6.0 ms with segments of up to 8 outputs and 3.6–4.2 with segments of up to 5, and
+/// its forward and backward 18.8–21.0 ms with 9 taps against 15.0–15.7 with 6.
+public struct ChannelsGeometry: Sendable, Equatable {
+    /// The most outputs of a forward segment (the host splits a row into the fewest segments of at most this many).
+    public let maximumPixels: Int
+    /// Taps per weight-gradient work item (CHANNELS_TAP_GROUP).
+    public let tapGroup: Int
+
+    /// The geometry for a device whose preferred float vector width is `vectorWidth`: 8 outputs and 9 taps at 16
+    /// lanes or more, else 5 and 6.
+    public init(vectorWidth: Int) {
+        (maximumPixels, tapGroup) = vectorWidth >= 16 ? (8, 9) : (5, 6)
+    }
 }
 
 /// Which kernels run a convolution pass.
@@ -144,25 +168,22 @@ extension OpenCLBackend {
     ) throws {
         let (kh, kw) = (w.shape[2], w.shape[3])
         let (inputs, outputs) = inputGradient ? (w.shape[0], w.shape[1]) : (w.shape[1], w.shape[0])
+        let (segments, pixels, defines) = channelsSegments(outputWidth: outShape[3])
         let paddedOutputs = (outputs + 15) / 16 * 16
         let count = inputs * kh * kw * paddedOutputs
         let weights = try workspace(.channelsWeight, count: count)
         let file = KernelDescription.conv2dChannels.file
         try launch(
-            try kernel(file, "conv2d_channels_weight", defines: KernelDescription.conv2dChannels.defines()),
+            try kernel(file, "conv2d_channels_weight", defines: defines),
             [.buffer(w.buffer), .buffer(weights)]
                 + [w.shape[0], w.shape[1], kh, kw, inputGradient ? 1 : 0, paddedOutputs, count].map { KernelArgument.int($0) },
             global: [count], preferredLocal: Self.convolutionLocal)
         let convolved =
             inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
         let (stride, dilation) = (convolved.stride, convolved.dilation)
-        // The fewest segments of at most 8 outputs, all of one length.
-        let segments = (outShape[3] + 7) / 8
-        let pixels = (outShape[3] + segments - 1) / segments
         let height = (outShape[2] - 1) * stride[0] + (kh - 1) * dilation[0] + 1
         let width = (segments * pixels - 1) * stride[1] + (kw - 1) * dilation[1] + 1
         let padded = try paddedInput(convolved, x: x, weight: w.shape, output: outShape, height: height, width: width)
-        let defines = KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels])
         // Without a bias the kernel never reads argument 2; any buffer fills the slot.
         let geometry = [inputs, outputs, paddedOutputs, outShape[2], outShape[3], height, width, kh, kw] + stride + dilation
         try launch(
@@ -172,6 +193,16 @@ extension OpenCLBackend {
                 .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)),
             ] + geometry.map { KernelArgument.int($0) },
             global: [paddedOutputs / 16, outShape[2], outShape[0]], preferredLocal: [1, 1, 1])
+    }
+
+    /// conv2d_channels.cl's segments of an output row `outputWidth` wide (the fewest of at most
+    /// `channelsGeometry.maximumPixels` outputs, all of one length) and the defines its programs are built with. A
+    /// layer's forward pass, input gradient and weight gradient share them, so one program serves all their launches.
+    private func channelsSegments(outputWidth: Int) -> (count: Int, pixels: Int, defines: [(String, Int)]) {
+        let most = channelsGeometry.maximumPixels
+        let count = (outputWidth + most - 1) / most
+        let pixels = (outputWidth + count - 1) / count
+        return (count, pixels, KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup]))
     }
 
     /// Whether conv2d_channels.cl computes the weight gradient (with the register-blocked GEMM, on CPU devices): one
@@ -190,7 +221,8 @@ extension OpenCLBackend {
         let (oh, ow, q) = (dy.shape[2], dy.shape[3], c * kh * kw)
         let paddedOutputs = (o + 15) / 16 * 16
         let file = KernelDescription.conv2dChannels.file
-        let defines = KernelDescription.conv2dChannels.defines()
+        let taps = channelsGeometry.tapGroup
+        let defines = channelsSegments(outputWidth: ow).defines
         let gradients = try workspace(.rows, count: batch * oh * ow * paddedOutputs)
         try launch(
             try kernel(file, "conv2d_channels_gradient_rows", defines: defines),
@@ -207,12 +239,9 @@ extension OpenCLBackend {
         try launch(
             try kernel(file, "conv2d_channels_backward_weight", defines: defines),
             [.buffer(padded), .buffer(gradients), .buffer(parts)] + geometry.map { KernelArgument.int($0) },
-            global: [paddedOutputs / 16, (q + Self.channelsTapGroup - 1) / Self.channelsTapGroup, slices], preferredLocal: [1, 1, 1])
+            global: [paddedOutputs / 16, (q + taps - 1) / taps, slices], preferredLocal: [1, 1, 1])
         try sumWeightSlices(parts, out, slices: slices, o: o, q: q)
     }
-
-    /// Taps per work item of `conv2d_channels_backward_weight` (CHANNELS_TAP_GROUP).
-    static let channelsTapGroup = 9
 
     /// Whether conv2d_blocked.cl's forward kernel computes the forward pass and the input gradient (with the
     /// register-blocked GEMM, on CPU devices): stride 1, dilation 1, groups 1, more than one tap (a 1×1 convolution is

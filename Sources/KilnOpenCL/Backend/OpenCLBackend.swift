@@ -42,6 +42,9 @@ public final class OpenCLBackend: Backend {
     var tunedDefaults: [String: [(String, Int)]] = [:]
     /// The GEMM kernel family products run with (see `GemmVariant.preferred`); set it to run the other.
     public var gemmVariant: GemmVariant
+    /// How many accumulators conv2d_channels.cl's work items keep (from the device's float vector width); set it to
+    /// run the kernels in the other geometry.
+    public var channelsGeometry: ChannelsGeometry
     /// Which products gemm.cl runs on a packed B, and with how many panels per work item (`OpenCLBackend.packedPanels`
     /// unless a test sends every product there).
     var packedPanels: (_ m: Int, _ n: Int, _ k: Int) -> Int? = OpenCLBackend.packedPanels
@@ -59,6 +62,7 @@ public final class OpenCLBackend: Backend {
         name = "opencl:\(device.info.index) (\(device.info.name))"
         tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
         gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
+        channelsGeometry = ChannelsGeometry(vectorWidth: device.info.preferredVectorWidthFloat)
     }
 
     /// The device's largest buffer and global memory.
