@@ -202,7 +202,8 @@ extension OpenCLBackend {
         let most = channelsGeometry.maximumPixels
         let count = (outputWidth + most - 1) / most
         let pixels = (outputWidth + count - 1) / count
-        return (count, pixels, KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup]))
+        let defines = KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup])
+        return (count, pixels, defines)
     }
 
     /// Whether conv2d_channels.cl computes the weight gradient (with the register-blocked GEMM, on CPU devices): one
