@@ -56,7 +56,8 @@ final class ConvolutionKernelTests: XCTestCase {
     }
 
     /// The convolution catalog's forward and input-gradient cases with every tunable value of conv2d_blocked.cl (4 or
-    /// 8 output channels per work item, segments of 8 or 16), which the blocked kernel serves on CPU devices.
+    /// 8 output channels per work item, segments of 8 or 16), which the blocked kernel serves on CPU devices (those
+    /// under 256 taps per output: in the 16-lane devices' channels geometry, whatever the device's own).
     func testBlockedForwardTunables() throws {
         _ = try TestDevices.requireOpenCL()
         let cases = OpCatalog.cases(in: .convolution).filter { opCase in
@@ -74,21 +75,30 @@ final class ConvolutionKernelTests: XCTestCase {
                 try tunable.candidates.map { try KernelVariant.tuned(handle, file: description.file, values: [tunable.name: $0]) }
             }
         }
-        for variant in variants { variant.base.gemmVariant = .registerBlocked }
+        for variant in variants {
+            variant.base.gemmVariant = .registerBlocked
+            variant.base.channelsGeometry = ChannelsGeometry(vectorWidth: 16)
+        }
         TestDevices.check(cases, on: variants)
     }
 
     func testChannelsEligibility() {
+        let (wide, narrow) = (ChannelsGeometry(vectorWidth: 16), ChannelsGeometry(vectorWidth: 8))
         let same = Convolution2D(padding: [1, 1, 1, 1])
-        XCTAssertTrue(OpenCLBackend.usesChannelsForward(same, weight: [64, 32, 3, 3]))
-        XCTAssertTrue(OpenCLBackend.usesChannelsForward(Convolution2D(stride: [2, 2], dilation: [1, 2]), weight: [16, 32, 3, 3]))
-        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3]), "144 taps: the blocked kernel is faster")
-        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 512, 1, 1]), "1×1 is a product already")
-        XCTAssertFalse(OpenCLBackend.usesChannelsForward(Convolution2D(groups: 2), weight: [64, 32, 3, 3]))
-        XCTAssertTrue(OpenCLBackend.usesChannelsInputGradient(same, weight: [32, 3, 3, 3]), "288 output taps")
-        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(same, weight: [16, 64, 3, 3]))
-        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(stride: [2, 1]), weight: [64, 32, 3, 3]))
-        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(padding: [3, 1, 0, 1]), weight: [64, 32, 3, 3]))
+        XCTAssertTrue(OpenCLBackend.usesChannelsForward(same, weight: [64, 32, 3, 3], geometry: wide))
+        XCTAssertTrue(
+            OpenCLBackend.usesChannelsForward(Convolution2D(stride: [2, 2], dilation: [1, 2]), weight: [16, 32, 3, 3], geometry: wide))
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3], geometry: wide), "144 taps: the blocked kernel is faster")
+        XCTAssertTrue(OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3], geometry: narrow), "144 taps on an AVX2 device")
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 15, 3, 3], geometry: narrow))
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 512, 1, 1], geometry: wide), "1×1 is a product already")
+        XCTAssertFalse(OpenCLBackend.usesChannelsForward(Convolution2D(groups: 2), weight: [64, 32, 3, 3], geometry: wide))
+        XCTAssertTrue(OpenCLBackend.usesChannelsInputGradient(same, weight: [32, 3, 3, 3], geometry: wide), "288 output taps")
+        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(same, weight: [16, 64, 3, 3], geometry: wide))
+        XCTAssertTrue(OpenCLBackend.usesChannelsInputGradient(same, weight: [16, 64, 3, 3], geometry: narrow))
+        XCTAssertFalse(OpenCLBackend.usesChannelsInputGradient(Convolution2D(stride: [2, 1]), weight: [64, 32, 3, 3], geometry: wide))
+        XCTAssertFalse(
+            OpenCLBackend.usesChannelsInputGradient(Convolution2D(padding: [3, 1, 0, 1]), weight: [64, 32, 3, 3], geometry: wide))
         XCTAssertTrue(OpenCLBackend.usesChannelsWeightGradient(Convolution2D(stride: [2, 2]), weight: [16, 3, 3, 3]))
         XCTAssertFalse(OpenCLBackend.usesChannelsWeightGradient(same, weight: [15, 64, 3, 3]), "fewer than one block of 16")
         XCTAssertFalse(OpenCLBackend.usesChannelsWeightGradient(same, weight: [64, 64, 1, 1]))
@@ -98,21 +108,22 @@ final class ConvolutionKernelTests: XCTestCase {
     /// every OpenCL device (a GPU's default tiled GEMM would send them elsewhere), in both geometries (16- and 8-lane
     /// devices'), whichever the device would pick.
     func testChannelsKernelCases() throws {
-        let cases = OpCatalog.cases(in: .convolution).filter { opCase in
-            guard opCase.tier <= TestDevices.tier, case .op(let op) = opCase.computation else { return false }
-            let weight = opCase.inputs[1].shape
-            switch op {
-            case .conv2d(let attributes), .fusedConv2d(let attributes, _):
-                return OpenCLBackend.usesChannelsForward(attributes, weight: weight)
-            case .conv2dBackwardInput(let attributes, _): return OpenCLBackend.usesChannelsInputGradient(attributes, weight: weight)
-            case .conv2dBackwardWeight(let attributes, let weightShape):
-                return OpenCLBackend.narrowDefines(attributes, weight: weightShape, output: opCase.inputs[1].shape) == nil
-                    && OpenCLBackend.usesChannelsWeightGradient(attributes, weight: weightShape)
-            default: return false
-            }
-        }
-        XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 4 : 22)
         for geometry in [ChannelsGeometry(vectorWidth: 16), ChannelsGeometry(vectorWidth: 8)] {
+            let cases = OpCatalog.cases(in: .convolution).filter { opCase in
+                guard opCase.tier <= TestDevices.tier, case .op(let op) = opCase.computation else { return false }
+                let weight = opCase.inputs[1].shape
+                switch op {
+                case .conv2d(let attributes), .fusedConv2d(let attributes, _):
+                    return OpenCLBackend.usesChannelsForward(attributes, weight: weight, geometry: geometry)
+                case .conv2dBackwardInput(let attributes, _):
+                    return OpenCLBackend.usesChannelsInputGradient(attributes, weight: weight, geometry: geometry)
+                case .conv2dBackwardWeight(let attributes, let weightShape):
+                    return OpenCLBackend.narrowDefines(attributes, weight: weightShape, output: opCase.inputs[1].shape) == nil
+                        && OpenCLBackend.usesChannelsWeightGradient(attributes, weight: weightShape)
+                default: return false
+                }
+            }
+            XCTAssertGreaterThanOrEqual(cases.count, TestDevices.tier == .quick ? 4 : 22)
             let variants = try TestDevices.openCLHandles.map {
                 try KernelVariant.tuned($0, file: KernelDescription.conv2dChannels.file, values: [:])
             }
@@ -124,12 +135,13 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// 16-lane devices keep 8 outputs and 9 taps per work item, narrower ones 5 and 6 (two registers per float16).
+    /// 16-lane devices keep 8 outputs and 9 taps per work item and serve 256 taps per output and more; narrower ones 5
+    /// and 6 (two registers per float16) and serve 144 taps and more.
     func testChannelsGeometry() {
-        XCTAssertEqual([16, 32].map { ChannelsGeometry(vectorWidth: $0).maximumPixels }, [8, 8])
-        XCTAssertEqual([16, 32].map { ChannelsGeometry(vectorWidth: $0).tapGroup }, [9, 9])
-        XCTAssertEqual([1, 4, 8].map { ChannelsGeometry(vectorWidth: $0).maximumPixels }, [5, 5, 5])
-        XCTAssertEqual([1, 4, 8].map { ChannelsGeometry(vectorWidth: $0).tapGroup }, [6, 6, 6])
+        let wide = [16, 32].map(ChannelsGeometry.init(vectorWidth:))
+        let narrow = [1, 4, 8].map(ChannelsGeometry.init(vectorWidth:))
+        XCTAssertEqual(wide.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum] }, [[8, 9, 256], [8, 9, 256]])
+        XCTAssertEqual(narrow.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum] }, Array(repeating: [5, 6, 144], count: 3))
     }
 
     func testWeightSliceImages() {

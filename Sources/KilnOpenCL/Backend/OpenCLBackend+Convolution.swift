@@ -60,22 +60,28 @@ extension KernelDescription {
         })
 }
 
-/// How many float16 accumulators a work item of conv2d_channels.cl keeps: one per output of a forward row segment,
-/// one per tap of a weight-gradient group. Each must stay in a register: a float16 is one register on a device with
-/// 16-lane vectors (AVX-512: 32 of them) but two on an 8-lane one (AVX2: 16 of them), where 7 outputs or 9 taps (14 or
-/// 18 registers, plus the weight or gradient vector) spill. On pocl's AVX2 device (2 cores, interleaved, best of each
-/// round) conv2's forward took 5.9–6.0 ms with segments of up to 8 outputs and 3.6–4.2 with segments of up to 5, and
-/// its forward and backward 18.8–21.0 ms with 9 taps against 15.0–15.7 with 6.
+/// How conv2d_channels.cl runs on a device, from its float vector width: how many float16 accumulators a work item
+/// keeps (one per output of a forward row segment, one per tap of a weight-gradient group), and from how many taps per
+/// output it serves forward passes and input gradients. Each accumulator must stay in a register: a float16 is one
+/// register on a device with 16-lane vectors (AVX-512: 32 of them) but two on an 8-lane one (AVX2: 16 of them), where
+/// 7 outputs or 9 taps (14 or 18 registers, plus the weight or gradient vector) spill. Measured on pocl (2 cores,
+/// interleaved, each round's best replicate): on the AVX-512 device, 3×3 convolutions with 32 and 64 input channels
+/// (288 and 576 taps) at 172–200 GFLOP/s against conv2d_blocked.cl's 132–173, and those with 16 (144 taps) at 136
+/// against 148; on the AVX2 device, conv2's forward 5.9–6.0 ms with segments of up to 8 outputs and 3.6–4.2 with up
+/// to 5, its forward and backward 18.8–21.0 ms with 9 taps against 15.0–15.7 with 6, and the ResNet step, whose
+/// 16-channel layers conv2d_blocked.cl served, 61–74 ms against 55–64 with this kernel from 144 taps.
 public struct ChannelsGeometry: Sendable, Equatable {
     /// The most outputs of a forward segment (the host splits a row into the fewest segments of at most this many).
     public let maximumPixels: Int
     /// Taps per weight-gradient work item (CHANNELS_TAP_GROUP).
     public let tapGroup: Int
+    /// The fewest taps per output (C·KH·KW, or O·KH·KW for an input gradient) of the convolutions it serves.
+    public let tapMinimum: Int
 
-    /// The geometry for a device whose preferred float vector width is `vectorWidth`: 8 outputs and 9 taps at 16
-    /// lanes or more, else 5 and 6.
+    /// The geometry for a device whose preferred float vector width is `vectorWidth`: 8 outputs, 9 taps and 256 taps
+    /// at 16 lanes or more, else 5, 6 and 144.
     public init(vectorWidth: Int) {
-        (maximumPixels, tapGroup) = vectorWidth >= 16 ? (8, 9) : (5, 6)
+        (maximumPixels, tapGroup, tapMinimum) = vectorWidth >= 16 ? (8, 9, 256) : (5, 6, 144)
     }
 }
 
@@ -137,24 +143,19 @@ extension OpenCLBackend {
         return padded
     }
 
-    /// The fewest taps per output (C·KH·KW, or O·KH·KW for an input gradient) for which conv2d_channels.cl serves a
-    /// convolution on CPU devices. On pocl (2 cores, best of four interleaved runs) it ran the 3×3 convolutions with
-    /// 32 and 64 input channels (288 and 576 taps) at 172–200 GFLOP/s against conv2d_blocked.cl's 132–173, and those
-    /// with 16 (144 taps) at 136 against 148, their per-row stores weighing more.
-    static let channelsTapMinimum = 256
-
     /// Whether conv2d_channels.cl computes the forward pass (with the register-blocked GEMM, on CPU devices): one
-    /// group, more than one tap position (a 1×1 convolution is a product already), at least `channelsTapMinimum` taps.
-    static func usesChannelsForward(_ attributes: Convolution2D, weight: Shape) -> Bool {
-        attributes.groups == 1 && weight[2] * weight[3] > 1 && weight[1] * weight[2] * weight[3] >= channelsTapMinimum
+    /// group, more than one tap position (a 1×1 convolution is a product already), at least `geometry.tapMinimum` taps
+    /// per output (C·KH·KW).
+    static func usesChannelsForward(_ attributes: Convolution2D, weight: Shape, geometry: ChannelsGeometry) -> Bool {
+        attributes.groups == 1 && weight[2] * weight[3] > 1 && weight[1] * weight[2] * weight[3] >= geometry.tapMinimum
     }
 
     /// Whether conv2d_channels.cl computes the input gradient, as the forward pass of dy with the weight flipped: as
-    /// `usesChannelsForward` counting the output channels' taps, at stride 1 and dilation 1 with the padding
+    /// `usesChannelsForward` counting the output channels' taps (O·KH·KW), at stride 1 and dilation 1 with the padding
     /// narrower than the kernel (else the flipped convolution's padding would be negative).
-    static func usesChannelsInputGradient(_ attributes: Convolution2D, weight: Shape) -> Bool {
+    static func usesChannelsInputGradient(_ attributes: Convolution2D, weight: Shape, geometry: ChannelsGeometry) -> Bool {
         attributes.groups == 1 && attributes.stride == [1, 1] && attributes.dilation == [1, 1] && weight[2] * weight[3] > 1
-            && weight[0] * weight[2] * weight[3] >= channelsTapMinimum && attributes.padding[0] < weight[2]
+            && weight[0] * weight[2] * weight[3] >= geometry.tapMinimum && attributes.padding[0] < weight[2]
             && attributes.padding[1] < weight[3]
     }
 
@@ -366,7 +367,7 @@ extension OpenCLBackend {
                 global: [pairs, outShape[2], outShape[0]], preferredLocal: [pairs, rowsPerGroup, 1])
             return
         }
-        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsForward(attributes, weight: w.shape) {
+        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsForward(attributes, weight: w.shape, geometry: channelsGeometry) {
             try channelsConvolution(attributes, x: x, w: w, inputGradient: false, bias: bias, out, outShape, activation: activation)
             return
         }
@@ -406,7 +407,7 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
-        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsInputGradient(attributes, weight: w.shape) {
+        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsInputGradient(attributes, weight: w.shape, geometry: channelsGeometry) {
             try channelsConvolution(attributes, x: dy, w: w, inputGradient: true, bias: nil, out, outShape, activation: nil)
             return
         }
