@@ -88,7 +88,8 @@ final class ConvolutionKernelTests: XCTestCase {
         XCTAssertTrue(OpenCLBackend.usesChannelsForward(same, weight: [64, 32, 3, 3], geometry: wide))
         XCTAssertTrue(
             OpenCLBackend.usesChannelsForward(Convolution2D(stride: [2, 2], dilation: [1, 2]), weight: [16, 32, 3, 3], geometry: wide))
-        XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3], geometry: wide), "144 taps: the blocked kernel is faster")
+        XCTAssertFalse(
+            OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3], geometry: wide), "144 taps: the blocked kernel is faster")
         XCTAssertTrue(OpenCLBackend.usesChannelsForward(same, weight: [64, 16, 3, 3], geometry: narrow), "144 taps on an AVX2 device")
         XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 15, 3, 3], geometry: narrow))
         XCTAssertFalse(OpenCLBackend.usesChannelsForward(same, weight: [64, 512, 1, 1], geometry: wide), "1×1 is a product already")

@@ -407,7 +407,9 @@ extension OpenCLBackend {
         _ attributes: Convolution2D, dy: OpenCLOperand, w: OpenCLOperand, _ out: OpenCLBuffer, _ outShape: Shape,
         path: ConvolutionPath
     ) throws {
-        if path == .automatic, gemmVariant != .tiled, Self.usesChannelsInputGradient(attributes, weight: w.shape, geometry: channelsGeometry) {
+        if path == .automatic, gemmVariant != .tiled,
+            Self.usesChannelsInputGradient(attributes, weight: w.shape, geometry: channelsGeometry)
+        {
             try channelsConvolution(attributes, x: dy, w: w, inputGradient: true, bias: nil, out, outShape, activation: nil)
             return
         }
