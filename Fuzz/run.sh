@@ -25,9 +25,10 @@ for name in "${names[@]}"; do
     if [[ $name == onnx ]]; then seeds+=(Tests/KilnONNXTests/Data/node); fi
     "$out/fuzz-$name" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
         -artifact_prefix="$out/crashes/$name-" "$out/corpus-$name" "${seeds[@]}" >"$log" 2>&1 || status=$?
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
-    features=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
+    # -a: a harness's log can hold bytes of the inputs it printed; -o | tail -1: the final statistics only.
+    runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
+    coverage=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
+    features=$(grep -ao 'ft: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
     corpus=$(ls "$out/corpus-$name" | wc -l)
     if [[ $status -ne 0 ]]; then
         failed=1
