@@ -1,6 +1,8 @@
 // UpdateKernelTests: the multi-tensor SGD update (`update_sgd_multi`, through `executeUpdates`) gives bit-identical
 // parameters and momentum buffers to one launch per update (`update_momentum_buffer`, then `update_sgd`), for tensors
-// of awkward sizes over more than one launch's slots, in every SGD mode, and runs one launch per eight tensors.
+// of awkward sizes over more than one launch's slots, in every SGD mode and with one vector, two vectors and 1024
+// elements per work item (a GPU's and a CPU device's `updateRun`, and one that splits most tensors into several runs),
+// and runs one launch per eight tensors.
 import Kiln
 import KilnTestSupport
 import XCTest
@@ -8,8 +10,8 @@ import XCTest
 @testable import KilnOpenCL
 
 final class UpdateKernelTests: XCTestCase {
-    /// Eleven tensors (two launches), sizes around the 8-float vectors and one large one.
-    let counts = [1, 7, 8, 9, 13, 15, 64, 127, 1000, 3, 17]
+    /// Eleven tensors (two launches), sizes around the 8-float vectors and two larger ones (2061: three runs of 1024).
+    let counts = [1, 7, 8, 9, 13, 15, 64, 127, 1000, 3, 2061]
 
     /// The updates of one optimizer step on `tensors` (parameter, gradient, momentum buffer), written in place.
     private func steps(
@@ -34,33 +36,42 @@ final class UpdateKernelTests: XCTestCase {
 
     func testMultiTensorSGDMatchesOneLaunchPerUpdate() throws {
         for backend in try TestDevices.requireOpenCL() {
-            for (momentum, nesterov, decay) in [
-                (0.0, false, 0.0), (0.0, false, 0.01), (0.9, false, 0.0), (0.9, true, 5e-4), (0.5, false, 0.1),
-            ] {
-                let name = "momentum \(momentum) nesterov \(nesterov) decay \(decay) on \(backend.name)"
-                var generator = SeededGenerator(seed: 29)
-                func stored(_ values: [Double]) throws -> any DeviceStorage {
-                    let storage = try backend.allocate(count: values.count)
-                    try backend.write(values.map { Float($0) }, to: storage)
-                    return storage
+            let deviceRun = backend.updateRun
+            defer { backend.updateRun = deviceRun }
+            for run in [8, 16, 1024] {
+                backend.updateRun = run
+                try checkMultiTensorSGD(on: backend, name: "\(run) elements per work item on \(backend.name)")
+            }
+        }
+    }
+
+    private func checkMultiTensorSGD(on backend: OpenCLBackend, name deviceName: String) throws {
+        for (momentum, nesterov, decay) in [
+            (0.0, false, 0.0), (0.0, false, 0.01), (0.9, false, 0.0), (0.9, true, 5e-4), (0.5, false, 0.1),
+        ] {
+            let name = "momentum \(momentum) nesterov \(nesterov) decay \(decay), \(deviceName)"
+            var generator = SeededGenerator(seed: 29)
+            func stored(_ values: [Double]) throws -> any DeviceStorage {
+                let storage = try backend.allocate(count: values.count)
+                try backend.write(values.map { Float($0) }, to: storage)
+                return storage
+            }
+            let initial = counts.map { count in (generator.values(count), generator.values(count, in: -2...2), generator.values(count))
+            }
+            let multi = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
+            let single = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
+            let scalars = try stored([0.05])
+            for _ in 1...3 {
+                let before = backend.launchCount
+                try backend.executeUpdates(steps(multi, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
+                XCTAssertEqual(backend.launchCount - before, 2, "\(name): eleven tensors in two launches of eight slots")
+                for step in steps(single, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay) {
+                    try backend.execute(.update(step.rule), inputs: step.inputs, output: step.output, outputShape: step.shape)
                 }
-                let initial = counts.map { count in (generator.values(count), generator.values(count, in: -2...2), generator.values(count))
-                }
-                let multi = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
-                let single = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
-                let scalars = try stored([0.05])
-                for _ in 1...3 {
-                    let before = backend.launchCount
-                    try backend.executeUpdates(steps(multi, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
-                    XCTAssertEqual(backend.launchCount - before, 2, "\(name): eleven tensors in two launches of eight slots")
-                    for step in steps(single, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay) {
-                        try backend.execute(.update(step.rule), inputs: step.inputs, output: step.output, outputShape: step.shape)
-                    }
-                }
-                for (index, (fused, separate)) in zip(multi, single).enumerated() {
-                    XCTAssertEqual(try backend.readFloats(fused.0), try backend.readFloats(separate.0), "\(name): parameter \(index)")
-                    XCTAssertEqual(try backend.readFloats(fused.2), try backend.readFloats(separate.2), "\(name): momentum buffer \(index)")
-                }
+            }
+            for (index, (fused, separate)) in zip(multi, single).enumerated() {
+                XCTAssertEqual(try backend.readFloats(fused.0), try backend.readFloats(separate.0), "\(name): parameter \(index)")
+                XCTAssertEqual(try backend.readFloats(fused.2), try backend.readFloats(separate.2), "\(name): momentum buffer \(index)")
             }
         }
     }

@@ -45,6 +45,9 @@ public final class OpenCLBackend: Backend {
     /// How many accumulators conv2d_channels.cl's work items keep (from the device's float vector width); set it to
     /// run the kernels in the other geometry.
     public var channelsGeometry: ChannelsGeometry
+    /// Elements each work item of `update_sgd_multi` updates (`OpenCLBackend.updateRun(for:)`); set it to run the
+    /// kernel with another.
+    public var updateRun: Int
     /// Which products gemm.cl runs on a packed B, and with how many panels per work item (`OpenCLBackend.packedPanels`
     /// unless a test sends every product there).
     var packedPanels: (_ m: Int, _ n: Int, _ k: Int) -> Int? = OpenCLBackend.packedPanels
@@ -63,6 +66,7 @@ public final class OpenCLBackend: Backend {
         tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
         gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
         channelsGeometry = ChannelsGeometry(vectorWidth: device.info.preferredVectorWidthFloat)
+        updateRun = Self.updateRun(for: device.info)
     }
 
     /// The device's largest buffer and global memory.
