@@ -2,8 +2,14 @@
 //
 // Layouts (float32, contiguous, row-major; gates in PyTorch's order i, f, g, o; a "block" is [N, H]):
 //   projection [T, N, 4H]  x_t · W_ihᵀ + b_ih + b_hh for every step, one GEMM before the launch.
-//   weightT    [H, 4H]     W_hhᵀ, transposed once before the launch, so row p holds column p of every gate.
-//   weight     [4H, H]     W_hh as stored (the backward multiplies by it untransposed).
+//   packed     (forward) W_hh packed by lstm_pack_weight into [H / LSTM_WIDTH][H][4][LSTM_WIDTH]: for unit block u,
+//              step p of the product reads the four gates' LSTM_WIDTH weights of column p, 4 · LSTM_WIDTH floats in a row.
+//   packed     (backward) W_hh packed by lstm_pack_weight_backward into [H / LSTM_WIDTH][4H][LSTM_WIDTH]: for unit
+//              block u, row p of W_hh's LSTM_WIDTH units, the rows one after another.
+//              Each work item so streams one contiguous run. Read in place (W_hhᵀ [H, 4H] forward, W_hh backward),
+//              its loads were 4 KiB (forward) or 1 KiB (backward) apart, so a unit block's 32-64 KiB of weights fell in
+//              a few cache sets and came from L3 at every step: on pocl (AMD EPYC, AVX2) the char-LSTM's forward took
+//              22-29 ms, 10-14 packed, and its backward 17, 13-14 packed.
 //   state      [6T + 2] blocks: 0...T  = h0, h_0 ... h_{T-1};  T+1 ... 2T+1 = c0, c_0 ... c_{T-1};
 //                               2T + 2 + 4t + k = gate k's activation at step t. dState: its gradient.
 //   out        (backward) dz [T, N, 4H], then dh0 [N, H], then dc0 [N, H].
@@ -24,7 +30,8 @@
 // units and broadcasts one element of h (or dz) per row. Rows past N read row N - 1 and are not stored; the
 // launch picks a width that divides H, so there is no column tail.
 // Reference: Sources/KilnCore/Ops/LSTMSequence.swift. Tests: Tests/KilnOpenCLTests/LSTMSequenceKernelTests.swift.
-// Tunables (-D, see OpenCLBackend+LSTM.swift): LSTM_ROWS 1..4, LSTM_WIDTH 1, 2, 4, 8 or 16 (defaults 2 and 16).
+// Tunables (-D, see OpenCLBackend+LSTM.swift, which picks them per device): LSTM_ROWS 1..4, LSTM_WIDTH 1, 2, 4, 8 or
+// 16; the pack kernels take the LSTM_WIDTH of the kernel they pack for.
 
 #include "common.cl"
 
@@ -107,8 +114,38 @@ inline void lstm_sequence_cell_backward(
     lstm_store(dcTotal * f, cellGradient + unit);
 }
 
+// Steps p of the product one work item of the pack kernels moves (OpenCLBackend.lstmPackSteps).
+#define LSTM_PACK_STEPS 32
+
+// packed[((u * H + p) * 4 + k) * LSTM_WIDTH + w] = weight[(k * H + u * LSTM_WIDTH + w) * H + p]: work item (x, u)
+// fills the contiguous LSTM_PACK_STEPS * 4 * LSTM_WIDTH floats of p = x * LSTM_PACK_STEPS ..< +LSTM_PACK_STEPS,
+// reading that run of p from each of the unit block's 4 * LSTM_WIDTH rows of W_hh.
+__kernel void lstm_pack_weight(__global const float *weight, __global float *packed, const int hidden) {
+    const int p0 = (int)get_global_id(0) * LSTM_PACK_STEPS, u = (int)get_global_id(1);
+    const int count = min(LSTM_PACK_STEPS, hidden - p0);
+    __global float *out = packed + ((size_t)u * hidden + p0) * 4 * LSTM_WIDTH;
+    __global const float *block = weight + (size_t)u * LSTM_WIDTH * hidden + p0;
+    for (int j = 0; j < count; ++j) {
+        for (int k = 0; k < 4; ++k) {
+            for (int w = 0; w < LSTM_WIDTH; ++w) {
+                *out++ = block[(size_t)(k * hidden + w) * hidden + j];
+            }
+        }
+    }
+}
+
+// packed[(u * 4H + p) * LSTM_WIDTH + w] = weight[p * H + u * LSTM_WIDTH + w]: work item (x, u) copies the unit
+// block's rows p = x * LSTM_PACK_STEPS ..< +LSTM_PACK_STEPS.
+__kernel void lstm_pack_weight_backward(__global const float *weight, __global float *packed, const int hidden) {
+    const int p0 = (int)get_global_id(0) * LSTM_PACK_STEPS, u = (int)get_global_id(1);
+    const int gates = 4 * hidden;
+    for (int p = p0; p < min(p0 + LSTM_PACK_STEPS, gates); ++p) {
+        lstm_store(lstm_load(weight + (size_t)p * hidden + u * LSTM_WIDTH), packed + ((size_t)u * gates + p) * LSTM_WIDTH);
+    }
+}
+
 __kernel void lstm_sequence_forward(
-    __global const float *projection, __global const float *weightT, __global float *state, const int steps,
+    __global const float *projection, __global const float *packed, __global float *state, const int steps,
     const int batch, const int hidden) {
     const int row0 = (int)get_global_id(0) * LSTM_ROWS;
     const int unit0 = (int)get_global_id(1) * LSTM_WIDTH;
@@ -129,12 +166,12 @@ __kernel void lstm_sequence_forward(
     lstm_vector zo##r = lstm_load(z##r + 3 * hidden);
             LSTM_EACH_ROW(LSTM_FORWARD_START)
 
-            __global const float *w = weightT + unit0;
+            __global const float *w = packed + (size_t)unit0 * gates;
             for (int p = 0; p < hidden; ++p) {
                 const lstm_vector wi = lstm_load(w);
-                const lstm_vector wf = lstm_load(w + hidden);
-                const lstm_vector wg = lstm_load(w + 2 * hidden);
-                const lstm_vector wo = lstm_load(w + 3 * hidden);
+                const lstm_vector wf = lstm_load(w + LSTM_WIDTH);
+                const lstm_vector wg = lstm_load(w + 2 * LSTM_WIDTH);
+                const lstm_vector wo = lstm_load(w + 3 * LSTM_WIDTH);
 #define LSTM_FORWARD_PRODUCT(r)                                                                                    \
     {                                                                                                              \
         const lstm_vector h = (lstm_vector)(h##r[p]);                                                              \
@@ -144,7 +181,7 @@ __kernel void lstm_sequence_forward(
         zo##r = fma(h, wo, zo##r);                                                                                 \
     }
                 LSTM_EACH_ROW(LSTM_FORWARD_PRODUCT)
-                w += gates;
+                w += 4 * LSTM_WIDTH;
             }
 
 #define LSTM_FORWARD_CELL(r)                                                                                       \
@@ -159,7 +196,7 @@ __kernel void lstm_sequence_forward(
 }
 
 __kernel void lstm_sequence_backward(
-    __global const float *weight, __global const float *state, __global const float *dState, __global float *out,
+    __global const float *packed, __global const float *state, __global const float *dState, __global float *out,
     __global float *cellGradient, const int steps, const int batch, const int hidden) {
     const int row0 = (int)get_global_id(0) * LSTM_ROWS;
     const int unit0 = (int)get_global_id(1) * LSTM_WIDTH;
@@ -175,12 +212,12 @@ __kernel void lstm_sequence_backward(
     lstm_vector dh##r = (lstm_vector)(0.0f);
             LSTM_EACH_ROW(LSTM_BACKWARD_START)
             if (t + 1 < steps) {
-                __global const float *w = weight + unit0;
+                __global const float *w = packed + (size_t)unit0 * gates;
                 for (int p = 0; p < gates; ++p) {
                     const lstm_vector wRow = lstm_load(w);
 #define LSTM_BACKWARD_PRODUCT(r) dh##r = fma((lstm_vector)(dz##r[p]), wRow, dh##r);
                     LSTM_EACH_ROW(LSTM_BACKWARD_PRODUCT)
-                    w += hidden;
+                    w += LSTM_WIDTH;
                 }
             }
 

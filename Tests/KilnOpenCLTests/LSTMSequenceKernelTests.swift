@@ -26,6 +26,24 @@ final class LSTMSequenceKernelTests: XCTestCase {
         }
     }
 
+    /// Both devices' forward blockings (`LSTMBlocking`: 4 rows of 16 units, 2 rows of 8) on the catalog's quick sequence
+    /// cases, whatever the device's own.
+    func testBothForwardBlockingsPassTheCatalog() throws {
+        _ = try TestDevices.requireOpenCL()
+        let cases = OpCatalog.cases(in: .recurrent).filter { ["lstm_sequence", "lstm_layer"].contains($0.name) && $0.tier == .quick }
+        for blocking in [LSTMBlocking(vectorWidth: 16), LSTMBlocking(vectorWidth: 8)] {
+            let variants = try TestDevices.openCLHandles.map { handle in
+                let backend = try OpenCLBackend(device: handle)
+                backend.lstmForwardBlocking = blocking
+                return KernelVariant(backend, variant: "lstm_sequence_forward at \(blocking.rows) rows of \(blocking.width) units")
+            }
+            TestDevices.check(cases, on: variants)
+        }
+        XCTAssertEqual(LSTMBlocking(vectorWidth: 16), LSTMBlocking(rows: 4, width: 16))
+        XCTAssertEqual(LSTMBlocking(vectorWidth: 8), LSTMBlocking(rows: 2, width: 8))
+        XCTAssertEqual(LSTMBlocking(vectorWidth: 1), LSTMBlocking(rows: 2, width: 8))
+    }
+
     /// The fused layer and the step-by-step cells agree on the device, forward and through autodiff, which runs
     /// the sequence kernels and the products of dz on one side and the per-step cell kernels on the other.
     func testFusedSequenceMatchesStepsOnDevice() throws {

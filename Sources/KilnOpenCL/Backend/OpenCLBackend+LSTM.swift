@@ -8,16 +8,18 @@ extension KernelDescription {
         file: "lstm_cell.cl", entries: ["lstm_cell_forward", "lstm_cell_backward"], tunables: [], isValid: { _ in true })
 
     /// lstm_sequence.cl's forward: one launch for the whole sequence, a work group per block of `LSTM_ROWS` batch rows.
-    /// On pocl (2 cores, lstm_fwdbwd) width 16 ran fastest, and rows 4: each weight vector loaded feeds four rows
-    /// (with a work group per core, the char-LSTM's forward took 6.8–7.3 ms with rows 4 against 9.2–9.8 with 2,
-    /// 7.6–12.5 with 6 and 8.2–8.9 with 8, measured interleaved).
+    /// Its rows and width on a device come from `LSTMBlocking` unless the tuning table sets them; the defaults here
+    /// are the 16-lane device's.
     static let lstmSequenceForward = lstmSequence(entry: "lstm_sequence_forward", rows: 4, width: 16)
-    /// lstm_sequence.cl's backward through time, likewise.
+    /// lstm_sequence.cl's backward through time, likewise, with 4 rows of 16 units on every device (pocl, AVX2 and
+    /// AVX-512: one float16 of dh per row, no spills; the char-LSTM's backward took 12.9-13.8 ms with 4 × 16 against
+    /// 14.5-14.7 with 4 × 8, 16.3-16.9 with 2 × 16 and 25.9-28.4 with 2 × 8 on the AVX2 device).
     static let lstmSequenceBackward = lstmSequence(entry: "lstm_sequence_backward", rows: 4, width: 16)
 
     private static func lstmSequence(entry: String, rows: Int, width: Int) -> KernelDescription {
         KernelDescription(
-            file: "lstm_sequence.cl", entries: [entry],
+            file: "lstm_sequence.cl",
+            entries: [entry, entry == "lstm_sequence_forward" ? "lstm_pack_weight" : "lstm_pack_weight_backward"],
             tunables: [
                 KernelTunable(name: "LSTM_ROWS", defaultValue: rows, candidates: [1, 2, 3, 4]),
                 KernelTunable(name: "LSTM_WIDTH", defaultValue: width, candidates: [4, 8, 16]),
@@ -32,6 +34,8 @@ extension KernelDescription {
 extension OpenCLBackend {
     /// Work items per group of the LSTM kernels; fixed so pocl compiles each kernel once.
     static let lstmLocal = [64]
+    /// Steps p of the recurrent product one work item of lstm_sequence.cl's pack kernels moves (LSTM_PACK_STEPS).
+    static let lstmPackSteps = 32
 
     /// `h | c` as `[N, 2H]` from `z [N, 4H]` and `cPrev [N, H]`.
     func lstmCell(z: OpenCLOperand, cPrev: OpenCLOperand, _ out: OpenCLBuffer) throws {
@@ -58,11 +62,11 @@ extension OpenCLBackend {
     }
 
     /// The packed `state [6T + 2, N, H]` of `Op.lstmSequence`: one GEMM projects every step's input
-    /// (`x · W_ihᵀ + bias`), `W_hh` is transposed once, `h0` and `c0` are copied into their blocks, then one
-    /// `lstm_sequence_forward` launch runs every step.
+    /// (`x · W_ihᵀ + bias`), `W_hh` is packed once into the forward kernel's unit blocks, `h0` and `c0` are copied
+    /// into their blocks, then one `lstm_sequence_forward` launch runs every step.
     func lstmSequence(
         x: OpenCLOperand, h0: OpenCLOperand, c0: OpenCLOperand, weightIH: OpenCLOperand, weightHH: OpenCLOperand,
-        bias: OpenCLOperand, _ out: OpenCLBuffer, tunables: [String: Int] = [:]
+        bias: OpenCLOperand, _ out: OpenCLBuffer
     ) throws {
         let (steps, batch, inputs, hidden) = (x.shape[0], x.shape[1], x.shape[2], h0.shape[1])
         let rows = steps * batch
@@ -70,28 +74,55 @@ extension OpenCLBackend {
         try matmul(
             transposeA: false, transposeB: true, OpenCLOperand(buffer: x.buffer, shape: [rows, inputs]), weightIH, projection,
             outShape: [rows, 4 * hidden], columnBias: bias, activation: nil)
-        let weightT = try transposed(weightHH.buffer, rows: 4 * hidden, columns: hidden, batch: 1, into: .lstmRecurrentWeight)
+        let description = KernelDescription.lstmSequenceForward
+        let defines = sequenceDefines(description, blocking: lstmForwardBlocking, hidden: hidden)
+        let packed = try packedRecurrentWeight(weightHH, hidden: hidden, entry: description.entries[1], defines: defines)
         let block = batch * hidden
         try enqueueCopy(h0.buffer, offset: 0, to: out, offset: 0, count: block)
         try enqueueCopy(c0.buffer, offset: 0, to: out, offset: (steps + 1) * block, count: block)
         try launchSequence(
-            .lstmSequenceForward, batch: batch, hidden: hidden, tunables: tunables,
-            arguments: [.buffer(projection), .buffer(weightT), .buffer(out), .int(steps), .int(batch), .int(hidden)])
+            description, defines: defines, batch: batch, hidden: hidden,
+            arguments: [.buffer(projection), .buffer(packed), .buffer(out), .int(steps), .int(batch), .int(hidden)])
     }
 
-    /// `dz [T, N, 4H] | dh0 | dc0` of `Op.lstmSequenceBackward`: one `lstm_sequence_backward` launch runs every step
-    /// from the last, then the initial state.
-    func lstmSequenceBackward(
-        weightHH: OpenCLOperand, state: OpenCLOperand, dState: OpenCLOperand, _ out: OpenCLBuffer, tunables: [String: Int] = [:]
-    ) throws {
+    /// `dz [T, N, 4H] | dh0 | dc0` of `Op.lstmSequenceBackward`: `W_hh` is packed once into the backward kernel's unit
+    /// blocks, then one `lstm_sequence_backward` launch runs every step from the last, then the initial state.
+    func lstmSequenceBackward(weightHH: OpenCLOperand, state: OpenCLOperand, dState: OpenCLOperand, _ out: OpenCLBuffer) throws {
         let (steps, batch, hidden) = ((state.shape[0] - 2) / 6, state.shape[1], state.shape[2])
         let cellGradient = try workspace(.lstmCellGradient, count: batch * hidden)
+        let description = KernelDescription.lstmSequenceBackward
+        let defines = sequenceDefines(description, blocking: LSTMBlocking(rows: 4, width: 16), hidden: hidden)
+        let packed = try packedRecurrentWeight(weightHH, hidden: hidden, entry: description.entries[1], defines: defines)
         try launchSequence(
-            .lstmSequenceBackward, batch: batch, hidden: hidden, tunables: tunables,
+            description, defines: defines, batch: batch, hidden: hidden,
             arguments: [
-                .buffer(weightHH.buffer), .buffer(state.buffer), .buffer(dState.buffer), .buffer(out), .buffer(cellGradient), .int(steps),
+                .buffer(packed), .buffer(state.buffer), .buffer(dState.buffer), .buffer(out), .buffer(cellGradient), .int(steps),
                 .int(batch), .int(hidden),
             ])
+    }
+
+    /// A sequence kernel's `LSTM_ROWS` and `LSTM_WIDTH`: the tuning table's values for lstm_sequence.cl where it has
+    /// them, else `blocking`'s, the width then halved until it divides `hidden` (so no work item straddles the last unit).
+    private func sequenceDefines(_ description: KernelDescription, blocking: LSTMBlocking, hidden: Int) -> [(String, Int)] {
+        let values = ["LSTM_ROWS": blocking.rows, "LSTM_WIDTH": blocking.width].merging(tuning?.kernels[description.file] ?? [:]) { $1 }
+        var defines = description.defines(values)
+        while hidden % defines[1].1 != 0 { defines[1].1 /= 2 }
+        return defines
+    }
+
+    /// `W_hh [4H, H]` rearranged by the pack kernel `entry` (lstm_pack_weight or lstm_pack_weight_backward) into the
+    /// `lstmRecurrentWeight` workspace, so each work item of the sequence kernel built with `defines` streams its unit
+    /// block's weights as one contiguous run.
+    private func packedRecurrentWeight(_ weightHH: OpenCLOperand, hidden: Int, entry: String, defines: [(String, Int)]) throws
+        -> OpenCLBuffer
+    {
+        let packed = try workspace(.lstmRecurrentWeight, count: 4 * hidden * hidden)
+        let pCount = entry == "lstm_pack_weight" ? hidden : 4 * hidden
+        try launch(
+            try kernel(KernelDescription.lstmSequenceForward.file, entry, defines: defines),
+            [.buffer(weightHH.buffer), .buffer(packed), .int(hidden)],
+            global: [(pCount + Self.lstmPackSteps - 1) / Self.lstmPackSteps, hidden / defines[1].1], preferredLocal: [1, 1])
+        return packed
     }
 
     /// Launches a `lstm_sequence.cl` kernel with work groups of whole batch rows spanning every hidden unit: each
@@ -101,12 +132,9 @@ extension OpenCLBackend {
     /// than row blocks keeps a group per block. (pocl, 2 cores, interleaved over three rounds: 2 groups ran the
     /// char-LSTM step in 34.4–35.9 ms and lstm_fwdbwd in 4.1–4.9, against 37.4–44.8 and 4.2–6.7 with 4 to 32.)
     private func launchSequence(
-        _ description: KernelDescription, batch: Int, hidden: Int, tunables: [String: Int], arguments: [KernelArgument]
+        _ description: KernelDescription, defines: [(String, Int)], batch: Int, hidden: Int, arguments: [KernelArgument]
     ) throws {
-        var defines = description.defines(tunables)
         let rows = defines[0].1
-        // The widest vector that divides `hidden`, so no work item straddles the last unit.
-        while hidden % defines[1].1 != 0 { defines[1].1 /= 2 }
         let units = hidden / defines[1].1
         let kernel = try kernel(description.file, description.entries[0], defines: defines)
         let device = context.device
@@ -120,5 +148,22 @@ extension OpenCLBackend {
         let computeUnits = max(1, device.computeUnits)
         let blocksPerGroup = max(1, min((blocks + computeUnits - 1) / computeUnits, groupLimit, device.maxWorkItemSizes.first ?? 1))
         try launch(kernel, arguments, global: [blocks, units], preferredLocal: [blocksPerGroup, units])
+    }
+}
+
+/// Batch rows and hidden units per work item of lstm_sequence_forward (LSTM_ROWS and LSTM_WIDTH) on a device.
+public struct LSTMBlocking: Sendable, Equatable {
+    public let rows: Int
+    public let width: Int
+
+    public init(rows: Int, width: Int) {
+        (self.rows, self.width) = (rows, width)
+    }
+
+    /// 4 rows of 16 units at 16 float lanes or more (16 float16 accumulators in 32 registers), else 2 rows of 8 (8
+    /// float8 accumulators in 16: 4 × 16 spilled on AVX2). pocl, AMD EPYC with AVX2, the char-LSTM's forward over
+    /// 64 steps: 9.8-14.1 ms with 2 × 8, 11.9-15.3 with 4 × 8, 27-30 with 3 × 8, 14.4-15.7 with 4 × 16.
+    public init(vectorWidth: Int) {
+        self = vectorWidth >= 16 ? LSTMBlocking(rows: 4, width: 16) : LSTMBlocking(rows: 2, width: 8)
     }
 }

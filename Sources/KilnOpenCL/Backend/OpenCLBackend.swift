@@ -45,6 +45,9 @@ public final class OpenCLBackend: Backend {
     /// How many accumulators conv2d_channels.cl's work items keep (from the device's float vector width); set it to
     /// run the kernels in the other geometry.
     public var channelsGeometry: ChannelsGeometry
+    /// Rows and units per work item of the LSTM sequence's forward kernel (from the device's float vector width); set
+    /// it to run the kernel with others.
+    public var lstmForwardBlocking: LSTMBlocking
     /// Elements each work item of `update_sgd_multi` updates (`OpenCLBackend.updateRun(for:)`); set it to run the
     /// kernel with another.
     public var updateRun: Int
@@ -66,6 +69,7 @@ public final class OpenCLBackend: Backend {
         tuning = TuningTable.load(identity: TuningTable.deviceIdentity(device.info), directory: programs.trustedDirectory)
         gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
         channelsGeometry = ChannelsGeometry(vectorWidth: device.info.preferredVectorWidthFloat)
+        lstmForwardBlocking = LSTMBlocking(vectorWidth: device.info.preferredVectorWidthFloat)
         updateRun = Self.updateRun(for: device.info)
     }
 
