@@ -120,25 +120,25 @@ extension OpenCLBackend {
     }
 
     /// Whether `gemm` runs an `m` x `k` x `n` product on B packed into column panels (gemm.cl's gemm_pack_b and
-    /// gemm_forward_packed), and if so how many panels one work item walks; nil for the direct kernel. Packed when B
-    /// is at least 2^20 floats (streaming a panel of a row-major B then misses the TLB on every step and, for rows a
-    /// multiple of 4 KiB long, keeps evicting itself) and A has at least 256 rows, so the pass packing B costs under
-    /// about 3% of the product (pocl: 0.3 ms against 10 ms at 1024^3). Skinny products (64 to 255 rows) are packed
-    /// too when K and N are both at least 1024: the packing then costs up to a third of the product, but the direct
-    /// kernel's long panel walks ran at a quarter to two thirds of its speed (pocl, 2026-12-06: 64×1024×1024 117 ->
-    /// 165 GFLOP/s, 64×2048×2048 50 -> 116, 64×4096×4096 31 -> 104); with a short K (the convolutions'
-    /// 64×12544×576: 184 against 109) or a narrow B (64×512×2048: 190 against 176) the direct kernel stays faster.
-    /// B is packed too, whatever its size, when its rows are not a whole number of 64-byte cache lines (N not a
-    /// multiple of 16) and A has at least 256 rows and K is at least 256: every row of B and of C then starts off a
-    /// line, and the last column block is mostly empty (pocl, interleaved: the char-LSTM's input-weight gradient
-    /// 1024×65×2048 100–104 -> 150–161 GFLOP/s, 2048×65×256 91–105 -> 117–156, 2048×100×512 108–116 -> 173–183).
-    /// 8 panels per item when A is 16 MiB or more, so a block of rows of A comes from cache
-    /// for 7 of its 8 panels (2048^3 on pocl: 185 -> 205 GFLOP/s), else 1 (more work items; within noise at 1024^3).
-    /// The backend's `packedPanels` defaults to this rule.
+    /// gemm_forward_packed), and if so how many panels one work item walks; nil for the direct kernel. Packed when A
+    /// has at least 256 rows and K is at least 256, so the pass packing B costs under about 3% of the product (pocl:
+    /// 0.3 ms against 10 ms at 1024^3): a work item of the direct kernel walks a panel of B one row (N floats) apart
+    /// per step, and when N·4 bytes is a multiple of a large power of two the K lines of its panel fall in a few cache
+    /// sets and keep evicting each other (pocl, AMD EPYC with AVX2, 2026-12-07, packed against direct: 512^3 1.60-1.65
+    /// ms against 2.09-2.12, the char-LSTM's 1024×256×2048 6.2-6.4 against 9.0-9.5, 1024×64×2048 1.5-1.9 against
+    /// 2.0-2.1, 512×512×256 0.87-0.99 against 1.12-1.14; 256×1024×256 and 1024×128×1024 within the rounds' spread;
+    /// earlier, on AVX-512, B of 2^20 floats or rows off the cache lines, N not a multiple of 16: 1024×65×2048 100-104
+    /// -> 150-161 GFLOP/s). Skinny products (64 to 255 rows) are packed too when K and N are both at least 1024: the
+    /// packing then costs up to a third of the product, but the direct kernel's long panel walks ran at a quarter to
+    /// two thirds of its speed (pocl, 2026-12-06: 64×1024×1024 117 -> 165 GFLOP/s, 64×2048×2048 50 -> 116,
+    /// 64×4096×4096 31 -> 104); with a short K (the convolutions' 64×12544×576: 184 against 109) or a narrow B
+    /// (64×512×2048: 190 against 176) the direct kernel stays faster. 8 panels per item when A is 16 MiB or more, so a
+    /// block of rows of A comes from cache for 7 of its 8 panels (2048^3 on pocl: 185 -> 205 GFLOP/s), else 1 (more
+    /// work items; within noise at 1024^3). The backend's `packedPanels` defaults to this rule.
     static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
-        let large = k * n >= 1 << 20 && (m >= 256 || (m >= 64 && k >= 1024 && n >= 1024))
-        let ragged = n % 16 != 0 && m >= 256 && k >= 256
-        guard large || ragged else { return nil }
+        let tall = m >= 256 && k >= 256
+        let skinny = m >= 64 && k >= 1024 && n >= 1024
+        guard tall || skinny else { return nil }
         return m * k >= 1 << 22 ? 8 : 1
     }
 
