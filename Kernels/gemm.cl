@@ -203,11 +203,12 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
 }
 
 // Packs B [batch][K][N] (batches `bBatchStride` floats apart) into `packed` [batch][panels][K][GEMM_WIDTH], panels =
-// ceil(N / GEMM_WIDTH), zeros past column N. Work item (x, y, z) copies rows y*GEMM_PACK_ROWS ..< +GEMM_PACK_ROWS of
-// panel x of batch z.
+// ceil(N / GEMM_WIDTH), zeros past column N; with `transposed` set, B is stored as B^T [batch][N][K] (a linear
+// layer's weight), so packing is the transpose too. Work item (x, y, z) copies rows y*GEMM_PACK_ROWS ..<
+// +GEMM_PACK_ROWS of panel x of batch z.
 #define GEMM_PACK_ROWS 32
 __kernel void gemm_pack_b(__global const float *b, __global float *packed, const int K, const int N,
-                          const int bBatchStride) {
+                          const int bBatchStride, const int transposed) {
     const int panel = (int)get_global_id(0);
     const int k0 = (int)get_global_id(1) * GEMM_PACK_ROWS;
     const int batch = (int)get_global_id(2);
@@ -217,8 +218,22 @@ __kernel void gemm_pack_b(__global const float *b, __global float *packed, const
     }
     const int column0 = panel * GEMM_WIDTH;
     const int rows = min(GEMM_PACK_ROWS, K - k0);
-    __global const float *source = b + (size_t)batch * bBatchStride + (size_t)k0 * N + column0;
     __global float *destination = packed + (((size_t)batch * panels + panel) * K + k0) * GEMM_WIDTH;
+    if (transposed) {
+        // Column column0 + t of B is row column0 + t of B^T: GEMM_WIDTH rows, each read along k (columns past N,
+        // clamped to N - 1, are read and replaced by zeros).
+        __global const float *source = b + (size_t)batch * bBatchStride + k0;
+        for (int k = 0; k < rows; ++k) {
+            gemm_vector values;
+            #pragma unroll
+            for (int t = 0; t < GEMM_WIDTH; ++t) {
+                values[t] = column0 + t < N ? source[(size_t)min(column0 + t, N - 1) * K + k] : 0.0f;
+            }
+            gemm_vstore(values, 0, destination + k * GEMM_WIDTH);
+        }
+        return;
+    }
+    __global const float *source = b + (size_t)batch * bBatchStride + (size_t)k0 * N + column0;
     if (column0 + GEMM_WIDTH <= N) {
         for (int k = 0; k < rows; ++k) {
             gemm_vstore(gemm_vload(0, source + (size_t)k * N), 0, destination + k * GEMM_WIDTH);

@@ -68,30 +68,34 @@ extension OpenCLBackend {
         let (m, n) = (outShape[rank - 2], outShape[rank - 1])
         let k = transposeA ? a.shape[rank - 2] : a.shape[rank - 1]
 
-        // A transposed operand is first transposed into a scratch buffer (O(MK) or O(KN) work), so the
-        // micro-kernel streams contiguous rows of B and reads A row by row: reading A^T [K, M] in place
-        // strides M floats per step and ran at about half the speed at 1024.
+        // A transposed A is first transposed into a scratch buffer (O(MK) work), so the micro-kernel reads A row by
+        // row: reading A^T [K, M] in place strides M floats per step and ran at about half the speed at 1024. A
+        // transposed B is packed straight from B^T by gemm.cl (one pass, as a transpose would be) unless the tiled
+        // kernel, which reads B as it is, runs the product.
         let aBuffer =
             transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
+        let packsTransposedB = transposeB && !(gemmVariant == .tiled && tunables.isEmpty)
         let bBuffer =
-            transposeB ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
+            transposeB && !packsTransposedB
+            ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
 
         try gemm(
-            a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, c: out, cBatchStride: m * n, m: m, n: n, k: k,
-            batch: batch, bias: bias, activation: activation, derivative: derivative, tunables: tunables)
+            a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, bTransposed: packsTransposedB, c: out, cBatchStride: m * n,
+            m: m, n: n, k: k, batch: batch, bias: bias, activation: activation, derivative: derivative, tunables: tunables)
     }
 
     /// `C[z] = activation(A[z] . B[z] + bias)` (times `derivative`'s factor when given) for `z < batch`, with A [M, K],
-    /// B [K, N] and C [M, N] row-major at the given batch strides (0 shares a matrix across the batch): gemm_tiled.cl
-    /// when `gemmVariant` is `.tiled` and no gemm.cl `tunables` are given (and a tile configuration fits the device),
-    /// else gemm.cl's `gemm_forward`.
+    /// B [K, N] (stored as B^T [N, K] when `bTransposed`) and C [M, N] row-major at the given batch strides (0 shares a
+    /// matrix across the batch): gemm_tiled.cl when `gemmVariant` is `.tiled` and no gemm.cl `tunables` are given (and
+    /// a tile configuration fits the device), else gemm.cl's `gemm_forward`, or its packed kernels for the products
+    /// `packedPanels` picks and every `bTransposed` one (the tiled kernel does not take a transposed B).
     func gemm(
-        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
-        m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil,
+        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool = false, c: OpenCLBuffer,
+        cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil,
         derivative: GemmDerivative? = nil, tunables: [String: Int] = [:]
     ) throws {
         let epilogue = Self.epilogueArguments(bias: bias, activation: activation, derivative: derivative, unused: a)
-        if gemmVariant == .tiled, tunables.isEmpty,
+        if gemmVariant == .tiled, tunables.isEmpty, !bTransposed,
             try tiledGemm(
                 a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n,
                 k: k, batch: batch, epilogue: epilogue)
@@ -103,10 +107,11 @@ extension OpenCLBackend {
         let values = Dictionary(uniqueKeysWithValues: defines)
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
-        if let panelsPerItem = packedPanels(m, n, k) {
+        if let panelsPerItem = packedPanels(m, n, k) ?? (bTransposed ? 1 : nil) {
             try packedGemm(
-                a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n, k: k,
-                batch: batch, epilogue: epilogue, defines: defines, panelsPerItem: panelsPerItem)
+                a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, bTransposed: bTransposed, c: c,
+                cBatchStride: cBatchStride, m: m, n: n, k: k, batch: batch, epilogue: epilogue, defines: defines,
+                panelsPerItem: panelsPerItem)
             return
         }
         try launch(
@@ -143,10 +148,10 @@ extension OpenCLBackend {
     }
 
     /// `gemm` through gemm_pack_b and gemm_forward_packed (the same result, bit for bit), each work item walking
-    /// `panelsPerItem` column panels.
+    /// `panelsPerItem` column panels; B is read as B^T [N, K] when `bTransposed`.
     func packedGemm(
-        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, c: OpenCLBuffer, cBatchStride: Int,
-        m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument], defines: [(String, Int)], panelsPerItem: Int
+        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool, c: OpenCLBuffer,
+        cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument], defines: [(String, Int)], panelsPerItem: Int
     ) throws {
         let width = defines.first { $0.0 == "GEMM_WIDTH" }?.1 ?? 1
         let rows = defines.first { $0.0 == "GEMM_ROWS" }?.1 ?? 1
@@ -156,7 +161,7 @@ extension OpenCLBackend {
         let packed = try workspace(.packedB, count: copies * packedCount)
         try launch(
             try kernel(KernelDescription.gemm.file, "gemm_pack_b", defines: defines),
-            [.buffer(b), .buffer(packed), .int(k), .int(n), .int(bBatchStride)],
+            [.buffer(b), .buffer(packed), .int(k), .int(n), .int(bBatchStride), .int(bTransposed ? 1 : 0)],
             global: [panels, (k + Self.packRows - 1) / Self.packRows, copies], preferredLocal: Self.gemmLocal)
         try launch(
             try kernel(KernelDescription.gemm.file, "gemm_forward_packed", defines: defines),
