@@ -220,16 +220,30 @@ __kernel void gemm_pack_b(__global const float *b, __global float *packed, const
     const int rows = min(GEMM_PACK_ROWS, K - k0);
     __global float *destination = packed + (((size_t)batch * panels + panel) * K + k0) * GEMM_WIDTH;
     if (transposed) {
-        // Column column0 + t of B is row column0 + t of B^T: GEMM_WIDTH rows, each read along k (columns past N,
-        // clamped to N - 1, are read and replaced by zeros).
+        // Column column0 + t of B is row column0 + t of B^T (columns past N read row N - 1 and store zeros). Eight
+        // steps k at a time go through registers as gemm_transpose's tiles do: one vector of eight along each of the
+        // GEMM_WIDTH rows, then eight rows of the panel (one float at a time from each row cost twice as long).
         __global const float *source = b + (size_t)batch * bBatchStride + k0;
-        for (int k = 0; k < rows; ++k) {
-            gemm_vector values;
+        int k = 0;
+        for (; k + 8 <= rows; k += 8) {
+            float8 tile[GEMM_WIDTH];
             #pragma unroll
             for (int t = 0; t < GEMM_WIDTH; ++t) {
-                values[t] = column0 + t < N ? source[(size_t)min(column0 + t, N - 1) * K + k] : 0.0f;
+                tile[t] = column0 + t < N ? vload8(0, source + (size_t)(column0 + t) * K + k) : (float8)(0.0f);
             }
-            gemm_vstore(values, 0, destination + k * GEMM_WIDTH);
+            #pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                #pragma unroll
+                for (int t = 0; t < GEMM_WIDTH; ++t) {
+                    destination[(k + j) * GEMM_WIDTH + t] = tile[t][j];
+                }
+            }
+        }
+        for (; k < rows; ++k) {
+            #pragma unroll
+            for (int t = 0; t < GEMM_WIDTH; ++t) {
+                destination[k * GEMM_WIDTH + t] = column0 + t < N ? source[(size_t)(column0 + t) * K + k] : 0.0f;
+            }
         }
         return;
     }
