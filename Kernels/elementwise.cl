@@ -1,4 +1,4 @@
-// elementwise.cl: elementwise kernels, no reductions; the contiguous ones handle eight elements per work item.
+// elementwise.cl: elementwise kernels, no reductions; the contiguous ones handle a run of float8 vectors per work item.
 //
 // Entry points and what they compute (n = number of output elements; every buffer is float32,
 // contiguous and row-major; launches are rounded up past n, so every kernel bounds-checks):
@@ -46,6 +46,12 @@
 
 #include "common.cl"
 
+// The vectors of a contiguous kernel's work item: its run of `run` elements (a multiple of KILN_LANES, the host's
+// elementwiseRun) from get_global_id(0) * run, clipped to n. On pocl one float8 per work item spent more in the
+// per-item dispatch than in the work: a binary add of 802,816 floats took 0.65-1.3 ms, 0.48-0.53 with runs of 1024.
+#define KILN_EACH_VECTOR(base, n, run)                                                                                  \
+    for (int base = (int)get_global_id(0) * (run); base < min((n), ((int)get_global_id(0) + 1) * (run)); base += KILN_LANES)
+
 KILN_DEFINE_UNARY(float8)
 
 inline float8 binary_apply(const int function, const float8 a, const float8 b) {
@@ -68,9 +74,8 @@ inline float binary_apply1(const int function, const float a, const float b) {
     return binary_apply(function, (float8)(a), (float8)(b)).s0;
 }
 
-__kernel void fill_forward(__global float *out, const int n, const float value) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+__kernel void fill_forward(__global float *out, const int n, const float value, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         kiln_store8(out, base, n, (float8)(value));
     }
 }
@@ -91,35 +96,31 @@ __kernel void dropout_mask_forward(
 }
 
 __kernel void unary_forward(
-    __global const float *x, __global float *out, const int n, const int function, const float slope) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    __global const float *x, __global float *out, const int n, const int function, const float slope, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         kiln_store8(out, base, n, kiln_unary_float8(function, kiln_load8(x, base, n), slope));
     }
 }
 
 __kernel void unary_backward(
     __global const float *x, __global const float *dy, __global float *out, const int n, const int function,
-    const float slope) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    const float slope, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         kiln_store8(out, base, n, kiln_load8(dy, base, n) * kiln_unary_derivative_float8(function, kiln_load8(x, base, n), slope));
     }
 }
 
 __kernel void binary_forward(
-    __global const float *a, __global const float *b, __global float *out, const int n, const int function) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    __global const float *a, __global const float *b, __global float *out, const int n, const int function, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         kiln_store8(out, base, n, binary_apply(function, kiln_load8(a, base, n), kiln_load8(b, base, n)));
     }
 }
 
 __kernel void binary_forward_scalar(
     __global const float *a, __global const float *b, __global float *out, const int n, const int function,
-    const int scalarOperand) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    const int scalarOperand, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         const float8 left = scalarOperand == 0 ? (float8)(a[0]) : kiln_load8(a, base, n);
         const float8 right = scalarOperand == 1 ? (float8)(b[0]) : kiln_load8(b, base, n);
         kiln_store8(out, base, n, binary_apply(function, left, right));
@@ -255,9 +256,8 @@ inline float8 kiln_decayed(__global const float *g, __global const float *p, con
 /// out = buffer * momentum + d.
 __kernel void update_momentum_buffer(
     __global const float *buffer, __global const float *g, __global const float *p, __global float *out, const int n,
-    const float momentum, const float decay) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    const float momentum, const float decay, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         kiln_store8(out, base, n, kiln_load8(buffer, base, n) * momentum + kiln_decayed(g, p, base, n, decay));
     }
 }
@@ -266,9 +266,8 @@ __kernel void update_momentum_buffer(
 /// (mode 2, Nesterov). Without momentum the host passes p as `buffer`; it is not read.
 __kernel void update_sgd(
     __global const float *p, __global const float *g, __global const float *buffer, __global const float *scalars,
-    __global float *out, const int n, const int mode, const float momentum, const float decay) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    __global float *out, const int n, const int mode, const float momentum, const float decay, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         float8 step = kiln_decayed(g, p, base, n, decay);
         if (mode == 1) {
             step = kiln_load8(buffer, base, n);
@@ -282,11 +281,9 @@ __kernel void update_sgd(
 /// Many tensors' SGD updates in one launch (the multi-tensor form of update_momentum_buffer followed by update_sgd,
 /// with the same float operations per element, so the results are bit-identical). Slot k holds one parameter: p (read),
 /// g, the momentum buffer v (read, then written to vOut; unused in mode 0), pOut and n elements; an unused slot has
-/// n = 0. Work item i updates the i-th run of `run` elements (a multiple of eight; the host's `updateRun`), counting
-/// each slot's runs in slot order. On pocl, one work item per eight elements, and kiln_sgd_update8 left a call (its
-/// compiler did not inline it), spent more in per-item dispatch than in the update: the MLP step's 235,146 parameters
-/// took 0.40 ms, and 0.15-0.23 with runs of 1024 and the function inlined. Modes as update_sgd: 0 plain, 1 momentum,
-/// 2 Nesterov.
+/// n = 0. Work item i updates the i-th run of `run` elements (the host's elementwiseRun), counting each slot's runs
+/// in slot order. kiln_sgd_update8 is inlined by force: pocl's compiler left it a call per vector. Modes as
+/// update_sgd: 0 plain, 1 momentum, 2 Nesterov.
 #define KILN_UPDATE_SLOTS 8
 
 inline __attribute__((always_inline)) void kiln_sgd_update8(
@@ -347,9 +344,8 @@ __kernel void update_sgd_multi(
 /// out = m * beta + d * (1 - beta), or d * d for the second moment (squared = 1).
 __kernel void update_adam_moment(
     __global const float *m, __global const float *g, __global const float *p, __global float *out, const int n,
-    const float beta, const float oneMinusBeta, const int squared, const float decay) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    const float beta, const float oneMinusBeta, const int squared, const float decay, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         const float8 d = kiln_decayed(g, p, base, n, decay);
         kiln_store8(out, base, n, kiln_load8(m, base, n) * beta + (squared ? d * d : d) * oneMinusBeta);
     }
@@ -358,9 +354,8 @@ __kernel void update_adam_moment(
 /// out = p - lr * c1 * m / (sqrt(v) * c2 + epsilon).
 __kernel void update_adam(
     __global const float *p, __global const float *m, __global const float *v, __global const float *scalars,
-    __global float *out, const int n, const float epsilon) {
-    const int base = (int)get_global_id(0) * KILN_LANES;
-    if (base < n) {
+    __global float *out, const int n, const float epsilon, const int run) {
+    KILN_EACH_VECTOR(base, n, run) {
         const float8 step = scalars[0] * scalars[1] * kiln_load8(m, base, n) / (sqrt(kiln_load8(v, base, n)) * scalars[2] + epsilon);
         kiln_store8(out, base, n, kiln_load8(p, base, n) - step);
     }

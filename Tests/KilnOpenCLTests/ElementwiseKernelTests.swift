@@ -1,6 +1,7 @@
 // ElementwiseKernelTests: what the catalog's elementwise cases (Catalog+Elementwise.swift, run on every device by
 // CatalogKernelTests) cannot say: dropout masks keep the fraction 1 − p of a long mask, and which broadcasts take the
-// row kernels (`binary_forward_channel`, `binary_forward_row`) rather than the strided one.
+// row kernels (`binary_forward_channel`, `binary_forward_row`) rather than the strided one, and every run length of the
+// contiguous kernels passes the catalog's cases.
 import Kiln
 import KilnTestSupport
 import XCTest
@@ -20,6 +21,38 @@ final class ElementwiseKernelTests: XCTestCase {
                 XCTAssertEqual(keptFraction, 1 - probability, accuracy: 5 * deviation + 1e-9, "p=\(probability) on \(backend.name)")
             }
         }
+    }
+
+    /// The contiguous kernels with runs of one vector (a GPU's), two vectors (most cases then span several runs and end
+    /// in a partial one) and 1024 elements, on the catalog's quick elementwise and update cases, whatever run the device
+    /// picks itself.
+    func testEveryRunLengthPassesTheCatalog() throws {
+        _ = try TestDevices.requireOpenCL()
+        let cases = (OpCatalog.cases(in: .elementwise) + OpCatalog.cases(in: .update)).filter { $0.tier == .quick }
+        XCTAssertGreaterThan(cases.count, 50)
+        for run in [8, 16, 1024] {
+            let variants = try TestDevices.openCLHandles.map { handle in
+                let backend = try OpenCLBackend(device: handle)
+                backend.elementwiseRun = { _ in run }
+                return KernelVariant(backend, variant: "runs of \(run) elements")
+            }
+            TestDevices.check(cases, on: variants)
+        }
+    }
+
+    /// One vector per work item on a GPU; on a CPU device runs for about four work groups per compute unit, from one
+    /// vector to 1024 elements, always whole vectors.
+    func testElementwiseRunRule() throws {
+        var device = try XCTUnwrap(TestDevices.openCLHandles.first, "no OpenCL device").info
+        (device.isGPU, device.computeUnits) = (false, 2)
+        XCTAssertEqual(OpenCLBackend.elementwiseRun(count: 1, device: device), 8)
+        XCTAssertEqual(OpenCLBackend.elementwiseRun(count: 4096, device: device), 8)
+        XCTAssertEqual(OpenCLBackend.elementwiseRun(count: 235_146, device: device), 464)
+        XCTAssertEqual(OpenCLBackend.elementwiseRun(count: 802_816, device: device), 1024)
+        device.computeUnits = 16
+        XCTAssertEqual(OpenCLBackend.elementwiseRun(count: 235_146, device: device), 64)
+        device.isGPU = true
+        XCTAssertEqual(OpenCLBackend.elementwiseRun(count: 802_816, device: device), 8)
     }
 
     /// Per-channel and per-row operands take the row kernels; other patterns stay on the strided kernel.

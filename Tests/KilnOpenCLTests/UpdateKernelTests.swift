@@ -1,7 +1,7 @@
 // UpdateKernelTests: the multi-tensor SGD update (`update_sgd_multi`, through `executeUpdates`) gives bit-identical
 // parameters and momentum buffers to one launch per update (`update_momentum_buffer`, then `update_sgd`), for tensors
 // of awkward sizes over more than one launch's slots, in every SGD mode and with one vector, two vectors and 1024
-// elements per work item (a GPU's and a CPU device's `updateRun`, and one that splits most tensors into several runs),
+// elements per work item (a GPU's, one that splits most tensors into several runs, and a CPU device's longest),
 // and runs one launch per eight tensors.
 import Kiln
 import KilnTestSupport
@@ -36,10 +36,10 @@ final class UpdateKernelTests: XCTestCase {
 
     func testMultiTensorSGDMatchesOneLaunchPerUpdate() throws {
         for backend in try TestDevices.requireOpenCL() {
-            let deviceRun = backend.updateRun
-            defer { backend.updateRun = deviceRun }
+            let deviceRun = backend.elementwiseRun
+            defer { backend.elementwiseRun = deviceRun }
             for run in [8, 16, 1024] {
-                backend.updateRun = run
+                backend.elementwiseRun = { _ in run }
                 try checkMultiTensorSGD(on: backend, name: "\(run) elements per work item on \(backend.name)")
             }
         }

@@ -37,12 +37,6 @@ extension OpenCLBackend {
     /// Tensors `update_sgd_multi` updates per launch (`KILN_UPDATE_SLOTS`).
     static let updateSlots = 8
 
-    /// Elements one work item of `update_sgd_multi` updates on a device (a multiple of `vectorLanes`): one vector on a
-    /// GPU, whose neighbouring work items then read neighbouring vectors; runs of 1024 on a CPU device, where one
-    /// work item per vector spent more in pocl's per-item dispatch than in the update (pocl, AMD EPYC, the MLP step's
-    /// 235,146 parameters: 0.40 ms a step with one vector per item, 0.15-0.23 with 1024 elements, 0.19-0.29 with 256).
-    static func updateRun(for device: OpenCLDeviceInfo) -> Int { device.isGPU ? vectorLanes : 1024 }
-
     /// One parameter's SGD update, with its momentum buffer's update when it has one, as a slot of `update_sgd_multi`.
     private struct SGDSlot {
         let parameter: OpenCLBuffer
@@ -123,21 +117,18 @@ extension OpenCLBackend {
     /// One launch of `update_sgd_multi` over `slots` (at most `updateSlots`); unused slots get n = 0.
     private func sgdMulti(_ slots: ArraySlice<SGDSlot>, _ launch: SGDLaunch, scalars: OpenCLBuffer) throws {
         var arguments: [KernelArgument] = []
-        guard updateRun > 0, updateRun % Self.vectorLanes == 0 else {
-            throw OpenCLError.invalidLaunch(
-                kernel: "update_sgd_multi", reason: "updateRun \(updateRun) is not a positive multiple of \(Self.vectorLanes)")
-        }
+        let run = try checkedRun(slots.reduce(0) { $0 + $1.count }, kernel: "update_sgd_multi")
         var items = 0
         for slot in slots {
             arguments += [
                 .buffer(slot.parameter), .buffer(slot.gradient), .buffer(slot.velocity.read), .buffer(slot.out),
                 .buffer(slot.velocity.written), .int(slot.count),
             ]
-            items += (slot.count + updateRun - 1) / updateRun
+            items += (slot.count + run - 1) / run
         }
         for _ in slots.count..<Self.updateSlots { arguments += Array(repeating: .buffer(scalars), count: 5) + [.int(0)] }
         arguments += [
-            .buffer(scalars), .int(launch.mode), .float(Float(launch.momentum)), .float(Float(launch.decay)), .int(updateRun),
+            .buffer(scalars), .int(launch.mode), .float(Float(launch.momentum)), .float(Float(launch.decay)), .int(run),
         ]
         if items > 0 { try elementwise("update_sgd_multi", arguments, count: items) }
     }

@@ -48,9 +48,9 @@ public final class OpenCLBackend: Backend {
     /// Rows and units per work item of the LSTM sequence's forward kernel (from the device's float vector width); set
     /// it to run the kernel with others.
     public var lstmForwardBlocking: LSTMBlocking
-    /// Elements each work item of `update_sgd_multi` updates (`OpenCLBackend.updateRun(for:)`); set it to run the
-    /// kernel with another.
-    public var updateRun: Int
+    /// Elements per work item of elementwise.cl's contiguous kernels over a number of elements
+    /// (`OpenCLBackend.elementwiseRun(count:device:)` unless a test sets another).
+    var elementwiseRun: (_ count: Int) -> Int
     /// Which products gemm.cl runs on a packed B, and with how many panels per work item (`OpenCLBackend.packedPanels`
     /// unless a test sends every product there).
     var packedPanels: (_ m: Int, _ n: Int, _ k: Int) -> Int? = OpenCLBackend.packedPanels
@@ -70,7 +70,8 @@ public final class OpenCLBackend: Backend {
         gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
         channelsGeometry = ChannelsGeometry(vectorWidth: device.info.preferredVectorWidthFloat)
         lstmForwardBlocking = LSTMBlocking(vectorWidth: device.info.preferredVectorWidthFloat)
-        updateRun = Self.updateRun(for: device.info)
+        let info = device.info
+        elementwiseRun = { Self.elementwiseRun(count: $0, device: info) }
     }
 
     /// The device's largest buffer and global memory.
