@@ -102,11 +102,12 @@ extension OpenCLBackend {
     }
 
     /// A sequence kernel's `LSTM_ROWS` and `LSTM_WIDTH`: the tuning table's values for lstm_sequence.cl where it has
-    /// them, else `blocking`'s, the width then halved until it divides `hidden` (so no work item straddles the last unit).
-    private func sequenceDefines(_ description: KernelDescription, blocking: LSTMBlocking, hidden: Int) -> [(String, Int)] {
+    /// them, else `blocking`'s, the width then halved until it divides `hidden` when given (so no work item straddles
+    /// the last unit; `warmUp` builds for hidden sizes the width divides).
+    func sequenceDefines(_ description: KernelDescription, blocking: LSTMBlocking, hidden: Int? = nil) -> [(String, Int)] {
         let values = ["LSTM_ROWS": blocking.rows, "LSTM_WIDTH": blocking.width].merging(tuning?.kernels[description.file] ?? [:]) { $1 }
         var defines = description.defines(values)
-        while hidden % defines[1].1 != 0 { defines[1].1 /= 2 }
+        while let hidden, hidden % defines[1].1 != 0 { defines[1].1 /= 2 }
         return defines
     }
 

@@ -265,7 +265,10 @@ public final class OpenCLBackend: Backend {
     public func warmUp() throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         for description in KernelDescription.all where description.file != KernelDescription.gemmTiled.file {
-            for entry in description.entries { _ = try kernel(description.file, entry, defines: tunedDefines(description)) }
+            let defines =
+                description.entries == KernelDescription.lstmSequenceForward.entries
+                ? sequenceDefines(description, blocking: lstmForwardBlocking) : tunedDefines(description)
+            for entry in description.entries { _ = try kernel(description.file, entry, defines: defines) }
         }
         if gemmVariant == .tiled, let defines = tiledDefines(groupLimit: context.device.maxWorkGroupSize) {
             for entry in KernelDescription.gemmTiled.entries { _ = try kernel(KernelDescription.gemmTiled.file, entry, defines: defines) }
