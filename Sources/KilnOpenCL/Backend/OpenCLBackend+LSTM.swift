@@ -10,16 +10,17 @@ extension KernelDescription {
     /// lstm_sequence.cl's forward: one launch for the whole sequence, a work group per block of `LSTM_ROWS` batch rows.
     /// Its rows and width on a device come from `LSTMBlocking` unless the tuning table sets them; the defaults here
     /// are the 16-lane device's.
-    static let lstmSequenceForward = lstmSequence(entry: "lstm_sequence_forward", rows: 4, width: 16)
+    static let lstmSequenceForward = lstmSequence(entry: "lstm_sequence_forward", pack: "lstm_pack_weight", rows: 4, width: 16)
     /// lstm_sequence.cl's backward through time, likewise, with 4 rows of 16 units on every device (pocl, AVX2 and
     /// AVX-512: one float16 of dh per row, no spills; the char-LSTM's backward took 12.9-13.8 ms with 4 × 16 against
     /// 14.5-14.7 with 4 × 8, 16.3-16.9 with 2 × 16 and 25.9-28.4 with 2 × 8 on the AVX2 device).
-    static let lstmSequenceBackward = lstmSequence(entry: "lstm_sequence_backward", rows: 4, width: 16)
+    static let lstmSequenceBackward = lstmSequence(entry: "lstm_sequence_backward", pack: "lstm_pack_weight_backward", rows: 4, width: 16)
 
-    private static func lstmSequence(entry: String, rows: Int, width: Int) -> KernelDescription {
+    /// A sequence kernel `entry` and the kernel `pack` that rearranges W_hh for it.
+    private static func lstmSequence(entry: String, pack: String, rows: Int, width: Int) -> KernelDescription {
         KernelDescription(
             file: "lstm_sequence.cl",
-            entries: [entry, entry == "lstm_sequence_forward" ? "lstm_pack_weight" : "lstm_pack_weight_backward"],
+            entries: [entry, pack],
             tunables: [
                 KernelTunable(name: "LSTM_ROWS", defaultValue: rows, candidates: [1, 2, 3, 4]),
                 KernelTunable(name: "LSTM_WIDTH", defaultValue: width, candidates: [4, 8, 16]),
@@ -76,7 +77,7 @@ extension OpenCLBackend {
             outShape: [rows, 4 * hidden], columnBias: bias, activation: nil)
         let description = KernelDescription.lstmSequenceForward
         let defines = sequenceDefines(description, blocking: lstmForwardBlocking, hidden: hidden)
-        let packed = try packedRecurrentWeight(weightHH, hidden: hidden, entry: description.entries[1], defines: defines)
+        let packed = try packedRecurrentWeight(weightHH, hidden: hidden, steps: hidden, description: description, defines: defines)
         let block = batch * hidden
         try enqueueCopy(h0.buffer, offset: 0, to: out, offset: 0, count: block)
         try enqueueCopy(c0.buffer, offset: 0, to: out, offset: (steps + 1) * block, count: block)
@@ -92,7 +93,7 @@ extension OpenCLBackend {
         let cellGradient = try workspace(.lstmCellGradient, count: batch * hidden)
         let description = KernelDescription.lstmSequenceBackward
         let defines = sequenceDefines(description, blocking: LSTMBlocking(rows: 4, width: 16), hidden: hidden)
-        let packed = try packedRecurrentWeight(weightHH, hidden: hidden, entry: description.entries[1], defines: defines)
+        let packed = try packedRecurrentWeight(weightHH, hidden: hidden, steps: 4 * hidden, description: description, defines: defines)
         try launchSequence(
             description, defines: defines, batch: batch, hidden: hidden,
             arguments: [
@@ -111,18 +112,17 @@ extension OpenCLBackend {
         return defines
     }
 
-    /// `W_hh [4H, H]` rearranged by the pack kernel `entry` (lstm_pack_weight or lstm_pack_weight_backward) into the
-    /// `lstmRecurrentWeight` workspace, so each work item of the sequence kernel built with `defines` streams its unit
-    /// block's weights as one contiguous run.
-    private func packedRecurrentWeight(_ weightHH: OpenCLOperand, hidden: Int, entry: String, defines: [(String, Int)]) throws
-        -> OpenCLBuffer
-    {
+    /// `W_hh [4H, H]` rearranged by `description`'s pack kernel (its second entry) into the `lstmRecurrentWeight`
+    /// workspace, so each work item of the sequence kernel built with `defines` streams its unit block's weights as one
+    /// contiguous run; `steps` is the length of the kernel's product (H forward, 4H backward).
+    private func packedRecurrentWeight(
+        _ weightHH: OpenCLOperand, hidden: Int, steps: Int, description: KernelDescription, defines: [(String, Int)]
+    ) throws -> OpenCLBuffer {
         let packed = try workspace(.lstmRecurrentWeight, count: 4 * hidden * hidden)
-        let pCount = entry == "lstm_pack_weight" ? hidden : 4 * hidden
         try launch(
-            try kernel(KernelDescription.lstmSequenceForward.file, entry, defines: defines),
+            try kernel(description.file, description.entries[1], defines: defines),
             [.buffer(weightHH.buffer), .buffer(packed), .int(hidden)],
-            global: [(pCount + Self.lstmPackSteps - 1) / Self.lstmPackSteps, hidden / defines[1].1], preferredLocal: [1, 1])
+            global: [(steps + Self.lstmPackSteps - 1) / Self.lstmPackSteps, hidden / defines[1].1], preferredLocal: [1, 1])
         return packed
     }
 
