@@ -222,6 +222,15 @@ inline void kiln_store8(__global float *p, const int base, const int n, const fl
     }
 }
 
+/// The sum of the eight lanes of `v`, folded as (lo + hi), then (x + y) + (z + w), through a private array: written as
+/// vector halves, LLVM makes shuffles with undefined lanes of it, which crash oclgrind 21.10's uninitialized-value
+/// checker (Tools/oclgrind-repros/shuffle-undef-uninitialized.c).
+inline float kiln_sum8(const float8 v) {
+    float lanes[KILN_LANES];
+    vstore8(v, 0, lanes);
+    return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+}
+
 /// One step of Kahan summation; the compensation is reset once the sum is no longer finite.
 #define KAHAN_ADD(sum, compensation, value)                                   \
     do {                                                                      \

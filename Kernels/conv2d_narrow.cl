@@ -167,11 +167,6 @@ __kernel void conv2d_narrow_backward_weight(__global const float *xp, __global c
     __global float *out = part + (size_t)s * NARROW_TAPS * O + o;
 #pragma unroll
     for (int t = 0; t < NARROW_TAPS; ++t) {
-        // The lanes folded as (lo + hi), then (x + y) + (z + w), through a private array: written as vector
-        // halves, LLVM makes shuffles with undefined lanes of it, which crash oclgrind 21.10's uninitialized-value
-        // checker (Tools/oclgrind-repros/shuffle-undef-uninitialized.c).
-        float lanes[8];
-        vstore8(sums[t], 0, lanes);
-        out[(size_t)t * O] = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+        out[(size_t)t * O] = kiln_sum8(sums[t]);
     }
 }

@@ -2,8 +2,8 @@
 //
 // Layouts (contiguous, row-major, batch outermost; one launch covers every batch):
 //   A [B, M, K]  (A^T stored [B, K, M] is first transposed by gemm_transpose into a [B, M, K] scratch buffer)
-//   B [B, K, N]  (B^T stored [B, N, K] likewise into [B, K, N]), so the micro-kernel always reads rows of A
-//                and streams contiguous rows of B
+//   B [B, K, N]  (B^T stored [B, N, K] is packed from B^T by gemm_pack_b, or read in place by gemm_forward_dot),
+//                so the micro-kernel always reads rows of A and streams contiguous rows of B or of its panels
 //   C [B, M, N]
 // Batch strides are arguments, so conv2d (OpenCLBackend+Convolution.swift) also runs its im2col products here,
 // sharing one weight matrix across the batch (stride 0) and starting each row from a bias.
@@ -27,6 +27,7 @@
 // GFLOP/s and 2048^3 from about 145 to 185; each work item then also walks `panels` consecutive panels for one
 // block of rows, so that block's rows of A stay in cache across them (2048^3: 185 -> 205 with 8 panels).
 // Each element of C is the same chain of fmas in the same order as gemm_forward's, so the results are identical.
+// gemm_forward_dot: the product on B^T read in place, as dot products of rows, for few rows of A (no packing pass).
 // gemm_transpose: out[b, j, i] = in[b, i, j], tiled (B^T [B, N, K] -> B [B, K, N], A^T [B, K, M] -> A [B, M, K]).
 //
 // Tunables (-D, chosen by OpenCLBackend+Matmul.swift's kernel description):
@@ -323,6 +324,86 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+// gemm_forward with B stored as B^T [batch][N][K] and read in place, for products with few rows (a linear layer's
+// forward at a small batch; OpenCLBackend.dotProductForm): C[i, j] is the dot product of row i of A and row j of B^T,
+// both contiguous along K, so nothing is packed and the product is one launch. Work item (x, y, z) computes rows
+// x*GEMM_DOT_ROWS ..< +GEMM_DOT_ROWS and columns y*GEMM_DOT_COLUMNS ..< +GEMM_DOT_COLUMNS of C in batch z: one float8
+// of partial sums per element (12 AVX2 registers, and one vector of A per row and one of B^T at a time), eight steps of
+// K per iteration, summed across lanes at the end (common.cl's kiln_sum8); rows and columns past M and N read row M - 1
+// and N - 1 (clamped, so the loop has no branch) and are not stored. The sums run in another order than gemm_forward's
+// (eight lanes, then the lanes pairwise), so the results differ from it by rounding.
+#define GEMM_DOT_ROWS 2
+#define GEMM_DOT_COLUMNS 6
+__kernel void gemm_forward_dot(__global const float *a, __global const float *bTransposed, __global float *c,
+                               const int M, const int N, const int K, const int aBatchStride, const int bBatchStride,
+                               const int cBatchStride, __global const float *bias, const int biasMode,
+                               const int activation, const float slope, __global const float *derivativeInput,
+                               const int derivative) {
+    const int row0 = (int)get_global_id(0) * GEMM_DOT_ROWS;
+    const int column0 = (int)get_global_id(1) * GEMM_DOT_COLUMNS;
+    const int batch = (int)get_global_id(2);
+    if (row0 >= M || column0 >= N) {
+        return;
+    }
+    a += (size_t)batch * aBatchStride;
+    bTransposed += (size_t)batch * bBatchStride;
+    c += (size_t)batch * cBatchStride;
+    derivativeInput += (size_t)batch * cBatchStride;
+
+    // Offsets rather than pointers: with an array of row pointers the loop ran about a third slower on pocl.
+    int aRow[GEMM_DOT_ROWS];
+    #pragma unroll
+    for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
+        aRow[r] = min(row0 + r, M - 1) * K;
+    }
+    int bRow[GEMM_DOT_COLUMNS];
+    #pragma unroll
+    for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
+        bRow[j] = min(column0 + j, N - 1) * K;
+    }
+    float8 partial[GEMM_DOT_ROWS][GEMM_DOT_COLUMNS];
+    #pragma unroll
+    for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
+        #pragma unroll
+        for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
+            partial[r][j] = (float8)(0.0f);
+        }
+    }
+    int p = 0;
+    for (; p + 8 <= K; p += 8) {
+        float8 aValues[GEMM_DOT_ROWS];
+        #pragma unroll
+        for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
+            aValues[r] = vload8(0, a + aRow[r] + p);
+        }
+        #pragma unroll
+        for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
+            const float8 bValues = vload8(0, bTransposed + bRow[j] + p);
+            #pragma unroll
+            for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
+                partial[r][j] = fma(aValues[r], bValues, partial[r][j]);
+            }
+        }
+    }
+    #pragma unroll
+    for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
+        #pragma unroll
+        for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
+            float sum = kiln_sum8(partial[r][j]);
+            for (int q = p; q < K; ++q) {
+                sum = fma(a[aRow[r] + q], bTransposed[bRow[j] + q], sum);
+            }
+            const int row = row0 + r;
+            const int column = column0 + j;
+            if (row < M && column < N) {
+                const float start = biasMode == 1 ? bias[row] : biasMode == 2 ? bias[column] : 0.0f;
+                const size_t index = (size_t)row * N + column;
+                c[index] = kiln_product_epilogue(activation, slope, derivative, derivativeInput, index, sum + start);
             }
         }
     }

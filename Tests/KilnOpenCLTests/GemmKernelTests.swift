@@ -1,6 +1,7 @@
 // GemmKernelTests: gemm.cl's variants and rules: the catalog's quick matmul and linear cases (sizes around the
 // register block, every transpose, batched, fused activations) with every candidate of every tunable, the others
-// at their default; which products take the packed path, and every product through it. The sweeps over sizes and transposes are catalog
+// at their default; which products take the packed path, and every product through it; which products with a
+// transposed B are dot products of rows, and every such product through that kernel. The sweeps over sizes and transposes are catalog
 // cases (Catalog+Matmul.swift) that CatalogKernelTests runs on every device.
 import Kiln
 import KilnTestSupport
@@ -50,8 +51,39 @@ final class GemmKernelTests: XCTestCase {
                 let backend = try OpenCLBackend(device: handle)
                 backend.gemmVariant = .registerBlocked
                 backend.packedPanels = { _, _, _ in panels }
+                backend.dotProductForm = { _, _, _ in false }
                 return KernelVariant(backend, variant: "every product on a packed B, \(panels) panels per work item")
             }
+            let results = TestDevices.check(cases, on: variants)
+            XCTAssertEqual(results.count, cases.count * variants.count)
+        }
+    }
+
+    /// Products with a transposed B and fewer than 64 rows of A, or at most 128 and a K of 256 to 2048, read B^T in place
+    /// (the MLP's layers at batch 64); a short or a long K, or more rows, pack it.
+    func testDotProductRule() {
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 64, n: 256, k: 784), "the MLP's first layer")
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 64, n: 128, k: 256), "the MLP's second layer")
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 63, n: 10, k: 128))
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 1, n: 1024, k: 4096))
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 128, n: 1024, k: 2048))
+        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 64, n: 10, k: 128), "a short K")
+        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 64, n: 128, k: 3136), "the CNN's dense layer: a long K")
+        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 129, n: 256, k: 784))
+        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 1024, n: 1024, k: 1024))
+    }
+
+    /// Every product of the catalog (quick and standard) with a transposed B through gemm_forward_dot, whatever its
+    /// shape: sizes 1, primes, K not a multiple of the eight steps of its loop, rows and columns past the work item's
+    /// 2 × 6 block, batched, biases per row and per column, fused activations and derivatives.
+    func testEveryTransposedProductPassesThroughTheDotProductKernel() throws {
+        _ = try TestDevices.requireOpenCL()
+        let cases = OpCatalog.cases(in: .products).filter { $0.tier <= .standard }
+        for handle in TestDevices.openCLHandles {
+            let backend = try OpenCLBackend(device: handle)
+            backend.gemmVariant = .registerBlocked
+            backend.dotProductForm = { _, _, _ in true }
+            let variants = [KernelVariant(backend, variant: "every product with a transposed B as dot products of rows")]
             let results = TestDevices.check(cases, on: variants)
             XCTAssertEqual(results.count, cases.count * variants.count)
         }

@@ -7,7 +7,7 @@ extension KernelDescription {
     /// transposed operands.
     static let gemm = KernelDescription(
         file: "gemm.cl",
-        entries: ["gemm_forward", "gemm_pack_b", "gemm_forward_packed", "gemm_transpose"],
+        entries: ["gemm_forward", "gemm_pack_b", "gemm_forward_packed", "gemm_forward_dot", "gemm_transpose"],
         tunables: [
             KernelTunable(name: "GEMM_ROWS", defaultValue: 6, candidates: [1, 2, 4, 6, 8]),
             KernelTunable(name: "GEMM_WIDTH", defaultValue: 16, candidates: [4, 8, 16]),
@@ -70,17 +70,17 @@ extension OpenCLBackend {
 
         // A transposed A is first transposed into a scratch buffer (O(MK) work), so the micro-kernel reads A row by
         // row: reading A^T [K, M] in place strides M floats per step and ran at about half the speed at 1024. A
-        // transposed B is packed straight from B^T by gemm.cl (one pass, as a transpose would be) unless the tiled
-        // kernel, which reads B as it is, runs the product.
+        // transposed B goes to gemm.cl as it is (packed straight from B^T, one pass as a transpose would be, or read in
+        // place by the dot-product kernel) unless the tiled kernel, which reads B as it is, runs the product.
         let aBuffer =
             transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
-        let packsTransposedB = transposeB && !(gemmVariant == .tiled && tunables.isEmpty)
+        let readsTransposedB = transposeB && !(gemmVariant == .tiled && tunables.isEmpty)
         let bBuffer =
-            transposeB && !packsTransposedB
+            transposeB && !readsTransposedB
             ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
 
         try gemm(
-            a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, bTransposed: packsTransposedB, c: out, cBatchStride: m * n,
+            a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, bTransposed: readsTransposedB, c: out, cBatchStride: m * n,
             m: m, n: n, k: k, batch: batch, bias: bias, activation: activation, derivative: derivative, tunables: tunables)
     }
 
@@ -88,7 +88,8 @@ extension OpenCLBackend {
     /// B [K, N] (stored as B^T [N, K] when `bTransposed`) and C [M, N] row-major at the given batch strides (0 shares a
     /// matrix across the batch): gemm_tiled.cl when `gemmVariant` is `.tiled` and no gemm.cl `tunables` are given (and
     /// a tile configuration fits the device), else gemm.cl's `gemm_forward`, or its packed kernels for the products
-    /// `packedPanels` picks and every `bTransposed` one (the tiled kernel does not take a transposed B).
+    /// `packedPanels` picks and every other `bTransposed` one (the tiled kernel does not take a transposed B), or its
+    /// dot-product kernel for the `bTransposed` ones `dotProductForm` picks.
     func gemm(
         a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool = false, c: OpenCLBuffer,
         cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil,
@@ -107,6 +108,17 @@ extension OpenCLBackend {
         let values = Dictionary(uniqueKeysWithValues: defines)
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
+        if bTransposed, dotProductForm(m, n, k) {
+            try launch(
+                try kernel(description.file, "gemm_forward_dot", defines: defines),
+                [
+                    .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
+                    .int(cBatchStride),
+                ] + epilogue,
+                global: [(m + Self.dotRows - 1) / Self.dotRows, (n + Self.dotColumns - 1) / Self.dotColumns, batch],
+                preferredLocal: Self.gemmLocal)
+            return
+        }
         if let panelsPerItem = packedPanels(m, n, k) ?? (bTransposed ? 1 : nil) {
             try packedGemm(
                 a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, bTransposed: bTransposed, c: c,
@@ -146,6 +158,22 @@ extension OpenCLBackend {
         guard tall || skinny else { return nil }
         return m * k >= 1 << 22 ? 8 : 1
     }
+
+    /// Whether `gemm` runs an `m` x `k` x `n` product with B stored as B^T on gemm.cl's gemm_forward_dot (B^T read in
+    /// place, one launch) rather than packing B^T first: when A has fewer than 64 rows, or at most 128 and K is 256 to
+    /// 2048 (a linear layer's forward at a small batch). Measured on pocl (AMD EPYC with AVX2, 2026-12-07; products
+    /// queued back to back, dot-product time over packing plus packed product): 16 rows 0.22-0.69 at K from 128 to
+    /// 3136 and N of 128 and 1024; 64 and 128 rows at K 512-1024 0.71-0.91 (the MLP's 64×256×784 0.83, 64×128×256
+    /// 0.87); but at K 128 1.03-1.13, at K 3136 0.79-1.17 (a dot-product item's rows no longer fit the L1 cache), and
+    /// at 256 rows 0.96-1.29 (the packing is then shared by more rows). The backend's `dotProductForm` defaults to
+    /// this rule.
+    static func dotProductForm(m: Int, n: Int, k: Int) -> Bool {
+        m < 64 || (m <= 128 && (256...2048).contains(k))
+    }
+
+    /// Rows and columns of C per work item of gemm_forward_dot (gemm.cl's GEMM_DOT_ROWS and GEMM_DOT_COLUMNS).
+    static let dotRows = 2
+    static let dotColumns = 6
 
     /// `gemm` through gemm_pack_b and gemm_forward_packed (the same result, bit for bit), each work item walking
     /// `panelsPerItem` column panels; B is read as B^T [N, K] when `bTransposed`.
