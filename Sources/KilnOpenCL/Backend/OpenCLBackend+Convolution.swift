@@ -169,7 +169,7 @@ extension OpenCLBackend {
     ) throws {
         let (kh, kw) = (w.shape[2], w.shape[3])
         let (inputs, outputs) = inputGradient ? (w.shape[0], w.shape[1]) : (w.shape[1], w.shape[0])
-        let (segments, pixels, defines) = channelsSegments(outputWidth: outShape[3])
+        let (segments, pixels, defines) = channelsSegments(outputWidth: outShape[3], kernelHeight: kh, kernelWidth: kw)
         let paddedOutputs = (outputs + 15) / 16 * 16
         let count = inputs * kh * kw * paddedOutputs
         let weights = try workspace(.channelsWeight, count: count)
@@ -186,7 +186,7 @@ extension OpenCLBackend {
         let width = (segments * pixels - 1) * stride[1] + (kw - 1) * dilation[1] + 1
         let padded = try paddedInput(convolved, x: x, weight: w.shape, output: outShape, height: height, width: width)
         // Without a bias the kernel never reads argument 2; any buffer fills the slot.
-        let geometry = [inputs, outputs, paddedOutputs, outShape[2], outShape[3], height, width, kh, kw] + stride + dilation
+        let geometry = [inputs, outputs, paddedOutputs, outShape[2], outShape[3], height, width] + stride + dilation
         try launch(
             try kernel(file, "conv2d_channels_forward", defines: defines),
             [
@@ -197,13 +197,18 @@ extension OpenCLBackend {
     }
 
     /// conv2d_channels.cl's segments of an output row `outputWidth` wide (the fewest of at most
-    /// `channelsGeometry.maximumPixels` outputs, all of one length) and the defines its programs are built with. A
-    /// layer's forward pass, input gradient and weight gradient share them, so one program serves all their launches.
-    private func channelsSegments(outputWidth: Int) -> (count: Int, pixels: Int, defines: [(String, Int)]) {
+    /// `channelsGeometry.maximumPixels` outputs, all of one length) and the defines its programs are built with, the
+    /// weight's height and width among them. A layer's forward pass, input gradient and weight gradient share them, so
+    /// one program serves all their launches.
+    private func channelsSegments(outputWidth: Int, kernelHeight: Int, kernelWidth: Int) -> (
+        count: Int, pixels: Int, defines: [(String, Int)]
+    ) {
         let most = channelsGeometry.maximumPixels
         let count = (outputWidth + most - 1) / most
         let pixels = (outputWidth + count - 1) / count
-        let defines = KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup])
+        let defines =
+            KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup])
+            + [("CHANNELS_KH", kernelHeight), ("CHANNELS_KW", kernelWidth)]
         return (count, pixels, defines)
     }
 
@@ -224,7 +229,7 @@ extension OpenCLBackend {
         let paddedOutputs = (o + 15) / 16 * 16
         let file = KernelDescription.conv2dChannels.file
         let taps = channelsGeometry.tapGroup
-        let defines = channelsSegments(outputWidth: ow).defines
+        let defines = channelsSegments(outputWidth: ow, kernelHeight: kh, kernelWidth: kw).defines
         let gradients = try workspace(.rows, count: batch * oh * ow * paddedOutputs)
         try launch(
             try kernel(file, "conv2d_channels_gradient_rows", defines: defines),
