@@ -9,9 +9,13 @@
 // runs at 170-200 GFLOP/s against conv2d_blocked.cl's 130-175; with 16 input channels (144 taps) the per-row
 // stores weigh more and conv2d_blocked.cl stays faster.
 //
-// The inputs a row's outputs broadcast are adjacent in memory; read at a constant stride of 1, LLVM's SLP vectoriser
-// fuses them into vector loads and lane permutes, which compete with the fmas for the same ports (112 against 194
-// GFLOP/s). The strides are kernel arguments, so each broadcast stays one load folded into its fma.
+// The inputs a row's outputs broadcast are adjacent in memory. With the loops over the taps rolled and the strides
+// constant, LLVM's SLP vectoriser once fused them into vector loads and lane permutes, which compete with the fmas for
+// the same ports (AVX-512, 2026-12-03: 112 against 194 GFLOP/s with the strides as arguments). With the taps unrolled
+// (the weight's size, the column stride and the dilations are build defines), each broadcast is one load at a constant
+// offset from a pixel's row and no permutes appear; as arguments, the per-tap addresses spilled to the stack (pocl with
+// AVX2, 2026-12-07, conv2's forward over 6-8 interleaved rounds: 0.78x the time with constant dilations, then 0.85x
+// with the column stride constant too). Not re-measured on an AVX-512 device.
 //
 // Layouts (contiguous, row-major): xp [N, C, HP, WP], x zero-padded by conv2d_narrow.cl's conv2d_narrow_pad with
 // HP >= (OH - 1) * SH + (KH - 1) * DH + 1 and WP >= (segments * CHANNELS_PIXELS - 1) * SW + (KW - 1) * DW + 1, so every
@@ -30,9 +34,10 @@
 // device's float vector width, so the accumulators stay in registers): CHANNELS_PIXELS (outputs per segment of the
 // forward pass, 1 to 8: the host picks the fewest segments of at most 8 outputs on 16-lane devices, 5 on narrower ones)
 // and CHANNELS_TAP_GROUP (taps per work item of the weight gradient, 1 to 9: 9 on 16-lane devices, 6 on narrower); and
-// CHANNELS_KH and CHANNELS_KW, the weight's height and width, so the forward pass's loops over a channel's taps unroll
+// for the forward pass, the weight's height and width (CHANNELS_KH, CHANNELS_KW), the column stride (CHANNELS_SW) and
+// the dilations (CHANNELS_DH, CHANNELS_DW), so its loops over a channel's taps unroll into loads at constant offsets
 // (with the sizes as arguments, the loop over a 3-wide row of taps and its outer loop took about a quarter of the
-// kernel's samples on pocl with AVX2, and conv2's forward ran about 10% slower).
+// kernel's samples on pocl with AVX2, and conv2's forward ran about 10% slower; see above for the strides).
 
 #include "common.cl"
 
@@ -48,8 +53,17 @@
 #ifndef CHANNELS_KW
 #define CHANNELS_KW 3
 #endif
-#if CHANNELS_KH < 1 || CHANNELS_KW < 1
-#error "CHANNELS_KH and CHANNELS_KW must be at least 1"
+#ifndef CHANNELS_SW
+#define CHANNELS_SW 1
+#endif
+#ifndef CHANNELS_DH
+#define CHANNELS_DH 1
+#endif
+#ifndef CHANNELS_DW
+#define CHANNELS_DW 1
+#endif
+#if CHANNELS_KH < 1 || CHANNELS_KW < 1 || CHANNELS_SW < 1 || CHANNELS_DH < 1 || CHANNELS_DW < 1
+#error "CHANNELS_KH, CHANNELS_KW, CHANNELS_SW, CHANNELS_DH and CHANNELS_DW must be at least 1"
 #endif
 #ifndef CHANNELS_TAP_GROUP
 #define CHANNELS_TAP_GROUP 9
@@ -77,7 +91,7 @@ KILN_DEFINE_UNARY(float16)
 __kernel void conv2d_channels_forward(
     __global const float *xp, __global const float *wt, __global const float *b, const int hasBias, __global float *y,
     const int activation, const float slope, const int C, const int O, const int OP, const int OH, const int OW,
-    const int HP, const int WP, const int SH, const int SW, const int DH, const int DW) {
+    const int HP, const int WP, const int SH) {
     const int o0 = (int)get_global_id(0) * 16, oh = (int)get_global_id(1), n = (int)get_global_id(2);
     if (o0 >= O || oh >= OH) {
         return;
@@ -98,17 +112,17 @@ __kernel void conv2d_channels_forward(
     for (int ow0 = 0; ow0 < OW; ow0 += CHANNELS_PIXELS) {
 #define CHANNELS_START(p) float16 acc##p = initial;
         CHANNELS_EACH(CHANNELS_START)
-        __global const float *plane = image + (size_t)ow0 * SW;
+        __global const float *plane = image + (size_t)ow0 * CHANNELS_SW;
         __global const float *weights = wt + o0;
         for (int c = 0; c < C; ++c, plane += (size_t)HP * WP) {
             __global const float *row = plane;
             #pragma unroll
-            for (int kh = 0; kh < CHANNELS_KH; ++kh, row += (size_t)DH * WP) {
+            for (int kh = 0; kh < CHANNELS_KH; ++kh, row += (size_t)CHANNELS_DH * WP) {
                 #pragma unroll
                 for (int kw = 0; kw < CHANNELS_KW; ++kw, weights += OP) {
                     const float16 weight = vload16(0, weights);
-                    __global const float *inputs = row + kw * DW;
-#define CHANNELS_TAP(p) acc##p = fma((float16)(inputs[p * SW]), weight, acc##p);
+                    __global const float *inputs = row + kw * CHANNELS_DW;
+#define CHANNELS_TAP(p) acc##p = fma((float16)(inputs[p * CHANNELS_SW]), weight, acc##p);
                     CHANNELS_EACH(CHANNELS_TAP)
                 }
             }
