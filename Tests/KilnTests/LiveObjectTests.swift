@@ -6,15 +6,8 @@ import Kiln
 import XCTest
 
 final class LiveObjectTests: XCTestCase {
-    /// Resident memory in bytes (the second field of /proc/self/statm, in pages), once glibc's `malloc_trim` has
-    /// returned the free pages its heap keeps. Tests that ran earlier in the same process and freed large buffers raise
-    /// glibc's mmap threshold, so later buffers come from the heap, whose free pages then stay resident: after the
-    /// whole suite's other tests, the cycles below grew the untrimmed figure by 12.8 and 20.7 MiB in two runs with the
-    /// live OpenCL objects unchanged, and by 0.1–1.8 MiB when they ran alone or after one other test class.
+    /// Resident memory in bytes (the second field of /proc/self/statm, in pages).
     private func residentBytes() -> Int {
-        if let trim = dlsym(nil, "malloc_trim") {
-            _ = unsafeBitCast(trim, to: (@convention(c) (Int) -> Int32).self)(0)
-        }
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
         return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
