@@ -11,7 +11,7 @@
 //
 // The inputs a row's outputs broadcast are adjacent in memory. With the loops over the taps rolled and the strides
 // constant, LLVM's SLP vectoriser once fused them into vector loads and lane permutes, which compete with the fmas for
-// the same ports (AVX-512, 2026-12-03: 112 against 194 GFLOP/s with the strides as arguments). With the taps unrolled
+// the same ports (AVX-512, 2026-12-06: 112 against 194 GFLOP/s with the strides as arguments). With the taps unrolled
 // (the weight's size, the column stride and the dilations are build defines), each broadcast is one load at a constant
 // offset from a pixel's row and no permutes appear; as arguments, the per-tap addresses spilled to the stack (pocl with
 // AVX2, 2026-12-07, conv2's forward over 6-8 interleaved rounds: 0.78x the time with constant dilations, then 0.85x
