@@ -1,7 +1,8 @@
 // The products family: matmul in all four transpose combinations, rank 2 and batched rank 3, and the fused
 // linear op with each activation, and the fused product times an activation's derivative (linearGradient). Sizes 1, primes, one below / at / above gemm.cl's default micro-tile (6 rows
 // × 16 columns) and twice it, B rows a multiple of 4 KiB long, and products large enough to run on a packed B
-// (OpenCLBackend.packedPanels; checked on sampled rows) or whose B rows are off the cache lines. Tolerance `.accumulation(terms: K)`: float32 sums of K
+// (OpenCLBackend.packedPanels; checked on sampled rows), whose B rows are off the cache lines, or with a short K and B
+// rows a multiple of 2 KiB long. Tolerance `.accumulation(terms: K)`: float32 sums of K
 // products in another order than the reference.
 import KilnCore
 
@@ -106,6 +107,9 @@ extension OpCatalog {
         for (transposeA, transposeB) in transposes {
             cases.append(product(m: 2 * rows + 1, n: 37, k: 19, batch: 2, transposeA: transposeA, transposeB: transposeB))
         }
+        // Packed for a short K because B's rows are a multiple of 2 KiB long: a dense layer's weight gradient (A
+        // transposed), a partial last block of rows.
+        cases.append(product(m: 259, n: 1536, k: 37, transposeA: true, transposeB: false))
         return cases
     }
 

@@ -10,8 +10,9 @@ import XCTest
 @testable import KilnOpenCL
 
 final class GemmKernelTests: XCTestCase {
-    /// Products with at least 256 rows of A and a K of at least 256 run on a packed B, and so do skinny ones (64 rows or
-    /// more) with K and N both at least 1024; the catalog's sampled products at 257×1025×1024 (a one-column last panel),
+    /// Products with at least 256 rows of A and a K of at least 256 run on a packed B, and so do those with a K of 32 to
+    /// 255 whose B rows are a multiple of 2 KiB long (N of 1024 or more), and skinny ones (64 rows or more) with K and N
+    /// both at least 1024; the catalog's sampled products at 257×1025×1024 (a one-column last panel),
     /// 1031×257×4099 (A of 16 MiB or more: 8 panels per work item, the last item of a row fewer) and 67×4099×1031
     /// (skinny) take that path, as do the bench's sgemm_512, sgemm_1024 and sgemm_2048.
     func testPackedRule() {
@@ -22,7 +23,15 @@ final class GemmKernelTests: XCTestCase {
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 10, k: 256), 1)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 64, k: 2048), 1)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 65, k: 2048), 1)
-        XCTAssertNil(OpenCLBackend.packedPanels(m: 255, n: 1023, k: 1024) ?? OpenCLBackend.packedPanels(m: 1024, n: 1024, k: 255))
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 255, n: 1023, k: 1024) ?? OpenCLBackend.packedPanels(m: 1024, n: 1000, k: 255))
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 1024, k: 255), 1, "B's rows 4 KiB apart")
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 1536, k: 32), 1, "B's rows 6 KiB apart")
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 4096, n: 4096, k: 64), 1)
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 1024, n: 3136, k: 64), "rows off the 2 KiB multiples stay direct")
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 256, n: 784, k: 64), "the MLP's first weight gradient stays direct")
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 1024, n: 4096, k: 31), "a K under 32 stays direct")
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 255, n: 4096, k: 64), "fewer than 256 rows and a short K stay direct")
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 1024, n: 512, k: 64), "B's rows shorter than 1024 stay direct")
         XCTAssertNil(OpenCLBackend.packedPanels(m: 64, n: 3136, k: 576), "the convolutions' weight-times-columns products stay direct")
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 257, n: 1025, k: 1024), 1)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 1031, n: 257, k: 4099), 8)

@@ -149,11 +149,17 @@ extension OpenCLBackend {
     /// packing then costs up to a third of the product, but the direct kernel's long panel walks ran at a quarter to
     /// two thirds of its speed (pocl, 2026-12-06: 64×1024×1024 117 -> 165 GFLOP/s, 64×2048×2048 50 -> 116,
     /// 64×4096×4096 31 -> 104); with a short K (the convolutions' 64×12544×576: 184 against 109) or a narrow B
-    /// (64×512×2048: 190 against 176) the direct kernel stays faster. 8 panels per item when A is 16 MiB or more, so a
-    /// block of rows of A comes from cache for 7 of its 8 panels (2048^3 on pocl: 185 -> 205 GFLOP/s), else 1 (more
-    /// work items; within noise at 1024^3). The backend's `packedPanels` defaults to this rule.
+    /// (64×512×2048: 190 against 176) the direct kernel stays faster. Tall products with a short K (32 to 255: a dense
+    /// layer's weight gradient, a rank-K update) are packed when B's rows are a multiple of 2 KiB apart and at least 1024
+    /// long, the aliasing case: packing plus product against the direct kernel (pocl, AMD EPYC with AVX2, 2026-12-07,
+    /// back to back in a C harness) 1024×1024×64 0.85, 1024×3072×64 0.70, 4096×4096×64 0.63, 256×1024×64 0.90,
+    /// 1024×1536×64 0.85, 1024×1024×128 0.77; with rows off those multiples within 2% either way (1024×3136×64,
+    /// 1024×3000×64, 1024×1200×64, the MLP's 256×784×64), and at K 16 or less up to 1.08. 8 panels per item when A is
+    /// 16 MiB or more, so a block of rows of A comes from cache for 7 of its 8 panels (2048^3 on pocl: 185 -> 205
+    /// GFLOP/s), else 1 (more work items; within noise at 1024^3). The backend's `packedPanels` defaults to this rule.
     static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
-        let tall = m >= 256 && k >= 256
+        let aliasing = n >= 1024 && n % 512 == 0
+        let tall = m >= 256 && (k >= 256 || (k >= 32 && aliasing))
         let skinny = m >= 64 && k >= 1024 && n >= 1024
         guard tall || skinny else { return nil }
         return m * k >= 1 << 22 ? 8 : 1
