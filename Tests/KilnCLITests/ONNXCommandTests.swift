@@ -3,6 +3,7 @@
 // gives the same accuracy, and bench checks and times the file.
 import Foundation
 import KilnData
+import KilnTestSupport
 import XCTest
 
 final class ONNXCommandTests: KilnCommandLineTestCase {
@@ -97,17 +98,9 @@ final class ONNXCommandTests: KilnCommandLineTestCase {
     func onnxRuntimeAccuracy(_ model: String, dataset: URL) throws -> String? {
         let tool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tools/onnxruntime_eval.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", tool, model, dataset.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, output) = try runCapturingOutput(URL(fileURLWithPath: "/usr/bin/env"), ["python3", tool, model, dataset.path])
         if output.contains("No module named 'onnxruntime'"), ProcessInfo.processInfo.environment["CI"] == nil { return nil }
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertEqual(status, 0, output)
         return output.split(separator: " ").first { $0.hasSuffix("%") }.map(String.init)
     }
 

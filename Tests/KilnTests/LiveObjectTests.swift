@@ -7,6 +7,7 @@
 // code over 300 cycles), against 0.06-1.8 MiB in a process that starts with them.
 import Foundation
 import Kiln
+import KilnTestSupport
 import XCTest
 
 final class LiveObjectTests: XCTestCase {
@@ -22,17 +23,10 @@ final class LiveObjectTests: XCTestCase {
 
     func testThousandDeviceModelStepCyclesLeakNothing() throws {
         guard ProcessInfo.processInfo.environment[Self.cyclesProcessVariable] != nil else {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            process.arguments = ["KilnTests.LiveObjectTests/testThousandDeviceModelStepCyclesLeakNothing"]
-            process.environment = ProcessInfo.processInfo.environment.merging([Self.cyclesProcessVariable: "1"]) { $1 }
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, text)
+            let (status, text) = try runCapturingOutput(
+                URL(fileURLWithPath: CommandLine.arguments[0]), ["KilnTests.LiveObjectTests/testThousandDeviceModelStepCyclesLeakNothing"],
+                environment: ProcessInfo.processInfo.environment.merging([Self.cyclesProcessVariable: "1"]) { $1 })
+            XCTAssertEqual(status, 0, text)
             if text.contains("No OpenCL device") { throw XCTSkip("No OpenCL device: install pocl-opencl-icd to run this test.") }
             XCTAssertTrue(text.contains("[kiln] 1000 device/model/step cycles"), "the cycles did not run:\n\(text)")
             print(text.split(separator: "\n").filter { $0.hasPrefix("[kiln]") }.joined(separator: "\n"))
