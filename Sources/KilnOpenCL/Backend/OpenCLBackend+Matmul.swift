@@ -153,8 +153,8 @@ extension OpenCLBackend {
     /// layer's weight gradient, a rank-K update) are packed when B's rows are a multiple of 2 KiB apart and at least 1024
     /// long, the aliasing case: packing plus product against the direct kernel (pocl, AMD EPYC with AVX2, 2026-12-07,
     /// back to back in a C harness) 1024×1024×64 0.85, 1024×3072×64 0.70, 4096×4096×64 0.63, 256×1024×64 0.90,
-    /// 1024×1536×64 0.85, 1024×1024×128 0.77; with rows off those multiples within 2% either way (1024×3136×64,
-    /// 1024×3000×64, 1024×1200×64, the MLP's 256×784×64), and at K 16 or less up to 1.08. 8 panels per item when A is
+    /// 1024×1536×64 0.85, 1024×1024×128 0.77; with rows off those multiples 1.00-1.15 (1024×3136×64 1.00, 1024×1200×64
+    /// 1.06, the MLP's 256×784×64 1.10), at K 16 0.90-1.08 and at K 8 1.11. 8 panels per item when A is
     /// 16 MiB or more, so a block of rows of A comes from cache for 7 of its 8 panels (2048^3 on pocl: 185 -> 205
     /// GFLOP/s), else 1 (more work items; within noise at 1024^3). The backend's `packedPanels` defaults to this rule.
     static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
