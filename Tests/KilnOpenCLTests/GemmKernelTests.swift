@@ -1,7 +1,8 @@
 // GemmKernelTests: gemm.cl's variants and rules: the catalog's quick matmul and linear cases (sizes around the
 // register block, every transpose, batched, fused activations) with every candidate of every tunable, the others
 // at their default; which products take the packed path, and every product through it; which products with a
-// transposed B are dot products of rows, and every such product through that kernel. The sweeps over sizes and transposes are catalog
+// transposed B are dot products of rows, and every such product through that kernel; which products read a transposed A
+// in place, and every product both ways. The sweeps over sizes and transposes are catalog
 // cases (Catalog+Matmul.swift) that CatalogKernelTests runs on every device.
 import Kiln
 import KilnTestSupport
@@ -50,7 +51,7 @@ final class GemmKernelTests: XCTestCase {
     /// Every product of the catalog (quick and standard: sizes 1, primes, around the register block, every transpose,
     /// batched, biases and fused activations) and the quick convolutions (a shared A, per-row biases) through
     /// gemm_pack_b and gemm_forward_packed, with one and with three panels per work item (the last item of a row then
-    /// walks fewer).
+    /// walks fewer), a transposed A transposed first with one and read in place with three.
     func testEveryProductPassesThroughThePackedKernel() throws {
         _ = try TestDevices.requireOpenCL()
         let cases =
@@ -61,7 +62,40 @@ final class GemmKernelTests: XCTestCase {
                 backend.gemmVariant = .registerBlocked
                 backend.packedPanels = { _, _, _ in panels }
                 backend.dotProductForm = { _, _, _ in false }
-                return KernelVariant(backend, variant: "every product on a packed B, \(panels) panels per work item")
+                backend.readsTransposedA = { _, _, _ in panels == 3 }
+                return KernelVariant(
+                    backend, variant: "every product on a packed B, \(panels) panels per work item, A^T \(panels == 3 ? "in place" : "transposed")")
+            }
+            let results = TestDevices.check(cases, on: variants)
+            XCTAssertEqual(results.count, cases.count * variants.count)
+        }
+    }
+
+    /// Products with a transposed A of at most 256 rows read A^T in place (the dense layers' weight gradients at batch 64),
+    /// larger ones transpose it first.
+    func testTransposedARule() {
+        XCTAssertTrue(OpenCLBackend.readsTransposedAInPlace(m: 256, n: 784, k: 64), "the MLP's first weight gradient")
+        XCTAssertTrue(OpenCLBackend.readsTransposedAInPlace(m: 128, n: 3136, k: 64), "the CNN's dense weight gradient")
+        XCTAssertTrue(OpenCLBackend.readsTransposedAInPlace(m: 1, n: 1, k: 4096))
+        XCTAssertTrue(OpenCLBackend.readsTransposedAInPlace(m: 64, n: 64, k: 4096))
+        XCTAssertFalse(OpenCLBackend.readsTransposedAInPlace(m: 257, n: 784, k: 64))
+        XCTAssertFalse(OpenCLBackend.readsTransposedAInPlace(m: 1024, n: 1000, k: 64), "A^T's rows 4 KiB apart")
+    }
+
+    /// Every product of the catalog (quick and standard) on gemm.cl's direct micro-kernel, a transposed A read in place
+    /// and transposed first: sizes 1, primes, rows and columns past the register block, batched, biases and fused
+    /// activations, each checked against the reference.
+    func testEveryProductReadsATransposedAInPlaceAndTransposed() throws {
+        _ = try TestDevices.requireOpenCL()
+        let cases = OpCatalog.cases(in: .products).filter { $0.tier <= .standard }
+        for handle in TestDevices.openCLHandles {
+            let variants = try [true, false].map { inPlace in
+                let backend = try OpenCLBackend(device: handle)
+                backend.gemmVariant = .registerBlocked
+                backend.packedPanels = { _, _, _ in nil }
+                backend.dotProductForm = { _, _, _ in false }
+                backend.readsTransposedA = { _, _, _ in inPlace }
+                return KernelVariant(backend, variant: "every product on the direct kernel, A^T \(inPlace ? "in place" : "transposed")")
             }
             let results = TestDevices.check(cases, on: variants)
             XCTAssertEqual(results.count, cases.count * variants.count)
@@ -84,7 +118,7 @@ final class GemmKernelTests: XCTestCase {
 
     /// Every product of the catalog (quick and standard) with a transposed B through gemm_forward_dot, whatever its
     /// shape: sizes 1, primes, K not a multiple of the eight steps of its loop, rows and columns past the work item's
-    /// 2 × 6 block, batched, biases per row and per column, fused activations and derivatives.
+    /// 3 × 4 block, batched, biases per row and per column, fused activations and derivatives.
     func testEveryTransposedProductPassesThroughTheDotProductKernel() throws {
         _ = try TestDevices.requireOpenCL()
         let cases = OpCatalog.cases(in: .products).filter { $0.tier <= .standard }

@@ -68,35 +68,44 @@ extension OpenCLBackend {
         let (m, n) = (outShape[rank - 2], outShape[rank - 1])
         let k = transposeA ? a.shape[rank - 2] : a.shape[rank - 1]
 
-        // A transposed A is first transposed into a scratch buffer (O(MK) work), so the micro-kernel reads A row by
-        // row: reading A^T [K, M] in place strides M floats per step and ran at about half the speed at 1024. A
-        // transposed B goes to gemm.cl as it is (packed straight from B^T, one pass as a transpose would be, or read in
-        // place by the dot-product kernel) unless the tiled kernel, which reads B as it is, runs the product.
+        // A transposed B goes to gemm.cl as it is (packed straight from B^T, one pass as a transpose would be, or read
+        // in place by the dot-product kernel) unless the tiled kernel, which reads B as it is, runs the product. A
+        // transposed A is read in place by gemm.cl's micro-kernel where `readsTransposedA` picks the product, else first
+        // transposed into a scratch buffer (O(MK) work), as it is for the tiled and the dot-product kernels, which read
+        // rows of A.
+        let onGemmKernels = !(gemmVariant == .tiled && tunables.isEmpty)
+        let readsTransposedB = transposeB && onGemmKernels
+        let readsTransposedA =
+            transposeA && onGemmKernels && !(readsTransposedB && dotProductForm(m, n, k)) && readsTransposedA(m, n, k)
         let aBuffer =
-            transposeA ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
-        let readsTransposedB = transposeB && !(gemmVariant == .tiled && tunables.isEmpty)
+            transposeA && !readsTransposedA
+            ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
         let bBuffer =
             transposeB && !readsTransposedB
             ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
 
         try gemm(
-            a: aBuffer, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n, bTransposed: readsTransposedB, c: out, cBatchStride: m * n,
-            m: m, n: n, k: k, batch: batch, bias: bias, activation: activation, derivative: derivative, tunables: tunables)
+            a: aBuffer, aTransposed: readsTransposedA, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n,
+            bTransposed: readsTransposedB, c: out, cBatchStride: m * n, m: m, n: n, k: k, batch: batch, bias: bias,
+            activation: activation, derivative: derivative, tunables: tunables)
     }
 
-    /// `C[z] = activation(A[z] . B[z] + bias)` (times `derivative`'s factor when given) for `z < batch`, with A [M, K],
-    /// B [K, N] (stored as B^T [N, K] when `bTransposed`) and C [M, N] row-major at the given batch strides (0 shares a
-    /// matrix across the batch): gemm_tiled.cl when `gemmVariant` is `.tiled` and no gemm.cl `tunables` are given (and
-    /// a tile configuration fits the device), else gemm.cl's `gemm_forward`, or its packed kernels for the products
-    /// `packedPanels` picks and every other `bTransposed` one (the tiled kernel does not take a transposed B), or its
-    /// dot-product kernel for the `bTransposed` ones `dotProductForm` picks.
+    /// `C[z] = activation(A[z] . B[z] + bias)` (times `derivative`'s factor when given) for `z < batch`, with A [M, K]
+    /// (stored as A^T [K, M] when `aTransposed`), B [K, N] (stored as B^T [N, K] when `bTransposed`) and C [M, N]
+    /// row-major at the given batch strides (0 shares a matrix across the batch): gemm_tiled.cl when `gemmVariant` is
+    /// `.tiled`, no gemm.cl `tunables` are given and neither operand is transposed (and a tile configuration fits the
+    /// device), else gemm.cl's `gemm_forward`, or its packed kernels for the products `packedPanels` picks and every
+    /// other `bTransposed` one (the tiled kernel does not take a transposed B), or its dot-product kernel for the
+    /// `bTransposed` ones `dotProductForm` picks whose A is not transposed.
     func gemm(
-        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool = false, c: OpenCLBuffer,
-        cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none, activation: UnaryFunction? = nil,
-        derivative: GemmDerivative? = nil, tunables: [String: Int] = [:]
+        a: OpenCLBuffer, aTransposed: Bool = false, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool = false,
+        c: OpenCLBuffer, cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, bias: GemmBias = .none,
+        activation: UnaryFunction? = nil, derivative: GemmDerivative? = nil, tunables: [String: Int] = [:]
     ) throws {
         let epilogue = Self.epilogueArguments(bias: bias, activation: activation, derivative: derivative, unused: a)
-        if gemmVariant == .tiled, tunables.isEmpty, !bTransposed,
+        // Element (i, p) of A is at i * rowStride + p * step.
+        let aStrides: [KernelArgument] = aTransposed ? [.int(1), .int(m)] : [.int(k), .int(1)]
+        if gemmVariant == .tiled, tunables.isEmpty, !bTransposed, !aTransposed,
             try tiledGemm(
                 a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, c: c, cBatchStride: cBatchStride, m: m, n: n,
                 k: k, batch: batch, epilogue: epilogue)
@@ -108,7 +117,7 @@ extension OpenCLBackend {
         let values = Dictionary(uniqueKeysWithValues: defines)
         let rows = values["GEMM_ROWS"] ?? 1
         let width = values["GEMM_WIDTH"] ?? 1
-        if bTransposed, dotProductForm(m, n, k) {
+        if bTransposed, !aTransposed, dotProductForm(m, n, k) {
             try launch(
                 try kernel(description.file, "gemm_forward_dot", defines: defines),
                 [
@@ -121,17 +130,15 @@ extension OpenCLBackend {
         }
         if let panelsPerItem = packedPanels(m, n, k) ?? (bTransposed ? 1 : nil) {
             try packedGemm(
-                a: a, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, bTransposed: bTransposed, c: c,
+                a: a, aStrides: aStrides, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, bTransposed: bTransposed, c: c,
                 cBatchStride: cBatchStride, m: m, n: n, k: k, batch: batch, epilogue: epilogue, defines: defines,
                 panelsPerItem: panelsPerItem)
             return
         }
         try launch(
             try kernel(description.file, "gemm_forward", defines: defines),
-            [
-                .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
-                .int(cBatchStride),
-            ] + epilogue,
+            [.buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k)] + aStrides
+                + [.int(aBatchStride), .int(bBatchStride), .int(cBatchStride)] + epilogue,
             global: [(m + rows - 1) / rows, (n + width - 1) / width, batch],
             preferredLocal: Self.gemmLocal)
     }
@@ -177,14 +184,29 @@ extension OpenCLBackend {
         m < 64 || (m <= 128 && (256...2048).contains(k))
     }
 
+    /// Whether `matmul` has gemm.cl's micro-kernel read a transposed A in place, A^T [K, M] through its strides, rather
+    /// than transposing it first: when A has at most 256 rows. The micro-kernel then reads one run of GEMM_ROWS floats
+    /// of A^T per step instead of one float from each of GEMM_ROWS rows, so a work item touches up to K cache lines of A
+    /// rather than GEMM_ROWS·K/16; with A^T's rows at most 1 KiB apart those stay in cache, and the transpose's launch
+    /// and pass over A are saved. Measured on pocl (AMD EPYC with AVX2, 2026-12-07, a C harness queueing both forms
+    /// back to back, so without the launch's host cost; in place over transpose plus product, median of 40 rounds): the
+    /// dense layers' weight gradients at batch 64 10×128×64 0.82, 128×256×64 0.99, 128×3136×64 1.02, 256×784×64
+    /// 1.03-1.05; 64×64×4096 0.66, 64×256×1024 0.87, 128×128×512 0.79, 200×200×200 0.86, 256×256×256 0.93,
+    /// 256×256×1024 0.99; but with more rows 512×784×64 1.07, 1000×1000×64 1.06 and 1024×1000×64 1.21 (rows of A^T 4 KiB
+    /// apart fall in a few cache sets). The backend's `readsTransposedA` defaults to this rule.
+    static func readsTransposedAInPlace(m: Int, n: Int, k: Int) -> Bool {
+        m <= 256
+    }
+
     /// Rows and columns of C per work item of gemm_forward_dot (gemm.cl's GEMM_DOT_ROWS and GEMM_DOT_COLUMNS).
-    static let dotRows = 2
-    static let dotColumns = 6
+    static let dotRows = 3
+    static let dotColumns = 4
 
     /// `gemm` through gemm_pack_b and gemm_forward_packed (the same result, bit for bit), each work item walking
-    /// `panelsPerItem` column panels; B is read as B^T [N, K] when `bTransposed`.
+    /// `panelsPerItem` column panels; B is read as B^T [N, K] when `bTransposed`, A through `aStrides` (its row stride
+    /// and step, the kernel's `aRowStride` and `aStep`).
     func packedGemm(
-        a: OpenCLBuffer, aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool, c: OpenCLBuffer,
+        a: OpenCLBuffer, aStrides: [KernelArgument], aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool, c: OpenCLBuffer,
         cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument], defines: [(String, Int)], panelsPerItem: Int
     ) throws {
         let width = defines.first { $0.0 == "GEMM_WIDTH" }?.1 ?? 1
@@ -199,10 +221,9 @@ extension OpenCLBackend {
             global: [panels, (k + Self.packRows - 1) / Self.packRows, copies], preferredLocal: Self.gemmLocal)
         try launch(
             try kernel(KernelDescription.gemm.file, "gemm_forward_packed", defines: defines),
-            [
-                .buffer(a), .buffer(packed), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride),
-                .int(bBatchStride == 0 ? 0 : packedCount), .int(cBatchStride), .int(panelsPerItem),
-            ] + epilogue,
+            [.buffer(a), .buffer(packed), .buffer(c), .int(m), .int(n), .int(k)] + aStrides
+                + [.int(aBatchStride), .int(bBatchStride == 0 ? 0 : packedCount), .int(cBatchStride), .int(panelsPerItem)]
+                + epilogue,
             global: [(m + rows - 1) / rows, (panels + panelsPerItem - 1) / panelsPerItem, batch], preferredLocal: Self.gemmLocal)
     }
 

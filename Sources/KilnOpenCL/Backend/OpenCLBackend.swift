@@ -57,6 +57,9 @@ public final class OpenCLBackend: Backend {
     /// Which products with a transposed B gemm.cl runs as dot products of rows, B^T read in place
     /// (`OpenCLBackend.dotProductForm` unless a test sends every such product one way).
     var dotProductForm: (_ m: Int, _ n: Int, _ k: Int) -> Bool = OpenCLBackend.dotProductForm
+    /// Which products with a transposed A gemm.cl's micro-kernel runs on A^T read in place
+    /// (`OpenCLBackend.readsTransposedAInPlace` unless a test sends every such product one way).
+    var readsTransposedA: (_ m: Int, _ n: Int, _ k: Int) -> Bool = OpenCLBackend.readsTransposedAInPlace
 
     private struct KernelKey: Hashable {
         let file: String
