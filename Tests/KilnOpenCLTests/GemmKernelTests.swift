@@ -63,8 +63,8 @@ final class GemmKernelTests: XCTestCase {
                 backend.packedPanels = { _, _, _ in panels }
                 backend.dotProductForm = { _, _, _ in false }
                 backend.readsTransposedA = { _, _, _ in panels == 3 }
-                return KernelVariant(
-                    backend, variant: "every product on a packed B, \(panels) panels per work item, A^T \(panels == 3 ? "in place" : "transposed")")
+                let aForm = panels == 3 ? "in place" : "transposed"
+                return KernelVariant(backend, variant: "every product on a packed B, \(panels) panels per work item, A^T \(aForm)")
             }
             let results = TestDevices.check(cases, on: variants)
             XCTAssertEqual(results.count, cases.count * variants.count)

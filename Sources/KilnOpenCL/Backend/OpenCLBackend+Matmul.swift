@@ -206,8 +206,9 @@ extension OpenCLBackend {
     /// `panelsPerItem` column panels; B is read as B^T [N, K] when `bTransposed`, A through `aStrides` (its row stride
     /// and step, the kernel's `aRowStride` and `aStep`).
     func packedGemm(
-        a: OpenCLBuffer, aStrides: [KernelArgument], aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool, c: OpenCLBuffer,
-        cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument], defines: [(String, Int)], panelsPerItem: Int
+        a: OpenCLBuffer, aStrides: [KernelArgument], aBatchStride: Int, b: OpenCLBuffer, bBatchStride: Int, bTransposed: Bool,
+        c: OpenCLBuffer, cBatchStride: Int, m: Int, n: Int, k: Int, batch: Int, epilogue: [KernelArgument], defines: [(String, Int)],
+        panelsPerItem: Int
     ) throws {
         let width = defines.first { $0.0 == "GEMM_WIDTH" }?.1 ?? 1
         let rows = defines.first { $0.0 == "GEMM_ROWS" }?.1 ?? 1
