@@ -102,16 +102,20 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
-    /// Products with a transposed B and fewer than 64 rows of A, or at most 128 and a K of 256 to 2048, read B^T in place
-    /// (the MLP's layers at batch 64); a short or a long K, or more rows, pack it.
+    /// Products with a transposed B and fewer than 64 rows of A, or at most 128 and a K of at least 256 or at most 16
+    /// columns, read B^T in place (the MLP's and the CNN's dense layers at batch 64); a short K with a wider B, or more
+    /// rows, pack it.
     func testDotProductRule() {
         XCTAssertTrue(OpenCLBackend.dotProductForm(m: 64, n: 256, k: 784), "the MLP's first layer")
         XCTAssertTrue(OpenCLBackend.dotProductForm(m: 64, n: 128, k: 256), "the MLP's second layer")
-        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 63, n: 10, k: 128))
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 64, n: 10, k: 128), "the MLP's last layer: 10 columns")
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 64, n: 128, k: 3136), "the CNN's dense layer: a long K")
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 63, n: 1000, k: 128))
         XCTAssertTrue(OpenCLBackend.dotProductForm(m: 1, n: 1024, k: 4096))
         XCTAssertTrue(OpenCLBackend.dotProductForm(m: 128, n: 1024, k: 2048))
-        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 64, n: 10, k: 128), "a short K")
-        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 64, n: 128, k: 3136), "the CNN's dense layer: a long K")
+        XCTAssertTrue(OpenCLBackend.dotProductForm(m: 128, n: 16, k: 64))
+        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 64, n: 17, k: 255), "a short K and a wider B")
+        XCTAssertFalse(OpenCLBackend.dotProductForm(m: 64, n: 128, k: 128))
         XCTAssertFalse(OpenCLBackend.dotProductForm(m: 129, n: 256, k: 784))
         XCTAssertFalse(OpenCLBackend.dotProductForm(m: 1024, n: 1024, k: 1024))
     }

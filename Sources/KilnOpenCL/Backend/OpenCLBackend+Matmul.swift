@@ -173,15 +173,18 @@ extension OpenCLBackend {
     }
 
     /// Whether `gemm` runs an `m` x `k` x `n` product with B stored as B^T on gemm.cl's gemm_forward_dot (B^T read in
-    /// place, one launch) rather than packing B^T first: when A has fewer than 64 rows, or at most 128 and K is 256 to
-    /// 2048 (a linear layer's forward at a small batch). Measured on pocl (AMD EPYC with AVX2, 2026-12-07; products
-    /// queued back to back, dot-product time over packing plus packed product): 16 rows 0.22-0.69 at K from 128 to
-    /// 3136 and N of 128 and 1024; 64 and 128 rows at K 512-1024 0.71-0.91 (the MLP's 64×256×784 0.83, 64×128×256
-    /// 0.87); but at K 128 1.03-1.13, at K 3136 0.79-1.17 (a dot-product item's rows no longer fit the L1 cache), and
-    /// at 256 rows 0.96-1.29 (the packing is then shared by more rows). The backend's `dotProductForm` defaults to
-    /// this rule.
+    /// place, one launch) rather than packing B^T first: when A has fewer than 64 rows, or at most 128 and K is at least
+    /// 256 or B^T at most 16 rows (a linear layer's forward at a small batch). Measured on pocl (AMD EPYC with AVX2,
+    /// 2026-12-07, a C harness queueing each form back to back; dot-product time over packing plus packed product,
+    /// median of 40 rounds) with the 3 × 4 dot-product kernel: 64 and 128 rows at K 256-4096 0.60-0.86 (the MLP's
+    /// 64×256×784 and the CNN's 64×128×3136 0.76, 64×256×4096 0.60, 128×1024×3136 0.86) except 128×512×512 1.06; with
+    /// 10 columns 0.59 at 64×10×128 and 0.81 at 96×10×64 (a single packed panel is then mostly padding); but with a
+    /// short K and wider B 1.11-1.35 (64×128×128, 128×32×128, 64×64×64, 64×512×128, 64×1000×64), and with more rows
+    /// 1.10 at 192×256×784 and 1.14 at 256×256×784 (the packing is then shared by more rows; 129×256×784 0.81). Earlier,
+    /// with the 2 × 6 kernel: 16 rows 0.22-0.69 at K from 128 to 3136. The backend's `dotProductForm` defaults to this
+    /// rule.
     static func dotProductForm(m: Int, n: Int, k: Int) -> Bool {
-        m < 64 || (m <= 128 && (256...2048).contains(k))
+        m < 64 || (m <= 128 && (k >= 256 || n <= 16))
     }
 
     /// Whether `matmul` has gemm.cl's micro-kernel read a transposed A in place, A^T [K, M] through its strides, rather
