@@ -36,18 +36,18 @@ __kernel void batch_run_moments(__global const float *x, __global float *partial
     const int base = row * spatial;
     const int end = base + spatial;
     float8 sum = (float8)(0.0f);
-    for (int k = base; k < end; k += KILN_LANES) {
+    KILN_EACH_VECTOR_BELOW(k, base, end, end,
         sum += kiln_load8(x, k, end);
-    }
+    );
     const float mean = batch_norm_lanes(sum) / (float)spatial;
     float8 squares = (float8)(0.0f);
-    for (int k = base; k < end; k += KILN_LANES) {
+    KILN_EACH_VECTOR_BELOW(k, base, end, end,
         // Lanes past the run load 0: their deviation is masked out.
         const int valid = end - k;
         const float8 lane = (float8)(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);
         const float8 deviation = select((float8)(0.0f), kiln_load8(x, k, end) - mean, lane < (float8)((float)valid));
         squares += deviation * deviation;
-    }
+    );
     partial[row] = mean;
     partial[(size_t)rows + row] = batch_norm_lanes(squares);
 }
@@ -95,12 +95,12 @@ __kernel void batch_run_sums(
     const int end = base + spatial;
     float8 gradients = (float8)(0.0f);
     float8 products = (float8)(0.0f);
-    for (int k = base; k < end; k += KILN_LANES) {
+    KILN_EACH_VECTOR_BELOW(k, base, end, end,
         // Lanes past the run load dy = 0, so they add nothing to either sum.
         const float8 gradient = kiln_load8(dy, k, end);
         gradients += gradient;
         products += gradient * (kiln_load8(x, k, end) - mean);
-    }
+    );
     partial[row] = batch_norm_lanes(gradients);
     partial[(size_t)rows + row] = batch_norm_lanes(products);
 }
@@ -148,9 +148,9 @@ __kernel void batch_normalize(
     const float mean = moments[channel];
     const float scale = weight[channel] / sqrt(moments[channels + channel] + epsilon);
     const float shift = bias[channel];
-    for (int k = base; k < end; k += KILN_LANES) {
+    KILN_EACH_VECTOR_BELOW(k, base, end, end,
         kiln_store8(out, k, end, (kiln_load8(x, k, end) - mean) * scale + shift);
-    }
+    );
 }
 
 __kernel void batch_moments_backward(
@@ -165,7 +165,7 @@ __kernel void batch_moments_backward(
     const float mean = moments[channel];
     const float meanPart = dMoments[channel] / (float)count;
     const float deviationScale = 2.0f * dMoments[channels + channel] / (float)count;
-    for (int k = base; k < end; k += KILN_LANES) {
+    KILN_EACH_VECTOR_BELOW(k, base, end, end,
         kiln_store8(out, k, end, (kiln_load8(x, k, end) - mean) * deviationScale + meanPart);
-    }
+    );
 }

@@ -222,6 +222,26 @@ inline void kiln_store8(__global float *p, const int base, const int n, const fl
     }
 }
 
+/// Runs the statements `...` for each vector at k = start, start + KILN_LANES, ... below `stop`, statements whose loads
+/// and stores go through kiln_load8 and kiln_store8 bounded by `bound` (an identifier, the count they check against):
+/// the whole vectors first, with `bound` shadowed by k + KILN_LANES so that every check in them folds away, then the
+/// partial last vector, if any, with `bound` itself. `stop` must not exceed `bound`. Each element gets the same
+/// operations either way. The checks in the loop cost as much as the work: pocl ran the momentum-SGD update of the
+/// MLP's 235,146 parameters in 0.47-0.60 of the time with them folded (AMD EPYC with AVX2, 2026-12-07, a C harness,
+/// median of 40 interleaved rounds, results identical).
+#define KILN_EACH_VECTOR_BELOW(k, start, stop, bound, ...)       \
+    do {                                                         \
+        const int kilnStop = (stop);                             \
+        int k = (start);                                         \
+        for (; k + KILN_LANES <= kilnStop; k += KILN_LANES) {    \
+            const int bound = k + KILN_LANES;                    \
+            __VA_ARGS__                                          \
+        }                                                        \
+        for (; k < kilnStop; k += KILN_LANES) {                  \
+            __VA_ARGS__                                          \
+        }                                                        \
+    } while (0)
+
 /// The sum of the eight lanes of `v`, folded as (lo + hi), then (x + y) + (z + w), through a private array: written as
 /// vector halves, LLVM makes shuffles with undefined lanes of it, which crash oclgrind 21.10's uninitialized-value
 /// checker (Tools/oclgrind-repros/shuffle-undef-uninitialized.c).

@@ -46,11 +46,14 @@
 
 #include "common.cl"
 
-// The vectors of a contiguous kernel's work item: its run of `run` elements (a multiple of KILN_LANES, the host's
-// elementwiseRun) from get_global_id(0) * run, clipped to n. On pocl one float8 per work item spent more in the
-// per-item dispatch than in the work: a binary add of 802,816 floats took 0.65-1.3 ms, 0.48-0.53 with runs of 1024.
-#define KILN_EACH_VECTOR(base, n, run)                                                                                  \
-    for (int base = (int)get_global_id(0) * (run); base < min((n), ((int)get_global_id(0) + 1) * (run)); base += KILN_LANES)
+// Runs the statements `...` for each vector of work item `item`'s run of `run` elements (a multiple of KILN_LANES, the
+// host's elementwiseRun) from item * run, clipped to n, with their bounds checks against `n` folded for the whole
+// vectors (KILN_EACH_VECTOR_BELOW). On pocl one float8 per work item spent more in the per-item dispatch than in the
+// work: a binary add of 802,816 floats took 0.65-1.3 ms, 0.48-0.53 with runs of 1024.
+#define KILN_EACH_VECTOR_OF(item, base, n, run, ...) \
+    KILN_EACH_VECTOR_BELOW(base, (item) * (run), min((n), ((item) + 1) * (run)), n, __VA_ARGS__)
+/// KILN_EACH_VECTOR_OF for work item get_global_id(0).
+#define KILN_EACH_VECTOR(base, n, run, ...) KILN_EACH_VECTOR_OF((int)get_global_id(0), base, n, run, __VA_ARGS__)
 
 KILN_DEFINE_UNARY(float8)
 
@@ -75,9 +78,9 @@ inline float binary_apply1(const int function, const float a, const float b) {
 }
 
 __kernel void fill_forward(__global float *out, const int n, const float value, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         kiln_store8(out, base, n, (float8)(value));
-    }
+    );
 }
 
 /// The seed arrives as two 32-bit halves (kernel arguments are ints); `threshold` = ceil(p * 2^24).
@@ -97,34 +100,34 @@ __kernel void dropout_mask_forward(
 
 __kernel void unary_forward(
     __global const float *x, __global float *out, const int n, const int function, const float slope, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         kiln_store8(out, base, n, kiln_unary_float8(function, kiln_load8(x, base, n), slope));
-    }
+    );
 }
 
 __kernel void unary_backward(
     __global const float *x, __global const float *dy, __global float *out, const int n, const int function,
     const float slope, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         kiln_store8(out, base, n, kiln_load8(dy, base, n) * kiln_unary_derivative_float8(function, kiln_load8(x, base, n), slope));
-    }
+    );
 }
 
 __kernel void binary_forward(
     __global const float *a, __global const float *b, __global float *out, const int n, const int function, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         kiln_store8(out, base, n, binary_apply(function, kiln_load8(a, base, n), kiln_load8(b, base, n)));
-    }
+    );
 }
 
 __kernel void binary_forward_scalar(
     __global const float *a, __global const float *b, __global float *out, const int n, const int function,
     const int scalarOperand, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         const float8 left = scalarOperand == 0 ? (float8)(a[0]) : kiln_load8(a, base, n);
         const float8 right = scalarOperand == 1 ? (float8)(b[0]) : kiln_load8(b, base, n);
         kiln_store8(out, base, n, binary_apply(function, left, right));
-    }
+    );
 }
 
 __kernel void binary_forward_broadcast(
@@ -257,9 +260,9 @@ inline float8 kiln_decayed(__global const float *g, __global const float *p, con
 __kernel void update_momentum_buffer(
     __global const float *buffer, __global const float *g, __global const float *p, __global float *out, const int n,
     const float momentum, const float decay, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         kiln_store8(out, base, n, kiln_load8(buffer, base, n) * momentum + kiln_decayed(g, p, base, n, decay));
-    }
+    );
 }
 
 /// out = p - lr * step with step = d (mode 0), the new momentum buffer (mode 1) or d + buffer * momentum
@@ -267,7 +270,7 @@ __kernel void update_momentum_buffer(
 __kernel void update_sgd(
     __global const float *p, __global const float *g, __global const float *buffer, __global const float *scalars,
     __global float *out, const int n, const int mode, const float momentum, const float decay, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         float8 step = kiln_decayed(g, p, base, n, decay);
         if (mode == 1) {
             step = kiln_load8(buffer, base, n);
@@ -275,7 +278,7 @@ __kernel void update_sgd(
             step = step + kiln_load8(buffer, base, n) * momentum;
         }
         kiln_store8(out, base, n, kiln_load8(p, base, n) - scalars[0] * step);
-    }
+    );
 }
 
 /// Many tensors' SGD updates in one launch (the multi-tensor form of update_momentum_buffer followed by update_sgd,
@@ -336,27 +339,27 @@ __kernel void update_sgd_multi(
     KILN_SGD_SELECT(6)
     KILN_SGD_SELECT(7)
     const float rate = scalars[0];
-    for (int base = item * run; base < min(n, (item + 1) * run); base += KILN_LANES) {
+    KILN_EACH_VECTOR_OF(item, base, n, run,
         kiln_sgd_update8(p, g, v, pOut, vOut, n, base, mode, momentum, decay, rate);
-    }
+    );
 }
 
 /// out = m * beta + d * (1 - beta), or d * d for the second moment (squared = 1).
 __kernel void update_adam_moment(
     __global const float *m, __global const float *g, __global const float *p, __global float *out, const int n,
     const float beta, const float oneMinusBeta, const int squared, const float decay, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         const float8 d = kiln_decayed(g, p, base, n, decay);
         kiln_store8(out, base, n, kiln_load8(m, base, n) * beta + (squared ? d * d : d) * oneMinusBeta);
-    }
+    );
 }
 
 /// out = p - lr * c1 * m / (sqrt(v) * c2 + epsilon).
 __kernel void update_adam(
     __global const float *p, __global const float *m, __global const float *v, __global const float *scalars,
     __global float *out, const int n, const float epsilon, const int run) {
-    KILN_EACH_VECTOR(base, n, run) {
+    KILN_EACH_VECTOR(base, n, run,
         const float8 step = scalars[0] * scalars[1] * kiln_load8(m, base, n) / (sqrt(kiln_load8(v, base, n)) * scalars[2] + epsilon);
         kiln_store8(out, base, n, kiln_load8(p, base, n) - step);
-    }
+    );
 }
