@@ -53,10 +53,11 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Throws `.call(function:status:)` unless `status` is `CL_SUCCESS`.
+/// Throws `.call(function:status:)` unless `status` is `CL_SUCCESS`; `function` (often an interpolated string) is built
+/// only then, not on every successful call.
 @inline(__always)
-func check(_ status: cl_int, _ function: String) throws(OpenCLError) {
-    if status != CL_SUCCESS { throw .call(function: function, status: status) }
+func check(_ status: cl_int, _ function: @autoclosure () -> String) throws(OpenCLError) {
+    if status != CL_SUCCESS { throw .call(function: function(), status: status) }
 }
 
 /// Where failures that cannot throw (a release in `deinit`) are reported. Writes one line to
