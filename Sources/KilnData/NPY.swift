@@ -78,6 +78,16 @@ public struct NPYHeader: Equatable, Sendable {
         guard case .tuple(let shape)? = fields["shape"] else { throw DataError.invalidHeader(file: path, reason: "no 'shape' tuple") }
         self.shape = shape
         dataOffset = prefixBytes + headerLength
+        // The non-zero extents' product in bytes must be countable (an empty array with a huge other extent
+        // included), so that every product of extents taken later is.
+        var countable = elementType.size
+        for extent in shape where extent > 0 {
+            let (product, overflow) = countable.multipliedReportingOverflow(by: extent)
+            guard !overflow else {
+                throw DataError.invalidHeader(file: path, reason: "shape \(shape) has more elements than can be counted")
+            }
+            countable = product
+        }
         // Every element must be in the file, a 0-d array's one element included: checked products (none when
         // an extent is 0), so a shape can neither overflow nor outgrow the file.
         let available = file.size - dataOffset

@@ -93,6 +93,10 @@ final class NPYTests: XCTestCase {
             ),
             ("0-d array without its element", Self.npy(descr: ">i8", shape: [], payload: [0, 0, 1, 0, 0, 0, 2])),
             ("huge shape in a small file", Self.npy(descr: "|u1", shape: [1 << 40, 1 << 20], payload: [1, 2])),
+            (
+                "empty array whose other extents overflow",
+                Self.npy(descr: "|u1", shape: [1 << 40, 1 << 40, 0], payload: [])
+            ),
             ("negative extent", Self.npy(dict: "{'descr': '|u1', 'fortran_order': False, 'shape': (-1, 2), }", payload: [1, 2])),
             ("complex dtype", Self.npy(descr: "<c8", shape: [1], payload: [UInt8](repeating: 0, count: 8))),
             (
