@@ -227,7 +227,7 @@ inline void kiln_store8(__global float *p, const int base, const int n, const fl
 /// the whole vectors first, with `bound` shadowed by k + KILN_LANES so that every check in them folds away, then the
 /// partial last vector, if any, with `bound` itself. `stop` must not exceed `bound`. Each element gets the same
 /// operations either way. The checks in the loop cost as much as the work: pocl ran the momentum-SGD update of the
-/// MLP's 235,146 parameters in 0.47-0.60 of the time with them folded (AMD EPYC with AVX2, 2026-12-07, a C harness,
+/// MLP's 235,146 parameters in 0.46-0.48 of the time with them folded (AMD EPYC with AVX2, 2026-12-07, a C harness,
 /// median of 40 interleaved rounds, results identical).
 #define KILN_EACH_VECTOR_BELOW(k, start, stop, bound, ...)       \
     do {                                                         \
