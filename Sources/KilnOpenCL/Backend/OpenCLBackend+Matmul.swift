@@ -75,17 +75,17 @@ extension OpenCLBackend {
         // rows of A.
         let onGemmKernels = !(gemmVariant == .tiled && tunables.isEmpty)
         let readsTransposedB = transposeB && onGemmKernels
-        let readsTransposedA =
-            transposeA && onGemmKernels && !(readsTransposedB && dotProductForm(m, n, k)) && readsTransposedA(m, n, k)
+        let aInPlace =
+            transposeA && onGemmKernels && !(readsTransposedB && dotProductForm(m, n, k)) && self.readsTransposedA(m, n, k)
         let aBuffer =
-            transposeA && !readsTransposedA
+            transposeA && !aInPlace
             ? try transposed(a.buffer, rows: k, columns: m, batch: batch, into: .transposedA, defines: defines) : a.buffer
         let bBuffer =
             transposeB && !readsTransposedB
             ? try transposed(b.buffer, rows: n, columns: k, batch: batch, into: .transposedB, defines: defines) : b.buffer
 
         try gemm(
-            a: aBuffer, aTransposed: readsTransposedA, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n,
+            a: aBuffer, aTransposed: aInPlace, aBatchStride: m * k, b: bBuffer, bBatchStride: k * n,
             bTransposed: readsTransposedB, c: out, cBatchStride: m * n, m: m, n: n, k: k, batch: batch, bias: bias,
             activation: activation, derivative: derivative, tunables: tunables)
     }
