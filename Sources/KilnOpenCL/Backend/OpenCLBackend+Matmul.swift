@@ -161,15 +161,21 @@ extension OpenCLBackend {
     /// long, the aliasing case: packing plus product against the direct kernel (pocl, AMD EPYC with AVX2, 2026-12-07,
     /// back to back in a C harness) 1024×1024×64 0.85, 1024×3072×64 0.70, 4096×4096×64 0.63, 256×1024×64 0.90,
     /// 1024×1536×64 0.85, 1024×1024×128 0.77; with rows off those multiples 1.00-1.15 (1024×3136×64 1.00, 1024×1200×64
-    /// 1.06, the MLP's 256×784×64 1.10), at K 16 0.90-1.08 and at K 8 1.11. 8 panels per item when A is
-    /// 16 MiB or more, so a block of rows of A comes from cache for 7 of its 8 panels (2048^3 on pocl: 185 -> 205
-    /// GFLOP/s), else 1 (more work items; within noise at 1024^3). The backend's `packedPanels` defaults to this rule.
+    /// 1.06, the MLP's 256×784×64 1.10), at K 16 0.90-1.08 and at K 8 1.11. A work item of a tall product walks
+    /// several panels for one block of rows, so that block's rows of A come from cache for all but the first: 8 when A
+    /// is 16 MiB or more (2048^3 on pocl: 185 -> 205 GFLOP/s), else 4 (pocl, AMD EPYC with AVX2, 2026-12-07, the
+    /// packed product with 4 panels against 1, a C harness, median of 20 interleaved rounds: 1024^3 0.96, 512^3 0.96,
+    /// 300^3 0.85, 256^3 0.95, 1024×1024×256 0.87, 512×2048×512 0.94, 1024×1024×64 0.88, 4096×4096×64 0.91,
+    /// 256×4096×1024 0.98, the char-LSTM's 1024×256×2048 1.00; 8 against 4 at 2048^3 0.96, at 1024^3 1.01). A skinny
+    /// product walks 1: its B is the large operand, and one panel per item lets the next block of rows find that panel
+    /// in cache (64×2048×2048 with 4: 1.10). The backend's `packedPanels` defaults to this rule.
     static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
         let aliasing = n >= 1024 && n % 512 == 0
         let tall = m >= 256 && (k >= 256 || (k >= 32 && aliasing))
         let skinny = m >= 64 && k >= 1024 && n >= 1024
         guard tall || skinny else { return nil }
-        return m * k >= 1 << 22 ? 8 : 1
+        guard tall else { return 1 }
+        return m * k >= 1 << 22 ? 8 : 4
     }
 
     /// Whether `gemm` runs an `m` x `k` x `n` product with B stored as B^T on gemm.cl's gemm_forward_dot (B^T read in
