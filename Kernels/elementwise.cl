@@ -251,9 +251,13 @@ __kernel void bias_add_forward(
 // per work item like the contiguous kernels above. d = g + decay * p is the gradient with weight decay
 // (g itself when decay is 0). `scalars` is the per-step tensor: [lr] for SGD, [lr, c1, c2] for Adam.
 
-inline float8 kiln_decayed(__global const float *g, __global const float *p, const int base, const int n, const float decay) {
-    const float8 gradient = kiln_load8(g, base, n);
+/// `gradient` (the vector of g at base) with weight decay.
+inline float8 kiln_with_decay(const float8 gradient, __global const float *p, const int base, const int n, const float decay) {
     return decay == 0.0f ? gradient : gradient + kiln_load8(p, base, n) * decay;
+}
+
+inline float8 kiln_decayed(__global const float *g, __global const float *p, const int base, const int n, const float decay) {
+    return kiln_with_decay(kiln_load8(g, base, n), p, base, n, decay);
 }
 
 /// out = buffer * momentum + d.
@@ -284,15 +288,22 @@ __kernel void update_sgd(
 /// Many tensors' SGD updates in one launch (the multi-tensor form of update_momentum_buffer followed by update_sgd,
 /// with the same float operations per element, so the results are bit-identical). Slot k holds one parameter: p (read),
 /// g, the momentum buffer v (read, then written to vOut; unused in mode 0), pOut and n elements; an unused slot has
-/// n = 0. Work item i updates the i-th run of `run` elements (the host's elementwiseRun), counting each slot's runs
+/// n = 0. g holds `rows` rows of n, summed in order (a bias's gradient over a batch, which plans fold into its update
+/// rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run of `run` elements (the host's elementwiseRun), counting each slot's runs
 /// in slot order. kiln_sgd_update8 is inlined by force: pocl's compiler left it a call per vector. Modes as
 /// update_sgd: 0 plain, 1 momentum, 2 Nesterov.
 #define KILN_UPDATE_SLOTS 8
 
+// `n` bounds the loads and stores (KILN_EACH_VECTOR_OF's bound); g's rows are `rowLength` floats apart.
 inline __attribute__((always_inline)) void kiln_sgd_update8(
-    __global const float *p, __global const float *g, __global const float *v, __global float *pOut, __global float *vOut,
-    const int n, const int base, const int mode, const float momentum, const float decay, const float rate) {
-    const float8 d = kiln_decayed(g, p, base, n, decay);
+    __global const float *p, __global const float *g, const int rows, const int rowLength, __global const float *v,
+    __global float *pOut, __global float *vOut, const int n, const int base, const int mode, const float momentum,
+    const float decay, const float rate) {
+    float8 gradient = kiln_load8(g, base, n);
+    for (int r = 1; r < rows; ++r) {
+        gradient += kiln_load8(g + (size_t)r * rowLength, base, n);
+    }
+    const float8 d = kiln_with_decay(gradient, p, base, n, decay);
     float8 step = d;
     if (mode != 0) {
         const float8 buffer = kiln_load8(v, base, n) * momentum + d;
@@ -304,7 +315,7 @@ inline __attribute__((always_inline)) void kiln_sgd_update8(
 
 #define KILN_SGD_SLOT(k)                                                                                                   \
     __global const float *p##k, __global const float *g##k, __global const float *v##k, __global float *pOut##k,        \
-        __global float *vOut##k, const int n##k
+        __global float *vOut##k, const int n##k, const int rows##k
 // Slot k's pointers and count into the kernel's p, g, v, pOut, vOut and n when `item` falls in its runs, else `item`
 // less its runs: the kernel then has one update loop rather than one per slot.
 #define KILN_SGD_SELECT(k)                                                                                                 \
@@ -317,6 +328,7 @@ inline __attribute__((always_inline)) void kiln_sgd_update8(
             pOut = pOut##k;                                                                                                \
             vOut = vOut##k;                                                                                                \
             n = n##k;                                                                                                      \
+            rows = rows##k;                                                                                                \
         } else {                                                                                                           \
             item -= runs;                                                                                                  \
         }                                                                                                                  \
@@ -329,7 +341,7 @@ __kernel void update_sgd_multi(
     int item = (int)get_global_id(0);
     __global const float *p = p0, *g = g0, *v = v0;
     __global float *pOut = pOut0, *vOut = vOut0;
-    int n = -1;
+    int n = -1, rows = 1;
     KILN_SGD_SELECT(0)
     KILN_SGD_SELECT(1)
     KILN_SGD_SELECT(2)
@@ -339,8 +351,9 @@ __kernel void update_sgd_multi(
     KILN_SGD_SELECT(6)
     KILN_SGD_SELECT(7)
     const float rate = scalars[0];
+    const int rowLength = n;
     KILN_EACH_VECTOR_OF(item, base, n, run,
-        kiln_sgd_update8(p, g, v, pOut, vOut, n, base, mode, momentum, decay, rate);
+        kiln_sgd_update8(p, g, rows, rowLength, v, pOut, vOut, n, base, mode, momentum, decay, rate);
     );
 }
 

@@ -1,6 +1,8 @@
 // The update family: every optimizer update rule and its options (momentum, Nesterov, weight decay, Adam's
 // moments and step) over awkward lengths, not multiples of the 8 lanes an OpenCL work item takes. Tolerance
-// `.elementwise`: a few float32 operations per element.
+// `.elementwise`: a few float32 operations per element. Then each rule that reads a gradient with the gradient's rows
+// to sum (1, 7 and 64 rows: a bias's gradient over a batch, as plans fold it in), tolerance `.accumulation` over the
+// rows: a device may sum them in another order than the reference.
 import KilnCore
 
 extension OpCatalog {
@@ -17,17 +19,30 @@ extension OpCatalog {
         var random = RandomSource(seed: 31)
         // [lr, 1/(1−β₁²), 1/√(1−β₂²)]: Adam's scalars at step 2.
         let scalars = [0.05, 1 / (1 - 0.81), 1 / (1 - 0.998001).squareRoot()]
-        return updateRules.flatMap { rule in
+        /// `rule`'s inputs: `tensor(position)` for each tensor, then the scalars where the rule takes them.
+        func inputs(_ rule: UpdateRule, _ tensor: (Int) -> SeededInput) -> [SeededInput] {
+            let tensors = rule.takesScalars ? rule.arity - 1 : rule.arity
+            let perStep = SeededInput([rule.scalarCount], .fixed(Array(scalars.prefix(rule.scalarCount))))
+            return (0..<tensors).map(tensor) + (rule.takesScalars ? [perStep] : [])
+        }
+        let rules = updateRules.flatMap { rule in
             AwkwardShapes.shapes(14, using: &random).enumerated().map { index, shape in
-                let tensors = rule.takesScalars ? rule.arity - 1 : rule.arity
-                var inputs = (0..<tensors).map { position in
-                    // Adam's second moment (input 2 of adamParameter) is a mean of squares: never negative.
-                    SeededInput(shape, .uniform(position == 2 && rule.isAdamParameter ? 0...4 : -2...2))
-                }
-                if rule.takesScalars { inputs.append(SeededInput([rule.scalarCount], .fixed(Array(scalars.prefix(rule.scalarCount))))) }
-                return OpCase(.update(rule), inputs, tolerance: .elementwise, tier: quick(shape, index: index, count: 2))
+                // Adam's second moment (input 2 of adamParameter) is a mean of squares: never negative.
+                OpCase(
+                    .update(rule), inputs(rule) { SeededInput(shape, .uniform($0 == 2 && rule.isAdamParameter ? 0...4 : -2...2)) },
+                    tolerance: .elementwise, tier: quick(shape, index: index, count: 2))
             }
         }
+        let summedRows = updateRules.flatMap { rule -> [OpCase] in
+            guard let gradient = rule.gradientInput else { return [] }
+            return [(1, Shape([13])), (7, Shape([3, 5])), (64, Shape([10])), (64, Shape([257]))].map { rows, shape in
+                OpCase(
+                    .update(rule),
+                    inputs(rule) { SeededInput($0 == gradient ? Shape([rows] + shape.dimensions) : shape, .uniform(-2...2)) },
+                    tolerance: .accumulation(terms: rows), tier: rows == 64 && shape.count > 100 ? .standard : .quick)
+            }
+        }
+        return rules + summedRows
     }
 }
 

@@ -4,7 +4,10 @@
 // layer's input gradient times the derivative of the activation before it), and an activation joins a matmul and bias add when
 // nothing else reads the value before the activation (ReLU's gradient reads ReLU's output, so in training
 // too; the gradients of the other activations read their input, so those fuse in evaluation only). It fuses only
-// into ops the backend implements.
+// into ops the backend implements. A gradient summed over its first axis (a bias's gradient, the sum of the batch's
+// rows) that only SGD updates read is summed by those updates instead (`UpdateRule`: the gradient may carry rows),
+// which a plan runs together at the end, many tensors per launch (`Backend.executeUpdates`): one launch for every
+// bias rather than a reduction each. Adam's two moments would each sum the rows, so its gradients stay reduced once.
 
 /// The nodes a plan runs after fusion, and which original nodes now name a fused node's output.
 struct Fusion {
@@ -84,6 +87,26 @@ struct Fusion {
                     op: .fusedConv2d(attributes, activation: activation.function), inputs: node.inputs, shape: node.shape,
                     device: node.device)
                 fuse([node, activation.node], into: fused, "conv2d+\(activation.function) → \(fused.op.name)")
+            // reduce_sum over axis 0 → the optimizer updates reading it as their gradient.
+            case .reduce(.sum, axes: [0], keepDimensions: false) where node.inputs[0].shape.rank >= 2:
+                let updates = computed.filter { $0.inputs.contains { $0 === node } }
+                guard !updates.isEmpty, readers[ObjectIdentifier(node)] == updates.count,
+                    updates.allSatisfy({ update in
+                        guard case .update(let rule) = update.op, rule.isSGD, let gradient = rule.gradientInput else { return false }
+                        return update.inputs.indices.allSatisfy { (update.inputs[$0] === node) == ($0 == gradient) }
+                    })
+                else { continue }
+                absorbed.insert(ObjectIdentifier(node))
+                for update in updates {
+                    guard case .update(let rule) = update.op, let gradient = rule.gradientInput else { continue }
+                    var inputs = update.inputs
+                    inputs[gradient] = node.inputs[0]
+                    let fused = Node(op: update.op, inputs: inputs, shape: update.shape, device: update.device)
+                    absorbed.insert(ObjectIdentifier(update))
+                    replaced[ObjectIdentifier(update)] = fused
+                    fusedAt[ObjectIdentifier(update)] = fused
+                }
+                counts["reduce_sum+\(updates.map(\.op.name).joined(separator: "+")) → updates summing the gradient's rows", default: 0] += 1
             default:
                 continue
             }

@@ -13,15 +13,18 @@ final class UpdateKernelTests: XCTestCase {
     /// Eleven tensors (two launches), sizes around the 8-float vectors and two larger ones (2061: three runs of 1024).
     let counts = [1, 7, 8, 9, 13, 15, 64, 127, 1000, 3, 2061]
 
-    /// The updates of one optimizer step on `tensors` (parameter, gradient, momentum buffer), written in place.
+    /// The updates of one optimizer step on `tensors` (parameter, gradient, momentum buffer), written in place; a
+    /// gradient holding a multiple of the parameter's count is read as that many rows to sum.
     private func steps(
         _ tensors: [(p: any DeviceStorage, g: any DeviceStorage, v: any DeviceStorage)], scalars: any DeviceStorage, momentum: Double,
         nesterov: Bool, decay: Double
     ) -> [UpdateStep] {
         tensors.flatMap { tensor -> [UpdateStep] in
             let shape = Shape([tensor.p.count])
+            let rows = tensor.g.count / tensor.p.count
             let (p, g, v) = (
-                Operand(storage: tensor.p, shape: shape), Operand(storage: tensor.g, shape: shape), Operand(storage: tensor.v, shape: shape)
+                Operand(storage: tensor.p, shape: shape),
+                Operand(storage: tensor.g, shape: rows == 1 ? shape : [rows, tensor.p.count]), Operand(storage: tensor.v, shape: shape)
             )
             let lr = Operand(storage: scalars, shape: [1])
             let sgd = UpdateRule.sgdParameter(momentum: momentum, nesterov: nesterov, weightDecay: decay)
@@ -72,6 +75,48 @@ final class UpdateKernelTests: XCTestCase {
             for (index, (fused, separate)) in zip(multi, single).enumerated() {
                 XCTAssertEqual(try backend.readFloats(fused.0), try backend.readFloats(separate.0), "\(name): parameter \(index)")
                 XCTAssertEqual(try backend.readFloats(fused.2), try backend.readFloats(separate.2), "\(name): momentum buffer \(index)")
+            }
+        }
+    }
+
+    /// Gradients with rows to sum (a bias's gradient over a batch, 1 to 64 rows): `update_sgd_multi` sums them in
+    /// order, so the parameters and momentum buffers equal, bit for bit, those the same launches give from the rows'
+    /// sums taken in that order on the host; and every SGD mode still runs the eleven tensors in two launches.
+    func testMultiTensorSGDSumsGradientRows() throws {
+        let rows = [64, 1, 3, 7, 64, 2, 5, 64, 1, 9, 4]
+        for backend in try TestDevices.requireOpenCL() {
+            for (momentum, nesterov, decay) in [(0.0, false, 0.0), (0.9, false, 0.0), (0.9, true, 5e-4), (0.5, false, 0.1)] {
+                let name = "momentum \(momentum) nesterov \(nesterov) decay \(decay) on \(backend.name)"
+                var generator = SeededGenerator(seed: 37)
+                func stored(_ values: [Float]) throws -> any DeviceStorage {
+                    let storage = try backend.allocate(count: values.count)
+                    try backend.write(values, to: storage)
+                    return storage
+                }
+                let initial = zip(counts, rows).map { count, rows in
+                    (
+                        generator.values(count).map { Float($0) }, generator.values(rows * count, in: -2...2).map { Float($0) },
+                        generator.values(count).map { Float($0) }
+                    )
+                }
+                let summing = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
+                let summed = try zip(initial, counts).map { tensor, count in
+                    var sums = Array(tensor.1[..<count])
+                    for row in 1..<(tensor.1.count / count) { for j in 0..<count { sums[j] += tensor.1[row * count + j] } }
+                    return (try stored(tensor.0), try stored(sums), try stored(tensor.2))
+                }
+                let scalars = try stored([0.05])
+                for _ in 1...2 {
+                    let before = backend.launchCount
+                    try backend.executeUpdates(steps(summing, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
+                    XCTAssertEqual(backend.launchCount - before, 2, "\(name): eleven tensors in two launches of eight slots")
+                    try backend.executeUpdates(steps(summed, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
+                }
+                for (index, (rowsSummed, sumsGiven)) in zip(summing, summed).enumerated() {
+                    XCTAssertEqual(try backend.readFloats(rowsSummed.0), try backend.readFloats(sumsGiven.0), "\(name): parameter \(index)")
+                    XCTAssertEqual(
+                        try backend.readFloats(rowsSummed.2), try backend.readFloats(sumsGiven.2), "\(name): momentum buffer \(index)")
+                }
             }
         }
     }

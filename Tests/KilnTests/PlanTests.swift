@@ -40,10 +40,14 @@ final class PlanTests: XCTestCase {
         let plan = try step.plan(for: [8, 1, 4, 5], on: device)
         XCTAssertLessThan(plan.report.intermediateBytes, plan.report.intermediateBytesWithoutReuse, "\(plan.report)")
         // ReLU's gradient reads ReLU's output, so the hidden layer's activation fuses in training too, and that
-        // gradient into the product that sends the loss's gradient back through the second layer.
+        // gradient into the product that sends the loss's gradient back through the second layer; each bias's
+        // gradient (the batch's rows of its layer's output gradient, summed) is summed by its updates.
         XCTAssertEqual(
             plan.report.fusions,
-            ["1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear", "1× matmul+relu_grad → linear_gradient"])
+            [
+                "1× matmul+bias_add → linear", "1× matmul+bias_add+relu → linear", "1× matmul+relu_grad → linear_gradient",
+                "2× reduce_sum+momentum_buffer_update+sgd_update → updates summing the gradient's rows",
+            ])
         let weight = model.layers[1].parameters[0].variable
         let before = try weight.value.floats()
         var generator = SeededGenerator(seed: 6)
@@ -55,6 +59,16 @@ final class PlanTests: XCTestCase {
         for _ in 0..<20 { loss = try step(inputs: inputs, shape: [8, 1, 4, 5], targets: labels, learningRate: 0.1, on: device) }
         XCTAssertLessThan(loss, first * 0.5, "repeating one batch drives its loss down")
         XCTAssertEqual(step.step, 21)
+    }
+
+    /// Adam's two moment updates would each sum a bias gradient's rows, so under Adam the gradient is reduced once.
+    func testAdamKeepsBiasGradientsReducedOnce() throws {
+        let device = try Device.named("cpu")
+        var random = RandomSource(seed: 5)
+        let model = Sequential([Flatten(), try Dense(20, 10, random: &random, on: device)])
+        let step = TrainingStep(model: model, optimizer: Adam(), loss: .softmaxCrossEntropy)
+        let fusions = try step.plan(for: [8, 1, 4, 5], on: device).report.fusions
+        XCTAssertFalse(fusions.contains { $0.hasPrefix("1× reduce_sum") || $0.contains("reduce_sum+") }, "\(fusions)")
     }
 
     func testConstantsAreFoldedOnce() throws {
@@ -98,9 +112,13 @@ extension PlanTests {
                 "\(device)")
 
             let step = TrainingStep(model: model, optimizer: SGD(momentum: 0.9), loss: .softmaxCrossEntropy)
+            let fusions = try step.plan(for: [8, 1, 12, 12], on: device).report.fusions
             XCTAssertTrue(
-                try step.plan(for: [8, 1, 12, 12], on: device).report.fusions.contains("2× conv2d+relu → conv2d_relu"),
+                fusions.contains("2× conv2d+relu → conv2d_relu"),
                 "ReLU's gradient reads its output, so the convolutions fuse in training too")
+            XCTAssertTrue(
+                fusions.contains("2× reduce_sum+momentum_buffer_update+sgd_update → updates summing the gradient's rows"),
+                "the dense layers' bias gradients are summed by their updates: \(fusions)")
             let planLoss = try step(inputs: inputs, shape: [8, 1, 12, 12], targets: labels, learningRate: learningRate, on: device)
             XCTAssertEqual(planLoss, expectedLoss, accuracy: 1e-5, "\(device)")
             for ((name, variable), values) in zip(parameters, expected) {

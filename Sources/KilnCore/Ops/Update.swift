@@ -2,7 +2,9 @@
 // reference loop (in the order of operations the OpenCL kernels use) and its decomposition into arithmetic.
 
 /// The elementwise update rules of the optimizers. `d = g + decay·p` is the gradient with weight decay; every rule's
-/// first input is the tensor it replaces, of the output's shape.
+/// first input is the tensor it replaces, of the output's shape. The gradient `g` (input 1 of every rule but
+/// `adamParameter`) may carry one more leading axis of rows, which the update sums first, in order, as `reduce_sum`
+/// over axis 0 does: plans fold a bias's gradient, the sum of the batch's rows, into its updates that way.
 public enum UpdateRule: Hashable, Sendable {
     /// Inputs `(buffer, g, p)`: SGD's momentum buffer, `buffer·μ + d`.
     case momentumBuffer(momentum: Double, weightDecay: Double)
@@ -42,6 +44,22 @@ public enum UpdateRule: Hashable, Sendable {
         }
     }
 
+    /// The index of the gradient among the rule's inputs, nil for a rule that reads none.
+    public var gradientInput: Int? {
+        switch self {
+        case .momentumBuffer, .sgdParameter, .adamMoment: 1
+        case .adamParameter: nil
+        }
+    }
+
+    /// Whether the rule is one of SGD's (the parameter's, or its momentum buffer's).
+    public var isSGD: Bool {
+        switch self {
+        case .momentumBuffer, .sgdParameter: true
+        case .adamMoment, .adamParameter: false
+        }
+    }
+
     /// Per-step scalars the rule reads.
     public var scalarCount: Int {
         switch self {
@@ -63,15 +81,28 @@ struct Update: Decomposable {
         let inputs = shapeRule.shapes
         try shapeRule.arity(rule.arity)
         let tensors = rule.takesScalars ? inputs.dropLast() : inputs[...]
-        try shapeRule.require(tensors.allSatisfy { $0 == inputs[0] }, "every tensor must have the updated tensor's shape \(inputs[0])")
+        let matches = tensors.indices.allSatisfy { index in
+            tensors[index] == inputs[0]
+                || (index == rule.gradientInput && tensors[index].rank == inputs[0].rank + 1
+                    && Array(tensors[index].dimensions.dropFirst()) == inputs[0].dimensions)
+        }
+        try shapeRule.require(
+            matches, "every tensor must have the updated tensor's shape \(inputs[0]) (the gradient may add leading rows to sum)")
         if rule.takesScalars, let scalars = inputs.last {
             try shapeRule.require(scalars.rank == 1 && scalars[0] >= rule.scalarCount, "scalars must be [\(rule.scalarCount)] or longer")
         }
         return inputs[0]
     }
 
-    func evaluate<Scalar: ReferenceScalar>(_ x: [[Scalar]], _ shapes: [Shape], output: Shape) throws -> [Scalar] {
-        let count = x[0].count
+    func evaluate<Scalar: ReferenceScalar>(_ inputs: [[Scalar]], _ shapes: [Shape], output: Shape) throws -> [Scalar] {
+        let count = inputs[0].count
+        var x = inputs
+        if let gradient = rule.gradientInput, x[gradient].count != count {
+            // Rows summed in order, as Reduce's loop sums axis 0.
+            var sums = [Scalar](repeating: 0, count: count)
+            for (index, value) in x[gradient].enumerated() { sums[index % count] += value }
+            x[gradient] = sums
+        }
         func decayed(_ i: Int, gradient: [Scalar], parameter: [Scalar], decay: Double) -> Scalar {
             decay == 0 ? gradient[i] : gradient[i] + parameter[i] * Scalar(decay)
         }
@@ -104,7 +135,9 @@ struct Update: Decomposable {
     }
 
     /// The same arithmetic in the same order, with the per-step scalars sliced out of their tensor.
-    func decomposition(of x: [Tensor]) throws -> Tensor {
+    func decomposition(of inputs: [Tensor]) throws -> Tensor {
+        var x = inputs
+        if let gradient = rule.gradientInput, x[gradient].shape != x[0].shape { x[gradient] = try x[gradient].sum(axes: [0]) }
         func decayed(gradient: Tensor, parameter: Tensor, decay: Double) throws -> Tensor {
             try decay == 0 ? gradient : gradient + parameter * decay
         }

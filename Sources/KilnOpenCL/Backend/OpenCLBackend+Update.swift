@@ -3,9 +3,16 @@
 import KilnCore
 
 extension OpenCLBackend {
-    /// The new value of `x[0]` under `rule` (the scalars tensor last where the rule takes one).
-    func update(_ rule: UpdateRule, _ x: [OpenCLOperand], _ out: OpenCLBuffer) throws {
-        let count = x[0].shape.count
+    /// The new value of `x[0]` under `rule` (the scalars tensor last where the rule takes one); a gradient with rows
+    /// is summed into a workspace first.
+    func update(_ rule: UpdateRule, _ inputs: [OpenCLOperand], _ out: OpenCLBuffer) throws {
+        let count = inputs[0].shape.count
+        var x = inputs
+        if let gradient = rule.gradientInput, x[gradient].shape.count != count {
+            let sums = try workspace(.gradientSums, count: count)
+            try reduce(.sum, x[gradient].buffer, sums, outer: 1, reduced: x[gradient].shape.count / count, inner: count, divisor: 1)
+            x[gradient] = OpenCLOperand(buffer: sums, shape: x[0].shape)
+        }
         let buffers: [KernelArgument]
         let attributes: [KernelArgument]
         let entry: String
@@ -40,7 +47,9 @@ extension OpenCLBackend {
     /// One parameter's SGD update, with its momentum buffer's update when it has one, as a slot of `update_sgd_multi`.
     private struct SGDSlot {
         let parameter: OpenCLBuffer
+        /// The gradient, or `gradientRows` rows of it to sum (a bias's gradient over a batch).
         let gradient: OpenCLBuffer
+        let gradientRows: Int
         /// The buffer read and the buffer written (the parameter, neither read nor written, without momentum).
         let velocity: (read: OpenCLBuffer, written: OpenCLBuffer)
         let out: OpenCLBuffer
@@ -100,8 +109,9 @@ extension OpenCLBackend {
             }
             launches[key]?.slots.append(
                 SGDSlot(
-                    parameter: try own(p.storage).buffer, gradient: try own(g.storage).buffer, velocity: velocity,
-                    out: try own(update.output).buffer, count: update.shape.count))
+                    parameter: try own(p.storage).buffer, gradient: try own(g.storage).buffer,
+                    gradientRows: g.shape.count / update.shape.count, velocity: velocity, out: try own(update.output).buffer,
+                    count: update.shape.count))
         }
         for key in launchOrder {
             guard let (scalars, slots) = launches[key] else { continue }
@@ -122,11 +132,11 @@ extension OpenCLBackend {
         for slot in slots {
             arguments += [
                 .buffer(slot.parameter), .buffer(slot.gradient), .buffer(slot.velocity.read), .buffer(slot.out),
-                .buffer(slot.velocity.written), .int(slot.count),
+                .buffer(slot.velocity.written), .int(slot.count), .int(slot.gradientRows),
             ]
             items += (slot.count + run - 1) / run
         }
-        for _ in slots.count..<Self.updateSlots { arguments += Array(repeating: .buffer(scalars), count: 5) + [.int(0)] }
+        for _ in slots.count..<Self.updateSlots { arguments += Array(repeating: .buffer(scalars), count: 5) + [.int(0), .int(1)] }
         arguments += [
             .buffer(scalars), .int(launch.mode), .float(Float(launch.momentum)), .float(Float(launch.decay)), .int(run),
         ]

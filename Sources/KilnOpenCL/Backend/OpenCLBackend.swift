@@ -374,6 +374,8 @@ enum Workspace: Hashable {
     case lstmProjection, lstmRecurrentWeight, lstmCellGradient
     /// `measureLaunchCost`: the one float its launches write.
     case launchCost
+    /// An update's gradient rows summed (`UpdateRule`) before a one-tensor update kernel reads it.
+    case gradientSums
 }
 
 /// An input buffer and its shape, as the op families receive them.
