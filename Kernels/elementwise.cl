@@ -289,20 +289,14 @@ __kernel void update_sgd(
 /// with the same float operations per element, so the results are bit-identical). Slot k holds one parameter: p (read),
 /// g, the momentum buffer v (read, then written to vOut; unused in mode 0), pOut and n elements; an unused slot has
 /// n = 0. g holds `rows` rows of n, summed in order (a bias's gradient over a batch, which plans fold into its update
-/// rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run of `run` elements (the host's elementwiseRun), counting each slot's runs
-/// in slot order. kiln_sgd_update8 is inlined by force: pocl's compiler left it a call per vector. Modes as
-/// update_sgd: 0 plain, 1 momentum, 2 Nesterov.
+/// rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run of `run`
+/// elements (the host's elementwiseRun), counting each slot's runs in slot order. kiln_sgd_update8 is inlined by
+/// force: pocl's compiler left it a call per vector. Modes as update_sgd: 0 plain, 1 momentum, 2 Nesterov.
 #define KILN_UPDATE_SLOTS 8
 
-// `n` bounds the loads and stores (KILN_EACH_VECTOR_OF's bound); g's rows are `rowLength` floats apart.
 inline __attribute__((always_inline)) void kiln_sgd_update8(
-    __global const float *p, __global const float *g, const int rows, const int rowLength, __global const float *v,
-    __global float *pOut, __global float *vOut, const int n, const int base, const int mode, const float momentum,
-    const float decay, const float rate) {
-    float8 gradient = kiln_load8(g, base, n);
-    for (int r = 1; r < rows; ++r) {
-        gradient += kiln_load8(g + (size_t)r * rowLength, base, n);
-    }
+    __global const float *p, const float8 gradient, __global const float *v, __global float *pOut, __global float *vOut,
+    const int n, const int base, const int mode, const float momentum, const float decay, const float rate) {
     const float8 d = kiln_with_decay(gradient, p, base, n, decay);
     float8 step = d;
     if (mode != 0) {
@@ -311,6 +305,15 @@ inline __attribute__((always_inline)) void kiln_sgd_update8(
         step = mode == 1 ? buffer : d + buffer * momentum;
     }
     kiln_store8(pOut, base, n, kiln_load8(p, base, n) - rate * step);
+}
+
+/// The vector at `base` of the sum of g's `rows` rows, `rowLength` floats apart, in order (`n` bounds the loads).
+inline float8 kiln_rows_sum8(__global const float *g, const int rows, const int rowLength, const int base, const int n) {
+    float8 sum = kiln_load8(g, base, n);
+    for (int r = 1; r < rows; ++r) {
+        sum += kiln_load8(g + (size_t)r * rowLength, base, n);
+    }
+    return sum;
 }
 
 #define KILN_SGD_SLOT(k)                                                                                                   \
@@ -351,10 +354,17 @@ __kernel void update_sgd_multi(
     KILN_SGD_SELECT(6)
     KILN_SGD_SELECT(7)
     const float rate = scalars[0];
-    const int rowLength = n;
-    KILN_EACH_VECTOR_OF(item, base, n, run,
-        kiln_sgd_update8(p, g, rows, rowLength, v, pOut, vOut, n, base, mode, momentum, decay, rate);
-    );
+    // Two loops, so that a gradient of one row keeps the loop without the row sums (which cost 13% there on pocl).
+    if (rows == 1) {
+        KILN_EACH_VECTOR_OF(item, base, n, run,
+            kiln_sgd_update8(p, kiln_load8(g, base, n), v, pOut, vOut, n, base, mode, momentum, decay, rate);
+        );
+    } else {
+        const int rowLength = n;
+        KILN_EACH_VECTOR_OF(item, base, n, run,
+            kiln_sgd_update8(p, kiln_rows_sum8(g, rows, rowLength, base, n), v, pOut, vOut, n, base, mode, momentum, decay, rate);
+        );
+    }
 }
 
 /// out = m * beta + d * (1 - beta), or d * d for the second moment (squared = 1).
