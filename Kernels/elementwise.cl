@@ -288,8 +288,8 @@ __kernel void update_sgd(
 /// Many tensors' SGD updates in one launch (the multi-tensor form of update_momentum_buffer followed by update_sgd,
 /// with the same float operations per element, so the results are bit-identical). Slot k holds one parameter: p (read),
 /// g, the momentum buffer v (read, then written to vOut; unused in mode 0), pOut and n elements; an unused slot has
-/// n = 0. g holds `rows` rows of n, summed in order (a bias's gradient over a batch, which plans fold into its update
-/// rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run of `run`
+/// n = 0. g holds `rows` rows of n, summed as reduce_sum sums them (a bias's gradient over a batch, which plans fold
+/// into its update rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run of `run`
 /// elements (the host's elementwiseRun), counting each slot's runs in slot order. kiln_sgd_update8 is inlined by
 /// force: pocl's compiler left it a call per vector. Modes as update_sgd: 0 plain, 1 momentum, 2 Nesterov.
 #define KILN_UPDATE_SLOTS 8
@@ -307,12 +307,11 @@ inline __attribute__((always_inline)) void kiln_sgd_update8(
     kiln_store8(pOut, base, n, kiln_load8(p, base, n) - rate * step);
 }
 
-/// The vector at `base` of the sum of g's `rows` rows, `rowLength` floats apart, in order (`n` bounds the loads).
+/// The vector at `base` of the sum of g's `rows` rows, `rowLength` floats apart (`n` bounds the loads), summed as
+/// reduce_forward sums a reduce_sum over axis 0 (KILN_KAHAN_SUM_ROWS), so it equals that op's result bit for bit.
 inline float8 kiln_rows_sum8(__global const float *g, const int rows, const int rowLength, const int base, const int n) {
-    float8 sum = kiln_load8(g, base, n);
-    for (int r = 1; r < rows; ++r) {
-        sum += kiln_load8(g + (size_t)r * rowLength, base, n);
-    }
+    float8 sum;
+    KILN_KAHAN_SUM_ROWS(float8, sum, 0, rows, r, kiln_load8(g + (size_t)r * rowLength, base, n));
     return sum;
 }
 

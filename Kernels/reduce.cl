@@ -45,13 +45,7 @@
 #define reduce_vload KILN_JOIN(vload, REDUCE_WIDTH)
 
 /// KAHAN_ADD on every lane of a reduce_vector.
-#define KAHAN_ADD_VECTOR(sum, compensation, value)                                                        \
-    do {                                                                                                  \
-        const reduce_vector kahanY = (value) - (compensation);                                            \
-        const reduce_vector kahanT = (sum) + kahanY;                                                      \
-        (compensation) = select((reduce_vector)(0.0f), (kahanT - (sum)) - kahanY, isfinite(kahanT));       \
-        (sum) = kahanT;                                                                                   \
-    } while (0)
+#define KAHAN_ADD_VECTOR(sum, compensation, value) KILN_KAHAN_ADD_VECTOR(reduce_vector, sum, compensation, value)
 
 __kernel void reduce_rows(
     __global const float *x, __global float *out, const int n, const int reduced, const int parts, const int chunk,
@@ -164,26 +158,9 @@ __kernel void reduce_forward(
             result = select(result, v, v >= result);
         }
     } else {
-        // Four compensated chains over consecutive rows, as in reduce_rows: one chain's dependent adds would bound
-        // the loop by their latency.
-        reduce_vector sum0 = 0.0f, sum1 = 0.0f, sum2 = 0.0f, sum3 = 0.0f;
-        reduce_vector compensation0 = 0.0f, compensation1 = 0.0f, compensation2 = 0.0f, compensation3 = 0.0f;
-        int r = start;
-        for (; r + 4 <= end; r += 4) {
-            __global const float *rows = block0 + (size_t)r * inner;
-            KAHAN_ADD_VECTOR(sum0, compensation0, kiln_reduce_lanes(rows, lanes, 0.0f));
-            KAHAN_ADD_VECTOR(sum1, compensation1, kiln_reduce_lanes(rows + inner, lanes, 0.0f));
-            KAHAN_ADD_VECTOR(sum2, compensation2, kiln_reduce_lanes(rows + 2 * inner, lanes, 0.0f));
-            KAHAN_ADD_VECTOR(sum3, compensation3, kiln_reduce_lanes(rows + 3 * inner, lanes, 0.0f));
-        }
-        for (; r < end; ++r) {
-            KAHAN_ADD_VECTOR(sum0, compensation0, kiln_reduce_lanes(block0 + (size_t)r * inner, lanes, 0.0f));
-        }
-        KAHAN_ADD_VECTOR(sum0, compensation0, sum1);
-        KAHAN_ADD_VECTOR(sum0, compensation0, sum2);
-        KAHAN_ADD_VECTOR(sum0, compensation0, sum3);
-        KAHAN_ADD_VECTOR(sum0, compensation0, -(compensation1 + compensation2 + compensation3));
-        result = (sum0 - compensation0) / divisor;
+        reduce_vector sum;
+        KILN_KAHAN_SUM_ROWS(reduce_vector, sum, start, end, r, kiln_reduce_lanes(block0 + (size_t)r * inner, lanes, 0.0f));
+        result = sum / divisor;
     }
     __global float *target = out + ((size_t)o * parts + p) * inner + column;
     #pragma unroll

@@ -79,43 +79,38 @@ final class UpdateKernelTests: XCTestCase {
         }
     }
 
-    /// Gradients with rows to sum (a bias's gradient over a batch, 1 to 64 rows): `update_sgd_multi` sums them in
-    /// order, so the parameters and momentum buffers equal, bit for bit, those the same launches give from the rows'
-    /// sums taken in that order on the host; and every SGD mode still runs the eleven tensors in two launches.
-    func testMultiTensorSGDSumsGradientRows() throws {
+    /// Gradients with rows to sum (a bias's gradient over a batch, 1 to 64 rows): `update_sgd_multi` sums them as
+    /// `reduce_sum` does, so the parameters and momentum buffers equal, bit for bit, those of one launch per update,
+    /// which reduces each gradient first (`reduce_forward`); and every SGD mode still runs the eleven tensors in two
+    /// launches.
+    func testMultiTensorSGDSumsGradientRowsAsTheReductionDoes() throws {
         let rows = [64, 1, 3, 7, 64, 2, 5, 64, 1, 9, 4]
         for backend in try TestDevices.requireOpenCL() {
             for (momentum, nesterov, decay) in [(0.0, false, 0.0), (0.9, false, 0.0), (0.9, true, 5e-4), (0.5, false, 0.1)] {
                 let name = "momentum \(momentum) nesterov \(nesterov) decay \(decay) on \(backend.name)"
                 var generator = SeededGenerator(seed: 37)
-                func stored(_ values: [Float]) throws -> any DeviceStorage {
+                func stored(_ values: [Double]) throws -> any DeviceStorage {
                     let storage = try backend.allocate(count: values.count)
-                    try backend.write(values, to: storage)
+                    try backend.write(values.map { Float($0) }, to: storage)
                     return storage
                 }
                 let initial = zip(counts, rows).map { count, rows in
-                    (
-                        generator.values(count).map { Float($0) }, generator.values(rows * count, in: -2...2).map { Float($0) },
-                        generator.values(count).map { Float($0) }
-                    )
+                    (generator.values(count), generator.values(rows * count, in: -2...2), generator.values(count))
                 }
-                let summing = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
-                let summed = try zip(initial, counts).map { tensor, count in
-                    var sums = Array(tensor.1[..<count])
-                    for row in 1..<(tensor.1.count / count) { for j in 0..<count { sums[j] += tensor.1[row * count + j] } }
-                    return (try stored(tensor.0), try stored(sums), try stored(tensor.2))
-                }
+                let multi = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
+                let single = try initial.map { (try stored($0.0), try stored($0.1), try stored($0.2)) }
                 let scalars = try stored([0.05])
                 for _ in 1...2 {
                     let before = backend.launchCount
-                    try backend.executeUpdates(steps(summing, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
+                    try backend.executeUpdates(steps(multi, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
                     XCTAssertEqual(backend.launchCount - before, 2, "\(name): eleven tensors in two launches of eight slots")
-                    try backend.executeUpdates(steps(summed, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay))
+                    for step in steps(single, scalars: scalars, momentum: momentum, nesterov: nesterov, decay: decay) {
+                        try backend.execute(.update(step.rule), inputs: step.inputs, output: step.output, outputShape: step.shape)
+                    }
                 }
-                for (index, (rowsSummed, sumsGiven)) in zip(summing, summed).enumerated() {
-                    XCTAssertEqual(try backend.readFloats(rowsSummed.0), try backend.readFloats(sumsGiven.0), "\(name): parameter \(index)")
-                    XCTAssertEqual(
-                        try backend.readFloats(rowsSummed.2), try backend.readFloats(sumsGiven.2), "\(name): momentum buffer \(index)")
+                for (index, (fused, separate)) in zip(multi, single).enumerated() {
+                    XCTAssertEqual(try backend.readFloats(fused.0), try backend.readFloats(separate.0), "\(name): parameter \(index)")
+                    XCTAssertEqual(try backend.readFloats(fused.2), try backend.readFloats(separate.2), "\(name): momentum buffer \(index)")
                 }
             }
         }

@@ -59,6 +59,12 @@ extension OpenCLBackend {
         }
     }
 
+    /// The parts `reduce` splits a reduction of `reduced` elements into each of `outputs` outputs: more than 1 when
+    /// there are fewer outputs than `reduceSplitOutputs` and each sums at least twice `reduceMinimumChunk` elements.
+    static func reduceParts(outputs: Int, reduced: Int) -> Int {
+        Swift.min(reduceSplitOutputs / outputs, reduced / reduceMinimumChunk)
+    }
+
     /// `out [O, I]` from `x [O, R, I]`, in one pass, or in two when there are few outputs and `R` is long
     /// (parts of at least `reduceMinimumChunk` elements into `[O, P, I]` scratch, then the parts).
     /// `I = 1` takes `reduce_rows`, which reads each row with vector loads; otherwise `reduce_forward` reads blocks of
@@ -69,7 +75,7 @@ extension OpenCLBackend {
         let description = KernelDescription.reduce
         let maximum = reduction == .max ? 1 : 0
         let outputs = outer * inner
-        let wantedParts = Swift.min(Self.reduceSplitOutputs / outputs, reduced / Self.reduceMinimumChunk)
+        let wantedParts = Self.reduceParts(outputs: outputs, reduced: reduced)
         let defines = tunedDefines(description)
         let width = defines.first { $0.0 == "REDUCE_WIDTH" }?.1 ?? 1
         // Parts start on whole vectors, so a row that starts aligned stays aligned.

@@ -67,7 +67,8 @@ extension OpenCLBackend {
     /// SGD updates (a momentum buffer's update joined to the parameter update that reads it) run `updateSlots`
     /// tensors per launch of `update_sgd_multi`; the others run one launch each, in order, after them. An update joins
     /// a launch only when no other update of the group writes what it reads or reads what it writes, so the order
-    /// does not matter.
+    /// does not matter, and when the kernel sums its gradient's rows as `reduce` would (in one part), so a plan that
+    /// folded a bias gradient's reduction into its update gets the values the reduction gives.
     public func executeUpdates(_ updates: [UpdateStep]) throws {
         let written = updates.map { ObjectIdentifier($0.output) }
         var momentumStep: [ObjectIdentifier: Int] = [:]
@@ -80,6 +81,8 @@ extension OpenCLBackend {
         for (index, update) in updates.enumerated() {
             guard case .sgdParameter(let momentum, let nesterov, let decay) = update.rule else { continue }
             let (p, g, scalars) = (update.inputs[0], update.inputs[1], update.inputs[update.inputs.count - 1])
+            let rows = g.shape.count / update.shape.count
+            guard rows == 1 || Self.reduceParts(outputs: update.shape.count, reduced: rows) <= 1 else { continue }
             var members = [index]
             var velocity = (read: try own(p.storage).buffer, written: try own(p.storage).buffer)
             var reads = [p.storage, g.storage]
@@ -110,7 +113,7 @@ extension OpenCLBackend {
             launches[key]?.slots.append(
                 SGDSlot(
                     parameter: try own(p.storage).buffer, gradient: try own(g.storage).buffer,
-                    gradientRows: g.shape.count / update.shape.count, velocity: velocity, out: try own(update.output).buffer,
+                    gradientRows: rows, velocity: velocity, out: try own(update.output).buffer,
                     count: update.shape.count))
         }
         for key in launchOrder {
