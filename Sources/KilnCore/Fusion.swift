@@ -87,18 +87,21 @@ struct Fusion {
                     op: .fusedConv2d(attributes, activation: activation.function), inputs: node.inputs, shape: node.shape,
                     device: node.device)
                 fuse([node, activation.node], into: fused, "conv2d+\(activation.function) → \(fused.op.name)")
-            // reduce_sum over axis 0 → the optimizer updates reading it as their gradient.
+            // reduce_sum over axis 0 → the SGD updates reading it as their gradient.
             case .reduce(.sum, axes: [0], keepDimensions: false) where node.inputs[0].shape.rank >= 2:
-                let updates = computed.filter { $0.inputs.contains { $0 === node } }
-                guard !updates.isEmpty, readers[ObjectIdentifier(node)] == updates.count,
-                    updates.allSatisfy({ update in
-                        guard case .update(let rule) = update.op, rule.isSGD, let gradient = rule.gradientInput else { return false }
-                        return update.inputs.indices.allSatisfy { (update.inputs[$0] === node) == ($0 == gradient) }
-                    })
-                else { continue }
+                let nodeReaders = computed.filter { $0.inputs.contains { $0 === node } }
+                // Each reader as an SGD update and the index at which it reads `node`, its gradient, alone.
+                let updates = nodeReaders.compactMap { reader -> (node: Node, gradient: Int)? in
+                    guard case .update(let rule) = reader.op, rule.isSGD, let gradient = rule.gradientInput,
+                        reader.inputs.indices.allSatisfy({ (reader.inputs[$0] === node) == ($0 == gradient) })
+                    else { return nil }
+                    return (reader, gradient)
+                }
+                guard !updates.isEmpty, updates.count == nodeReaders.count, readers[ObjectIdentifier(node)] == updates.count else {
+                    continue
+                }
                 absorbed.insert(ObjectIdentifier(node))
-                for update in updates {
-                    guard case .update(let rule) = update.op, let gradient = rule.gradientInput else { continue }
+                for (update, gradient) in updates {
                     var inputs = update.inputs
                     inputs[gradient] = node.inputs[0]
                     let fused = Node(op: update.op, inputs: inputs, shape: update.shape, device: update.device)
@@ -106,7 +109,9 @@ struct Fusion {
                     replaced[ObjectIdentifier(update)] = fused
                     fusedAt[ObjectIdentifier(update)] = fused
                 }
-                counts["reduce_sum+\(updates.map(\.op.name).joined(separator: "+")) → updates summing the gradient's rows", default: 0] += 1
+                counts[
+                    "reduce_sum+\(updates.map(\.node.op.name).joined(separator: "+")) → updates summing the gradient's rows", default: 0] +=
+                    1
             default:
                 continue
             }

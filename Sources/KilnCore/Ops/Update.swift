@@ -3,8 +3,8 @@
 
 /// The elementwise update rules of the optimizers. `d = g + decay·p` is the gradient with weight decay; every rule's
 /// first input is the tensor it replaces, of the output's shape. The gradient `g` (input 1 of every rule but
-/// `adamParameter`) may carry one more leading axis of rows, which the update sums first, in order, as `reduce_sum`
-/// over axis 0 does: plans fold a bias's gradient, the sum of the batch's rows, into its updates that way.
+/// `adamParameter`) may carry one more leading axis of rows, which the update sums first exactly as `reduce_sum` over
+/// axis 0 sums them on the same backend: plans fold a bias's gradient, the sum of the batch's rows, into its updates.
 public enum UpdateRule: Hashable, Sendable {
     /// Inputs `(buffer, g, p)`: SGD's momentum buffer, `buffer·μ + d`.
     case momentumBuffer(momentum: Double, weightDecay: Double)

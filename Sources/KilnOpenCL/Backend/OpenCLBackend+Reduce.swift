@@ -65,6 +65,13 @@ extension OpenCLBackend {
         Swift.min(reduceSplitOutputs / outputs, reduced / reduceMinimumChunk)
     }
 
+    /// Whether `reduce` sums `reduced` rows of `outputs` adjacent outputs (`[R, I]` over R) in one `reduce_forward`
+    /// pass, whose Kahan chains `update_sgd_multi` also sums a gradient's rows with (`KILN_KAHAN_SUM_ROWS`): one
+    /// output takes `reduce_rows`, and few outputs with long rows split into parts.
+    static func reducesRowsInOnePass(outputs: Int, reduced: Int) -> Bool {
+        outputs > 1 && reduceParts(outputs: outputs, reduced: reduced) <= 1
+    }
+
     /// `out [O, I]` from `x [O, R, I]`, in one pass, or in two when there are few outputs and `R` is long
     /// (parts of at least `reduceMinimumChunk` elements into `[O, P, I]` scratch, then the parts).
     /// `I = 1` takes `reduce_rows`, which reads each row with vector loads; otherwise `reduce_forward` reads blocks of

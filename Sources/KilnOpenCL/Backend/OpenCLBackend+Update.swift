@@ -67,8 +67,9 @@ extension OpenCLBackend {
     /// SGD updates (a momentum buffer's update joined to the parameter update that reads it) run `updateSlots`
     /// tensors per launch of `update_sgd_multi`; the others run one launch each, in order, after them. An update joins
     /// a launch only when no other update of the group writes what it reads or reads what it writes, so the order
-    /// does not matter, and when the kernel sums its gradient's rows as `reduce` would (in one part), so a plan that
-    /// folded a bias gradient's reduction into its update gets the values the reduction gives.
+    /// does not matter, and when the kernel sums its gradient's rows as `reduce` would (`reducesRowsInOnePass`; the
+    /// others reduce first), so a plan that folded a bias gradient's reduction into its update gets the values the
+    /// reduction gives.
     public func executeUpdates(_ updates: [UpdateStep]) throws {
         let written = updates.map { ObjectIdentifier($0.output) }
         var momentumStep: [ObjectIdentifier: Int] = [:]
@@ -82,7 +83,7 @@ extension OpenCLBackend {
             guard case .sgdParameter(let momentum, let nesterov, let decay) = update.rule else { continue }
             let (p, g, scalars) = (update.inputs[0], update.inputs[1], update.inputs[update.inputs.count - 1])
             let rows = g.shape.count / update.shape.count
-            guard rows == 1 || Self.reduceParts(outputs: update.shape.count, reduced: rows) <= 1 else { continue }
+            guard rows == 1 || Self.reducesRowsInOnePass(outputs: update.shape.count, reduced: rows) else { continue }
             var members = [index]
             var velocity = (read: try own(p.storage).buffer, written: try own(p.storage).buffer)
             var reads = [p.storage, g.storage]
