@@ -289,9 +289,9 @@ __kernel void update_sgd(
 /// with the same float operations per element, so the results are bit-identical). Slot k holds one parameter: p (read),
 /// g, the momentum buffer v (read, then written to vOut; unused in mode 0), pOut and n elements; an unused slot has
 /// n = 0. g holds `rows` rows of n, summed as reduce_sum sums them (a bias's gradient over a batch, which plans fold
-/// into its update rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run of `run`
-/// elements (the host's elementwiseRun), counting each slot's runs in slot order. kiln_sgd_update8 is inlined by
-/// force: pocl's compiler left it a call per vector. Modes as update_sgd: 0 plain, 1 momentum, 2 Nesterov.
+/// into its update rather than a reduce_sum launch; one row is the gradient itself). Work item i updates the i-th run
+/// of `run` elements (the host's elementwiseRun), counting each slot's runs in slot order. kiln_sgd_update8 is inlined
+/// by force: pocl's compiler left it a call per vector. Modes as update_sgd: 0 plain, 1 momentum, 2 Nesterov.
 #define KILN_UPDATE_SLOTS 8
 
 inline __attribute__((always_inline)) void kiln_sgd_update8(
@@ -361,7 +361,8 @@ __kernel void update_sgd_multi(
     } else {
         const int rowLength = n;
         KILN_EACH_VECTOR_OF(item, base, n, run,
-            kiln_sgd_update8(p, kiln_rows_sum8(g, rows, rowLength, base, n), v, pOut, vOut, n, base, mode, momentum, decay, rate);
+            const float8 gradient = kiln_rows_sum8(g, rows, rowLength, base, n);
+            kiln_sgd_update8(p, gradient, v, pOut, vOut, n, base, mode, momentum, decay, rate);
         );
     }
 }
