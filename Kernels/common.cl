@@ -269,45 +269,39 @@ inline float kiln_sum8(const float8 v) {
         (sum) = kahanT;                                                                      \
     } while (0)
 
+/// KILN_KAHAN_ADD_VECTOR of `value` (an expression in `row`) at row `at`.
+#define KILN_KAHAN_ADD_ROW(T, sum, compensation, row, at, value) \
+    {                                                             \
+        const int row = (at);                                     \
+        KILN_KAHAN_ADD_VECTOR(T, sum, compensation, value);       \
+    }
+
 /// `result` (of vector type T) = the Kahan-compensated sum of `value` over `row` = start ..< end, `value` an expression
 /// in `row`: four compensated chains over consecutive rows (one chain's dependent adds would bound the loop by their
 /// latency), combined at the end. reduce.cl's reduce_forward sums with it, and update_sgd_multi sums a gradient's rows
 /// with it, so a bias gradient summed in its update equals reduce_sum's, bit for bit.
-#define KILN_KAHAN_SUM_ROWS(T, result, start, end, row, value)                               \
-    do {                                                                                     \
-        T kilnSum0 = 0.0f, kilnSum1 = 0.0f, kilnSum2 = 0.0f, kilnSum3 = 0.0f;                \
-        T kilnCompensation0 = 0.0f, kilnCompensation1 = 0.0f;                                \
-        T kilnCompensation2 = 0.0f, kilnCompensation3 = 0.0f;                                \
-        const int kilnEnd = (end);                                                           \
-        int kilnRow = (start);                                                               \
-        for (; kilnRow + 4 <= kilnEnd; kilnRow += 4) {                                       \
-            {                                                                                \
-                const int row = kilnRow;                                                     \
-                KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, value);                \
-            }                                                                                \
-            {                                                                                \
-                const int row = kilnRow + 1;                                                 \
-                KILN_KAHAN_ADD_VECTOR(T, kilnSum1, kilnCompensation1, value);                \
-            }                                                                                \
-            {                                                                                \
-                const int row = kilnRow + 2;                                                 \
-                KILN_KAHAN_ADD_VECTOR(T, kilnSum2, kilnCompensation2, value);                \
-            }                                                                                \
-            {                                                                                \
-                const int row = kilnRow + 3;                                                 \
-                KILN_KAHAN_ADD_VECTOR(T, kilnSum3, kilnCompensation3, value);                \
-            }                                                                                \
-        }                                                                                    \
-        for (; kilnRow < kilnEnd; ++kilnRow) {                                               \
-            const int row = kilnRow;                                                         \
-            KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, value);                    \
-        }                                                                                    \
-        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, kilnSum1);                     \
-        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, kilnSum2);                     \
-        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, kilnSum3);                     \
-        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0,                                \
-                              -(kilnCompensation1 + kilnCompensation2 + kilnCompensation3)); \
-        (result) = kilnSum0 - kilnCompensation0;                                             \
+#define KILN_KAHAN_SUM_ROWS(T, result, start, end, row, value)                                   \
+    do {                                                                                         \
+        T kilnSum0 = 0.0f, kilnSum1 = 0.0f, kilnSum2 = 0.0f, kilnSum3 = 0.0f;                    \
+        T kilnCompensation0 = 0.0f, kilnCompensation1 = 0.0f;                                    \
+        T kilnCompensation2 = 0.0f, kilnCompensation3 = 0.0f;                                    \
+        const int kilnEnd = (end);                                                               \
+        int kilnRow = (start);                                                                   \
+        for (; kilnRow + 4 <= kilnEnd; kilnRow += 4) {                                           \
+            KILN_KAHAN_ADD_ROW(T, kilnSum0, kilnCompensation0, row, kilnRow, value)              \
+            KILN_KAHAN_ADD_ROW(T, kilnSum1, kilnCompensation1, row, kilnRow + 1, value)          \
+            KILN_KAHAN_ADD_ROW(T, kilnSum2, kilnCompensation2, row, kilnRow + 2, value)          \
+            KILN_KAHAN_ADD_ROW(T, kilnSum3, kilnCompensation3, row, kilnRow + 3, value)          \
+        }                                                                                        \
+        for (; kilnRow < kilnEnd; ++kilnRow) {                                                   \
+            KILN_KAHAN_ADD_ROW(T, kilnSum0, kilnCompensation0, row, kilnRow, value)              \
+        }                                                                                        \
+        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, kilnSum1);                         \
+        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, kilnSum2);                         \
+        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0, kilnSum3);                         \
+        KILN_KAHAN_ADD_VECTOR(T, kilnSum0, kilnCompensation0,                                    \
+                              -(kilnCompensation1 + kilnCompensation2 + kilnCompensation3));     \
+        (result) = kilnSum0 - kilnCompensation0;                                                 \
     } while (0)
 
 #endif
