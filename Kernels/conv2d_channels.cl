@@ -18,12 +18,14 @@
 // with the column stride constant too). Not re-measured on an AVX-512 device.
 //
 // Layouts (contiguous, row-major): xp [N, C, HP, WP], x zero-padded by conv2d_narrow.cl's conv2d_narrow_pad with
-// HP >= (OH - 1) * SH + (KH - 1) * DH + 1 and WP >= (segments * CHANNELS_PIXELS - 1) * SW + (KW - 1) * DW + 1, so every
-// load lies inside its row (the outputs past OW are computed and not stored); wt [C, KH, KW, OP] with OP = O rounded up
-// to 16 and zeros past O (conv2d_channels_weight); b [O]; y [N, O, OH, OW].
+// HP >= (OH - 1) * SH + (KH - 1) * DH + 1 and WP >= (OW - 1) * SW + (KW - 1) * DW + 1, so every load lies inside its
+// row; wt [C, KH, KW, OP] with OP = O rounded up to 16 and zeros past O (conv2d_channels_weight); b [O];
+// y [N, O, OH, OW].
 // conv2d_channels_forward: work item (block of 16 output channels, oh, n) computes y[n, o0 ..< o0 + 16, oh, :] in
-//   segments of CHANNELS_PIXELS outputs, from b[o] (when hasBias), then the activation `activation` (a KILN_UNARY_*
-//   code, slope for leakyRelu).
+//   segments of CHANNELS_PIXELS outputs and a last one of CHANNELS_TAIL (OW = segments * CHANNELS_PIXELS +
+//   CHANNELS_TAIL), from b[o] (when hasBias), then the activation `activation` (a KILN_UNARY_* code, slope for
+//   leakyRelu). With the last segment as long as the others, a 14-wide row took 15 outputs' work (conv2's forward and
+//   input gradient on pocl with AVX2: 0.94 of their time with a 4-output tail, median of 8 interleaved event-timed runs).
 // conv2d_channels_weight: wt from a weight w [A, B, KH, KW]: wt[b, kh, kw, a] = w[a, b, kh, kw] for the forward pass
 //   (A = O, B = C), or with `gradient` set wt[a, kh, kw, b] = w[a, b, KH - 1 - kh, KW - 1 - kw], the weight that
 //   makes a stride-1 convolution's input gradient the forward pass of dy (its outputs are w's B input channels); JP is
@@ -32,8 +34,8 @@
 // (Sources/KilnCheck/Catalog+Convolution.swift) on every device.
 // Geometry defines, what a program is built for (OpenCLBackend+Convolution.swift's ChannelsGeometry picks them from the
 // device's float vector width, so the accumulators stay in registers): CHANNELS_PIXELS (outputs per segment of the
-// forward pass, 1 to 8: the host picks the fewest segments of at most 8 outputs on 16-lane devices, 5 on narrower ones)
-// and CHANNELS_TAP_GROUP (taps per work item of the weight gradient, 1 to 9: 9 on 16-lane devices, 6 on narrower); and
+// forward pass, 1 to 8: the host picks the fewest segments of at most 8 outputs on 16-lane devices, 5 on narrower ones,
+// all CHANNELS_PIXELS long but the last, CHANNELS_TAIL, which takes the rest) and CHANNELS_TAP_GROUP (taps per work item of the weight gradient, 1 to 9: 9 on 16-lane devices, 6 on narrower); and
 // for the forward pass, the weight's height and width (CHANNELS_KH, CHANNELS_KW), the column stride (CHANNELS_SW) and
 // the dilations (CHANNELS_DH, CHANNELS_DW), so its loops over a channel's taps unroll into loads at constant offsets
 // (with the sizes as arguments, the loop over a 3-wide row of taps and its outer loop took about a quarter of the
@@ -46,6 +48,12 @@
 #endif
 #if CHANNELS_PIXELS < 1 || CHANNELS_PIXELS > 8
 #error "CHANNELS_PIXELS must be 1 to 8"
+#endif
+#ifndef CHANNELS_TAIL
+#define CHANNELS_TAIL CHANNELS_PIXELS
+#endif
+#if CHANNELS_TAIL < 1 || CHANNELS_TAIL > CHANNELS_PIXELS
+#error "CHANNELS_TAIL must be 1 to CHANNELS_PIXELS"
 #endif
 #ifndef CHANNELS_KH
 #define CHANNELS_KH 3
@@ -86,6 +94,7 @@ KILN_DEFINE_UNARY(float16)
 #define CHANNELS_EACH_8(X) CHANNELS_EACH_7(X) X(7)
 #define CHANNELS_EACH_9(X) CHANNELS_EACH_8(X) X(8)
 #define CHANNELS_EACH KILN_JOIN(CHANNELS_EACH_, CHANNELS_PIXELS)
+#define CHANNELS_EACH_TAIL KILN_JOIN(CHANNELS_EACH_, CHANNELS_TAIL)
 #define CHANNELS_EACH_TAP KILN_JOIN(CHANNELS_EACH_, CHANNELS_TAP_GROUP)
 
 __kernel void conv2d_channels_forward(
@@ -109,35 +118,39 @@ __kernel void conv2d_channels_forward(
     const size_t outputPlane = (size_t)OH * OW;
     __global const float *image = xp + ((size_t)n * C * HP + (size_t)oh * SH) * WP;
 
-    for (int ow0 = 0; ow0 < OW; ow0 += CHANNELS_PIXELS) {
+// One segment of EACH's outputs starting at column ow0 (EACH is CHANNELS_EACH or CHANNELS_EACH_TAIL).
+#define CHANNELS_SEGMENT(EACH)                                                                                      \
+    {                                                                                                              \
+        EACH(CHANNELS_START)                                                                                       \
+        __global const float *plane = image + (size_t)ow0 * CHANNELS_SW;                                           \
+        __global const float *weights = wt + o0;                                                                   \
+        for (int c = 0; c < C; ++c, plane += (size_t)HP * WP) {                                                    \
+            __global const float *row = plane;                                                                     \
+            _Pragma("unroll") for (int kh = 0; kh < CHANNELS_KH; ++kh, row += (size_t)CHANNELS_DH * WP) {          \
+                _Pragma("unroll") for (int kw = 0; kw < CHANNELS_KW; ++kw, weights += OP) {                        \
+                    const float16 weight = vload16(0, weights);                                                    \
+                    __global const float *inputs = row + kw * CHANNELS_DW;                                         \
+                    EACH(CHANNELS_TAP)                                                                             \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        EACH(CHANNELS_STORE)                                                                                       \
+    }
 #define CHANNELS_START(p) float16 acc##p = initial;
-        CHANNELS_EACH(CHANNELS_START)
-        __global const float *plane = image + (size_t)ow0 * CHANNELS_SW;
-        __global const float *weights = wt + o0;
-        for (int c = 0; c < C; ++c, plane += (size_t)HP * WP) {
-            __global const float *row = plane;
-            #pragma unroll
-            for (int kh = 0; kh < CHANNELS_KH; ++kh, row += (size_t)CHANNELS_DH * WP) {
-                #pragma unroll
-                for (int kw = 0; kw < CHANNELS_KW; ++kw, weights += OP) {
-                    const float16 weight = vload16(0, weights);
-                    __global const float *inputs = row + kw * CHANNELS_DW;
 #define CHANNELS_TAP(p) acc##p = fma((float16)(inputs[p * CHANNELS_SW]), weight, acc##p);
-                    CHANNELS_EACH(CHANNELS_TAP)
-                }
-            }
-        }
-        const int pixels = min(CHANNELS_PIXELS, OW - ow0);
 #define CHANNELS_STORE(p)                                                                                           \
-    if (p < pixels) {                                                                                              \
+    {                                                                                                              \
         float values[16];                                                                                          \
         vstore16(kiln_unary_float16(activation, acc##p, slope), 0, values);                                        \
         for (int lane = 0; lane < lanes; ++lane) {                                                                 \
             outputs[lane * outputPlane + ow0 + p] = values[lane];                                                  \
         }                                                                                                          \
     }
-        CHANNELS_EACH(CHANNELS_STORE)
+    int ow0 = 0;
+    for (; ow0 < OW - CHANNELS_TAIL; ow0 += CHANNELS_PIXELS) {
+        CHANNELS_SEGMENT(CHANNELS_EACH)
     }
+    CHANNELS_SEGMENT(CHANNELS_EACH_TAIL)
 }
 
 __kernel void conv2d_channels_weight(__global const float *w, __global float *wt, const int A, const int B, const int KH,

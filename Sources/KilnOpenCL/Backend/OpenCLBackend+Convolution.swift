@@ -171,7 +171,7 @@ extension OpenCLBackend {
         let (inputs, outputs) = inputGradient ? (w.shape[0], w.shape[1]) : (w.shape[1], w.shape[0])
         let convolved =
             inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
-        let (segments, pixels, defines) = channelsSegments(outputWidth: outShape[3], weight: [kh, kw], convolved)
+        let defines = channelsDefines(outputWidth: outShape[3], weight: [kh, kw], convolved)
         let paddedOutputs = (outputs + 15) / 16 * 16
         let count = inputs * kh * kw * paddedOutputs
         let weights = try workspace(.channelsWeight, count: count)
@@ -183,7 +183,7 @@ extension OpenCLBackend {
             global: [count], preferredLocal: Self.convolutionLocal)
         let (stride, dilation) = (convolved.stride, convolved.dilation)
         let height = (outShape[2] - 1) * stride[0] + (kh - 1) * dilation[0] + 1
-        let width = (segments * pixels - 1) * stride[1] + (kw - 1) * dilation[1] + 1
+        let width = (outShape[3] - 1) * stride[1] + (kw - 1) * dilation[1] + 1
         let padded = try paddedInput(convolved, x: x, weight: w.shape, output: outShape, height: height, width: width)
         // Without a bias the kernel never reads argument 2; any buffer fills the slot.
         let geometry = [inputs, outputs, paddedOutputs, outShape[2], outShape[3], height, width, stride[0]]
@@ -196,23 +196,20 @@ extension OpenCLBackend {
             global: [paddedOutputs / 16, outShape[2], outShape[0]], preferredLocal: [1, 1, 1])
     }
 
-    /// conv2d_channels.cl's segments of an output row `outputWidth` wide (the fewest of at most
-    /// `channelsGeometry.maximumPixels` outputs, all of one length) and the defines its programs are built with, the
-    /// `weight`'s height and width and the convolution's column stride and dilations among them. A stride-1 layer's
-    /// forward pass, input gradient and weight gradient share them, so one program serves all their launches.
-    private func channelsSegments(outputWidth: Int, weight: [Int], _ attributes: Convolution2D) -> (
-        count: Int, pixels: Int, defines: [(String, Int)]
-    ) {
+    /// The defines conv2d_channels.cl's programs are built with: the segments of an output row `outputWidth` wide (the
+    /// fewest of at most `channelsGeometry.maximumPixels` outputs, CHANNELS_PIXELS each but the last, CHANNELS_TAIL,
+    /// which takes the rest), the weight-gradient tap group, the `weight`'s height and width, and the convolution's
+    /// column stride and dilations. A stride-1 layer's forward pass, input gradient and weight gradient share them, so
+    /// one program serves all their launches.
+    private func channelsDefines(outputWidth: Int, weight: [Int], _ attributes: Convolution2D) -> [(String, Int)] {
         let most = channelsGeometry.maximumPixels
         let count = (outputWidth + most - 1) / most
         let pixels = (outputWidth + count - 1) / count
-        let defines =
-            KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup])
+        return KernelDescription.conv2dChannels.defines(["CHANNELS_PIXELS": pixels, "CHANNELS_TAP_GROUP": channelsGeometry.tapGroup])
             + [
-                ("CHANNELS_KH", weight[0]), ("CHANNELS_KW", weight[1]), ("CHANNELS_SW", attributes.stride[1]),
-                ("CHANNELS_DH", attributes.dilation[0]), ("CHANNELS_DW", attributes.dilation[1]),
+                ("CHANNELS_TAIL", outputWidth - (count - 1) * pixels), ("CHANNELS_KH", weight[0]), ("CHANNELS_KW", weight[1]),
+                ("CHANNELS_SW", attributes.stride[1]), ("CHANNELS_DH", attributes.dilation[0]), ("CHANNELS_DW", attributes.dilation[1]),
             ]
-        return (count, pixels, defines)
     }
 
     /// Whether conv2d_channels.cl computes the weight gradient (with the register-blocked GEMM, on CPU devices): one
@@ -232,7 +229,7 @@ extension OpenCLBackend {
         let paddedOutputs = (o + 15) / 16 * 16
         let file = KernelDescription.conv2dChannels.file
         let taps = channelsGeometry.tapGroup
-        let defines = channelsSegments(outputWidth: ow, weight: [kh, kw], attributes).defines
+        let defines = channelsDefines(outputWidth: ow, weight: [kh, kw], attributes)
         let gradients = try workspace(.rows, count: batch * oh * ow * paddedOutputs)
         try launch(
             try kernel(file, "conv2d_channels_gradient_rows", defines: defines),
