@@ -47,6 +47,13 @@
 /// KAHAN_ADD on every lane of a reduce_vector.
 #define KAHAN_ADD_VECTOR(sum, compensation, value) KILN_KAHAN_ADD_VECTOR(reduce_vector, sum, compensation, value)
 
+/// `sum` and `compensation` (of type T) from the compensated vector sum `wideSum`, `wideCompensation` of twice T's
+/// width: its low half plus its high half.
+#define REDUCE_HALVE(T, sum, compensation, wideSum, wideCompensation)                                   \
+    T sum = (wideSum).lo, compensation = (wideCompensation).lo;                                          \
+    KILN_KAHAN_ADD_VECTOR(T, sum, compensation, (wideSum).hi);                                           \
+    KILN_KAHAN_ADD_VECTOR(T, sum, compensation, -(wideCompensation).hi);
+
 __kernel void reduce_rows(
     __global const float *x, __global float *out, const int n, const int reduced, const int parts, const int chunk,
     const int maximum, const float divisor) {
@@ -95,22 +102,25 @@ __kernel void reduce_rows(
         for (; r < vectorEnd; r += REDUCE_WIDTH) {
             KAHAN_ADD_VECTOR(sum0, compensation0, reduce_vload(0, row + r));
         }
-        // The chains join as vectors, then the lanes: a serial scalar chain over all 4 x 2 x REDUCE_WIDTH values
-        // cost more than the row itself (0.42 ms above).
+        // The chains join as vectors, then the lanes pairwise, halving the vector each time: a serial scalar chain
+        // over all 4 x 2 x REDUCE_WIDTH values cost more than the row itself (0.42 ms above), and one over the
+        // 2 x REDUCE_WIDTH lanes still cost about half of a 196-float row (a convolution's bias gradient).
         KAHAN_ADD_VECTOR(sum0, compensation0, sum1);
         KAHAN_ADD_VECTOR(sum0, compensation0, sum2);
         KAHAN_ADD_VECTOR(sum0, compensation0, sum3);
         KAHAN_ADD_VECTOR(sum0, compensation0, -(compensation1 + compensation2 + compensation3));
-        float sum = 0.0f;
-        float compensation = 0.0f;
-        #pragma unroll
-        for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
-            KAHAN_ADD(sum, compensation, sum0[lane]);
-        }
-        #pragma unroll
-        for (int lane = 0; lane < REDUCE_WIDTH; ++lane) {
-            KAHAN_ADD(sum, compensation, -compensation0[lane]);
-        }
+#if REDUCE_WIDTH == 16
+        REDUCE_HALVE(float8, eightSum, eightCompensation, sum0, compensation0)
+#elif REDUCE_WIDTH == 8
+        const float8 eightSum = sum0, eightCompensation = compensation0;
+#endif
+#if REDUCE_WIDTH >= 8
+        REDUCE_HALVE(float4, fourSum, fourCompensation, eightSum, eightCompensation)
+#else
+        const float4 fourSum = sum0, fourCompensation = compensation0;
+#endif
+        REDUCE_HALVE(float2, twoSum, twoCompensation, fourSum, fourCompensation)
+        REDUCE_HALVE(float, sum, compensation, twoSum, twoCompensation)
         for (int r = vectorEnd; r < end; ++r) {
             KAHAN_ADD(sum, compensation, row[r]);
         }
