@@ -48,11 +48,11 @@
 #define KAHAN_ADD_VECTOR(sum, compensation, value) KILN_KAHAN_ADD_VECTOR(reduce_vector, sum, compensation, value)
 
 /// `sum` and `compensation` (of type T) from the compensated vector sum `wideSum`, `wideCompensation` of twice T's
-/// width: its low half plus its high half.
-#define REDUCE_HALVE(T, sum, compensation, wideSum, wideCompensation)                                   \
-    T sum = (wideSum).lo, compensation = (wideCompensation).lo;                                          \
-    KILN_KAHAN_ADD_VECTOR(T, sum, compensation, (wideSum).hi);                                           \
-    KILN_KAHAN_ADD_VECTOR(T, sum, compensation, -(wideCompensation).hi);
+/// width: its `LOW` lanes plus its `HIGH` lanes (swizzles such as s0123 and s4567).
+#define REDUCE_HALVE(T, sum, compensation, wideSum, wideCompensation, LOW, HIGH)                        \
+    T sum = (wideSum).LOW, compensation = (wideCompensation).LOW;                                        \
+    KILN_KAHAN_ADD_VECTOR(T, sum, compensation, (wideSum).HIGH);                                         \
+    KILN_KAHAN_ADD_VECTOR(T, sum, compensation, -(wideCompensation).HIGH);
 
 __kernel void reduce_rows(
     __global const float *x, __global float *out, const int n, const int reduced, const int parts, const int chunk,
@@ -102,25 +102,34 @@ __kernel void reduce_rows(
         for (; r < vectorEnd; r += REDUCE_WIDTH) {
             KAHAN_ADD_VECTOR(sum0, compensation0, reduce_vload(0, row + r));
         }
-        // The chains join as vectors, then the lanes pairwise, halving the vector each time: a serial scalar chain
-        // over all 4 x 2 x REDUCE_WIDTH values cost more than the row itself (0.42 ms above), and one over the
+        // The chains join as vectors, then the lanes pairwise, halving the vector down to four lanes: a serial scalar
+        // chain over all 4 x 2 x REDUCE_WIDTH values cost more than the row itself (0.42 ms above), and one over the
         // 2 x REDUCE_WIDTH lanes still cost about half of a 196-float row (a convolution's bias gradient).
         KAHAN_ADD_VECTOR(sum0, compensation0, sum1);
         KAHAN_ADD_VECTOR(sum0, compensation0, sum2);
         KAHAN_ADD_VECTOR(sum0, compensation0, sum3);
         KAHAN_ADD_VECTOR(sum0, compensation0, -(compensation1 + compensation2 + compensation3));
 #if REDUCE_WIDTH == 16
-        REDUCE_HALVE(float8, eightSum, eightCompensation, sum0, compensation0)
+        REDUCE_HALVE(float8, eightSum, eightCompensation, sum0, compensation0, s01234567, s89abcdef)
 #elif REDUCE_WIDTH == 8
         const float8 eightSum = sum0, eightCompensation = compensation0;
 #endif
 #if REDUCE_WIDTH >= 8
-        REDUCE_HALVE(float4, fourSum, fourCompensation, eightSum, eightCompensation)
+        REDUCE_HALVE(float4, fourSum, fourCompensation, eightSum, eightCompensation, s0123, s4567)
 #else
         const float4 fourSum = sum0, fourCompensation = compensation0;
 #endif
-        REDUCE_HALVE(float2, twoSum, twoCompensation, fourSum, fourCompensation)
-        REDUCE_HALVE(float, sum, compensation, twoSum, twoCompensation)
+        // Then the four lanes and their compensations as scalars: halving further, into two lanes, crashed Oclgrind
+        // 21.10 (in float2, and in float4 with two lanes set).
+        float sum = 0.0f, compensation = 0.0f;
+        KAHAN_ADD(sum, compensation, fourSum.x);
+        KAHAN_ADD(sum, compensation, fourSum.y);
+        KAHAN_ADD(sum, compensation, fourSum.z);
+        KAHAN_ADD(sum, compensation, fourSum.w);
+        KAHAN_ADD(sum, compensation, -fourCompensation.x);
+        KAHAN_ADD(sum, compensation, -fourCompensation.y);
+        KAHAN_ADD(sum, compensation, -fourCompensation.z);
+        KAHAN_ADD(sum, compensation, -fourCompensation.w);
         for (int r = vectorEnd; r < end; ++r) {
             KAHAN_ADD(sum, compensation, row[r]);
         }
