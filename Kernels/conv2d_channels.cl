@@ -35,7 +35,8 @@
 // Geometry defines, what a program is built for (OpenCLBackend+Convolution.swift's ChannelsGeometry picks them from the
 // device's float vector width, so the accumulators stay in registers): CHANNELS_PIXELS (outputs per segment of the
 // forward pass, 1 to 8: the host picks the fewest segments of at most 8 outputs on 16-lane devices, 5 on narrower ones,
-// all CHANNELS_PIXELS long but the last, CHANNELS_TAIL, which takes the rest) and CHANNELS_TAP_GROUP (taps per work item of the weight gradient, 1 to 9: 9 on 16-lane devices, 6 on narrower); and
+// all CHANNELS_PIXELS long but the last, CHANNELS_TAIL, which takes the rest) and CHANNELS_TAP_GROUP (taps per work
+// item of the weight gradient, 1 to 9: 9 on 16-lane devices, 6 on narrower); and
 // for the forward pass, the weight's height and width (CHANNELS_KH, CHANNELS_KW), the column stride (CHANNELS_SW) and
 // the dilations (CHANNELS_DH, CHANNELS_DW), so its loops over a channel's taps unroll into loads at constant offsets
 // (with the sizes as arguments, the loop over a 3-wide row of taps and its outer loop took about a quarter of the
