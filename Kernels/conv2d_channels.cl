@@ -80,6 +80,19 @@
 #if CHANNELS_TAP_GROUP < 1 || CHANNELS_TAP_GROUP > 9
 #error "CHANNELS_TAP_GROUP must be 1 to 9"
 #endif
+#ifndef CHANNELS_BLOCKS
+#define CHANNELS_BLOCKS 1
+#endif
+#if CHANNELS_BLOCKS != 1 && CHANNELS_BLOCKS != 2
+#error "CHANNELS_BLOCKS must be 1 or 2"
+#endif
+// Output channels per work item, and CHANNELS_SECOND(code): the code for the second block of 16 channels, if any.
+#define CHANNELS_LANES (16 * CHANNELS_BLOCKS)
+#if CHANNELS_BLOCKS == 2
+#define CHANNELS_SECOND(...) __VA_ARGS__
+#else
+#define CHANNELS_SECOND(...)
+#endif
 
 KILN_DEFINE_UNARY(float16)
 
@@ -98,23 +111,36 @@ KILN_DEFINE_UNARY(float16)
 #define CHANNELS_EACH_TAIL KILN_JOIN(CHANNELS_EACH_, CHANNELS_TAIL)
 #define CHANNELS_EACH_TAP KILN_JOIN(CHANNELS_EACH_, CHANNELS_TAP_GROUP)
 
+// Stores the first `lanes` lanes of `values`, one output channel each, `plane` floats apart from `target`.
+inline void channels_store_outputs(const float16 values, const int lanes, __global float *target, const size_t plane) {
+    float stored[16];
+    vstore16(values, 0, stored);
+    for (int lane = 0; lane < lanes; ++lane) {
+        target[lane * plane] = stored[lane];
+    }
+}
+
 __kernel void conv2d_channels_forward(
     __global const float *xp, __global const float *wt, __global const float *b, const int hasBias, __global float *y,
     const int activation, const float slope, const int C, const int O, const int OP, const int OH, const int OW,
     const int HP, const int WP, const int SH) {
-    const int o0 = (int)get_global_id(0) * 16, oh = (int)get_global_id(1), n = (int)get_global_id(2);
+    const int o0 = (int)get_global_id(0) * CHANNELS_LANES, oh = (int)get_global_id(1), n = (int)get_global_id(2);
     if (o0 >= O || oh >= OH) {
         return;
     }
     float16 initial = (float16)(0.0f);
+    CHANNELS_SECOND(float16 initialSecond = (float16)(0.0f);)
     if (hasBias) {
-        float biases[16];
-        for (int lane = 0; lane < 16; ++lane) {
+        float biases[CHANNELS_LANES];
+        for (int lane = 0; lane < CHANNELS_LANES; ++lane) {
             biases[lane] = b[min(o0 + lane, O - 1)];
         }
         initial = vload16(0, biases);
+        CHANNELS_SECOND(initialSecond = vload16(1, biases);)
     }
+    // Channels of each block below O (none in a second block past O).
     const int lanes = min(16, O - o0);
+    CHANNELS_SECOND(const int lanesSecond = min(16, O - o0 - 16);)
     __global float *outputs = y + (((size_t)n * O + o0) * OH + oh) * OW;
     const size_t outputPlane = (size_t)OH * OW;
     __global const float *image = xp + ((size_t)n * C * HP + (size_t)oh * SH) * WP;
@@ -130,6 +156,7 @@ __kernel void conv2d_channels_forward(
             _Pragma("unroll") for (int kh = 0; kh < CHANNELS_KH; ++kh, row += (size_t)CHANNELS_DH * WP) {          \
                 _Pragma("unroll") for (int kw = 0; kw < CHANNELS_KW; ++kw, weights += OP) {                        \
                     const float16 weight = vload16(0, weights);                                                    \
+                    CHANNELS_SECOND(const float16 weightSecond = vload16(1, weights);)                             \
                     __global const float *inputs = row + kw * CHANNELS_DW;                                         \
                     EACH(CHANNELS_TAP)                                                                             \
                 }                                                                                                  \
@@ -137,16 +164,19 @@ __kernel void conv2d_channels_forward(
         }                                                                                                          \
         EACH(CHANNELS_STORE)                                                                                       \
     }
-#define CHANNELS_START(p) float16 acc##p = initial;
-#define CHANNELS_TAP(p) acc##p = fma((float16)(inputs[p * CHANNELS_SW]), weight, acc##p);
-#define CHANNELS_STORE(p)                                                                                           \
+#define CHANNELS_START(p)                                                                                           \
+    float16 acc##p = initial;                                                                                      \
+    CHANNELS_SECOND(float16 accSecond##p = initialSecond;)
+#define CHANNELS_TAP(p)                                                                                             \
     {                                                                                                              \
-        float values[16];                                                                                          \
-        vstore16(kiln_unary_float16(activation, acc##p, slope), 0, values);                                        \
-        for (int lane = 0; lane < lanes; ++lane) {                                                                 \
-            outputs[lane * outputPlane + ow0 + p] = values[lane];                                                  \
-        }                                                                                                          \
+        const float16 input = (float16)(inputs[p * CHANNELS_SW]);                                                  \
+        acc##p = fma(input, weight, acc##p);                                                                       \
+        CHANNELS_SECOND(accSecond##p = fma(input, weightSecond, accSecond##p);)                                    \
     }
+#define CHANNELS_STORE(p)                                                                                           \
+    channels_store_outputs(kiln_unary_float16(activation, acc##p, slope), lanes, outputs + ow0 + p, outputPlane);  \
+    CHANNELS_SECOND(channels_store_outputs(kiln_unary_float16(activation, accSecond##p, slope), lanesSecond,       \
+                                           outputs + 16 * outputPlane + ow0 + p, outputPlane);)
     int ow0 = 0;
     for (; ow0 < OW - CHANNELS_TAIL; ow0 += CHANNELS_PIXELS) {
         CHANNELS_SEGMENT(CHANNELS_EACH)
@@ -217,7 +247,7 @@ __kernel void conv2d_channels_backward_weight(
     __global const float *xp, __global const float *dyT, __global float *part, const int SN, const int C, const int O,
     const int OP, const int OH, const int OW, const int HP, const int WP, const int KH, const int KW, const int SH,
     const int SW, const int DH, const int DW) {
-    const int o0 = (int)get_global_id(0) * 16, q0 = (int)get_global_id(1) * CHANNELS_TAP_GROUP;
+    const int o0 = (int)get_global_id(0) * CHANNELS_LANES, q0 = (int)get_global_id(1) * CHANNELS_TAP_GROUP;
     const int s = (int)get_global_id(2);
     const int Q = C * KH * KW;
     if (o0 >= O || q0 >= Q) {
@@ -231,7 +261,8 @@ __kernel void conv2d_channels_backward_weight(
         const int c = kiln_divide(kiln_divide(min(q0 + t, Q - 1), KW, &kw), KH, &kh);                              \
         offset##t = (c * HP + kh * DH) * WP + kw * DW;                                                             \
     }                                                                                                              \
-    float16 acc##t = (float16)(0.0f);
+    float16 acc##t = (float16)(0.0f);                                                                              \
+    CHANNELS_SECOND(float16 accSecond##t = (float16)(0.0f);)
     CHANNELS_EACH_TAP(CHANNELS_TAP_OFFSET)
 
     const size_t imagePlanes = (size_t)C * HP * WP;
@@ -242,21 +273,25 @@ __kernel void conv2d_channels_backward_weight(
             __global const float *row = image + (size_t)oh * SH * WP;
             for (int ow = 0; ow < OW; ++ow, gradients += OP) {
                 const float16 gradient = vload16(0, gradients);
+                CHANNELS_SECOND(const float16 gradientSecond = vload16(1, gradients);)
                 __global const float *inputs = row + ow * SW;
-#define CHANNELS_WEIGHT_TAP(t) acc##t = fma((float16)(inputs[offset##t]), gradient, acc##t);
+#define CHANNELS_WEIGHT_TAP(t)                                                                                      \
+    {                                                                                                              \
+        const float16 input = (float16)(inputs[offset##t]);                                                        \
+        acc##t = fma(input, gradient, acc##t);                                                                     \
+        CHANNELS_SECOND(accSecond##t = fma(input, gradientSecond, accSecond##t);)                                  \
+    }
                 CHANNELS_EACH_TAP(CHANNELS_WEIGHT_TAP)
             }
         }
     }
     const int lanes = min(16, O - o0);
+    CHANNELS_SECOND(const int lanesSecond = min(16, O - o0 - 16);)
 #define CHANNELS_WEIGHT_STORE(t)                                                                                    \
     if (q0 + t < Q) {                                                                                              \
-        float values[16];                                                                                          \
-        vstore16(acc##t, 0, values);                                                                               \
         __global float *target = part + ((size_t)s * Q + q0 + t) * O + o0;                                         \
-        for (int lane = 0; lane < lanes; ++lane) {                                                                 \
-            target[lane] = values[lane];                                                                           \
-        }                                                                                                          \
+        channels_store_outputs(acc##t, lanes, target, 1);                                                          \
+        CHANNELS_SECOND(channels_store_outputs(accSecond##t, lanesSecond, target + 16, 1);)                        \
     }
     CHANNELS_EACH_TAP(CHANNELS_WEIGHT_STORE)
 }

@@ -14,7 +14,8 @@
 //
 // gemm_forward: a CPU-style register-blocked micro-kernel (pocl runs work items as loops on CPU cores, where
 // local-memory tiling only costs copies). Work item (x, y, z) computes rows x*GEMM_ROWS ..< +GEMM_ROWS and
-// columns y*GEMM_WIDTH ..< +GEMM_WIDTH of C in batch z: GEMM_ROWS accumulators of GEMM_WIDTH floats held in
+// columns y*GEMM_BLOCK_COLUMNS ..< +GEMM_BLOCK_COLUMNS (one or, with GEMM_PAIRED, two blocks of GEMM_WIDTH) of C in
+// batch z: per block GEMM_ROWS accumulators of GEMM_WIDTH floats held in
 // registers, each step p broadcasting A[i, p] and streaming one vector of row p of B. Rows past M read row
 // M - 1 (clamped, so the inner loop has no branch) and are not stored; a column block that sticks out past N
 // reads B through clamped column indices into the same vector accumulators and stores only its columns. Every loop over the block carries `#pragma unroll`: without it pocl's
@@ -35,6 +36,10 @@
 //   GEMM_ROWS   rows of C per work item, 1..12 (default 6: 6 x 16 floats = 12 AVX2 registers of accumulators)
 //   GEMM_WIDTH  columns of C per work item, the vector width: 4, 8 or 16 (default 16)
 //   GEMM_TILE   rows and columns of the square tile one work item of gemm_transpose moves, 1..16 (default 8)
+//   GEMM_PAIRED 1: gemm_forward's work items take two column blocks and gemm_forward_packed's walk their panels two at
+//               a time (2 x GEMM_ROWS accumulators, each value of A loaded once for both), for devices whose
+//               registers hold GEMM_WIDTH floats; 0: one at a time (default)
+//   GEMM_DOT_WIDTH  lanes of gemm_forward_dot's partial sums, 8 (default) or 16
 
 #include "common.cl"
 
@@ -50,6 +55,9 @@ KILN_DEFINE_PRODUCT_EPILOGUE
 #ifndef GEMM_TILE
 #define GEMM_TILE 8
 #endif
+#ifndef GEMM_PAIRED
+#define GEMM_PAIRED 0
+#endif
 
 #if GEMM_ROWS < 1 || GEMM_ROWS > 12
 #error "GEMM_ROWS must be between 1 and 12"
@@ -60,6 +68,17 @@ KILN_DEFINE_PRODUCT_EPILOGUE
 #if GEMM_TILE < 1 || GEMM_TILE > 16
 #error "GEMM_TILE must be between 1 and 16"
 #endif
+#if GEMM_PAIRED != 0 && GEMM_PAIRED != 1
+#error "GEMM_PAIRED must be 0 or 1"
+#endif
+#ifndef GEMM_DOT_WIDTH
+#define GEMM_DOT_WIDTH 8
+#endif
+#if GEMM_DOT_WIDTH != 8 && GEMM_DOT_WIDTH != 16
+#error "GEMM_DOT_WIDTH must be 8 or 16"
+#endif
+// Columns of C one work item of gemm_forward computes.
+#define GEMM_BLOCK_COLUMNS (GEMM_WIDTH * (1 + GEMM_PAIRED))
 
 #define gemm_vector KILN_JOIN(float, GEMM_WIDTH)
 #define gemm_vload KILN_JOIN(vload, GEMM_WIDTH)
@@ -104,71 +123,83 @@ inline void gemm_accumulate(__global const float *aColumn, const int *rowOffset,
     }
 }
 
-// Batch z reads A at a + z * aBatchStride and B at b + z * bBatchStride and writes C at c + z * cBatchStride
-// (a stride of 0 shares one matrix across the batch); element (i, p) of A is at i * aRowStride + p * aStep: (K, 1)
-// for A [M, K], (1, M) for A^T [K, M] read in place. biasMode 1: row i of C starts from bias[i] (convolution);
-// biasMode 2: column j starts from bias[j] (linear layers); 0: no bias. The epilogue applies the unary function
-// `activation` (a KILN_UNARY_* code, KILN_UNARY_NONE for none; `slope` is leakyRelu's) to each element of C as it is
-// stored: common.cl's kiln_unary_float, the same function the elementwise kernels apply; with `derivative` a
-// KILN_UNARY_* code it multiplies each element by that function's derivative at derivativeInput's element of the same
-// index (laid out as C; the linearGradient op), common.cl's kiln_product_epilogue.
-__kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
-                           const int N, const int K, const int aRowStride, const int aStep, const int aBatchStride,
-                           const int bBatchStride, const int cBatchStride, __global const float *bias, const int biasMode,
-                           const int activation, const float slope, __global const float *derivativeInput,
-                           const int derivative) {
-    // Dimension 0 walks down the rows so that consecutive work items share the same column panel of B.
-    const int row0 = (int)get_global_id(0) * GEMM_ROWS;
-    const int column0 = (int)get_global_id(1) * GEMM_WIDTH;
-    const int batch = (int)get_global_id(2);
-    if (column0 >= N || row0 >= M) {
-        return;
-    }
-    a += (size_t)batch * aBatchStride;
-    b += (size_t)batch * bBatchStride;
-    c += (size_t)batch * cBatchStride;
-    derivativeInput += (size_t)batch * cBatchStride;
-
-    int rowOffset[GEMM_ROWS];
-    float rowStart[GEMM_ROWS];
-    gemm_rows(row0, M, aRowStride, bias, biasMode, rowOffset, rowStart);
-
-    if (column0 + GEMM_WIDTH <= N) {
-        const gemm_vector columnStart = biasMode == 2 ? gemm_vload(0, bias + column0) : (gemm_vector)(0.0f);
-        gemm_vector accumulator[GEMM_ROWS];
+// gemm_accumulate for two column blocks at once, the second `bSecond` floats after the first: each A[row r, p] is
+// broadcast once for both, so a step loads two vectors of B and GEMM_ROWS values of A for 2 * GEMM_ROWS fmas. Each
+// element is the same chain of fmas in the same order as gemm_accumulate's.
+inline void gemm_accumulate_pair(__global const float *aColumn, const int *rowOffset, const int aStep,
+                                 __global const float *bRow, const int bSecond, const int bStride, const int K,
+                                 gemm_vector *first, gemm_vector *second) {
+    for (int p = 0; p < K; ++p) {
+        const gemm_vector bFirst = gemm_vload(0, bRow), bNext = gemm_vload(0, bRow + bSecond);
         #pragma unroll
         for (int r = 0; r < GEMM_ROWS; ++r) {
-            accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
+            const gemm_vector aValue = (gemm_vector)(aColumn[rowOffset[r]]);
+            first[r] = fma(aValue, bFirst, first[r]);
+            second[r] = fma(aValue, bNext, second[r]);
         }
-        gemm_accumulate(a, rowOffset, aStep, b + column0, N, K, accumulator);
+        aColumn += aStep;
+        bRow += bStride;
+    }
+}
+
+// A column block's accumulators before its first step: each row's start plus, with biasMode 2, the block's columns of
+// bias (columns past N repeat column N - 1 and are never stored).
+inline void gemm_block_start(const int column0, const int N, const float *rowStart, __global const float *bias,
+                             const int biasMode, gemm_vector *accumulator) {
+    gemm_vector columnStart = (gemm_vector)(0.0f);
+    if (biasMode == 2) {
         #pragma unroll
-        for (int r = 0; r < GEMM_ROWS; ++r) {
-            if (row0 + r < M) {
-                const size_t rowIndex = (size_t)(row0 + r) * N + column0;
+        for (int t = 0; t < GEMM_WIDTH; ++t) {
+            columnStart[t] = bias[min(column0 + t, N - 1)];
+        }
+    }
+    #pragma unroll
+    for (int r = 0; r < GEMM_ROWS; ++r) {
+        accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
+    }
+}
+
+// Stores a column block's rows below M and columns below N through the epilogue.
+inline void gemm_block_store(const int column0, const int row0, const int M, const int N, __global float *c,
+                             const int activation, const float slope, const int derivative,
+                             __global const float *derivativeInput, gemm_vector *accumulator) {
+    const int width = min(GEMM_WIDTH, N - column0);
+    #pragma unroll
+    for (int r = 0; r < GEMM_ROWS; ++r) {
+        if (row0 + r < M) {
+            const size_t rowIndex = (size_t)(row0 + r) * N + column0;
+            if (width == GEMM_WIDTH) {
                 if (activation != KILN_UNARY_NONE || derivative != KILN_UNARY_NONE) {
                     accumulator[r] = gemm_epilogue(activation, slope, derivative, derivativeInput, rowIndex, accumulator[r]);
                 }
                 gemm_vstore(accumulator[r], 0, c + rowIndex);
+            } else {
+                #pragma unroll
+                for (int t = 0; t < GEMM_WIDTH; ++t) {
+                    if (t < width) {
+                        c[rowIndex + t] = kiln_product_epilogue(activation, slope, derivative, derivativeInput,
+                                                                rowIndex + t, accumulator[r][t]);
+                    }
+                }
             }
         }
+    }
+}
+
+// One column block of gemm_forward from column0 (B row-major, rows N floats apart). When only `N - column0` <
+// GEMM_WIDTH columns exist, B is read through clamped column indices into the same vector accumulators (lanes past
+// the last column repeat column N - 1 and are never stored), so the block stays in registers; a scalar
+// [rows][width] array here spilled and cost as much as the whole vector path on a 196-column product.
+inline void gemm_forward_block(const int column0, __global const float *a, const int *rowOffset, const int aStep,
+                               const float *rowStart, __global const float *b, __global float *c, const int row0,
+                               const int M, const int N, const int K, __global const float *bias, const int biasMode,
+                               const int activation, const float slope, __global const float *derivativeInput,
+                               const int derivative) {
+    gemm_vector accumulator[GEMM_ROWS];
+    gemm_block_start(column0, N, rowStart, bias, biasMode, accumulator);
+    if (column0 + GEMM_WIDTH <= N) {
+        gemm_accumulate(a, rowOffset, aStep, b + column0, N, K, accumulator);
     } else {
-        // The last column block: only `width` < GEMM_WIDTH columns exist. The same vector accumulators, with B
-        // read through clamped column indices (lanes past `width` repeat column N - 1 and are never stored), so
-        // the block stays in registers; a scalar [rows][width] array here spilled and cost as much as the
-        // whole vector path on a 196-column product.
-        const int width = N - column0;
-        gemm_vector columnStart = (gemm_vector)(0.0f);
-        if (biasMode == 2) {
-            #pragma unroll
-            for (int t = 0; t < GEMM_WIDTH; ++t) {
-                columnStart[t] = bias[min(column0 + t, N - 1)];
-            }
-        }
-        gemm_vector accumulator[GEMM_ROWS];
-        #pragma unroll
-        for (int r = 0; r < GEMM_ROWS; ++r) {
-            accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
-        }
         int columnOffset[GEMM_WIDTH];
         #pragma unroll
         for (int t = 0; t < GEMM_WIDTH; ++t) {
@@ -189,20 +220,57 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
             aColumn += aStep;
             bRow += N;
         }
-        #pragma unroll
-        for (int r = 0; r < GEMM_ROWS; ++r) {
-            if (row0 + r < M) {
-                #pragma unroll
-                for (int t = 0; t < GEMM_WIDTH; ++t) {
-                    if (t < width) {
-                        const size_t index = (size_t)(row0 + r) * N + column0 + t;
-                        c[index] = kiln_product_epilogue(activation, slope, derivative, derivativeInput, index,
-                                                         accumulator[r][t]);
-                    }
-                }
-            }
-        }
     }
+    gemm_block_store(column0, row0, M, N, c, activation, slope, derivative, derivativeInput, accumulator);
+}
+
+// Batch z reads A at a + z * aBatchStride and B at b + z * bBatchStride and writes C at c + z * cBatchStride
+// (a stride of 0 shares one matrix across the batch); element (i, p) of A is at i * aRowStride + p * aStep: (K, 1)
+// for A [M, K], (1, M) for A^T [K, M] read in place. biasMode 1: row i of C starts from bias[i] (convolution);
+// biasMode 2: column j starts from bias[j] (linear layers); 0: no bias. The epilogue applies the unary function
+// `activation` (a KILN_UNARY_* code, KILN_UNARY_NONE for none; `slope` is leakyRelu's) to each element of C as it is
+// stored: common.cl's kiln_unary_float, the same function the elementwise kernels apply; with `derivative` a
+// KILN_UNARY_* code it multiplies each element by that function's derivative at derivativeInput's element of the same
+// index (laid out as C; the linearGradient op), common.cl's kiln_product_epilogue. With GEMM_PAIRED a work item
+// computes two adjacent column blocks (GEMM_BLOCK_COLUMNS columns), both at once when both are whole.
+__kernel void gemm_forward(__global const float *a, __global const float *b, __global float *c, const int M,
+                           const int N, const int K, const int aRowStride, const int aStep, const int aBatchStride,
+                           const int bBatchStride, const int cBatchStride, __global const float *bias, const int biasMode,
+                           const int activation, const float slope, __global const float *derivativeInput,
+                           const int derivative) {
+    // Dimension 0 walks down the rows so that consecutive work items share the same column panel of B.
+    const int row0 = (int)get_global_id(0) * GEMM_ROWS;
+    const int column0 = (int)get_global_id(1) * GEMM_BLOCK_COLUMNS;
+    const int batch = (int)get_global_id(2);
+    if (column0 >= N || row0 >= M) {
+        return;
+    }
+    a += (size_t)batch * aBatchStride;
+    b += (size_t)batch * bBatchStride;
+    c += (size_t)batch * cBatchStride;
+    derivativeInput += (size_t)batch * cBatchStride;
+
+    int rowOffset[GEMM_ROWS];
+    float rowStart[GEMM_ROWS];
+    gemm_rows(row0, M, aRowStride, bias, biasMode, rowOffset, rowStart);
+#if GEMM_PAIRED
+    if (column0 + 2 * GEMM_WIDTH <= N) {
+        gemm_vector first[GEMM_ROWS], second[GEMM_ROWS];
+        gemm_block_start(column0, N, rowStart, bias, biasMode, first);
+        gemm_block_start(column0 + GEMM_WIDTH, N, rowStart, bias, biasMode, second);
+        gemm_accumulate_pair(a, rowOffset, aStep, b + column0, GEMM_WIDTH, N, K, first, second);
+        gemm_block_store(column0, row0, M, N, c, activation, slope, derivative, derivativeInput, first);
+        gemm_block_store(column0 + GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, second);
+        return;
+    }
+    for (int block = column0; block < min(column0 + 2 * GEMM_WIDTH, N); block += GEMM_WIDTH) {
+        gemm_forward_block(block, a, rowOffset, aStep, rowStart, b, c, row0, M, N, K, bias, biasMode, activation, slope,
+                           derivativeInput, derivative);
+    }
+#else
+    gemm_forward_block(column0, a, rowOffset, aStep, rowStart, b, c, row0, M, N, K, bias, biasMode, activation, slope,
+                       derivativeInput, derivative);
+#endif
 }
 
 // Packs B [batch][K][N] (batches `bBatchStride` floats apart) into `packed` [batch][panels][K][GEMM_WIDTH], panels =
@@ -292,43 +360,23 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
     float rowStart[GEMM_ROWS];
     gemm_rows(row0, M, aRowStride, bias, biasMode, rowOffset, rowStart);
     const int lastPanel = min(firstPanel + panels, panelCount);
-    for (int panel = firstPanel; panel < lastPanel; ++panel) {
-        const int column0 = panel * GEMM_WIDTH;
-        const int width = min(GEMM_WIDTH, N - column0);
-        gemm_vector columnStart = (gemm_vector)(0.0f);
-        if (biasMode == 2) {
-            #pragma unroll
-            for (int t = 0; t < GEMM_WIDTH; ++t) {
-                columnStart[t] = bias[min(column0 + t, N - 1)];
-            }
-        }
+    int panel = firstPanel;
+#if GEMM_PAIRED
+    for (; panel + 1 < lastPanel; panel += 2) {
+        gemm_vector first[GEMM_ROWS], second[GEMM_ROWS];
+        gemm_block_start(panel * GEMM_WIDTH, N, rowStart, bias, biasMode, first);
+        gemm_block_start((panel + 1) * GEMM_WIDTH, N, rowStart, bias, biasMode, second);
+        gemm_accumulate_pair(a, rowOffset, aStep, packed + (size_t)panel * K * GEMM_WIDTH, K * GEMM_WIDTH, GEMM_WIDTH, K,
+                             first, second);
+        gemm_block_store(panel * GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, first);
+        gemm_block_store((panel + 1) * GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, second);
+    }
+#endif
+    for (; panel < lastPanel; ++panel) {
         gemm_vector accumulator[GEMM_ROWS];
-        #pragma unroll
-        for (int r = 0; r < GEMM_ROWS; ++r) {
-            accumulator[r] = (gemm_vector)(rowStart[r]) + columnStart;
-        }
+        gemm_block_start(panel * GEMM_WIDTH, N, rowStart, bias, biasMode, accumulator);
         gemm_accumulate(a, rowOffset, aStep, packed + (size_t)panel * K * GEMM_WIDTH, GEMM_WIDTH, K, accumulator);
-        #pragma unroll
-        for (int r = 0; r < GEMM_ROWS; ++r) {
-            if (row0 + r < M) {
-                const size_t rowIndex = (size_t)(row0 + r) * N + column0;
-                if (width == GEMM_WIDTH) {
-                    if (activation != KILN_UNARY_NONE || derivative != KILN_UNARY_NONE) {
-                        accumulator[r] =
-                            gemm_epilogue(activation, slope, derivative, derivativeInput, rowIndex, accumulator[r]);
-                    }
-                    gemm_vstore(accumulator[r], 0, c + rowIndex);
-                } else {
-                    #pragma unroll
-                    for (int t = 0; t < GEMM_WIDTH; ++t) {
-                        if (t < width) {
-                            c[rowIndex + t] = kiln_product_epilogue(activation, slope, derivative, derivativeInput,
-                                                                    rowIndex + t, accumulator[r][t]);
-                        }
-                    }
-                }
-            }
-        }
+        gemm_block_store(panel * GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, accumulator);
     }
 }
 
@@ -344,9 +392,17 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
 // layer (64×256×784) and this kernel ran in 0.70-0.83 of that one's time at 64×256×784, 64×128×256, 63×10×128 and
 // 16×1024×1024 (pocl, AMD EPYC with AVX2, 2026-12-07, a C harness, median of 40 interleaved rounds), with results
 // identical to it. The sums run in another order than gemm_forward's (eight lanes, then the lanes pairwise), so the
-// results differ from it by rounding.
+// results differ from it by rounding. With GEMM_DOT_WIDTH 16 (devices whose registers hold 16 floats) the partial sums
+// are float16, sixteen steps of K per iteration, each folded to eight lanes (low half plus high half) first.
 #define GEMM_DOT_ROWS 3
 #define GEMM_DOT_COLUMNS 4
+#define gemm_dot_vector KILN_JOIN(float, GEMM_DOT_WIDTH)
+#define gemm_dot_vload KILN_JOIN(vload, GEMM_DOT_WIDTH)
+#if GEMM_DOT_WIDTH == 16
+#define gemm_dot_eight(p) ((p).lo + (p).hi)
+#else
+#define gemm_dot_eight(p) (p)
+#endif
 #if GEMM_WIDTH != 4
 KILN_DEFINE_UNARY(float4)
 #endif
@@ -387,24 +443,24 @@ __kernel void gemm_forward_dot(__global const float *a, __global const float *bT
     for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
         bRow[j] = min(column0 + j, N - 1) * K;
     }
-    float8 partial[GEMM_DOT_ROWS][GEMM_DOT_COLUMNS];
+    gemm_dot_vector partial[GEMM_DOT_ROWS][GEMM_DOT_COLUMNS];
     #pragma unroll
     for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
         #pragma unroll
         for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
-            partial[r][j] = (float8)(0.0f);
+            partial[r][j] = (gemm_dot_vector)(0.0f);
         }
     }
     int p = 0;
-    for (; p + 8 <= K; p += 8) {
-        float8 aValues[GEMM_DOT_ROWS];
+    for (; p + GEMM_DOT_WIDTH <= K; p += GEMM_DOT_WIDTH) {
+        gemm_dot_vector aValues[GEMM_DOT_ROWS];
         #pragma unroll
         for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
-            aValues[r] = vload8(0, a + aRow[r] + p);
+            aValues[r] = gemm_dot_vload(0, a + aRow[r] + p);
         }
         #pragma unroll
         for (int j = 0; j < GEMM_DOT_COLUMNS; ++j) {
-            const float8 bValues = vload8(0, bTransposed + bRow[j] + p);
+            const gemm_dot_vector bValues = gemm_dot_vload(0, bTransposed + bRow[j] + p);
             #pragma unroll
             for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
                 partial[r][j] = fma(aValues[r], bValues, partial[r][j]);
@@ -421,7 +477,8 @@ __kernel void gemm_forward_dot(__global const float *a, __global const float *bT
     for (int r = 0; r < GEMM_DOT_ROWS; ++r) {
         const int row = row0 + r;
         if (row < M) {
-            float4 sums = gemm_dot_sums(partial[r][0], partial[r][1], partial[r][2], partial[r][3]);
+            float4 sums = gemm_dot_sums(gemm_dot_eight(partial[r][0]), gemm_dot_eight(partial[r][1]),
+                                        gemm_dot_eight(partial[r][2]), gemm_dot_eight(partial[r][3]));
             for (int q = p; q < K; ++q) {
                 const float4 bValues = (float4)(bTransposed[bRow[0] + q], bTransposed[bRow[1] + q],
                                                 bTransposed[bRow[2] + q], bTransposed[bRow[3] + q]);

@@ -180,7 +180,8 @@ extension OpCatalog {
     /// The geometries conv2d_channels.cl serves on CPU devices (one group, more than one tap position; forward when
     /// C·KH·KW reaches 256 taps, input gradient when O·KH·KW does at stride 1, weight gradient from 16 output
     /// channels, each pass when the narrow kernels do not serve it): output channels
-    /// one over its 16-lane blocks and fewer than one block, rows split into one to five segments of 5 to 8 outputs
+    /// one over its 16-lane blocks, fewer than one block, and pairs of blocks whose second is partial or empty
+    /// (50 and 33, where 16-lane devices take 32 channels per work item), rows split into one to five segments of 5 to 8 outputs
     /// (1, 5, 7, 8, 9, 13, 40 wide), strides, dilation and asymmetric padding, 1×3 and 5×5 kernels, without a bias
     /// and with fused activations, a batch of 12 (the weight gradient's six slices of two images); the first two small
     /// enough for an interpreter.
@@ -190,6 +191,7 @@ extension OpCatalog {
             (Convolution2D(padding: [1, 1, 1, 1]), [1, 3, 2, 9], [32, 3, 3, 3]),
             (Convolution2D(padding: [1, 1, 1, 1]), [2, 29, 5, 13], [17, 29, 3, 3]),
             (Convolution2D(padding: [1, 1, 1, 1]), [1, 30, 4, 7], [33, 30, 3, 3]),
+            (Convolution2D(padding: [1, 1, 1, 1]), [2, 30, 3, 7], [50, 30, 3, 3]),
             (Convolution2D(stride: [2, 2], padding: [1, 0, 2, 1], dilation: [1, 2]), [12, 32, 9, 11], [16, 32, 3, 3]),
             (Convolution2D(padding: [0, 1, 0, 1]), [1, 100, 3, 1], [5, 100, 1, 3]),
             (Convolution2D(padding: [2, 2, 2, 2]), [1, 12, 8, 8], [20, 12, 5, 5]),

@@ -136,13 +136,17 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// 16-lane devices keep 8 outputs and 9 taps per work item and serve 256 taps per output and more; narrower ones 5
-    /// and 6 (two registers per float16) and serve 144 taps and more.
+    /// 16-lane devices keep 8 outputs and 9 taps per work item, serve 256 taps per output and more, and take two blocks
+    /// of 16 channels per work item from 32 channels; narrower ones 5 and 6 (two registers per float16), serve 144 taps
+    /// and more, and take one block.
     func testChannelsGeometry() {
         let wide = [16, 32].map(ChannelsGeometry.init(vectorWidth:))
         let narrow = [1, 4, 8].map(ChannelsGeometry.init(vectorWidth:))
-        XCTAssertEqual(wide.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum] }, [[8, 9, 256], [8, 9, 256]])
-        XCTAssertEqual(narrow.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum] }, Array(repeating: [5, 6, 144], count: 3))
+        XCTAssertEqual(wide.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum, $0.channelBlocks] }, [[8, 9, 256, 2], [8, 9, 256, 2]])
+        XCTAssertEqual(
+            narrow.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum, $0.channelBlocks] }, Array(repeating: [5, 6, 144, 1], count: 3))
+        XCTAssertEqual([16, 31, 32, 64].map(wide[0].blocks(outputs:)), [1, 1, 2, 2])
+        XCTAssertEqual([16, 32, 64].map(narrow[2].blocks(outputs:)), [1, 1, 1])
     }
 
     func testWeightSliceImages() {

@@ -51,7 +51,8 @@ final class GemmKernelTests: XCTestCase {
     /// Every product of the catalog (quick and standard: sizes 1, primes, around the register block, every transpose,
     /// batched, biases and fused activations) and the quick convolutions (a shared A, per-row biases) through
     /// gemm_pack_b and gemm_forward_packed, with one and with three panels per work item (the last item of a row then
-    /// walks fewer), a transposed A transposed first with one and read in place with three.
+    /// walks fewer), a transposed A transposed first with one and read in place with three; with three the panels go
+    /// in pairs (`GEMM_PAIRED`: a pair, then one alone), with one one at a time, whatever the device's default.
     func testEveryProductPassesThroughThePackedKernel() throws {
         _ = try TestDevices.requireOpenCL()
         let cases =
@@ -63,7 +64,8 @@ final class GemmKernelTests: XCTestCase {
                 backend.packedPanels = { _, _, _ in panels }
                 backend.dotProductForm = { _, _, _ in false }
                 backend.readsTransposedA = { _, _, _ in panels == 3 }
-                let aForm = panels == 3 ? "in place" : "transposed"
+                backend.deviceDefaults[KernelDescription.gemm.file, default: [:]]["GEMM_PAIRED"] = panels == 3 ? 1 : 0
+                let aForm = panels == 3 ? "in place, panels in pairs" : "transposed"
                 return KernelVariant(backend, variant: "every product on a packed B, \(panels) panels per work item, A^T \(aForm)")
             }
             let results = TestDevices.check(cases, on: variants)
@@ -84,7 +86,8 @@ final class GemmKernelTests: XCTestCase {
 
     /// Every product of the catalog (quick and standard) on gemm.cl's direct micro-kernel, a transposed A read in place
     /// and transposed first: sizes 1, primes, rows and columns past the register block, batched, biases and fused
-    /// activations, each checked against the reference.
+    /// activations, each checked against the reference; in place with two column blocks per work item (`GEMM_PAIRED`:
+    /// both whole, one whole and one part, one alone), transposed with one, whatever the device's default.
     func testEveryProductReadsATransposedAInPlaceAndTransposed() throws {
         _ = try TestDevices.requireOpenCL()
         let cases = OpCatalog.cases(in: .products).filter { $0.tier <= .standard }
@@ -95,7 +98,9 @@ final class GemmKernelTests: XCTestCase {
                 backend.packedPanels = { _, _, _ in nil }
                 backend.dotProductForm = { _, _, _ in false }
                 backend.readsTransposedA = { _, _, _ in inPlace }
-                return KernelVariant(backend, variant: "every product on the direct kernel, A^T \(inPlace ? "in place" : "transposed")")
+                backend.deviceDefaults[KernelDescription.gemm.file, default: [:]]["GEMM_PAIRED"] = inPlace ? 1 : 0
+                let form = inPlace ? "A^T in place, column blocks in pairs" : "A^T transposed"
+                return KernelVariant(backend, variant: "every product on the direct kernel, \(form)")
             }
             let results = TestDevices.check(cases, on: variants)
             XCTAssertEqual(results.count, cases.count * variants.count)

@@ -77,11 +77,21 @@ public struct ChannelsGeometry: Sendable, Equatable {
     public let tapGroup: Int
     /// The fewest taps per output (C·KH·KW, or O·KH·KW for an input gradient) of the convolutions it serves.
     public let tapMinimum: Int
+    /// Blocks of 16 output channels per work item (CHANNELS_BLOCKS) where a pass has 32 or more: with 2 each
+    /// broadcast input feeds two fmas, and a forward segment of 7 outputs keeps 14 accumulators rather than 7, more
+    /// than the fma units' two per cycle times their four cycles of latency. On pocl with AVX-512 (AMD EPYC, Zen 5,
+    /// 2026-12-07) see Docs/performance.md. With 8-lane registers the accumulators would not fit.
+    public let channelBlocks: Int
 
-    /// The geometry for a device whose preferred float vector width is `vectorWidth`: 8 outputs, 9 taps and 256 taps
-    /// at 16 lanes or more, else 5, 6 and 144.
+    /// The geometry for a device whose preferred float vector width is `vectorWidth`: 8 outputs, 9 taps, 256 taps and
+    /// 2 blocks at 16 lanes or more, else 5, 6, 144 and 1.
     public init(vectorWidth: Int) {
-        (maximumPixels, tapGroup, tapMinimum) = vectorWidth >= 16 ? (8, 9, 256) : (5, 6, 144)
+        (maximumPixels, tapGroup, tapMinimum, channelBlocks) = vectorWidth >= 16 ? (8, 9, 256, 2) : (5, 6, 144, 1)
+    }
+
+    /// Blocks of 16 channels per work item for a pass with `outputs` output channels.
+    func blocks(outputs: Int) -> Int {
+        outputs >= 32 ? channelBlocks : 1
     }
 }
 
@@ -171,8 +181,9 @@ extension OpenCLBackend {
         let (inputs, outputs) = inputGradient ? (w.shape[0], w.shape[1]) : (w.shape[1], w.shape[0])
         let convolved =
             inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
-        let defines = channelsDefines(outputWidth: outShape[3], weight: [kh, kw], convolved)
-        let paddedOutputs = (outputs + 15) / 16 * 16
+        let blocks = channelsGeometry.blocks(outputs: outputs)
+        let defines = channelsDefines(outputWidth: outShape[3], weight: [kh, kw], convolved, blocks: blocks)
+        let paddedOutputs = (outputs + 16 * blocks - 1) / (16 * blocks) * (16 * blocks)
         let count = inputs * kh * kw * paddedOutputs
         let weights = try workspace(.channelsWeight, count: count)
         let file = KernelDescription.conv2dChannels.file
@@ -193,15 +204,15 @@ extension OpenCLBackend {
                 .buffer(padded), .buffer(weights), .buffer(bias?.buffer ?? weights), .int(bias == nil ? 0 : 1), .buffer(out),
                 .int(KernelCodes.activation(activation)), .float(KernelCodes.slope(activation)),
             ] + geometry.map { KernelArgument.int($0) },
-            global: [paddedOutputs / 16, outShape[2], outShape[0]], preferredLocal: [1, 1, 1])
+            global: [paddedOutputs / (16 * blocks), outShape[2], outShape[0]], preferredLocal: [1, 1, 1])
     }
 
     /// The defines conv2d_channels.cl's programs are built with: the segments of an output row `outputWidth` wide (the
     /// fewest of at most `channelsGeometry.maximumPixels` outputs, CHANNELS_PIXELS each but the last, CHANNELS_TAIL,
-    /// which takes the rest), the weight-gradient tap group, the `weight`'s height and width, and the convolution's
-    /// column stride and dilations. A stride-1 layer's forward pass, input gradient and weight gradient share them, so
-    /// one program serves all their launches.
-    private func channelsDefines(outputWidth: Int, weight: [Int], _ attributes: Convolution2D) -> [(String, Int)] {
+    /// which takes the rest), the weight-gradient tap group, the `weight`'s height and width, the convolution's
+    /// column stride and dilations, and the `blocks` of 16 output channels per work item. A stride-1 layer's passes
+    /// with as many blocks share them, so one program serves all their launches.
+    private func channelsDefines(outputWidth: Int, weight: [Int], _ attributes: Convolution2D, blocks: Int) -> [(String, Int)] {
         let most = channelsGeometry.maximumPixels
         let count = (outputWidth + most - 1) / most
         let pixels = (outputWidth + count - 1) / count
@@ -209,6 +220,7 @@ extension OpenCLBackend {
             + [
                 ("CHANNELS_TAIL", outputWidth - (count - 1) * pixels), ("CHANNELS_KH", weight[0]), ("CHANNELS_KW", weight[1]),
                 ("CHANNELS_SW", attributes.stride[1]), ("CHANNELS_DH", attributes.dilation[0]), ("CHANNELS_DW", attributes.dilation[1]),
+                ("CHANNELS_BLOCKS", blocks),
             ]
     }
 
@@ -226,10 +238,11 @@ extension OpenCLBackend {
     ) throws {
         let (batch, o, c, kh, kw) = (x.shape[0], outShape[0], outShape[1], outShape[2], outShape[3])
         let (oh, ow, q) = (dy.shape[2], dy.shape[3], c * kh * kw)
-        let paddedOutputs = (o + 15) / 16 * 16
+        let blocks = channelsGeometry.blocks(outputs: o)
+        let paddedOutputs = (o + 16 * blocks - 1) / (16 * blocks) * (16 * blocks)
         let file = KernelDescription.conv2dChannels.file
         let taps = channelsGeometry.tapGroup
-        let defines = channelsDefines(outputWidth: ow, weight: [kh, kw], attributes)
+        let defines = channelsDefines(outputWidth: ow, weight: [kh, kw], attributes, blocks: blocks)
         let gradients = try workspace(.rows, count: batch * oh * ow * paddedOutputs)
         try launch(
             try kernel(file, "conv2d_channels_gradient_rows", defines: defines),
@@ -246,7 +259,7 @@ extension OpenCLBackend {
         try launch(
             try kernel(file, "conv2d_channels_backward_weight", defines: defines),
             [.buffer(padded), .buffer(gradients), .buffer(parts)] + geometry.map { KernelArgument.int($0) },
-            global: [paddedOutputs / 16, (q + taps - 1) / taps, slices], preferredLocal: [1, 1, 1])
+            global: [paddedOutputs / (16 * blocks), (q + taps - 1) / taps, slices], preferredLocal: [1, 1, 1])
         try sumWeightSlices(parts, out, slices: slices, o: o, q: q)
     }
 

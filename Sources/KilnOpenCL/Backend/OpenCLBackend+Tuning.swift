@@ -11,9 +11,10 @@ public struct TuningTrial: Codable, Sendable {
 }
 
 extension OpenCLBackend {
-    /// `description`'s `-D` defines: `explicit` values first, then this device's tuned values, then the defaults.
+    /// `description`'s `-D` defines: `explicit` values first, then this device's tuned values, then the values
+    /// `deviceDefaults` picks for the device, then the kernel's defaults.
     func tunedDefines(_ description: KernelDescription, _ explicit: [String: Int] = [:]) -> [(String, Int)] {
-        let tuned = tuning?.kernels[description.file] ?? [:]
+        let tuned = (deviceDefaults[description.file] ?? [:]).merging(tuning?.kernels[description.file] ?? [:]) { _, tuned in tuned }
         guard explicit.isEmpty else { return description.defines(tuned.merging(explicit) { _, new in new }) }
         if let defines = tunedDefaults[description.file] { return defines }
         let defines = description.defines(tuned)

@@ -40,6 +40,9 @@ public final class OpenCLBackend: Backend {
     public var tuning: TuningTable? { didSet { tunedDefaults = [:] } }
     /// Each kernel file's defines under `tuning`, built once rather than on every launch.
     var tunedDefaults: [String: [(String, Int)]] = [:]
+    /// Tunable values this device takes unless `tuning` or a caller sets them (`KernelDescription.deviceDefaults`), by
+    /// kernel file.
+    var deviceDefaults: [String: [String: Int]] { didSet { tunedDefaults = [:] } }
     /// The GEMM kernel family products run with (see `GemmVariant.preferred`); set it to run the other.
     public var gemmVariant: GemmVariant
     /// How many accumulators conv2d_channels.cl's work items keep (from the device's float vector width); set it to
@@ -76,6 +79,7 @@ public final class OpenCLBackend: Backend {
         gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
         channelsGeometry = ChannelsGeometry(vectorWidth: device.info.preferredVectorWidthFloat)
         lstmForwardBlocking = LSTMBlocking(vectorWidth: device.info.preferredVectorWidthFloat)
+        deviceDefaults = KernelDescription.deviceDefaults(vectorWidth: device.info.preferredVectorWidthFloat)
         let info = device.info
         elementwiseRun = { Self.elementwiseRun(count: $0, device: info) }
     }
