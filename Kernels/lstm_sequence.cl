@@ -30,7 +30,7 @@
 // units and broadcasts one element of h (or dz) per row. Rows past N read row N - 1 and are not stored; the
 // launch picks a width that divides H, so there is no column tail.
 // Reference: Sources/KilnCore/Ops/LSTMSequence.swift. Tests: Tests/KilnOpenCLTests/LSTMSequenceKernelTests.swift.
-// Tunables (-D, see OpenCLBackend+LSTM.swift, which picks them per device): LSTM_ROWS 1..4, LSTM_WIDTH 1, 2, 4, 8 or
+// Tunables (-D, see OpenCLBackend+LSTM.swift, which picks them per device): LSTM_ROWS 1..8, LSTM_WIDTH 1, 2, 4, 8 or
 // 16; the pack kernels take the LSTM_WIDTH of the kernel they pack for.
 
 #include "common.cl"
@@ -42,8 +42,8 @@
 #define LSTM_WIDTH 16
 #endif
 
-#if LSTM_ROWS < 1 || LSTM_ROWS > 4
-#error "LSTM_ROWS must be between 1 and 4"
+#if LSTM_ROWS < 1 || LSTM_ROWS > 8
+#error "LSTM_ROWS must be between 1 and 8"
 #endif
 #if LSTM_WIDTH != 1 && LSTM_WIDTH != 2 && LSTM_WIDTH != 4 && LSTM_WIDTH != 8 && LSTM_WIDTH != 16
 #error "LSTM_WIDTH must be 1, 2, 4, 8 or 16"
@@ -61,15 +61,15 @@
 
 // LSTM_EACH_ROW(X) expands X(0) ... X(LSTM_ROWS - 1): the rows of a block as separate variables, so the
 // product loops keep every accumulator in a register and each loaded weight vector feeds every row.
-#if LSTM_ROWS == 1
-#define LSTM_EACH_ROW(X) X(0)
-#elif LSTM_ROWS == 2
-#define LSTM_EACH_ROW(X) X(0) X(1)
-#elif LSTM_ROWS == 3
-#define LSTM_EACH_ROW(X) X(0) X(1) X(2)
-#else
-#define LSTM_EACH_ROW(X) X(0) X(1) X(2) X(3)
-#endif
+#define LSTM_EACH_1(X) X(0)
+#define LSTM_EACH_2(X) LSTM_EACH_1(X) X(1)
+#define LSTM_EACH_3(X) LSTM_EACH_2(X) X(2)
+#define LSTM_EACH_4(X) LSTM_EACH_3(X) X(3)
+#define LSTM_EACH_5(X) LSTM_EACH_4(X) X(4)
+#define LSTM_EACH_6(X) LSTM_EACH_5(X) X(5)
+#define LSTM_EACH_7(X) LSTM_EACH_6(X) X(6)
+#define LSTM_EACH_8(X) LSTM_EACH_7(X) X(7)
+#define LSTM_EACH_ROW KILN_JOIN(LSTM_EACH_, LSTM_ROWS)
 
 /// common.cl's logistic function at the work item's vector width.
 KILN_DEFINE_UNARY(lstm_vector)

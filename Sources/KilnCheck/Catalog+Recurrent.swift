@@ -61,7 +61,7 @@ extension OpCatalog {
     }
 
     /// (T, N, I, H): sizes 1, primes (H = 7 and 13 take the width-1 variant, 6 width 2, 12 width 4), one below, at
-    /// and above the row blocks in N, the bench's hidden size; the last sticks out of the row blocks of 2 and 4 and is
+    /// and above the row blocks in N (7 and 9 around 8), the bench's hidden size; the last sticks out of the row blocks of 2, 4 and 8 and is
     /// quick, like the first five, for the tunable variants.
     static let sequenceShapes = [
         (1, 1, 1, 1), (1, 1, 7, 13), (3, 2, 5, 7), (2, 3, 3, 6), (4, 4, 13, 12), (5, 7, 4, 16), (2, 33, 8, 24), (3, 5, 64, 128),

@@ -26,22 +26,30 @@ final class LSTMSequenceKernelTests: XCTestCase {
         }
     }
 
-    /// Both devices' forward blockings (`LSTMBlocking`: 4 rows of 16 units, 2 rows of 8) on the catalog's quick sequence
-    /// cases, whatever the device's own.
-    func testBothForwardBlockingsPassTheCatalog() throws {
+    /// Both devices' blockings (`LSTMBlocking`: forward 4 rows of 16 units or 2 rows of 8, backward 8 or 4 rows of 16) on
+    /// the catalog's quick sequence cases, whatever the device's own.
+    func testBothDevicesBlockingsPassTheCatalog() throws {
         _ = try TestDevices.requireOpenCL()
-        let cases = OpCatalog.cases(in: .recurrent).filter { ["lstm_sequence", "lstm_layer"].contains($0.name) && $0.tier == .quick }
-        for blocking in [LSTMBlocking(vectorWidth: 16), LSTMBlocking(vectorWidth: 8)] {
+        let cases = OpCatalog.cases(in: .recurrent).filter {
+            ["lstm_sequence", "lstm_sequence_backward", "lstm_layer"].contains($0.name) && $0.tier == .quick
+        }
+        for width in [16, 8] {
+            let (forward, backward) = (LSTMBlocking(vectorWidth: width), LSTMBlocking.backward(vectorWidth: width))
             let variants = try TestDevices.openCLHandles.map { handle in
                 let backend = try OpenCLBackend(device: handle)
-                backend.lstmForwardBlocking = blocking
-                return KernelVariant(backend, variant: "lstm_sequence_forward at \(blocking.rows) rows of \(blocking.width) units")
+                backend.lstmForwardBlocking = forward
+                backend.lstmBackwardBlocking = backward
+                return KernelVariant(
+                    backend,
+                    variant: "lstm_sequence_forward at \(forward.rows) rows of \(forward.width) units, backward at \(backward.rows) rows")
             }
             TestDevices.check(cases, on: variants)
         }
         XCTAssertEqual(LSTMBlocking(vectorWidth: 16), LSTMBlocking(rows: 4, width: 16))
         XCTAssertEqual(LSTMBlocking(vectorWidth: 8), LSTMBlocking(rows: 2, width: 8))
         XCTAssertEqual(LSTMBlocking(vectorWidth: 1), LSTMBlocking(rows: 2, width: 8))
+        XCTAssertEqual(LSTMBlocking.backward(vectorWidth: 16), LSTMBlocking(rows: 8, width: 16))
+        XCTAssertEqual(LSTMBlocking.backward(vectorWidth: 8), LSTMBlocking(rows: 4, width: 16))
     }
 
     /// The fused layer and the step-by-step cells agree on the device, forward and through autodiff, which runs

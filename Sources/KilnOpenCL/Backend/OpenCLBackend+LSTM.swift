@@ -11,9 +11,7 @@ extension KernelDescription {
     /// Its rows and width on a device come from `LSTMBlocking` unless the tuning table sets them; the defaults here
     /// are the 16-lane device's.
     static let lstmSequenceForward = lstmSequence(entry: "lstm_sequence_forward", pack: "lstm_pack_weight", rows: 4, width: 16)
-    /// lstm_sequence.cl's backward through time, likewise, with 4 rows of 16 units on every device (pocl, AVX2 and
-    /// AVX-512: one float16 of dh per row, no spills; the char-LSTM's backward took 12.9-13.8 ms with 4 × 16 against
-    /// 14.5-14.7 with 4 × 8, 16.3-16.9 with 2 × 16 and 25.9-28.4 with 2 × 8 on the AVX2 device).
+    /// lstm_sequence.cl's backward through time, likewise, its rows and width from `LSTMBlocking.backward`.
     static let lstmSequenceBackward = lstmSequence(entry: "lstm_sequence_backward", pack: "lstm_pack_weight_backward", rows: 4, width: 16)
 
     /// A sequence kernel `entry` and the kernel `pack` that rearranges W_hh for it.
@@ -22,12 +20,12 @@ extension KernelDescription {
             file: "lstm_sequence.cl",
             entries: [entry, pack],
             tunables: [
-                KernelTunable(name: "LSTM_ROWS", defaultValue: rows, candidates: [1, 2, 3, 4]),
+                KernelTunable(name: "LSTM_ROWS", defaultValue: rows, candidates: [1, 2, 3, 4, 8]),
                 KernelTunable(name: "LSTM_WIDTH", defaultValue: width, candidates: [4, 8, 16]),
             ],
             isValid: { values in
                 guard let rows = values["LSTM_ROWS"], let width = values["LSTM_WIDTH"] else { return false }
-                return (1...4).contains(rows) && [1, 2, 4, 8, 16].contains(width)
+                return (1...8).contains(rows) && [1, 2, 4, 8, 16].contains(width)
             })
     }
 }
@@ -92,7 +90,7 @@ extension OpenCLBackend {
         let (steps, batch, hidden) = ((state.shape[0] - 2) / 6, state.shape[1], state.shape[2])
         let cellGradient = try workspace(.lstmCellGradient, count: batch * hidden)
         let description = KernelDescription.lstmSequenceBackward
-        let defines = sequenceDefines(description, blocking: LSTMBlocking(rows: 4, width: 16), hidden: hidden)
+        let defines = sequenceDefines(description, blocking: lstmBackwardBlocking, hidden: hidden)
         let packed = try packedRecurrentWeight(weightHH, hidden: hidden, steps: 4 * hidden, description: description, defines: defines)
         try launchSequence(
             description, defines: defines, batch: batch, hidden: hidden,
@@ -166,5 +164,14 @@ public struct LSTMBlocking: Sendable, Equatable {
     /// 64 steps: 9.8-14.1 ms with 2 × 8, 11.9-15.3 with 4 × 8, 27-30 with 3 × 8, 14.4-15.7 with 4 × 16.
     public init(vectorWidth: Int) {
         self = vectorWidth >= 16 ? LSTMBlocking(rows: 4, width: 16) : LSTMBlocking(rows: 2, width: 8)
+    }
+
+    /// lstm_sequence_backward's blocking: 16 units, one float16 of dh per row, and 8 rows at 16 float lanes or more,
+    /// else 4. Its product has one accumulator per row, so 4 rows are fewer than the fma units' two per cycle times
+    /// their four cycles of latency on AVX-512 (pocl, AMD EPYC, Zen 5, 2026-12-07: see Docs/performance.md); with
+    /// 8-lane registers a float16 takes two and 8 rows would spill (pocl, AVX2: the char-LSTM's backward took
+    /// 12.9-13.8 ms with 4 × 16 against 14.5-14.7 with 4 × 8, 16.3-16.9 with 2 × 16 and 25.9-28.4 with 2 × 8).
+    public static func backward(vectorWidth: Int) -> LSTMBlocking {
+        LSTMBlocking(rows: vectorWidth >= 16 ? 8 : 4, width: 16)
     }
 }

@@ -51,6 +51,9 @@ public final class OpenCLBackend: Backend {
     /// Rows and units per work item of the LSTM sequence's forward kernel (from the device's float vector width); set
     /// it to run the kernel with others.
     public var lstmForwardBlocking: LSTMBlocking
+    /// Rows and units per work item of the LSTM sequence's backward kernel (`LSTMBlocking.backward`); set it to run the
+    /// kernel with others.
+    public var lstmBackwardBlocking: LSTMBlocking
     /// Elements per work item of elementwise.cl's contiguous kernels over a number of elements
     /// (`OpenCLBackend.elementwiseRun(count:device:)` unless a test sets another).
     var elementwiseRun: (_ count: Int) -> Int
@@ -79,6 +82,7 @@ public final class OpenCLBackend: Backend {
         gemmVariant = try GemmVariant.preferred(for: device.info, tuning: tuning)
         channelsGeometry = ChannelsGeometry(vectorWidth: device.info.preferredVectorWidthFloat)
         lstmForwardBlocking = LSTMBlocking(vectorWidth: device.info.preferredVectorWidthFloat)
+        lstmBackwardBlocking = LSTMBlocking.backward(vectorWidth: device.info.preferredVectorWidthFloat)
         deviceDefaults = KernelDescription.deviceDefaults(vectorWidth: device.info.preferredVectorWidthFloat)
         let info = device.info
         elementwiseRun = { Self.elementwiseRun(count: $0, device: info) }
@@ -277,7 +281,9 @@ public final class OpenCLBackend: Backend {
         for description in KernelDescription.all where description.file != KernelDescription.gemmTiled.file {
             let defines =
                 description.entries == KernelDescription.lstmSequenceForward.entries
-                ? sequenceDefines(description, blocking: lstmForwardBlocking) : tunedDefines(description)
+                ? sequenceDefines(description, blocking: lstmForwardBlocking)
+                : description.entries == KernelDescription.lstmSequenceBackward.entries
+                    ? sequenceDefines(description, blocking: lstmBackwardBlocking) : tunedDefines(description)
             for entry in description.entries { _ = try kernel(description.file, entry, defines: defines) }
         }
         if gemmVariant == .tiled, let defines = tiledDefines(groupLimit: context.device.maxWorkGroupSize) {
