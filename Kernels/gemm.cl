@@ -394,7 +394,7 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
 // identical to it. The sums run in another order than gemm_forward's (eight lanes, then the lanes pairwise), so the
 // results differ from it by rounding. With GEMM_DOT_WIDTH 16 (devices whose registers hold 16 floats) the partial sums
 // are float16, sixteen steps of K per iteration, each folded to eight lanes (low half plus high half) first.
-#define GEMM_DOT_ROWS 3
+#define GEMM_DOT_ROWS (GEMM_DOT_WIDTH == 16 ? 4 : 3)
 #define GEMM_DOT_COLUMNS 4
 #define gemm_dot_vector KILN_JOIN(float, GEMM_DOT_WIDTH)
 #define gemm_dot_vload KILN_JOIN(vload, GEMM_DOT_WIDTH)

@@ -136,13 +136,14 @@ extension OpenCLBackend {
         // Columns per work item of gemm_forward: one column block, or two with GEMM_PAIRED.
         let columns = (values["GEMM_WIDTH"] ?? 1) * (1 + (values["GEMM_PAIRED"] ?? 0))
         if bTransposed, !aTransposed, dotProductForm(m, n, k) {
+            let dotRows = Self.dotRows(width: values["GEMM_DOT_WIDTH"] ?? 8)
             try launch(
                 try kernel(description.file, "gemm_forward_dot", defines: defines),
                 [
                     .buffer(a), .buffer(b), .buffer(c), .int(m), .int(n), .int(k), .int(aBatchStride), .int(bBatchStride),
                     .int(cBatchStride),
                 ] + epilogue,
-                global: [(m + Self.dotRows - 1) / Self.dotRows, (n + Self.dotColumns - 1) / Self.dotColumns, batch],
+                global: [(m + dotRows - 1) / dotRows, (n + Self.dotColumns - 1) / Self.dotColumns, batch],
                 preferredLocal: Self.gemmLocal)
             return
         }
@@ -225,8 +226,12 @@ extension OpenCLBackend {
         m <= 256
     }
 
-    /// Rows and columns of C per work item of gemm_forward_dot (gemm.cl's GEMM_DOT_ROWS and GEMM_DOT_COLUMNS).
-    static let dotRows = 3
+    /// Rows of C per work item of gemm_forward_dot at `GEMM_DOT_WIDTH` `width` (gemm.cl's GEMM_DOT_ROWS): 3 × 4
+    /// accumulators fill 12 of AVX2's 16 registers; with 16 lanes 4 × 4 fill 16 of AVX-512's 32.
+    static func dotRows(width: Int) -> Int {
+        width == 16 ? 4 : 3
+    }
+    /// Columns of C per work item of gemm_forward_dot (gemm.cl's GEMM_DOT_COLUMNS).
     static let dotColumns = 4
 
     /// `gemm` through gemm_pack_b and gemm_forward_packed (the same result, bit for bit), each work item walking
