@@ -15,12 +15,20 @@ final class GemmKernelTests: XCTestCase {
     /// 255 whose B rows are a multiple of 2 KiB long (N of 1024 or more), and skinny ones (64 rows or more) with K and N
     /// both at least 1024; the catalog's sampled products at 257×1025×1024 (a one-column last panel),
     /// 1031×257×4099 (A of 16 MiB or more: 8 panels per work item, the last item of a row fewer) and 67×4099×1031
-    /// (skinny) take that path, as do the bench's sgemm_512, sgemm_1024 and sgemm_2048.
+    /// (skinny) take that path, as do the bench's sgemm_1024 and sgemm_2048, and sgemm_512 where panels are not paired.
     func testPackedRule() {
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 1024, k: 1024), 4)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 512, n: 512, k: 512), 4)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 1024, k: 1024), 4)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 2048, n: 2048, k: 2048), 8)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 2048, n: 2048, k: 2048, paired: true), 4, "panels in pairs")
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 1024, k: 1024, paired: true), 4)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 64, n: 2048, k: 2048, paired: true), 1)
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 512, n: 512, k: 512, paired: true), "up to 512 rows direct with pairs")
+        XCTAssertNil(OpenCLBackend.packedPanels(m: 256, n: 256, k: 256, paired: true))
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 513, n: 512, k: 512, paired: true), 4)
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 512, n: 1024, k: 512, paired: true), 4, "B's rows 4 KiB apart")
+        XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 1200, k: 1024, paired: true), 4, "K and N of 1024 or more")
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 256, n: 10, k: 256), 4)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 64, k: 2048), 4)
         XCTAssertEqual(OpenCLBackend.packedPanels(m: 1024, n: 65, k: 2048), 4)
@@ -61,7 +69,7 @@ final class GemmKernelTests: XCTestCase {
             let variants = try [1, 3].map { panels in
                 let backend = try OpenCLBackend(device: handle)
                 backend.gemmVariant = .registerBlocked
-                backend.packedPanels = { _, _, _ in panels }
+                backend.packedPanels = { _, _, _, _ in panels }
                 backend.dotProductForm = { _, _, _ in false }
                 backend.readsTransposedA = { _, _, _ in panels == 3 }
                 backend.deviceDefaults[KernelDescription.gemm.file, default: [:]]["GEMM_PAIRED"] = panels == 3 ? 1 : 0
@@ -95,7 +103,7 @@ final class GemmKernelTests: XCTestCase {
             let variants = try [true, false].map { inPlace in
                 let backend = try OpenCLBackend(device: handle)
                 backend.gemmVariant = .registerBlocked
-                backend.packedPanels = { _, _, _ in nil }
+                backend.packedPanels = { _, _, _, _ in nil }
                 backend.dotProductForm = { _, _, _ in false }
                 backend.readsTransposedA = { _, _, _ in inPlace }
                 backend.deviceDefaults[KernelDescription.gemm.file, default: [:]]["GEMM_PAIRED"] = inPlace ? 1 : 0

@@ -147,7 +147,7 @@ extension OpenCLBackend {
                 preferredLocal: Self.gemmLocal)
             return
         }
-        if let panelsPerItem = packedPanels(m, n, k) ?? (bTransposed ? 1 : nil) {
+        if let panelsPerItem = packedPanels(m, n, k, values["GEMM_PAIRED"] == 1) ?? (bTransposed ? 1 : nil) {
             try packedGemm(
                 a: a, aStrides: aStrides, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, bTransposed: bTransposed, c: c,
                 cBatchStride: cBatchStride, m: m, n: n, k: k, batch: batch, epilogue: epilogue, defines: defines,
@@ -187,14 +187,21 @@ extension OpenCLBackend {
     /// 300^3 0.85, 256^3 0.95, 1024×1024×256 0.87, 512×2048×512 0.94, 1024×1024×64 0.88, 4096×4096×64 0.91,
     /// 256×4096×1024 0.98, the char-LSTM's 1024×256×2048 1.00; 8 against 4 at 2048^3 0.96, at 1024^3 1.01). A skinny
     /// product walks 1: its B is the large operand, and one panel per item lets the next block of rows find that panel
-    /// in cache (64×2048×2048 with 4: 1.10). The backend's `packedPanels` defaults to this rule.
-    static func packedPanels(m: Int, n: Int, k: Int) -> Int? {
+    /// in cache (64×2048×2048 with 4: 1.10). With the panels in pairs (`paired`, GEMM_PAIRED) a tall product walks 4
+    /// even for A of 16 MiB or more (pocl, AMD EPYC Zen 5 with AVX-512, 2026-12-08, `kiln profile --workload
+    /// sgemm_2048`, three alternating runs: 37.3-38.3 ms with 4, 37.0-38.2 with 2, 40.1-42.5 with 8 and 41.4-41.8 with
+    /// 16; 8 panels' pairs stream 1 MiB of B per block of rows, this core's whole L2), and up to 512 rows of A stay on
+    /// the direct kernel unless B's rows alias or the product is skinny as above (same device, four alternating runs:
+    /// 256³ 0.104-0.139 ms direct against 0.138-0.156 packed, 512³ 0.587-0.660 against 0.613-0.731; its 12 accumulators
+    /// then gain more than the packing pass and its launch cost). The backend's `packedPanels` defaults to this rule.
+    static func packedPanels(m: Int, n: Int, k: Int, paired: Bool = false) -> Int? {
         let aliasing = n >= 1024 && n % 512 == 0
         let tall = m >= 256 && (k >= 256 || (k >= 32 && aliasing))
         let skinny = m >= 64 && k >= 1024 && n >= 1024
         guard tall || skinny else { return nil }
         guard tall else { return 1 }
-        return m * k >= 1 << 22 ? 8 : 4
+        if paired, m <= 512, !aliasing, !skinny { return nil }
+        return m * k >= 1 << 22 && !paired ? 8 : 4
     }
 
     /// Whether `gemm` runs an `m` x `k` x `n` product with B stored as B^T on gemm.cl's gemm_forward_dot (B^T read in

@@ -59,7 +59,7 @@ public final class OpenCLBackend: Backend {
     var elementwiseRun: (_ count: Int) -> Int
     /// Which products gemm.cl runs on a packed B, and with how many panels per work item (`OpenCLBackend.packedPanels`
     /// unless a test sends every product there).
-    var packedPanels: (_ m: Int, _ n: Int, _ k: Int) -> Int? = OpenCLBackend.packedPanels
+    var packedPanels: (_ m: Int, _ n: Int, _ k: Int, _ paired: Bool) -> Int? = OpenCLBackend.packedPanels
     /// Which products with a transposed B gemm.cl runs as dot products of rows, B^T read in place
     /// (`OpenCLBackend.dotProductForm` unless a test sends every such product one way).
     var dotProductForm: (_ m: Int, _ n: Int, _ k: Int) -> Bool = OpenCLBackend.dotProductForm
