@@ -27,13 +27,15 @@
 #error "KILN_SHUFFLE_BY_BUILTINS must be 0 or 1"
 #endif
 
-/// Lanes 1, 3, ..., 15 of a float16, as a float8.
+/// Lanes 1, 3, ..., 15 of a float16, as a float8; KILN_HIGH16(v): lanes 8 ... 15.
 /// KILN_INTERLEAVE16(even, odd): the float16 even.s0, odd.s0, even.s1, odd.s1, ... of two float8.
 #if KILN_SHUFFLE_BY_BUILTINS
 #define KILN_ODD16(v) shuffle((v), (uint8)(1, 3, 5, 7, 9, 11, 13, 15))
+#define KILN_HIGH16(v) shuffle((v), (uint8)(8, 9, 10, 11, 12, 13, 14, 15))
 #define KILN_INTERLEAVE16(even, odd) shuffle2((even), (odd), (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15))
 #else
 #define KILN_ODD16(v) ((v).odd)
+#define KILN_HIGH16(v) ((v).hi)
 #define KILN_INTERLEAVE16(even, odd)                                                                           \
     ((float16)((even).s0, (odd).s0, (even).s1, (odd).s1, (even).s2, (odd).s2, (even).s3, (odd).s3, (even).s4, (odd).s4, \
                (even).s5, (odd).s5, (even).s6, (odd).s6, (even).s7, (odd).s7))

@@ -399,7 +399,7 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
 #define gemm_dot_vector KILN_JOIN(float, GEMM_DOT_WIDTH)
 #define gemm_dot_vload KILN_JOIN(vload, GEMM_DOT_WIDTH)
 #if GEMM_DOT_WIDTH == 16
-#define gemm_dot_eight(p) ((p).lo + (p).hi)
+#define gemm_dot_eight(p) ((p).lo + KILN_HIGH16(p))
 #else
 #define gemm_dot_eight(p) (p)
 #endif
