@@ -186,6 +186,21 @@ inline void gemm_block_store(const int column0, const int row0, const int M, con
     }
 }
 
+// Two column blocks from column0 at once (gemm_accumulate_pair), started, summed and stored: B's first block at bRow,
+// its second `bSecond` floats after it, its rows `bStride` floats apart.
+inline void gemm_block_pair(const int column0, __global const float *a, const int *rowOffset, const int aStep,
+                            const float *rowStart, __global const float *bRow, const int bSecond, const int bStride,
+                            __global float *c, const int row0, const int M, const int N, const int K,
+                            __global const float *bias, const int biasMode, const int activation, const float slope,
+                            __global const float *derivativeInput, const int derivative) {
+    gemm_vector first[GEMM_ROWS], second[GEMM_ROWS];
+    gemm_block_start(column0, N, rowStart, bias, biasMode, first);
+    gemm_block_start(column0 + GEMM_WIDTH, N, rowStart, bias, biasMode, second);
+    gemm_accumulate_pair(a, rowOffset, aStep, bRow, bSecond, bStride, K, first, second);
+    gemm_block_store(column0, row0, M, N, c, activation, slope, derivative, derivativeInput, first);
+    gemm_block_store(column0 + GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, second);
+}
+
 // One column block of gemm_forward from column0 (B row-major, rows N floats apart). When only `N - column0` <
 // GEMM_WIDTH columns exist, B is read through clamped column indices into the same vector accumulators (lanes past
 // the last column repeat column N - 1 and are never stored), so the block stays in registers; a scalar
@@ -255,12 +270,8 @@ __kernel void gemm_forward(__global const float *a, __global const float *b, __g
     gemm_rows(row0, M, aRowStride, bias, biasMode, rowOffset, rowStart);
 #if GEMM_PAIRED
     if (column0 + 2 * GEMM_WIDTH <= N) {
-        gemm_vector first[GEMM_ROWS], second[GEMM_ROWS];
-        gemm_block_start(column0, N, rowStart, bias, biasMode, first);
-        gemm_block_start(column0 + GEMM_WIDTH, N, rowStart, bias, biasMode, second);
-        gemm_accumulate_pair(a, rowOffset, aStep, b + column0, GEMM_WIDTH, N, K, first, second);
-        gemm_block_store(column0, row0, M, N, c, activation, slope, derivative, derivativeInput, first);
-        gemm_block_store(column0 + GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, second);
+        gemm_block_pair(column0, a, rowOffset, aStep, rowStart, b + column0, GEMM_WIDTH, N, c, row0, M, N, K, bias, biasMode,
+                        activation, slope, derivativeInput, derivative);
         return;
     }
     for (int block = column0; block < min(column0 + 2 * GEMM_WIDTH, N); block += GEMM_WIDTH) {
@@ -363,13 +374,9 @@ __kernel void gemm_forward_packed(__global const float *a, __global const float 
     int panel = firstPanel;
 #if GEMM_PAIRED
     for (; panel + 1 < lastPanel; panel += 2) {
-        gemm_vector first[GEMM_ROWS], second[GEMM_ROWS];
-        gemm_block_start(panel * GEMM_WIDTH, N, rowStart, bias, biasMode, first);
-        gemm_block_start((panel + 1) * GEMM_WIDTH, N, rowStart, bias, biasMode, second);
-        gemm_accumulate_pair(a, rowOffset, aStep, packed + (size_t)panel * K * GEMM_WIDTH, K * GEMM_WIDTH, GEMM_WIDTH, K,
-                             first, second);
-        gemm_block_store(panel * GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, first);
-        gemm_block_store((panel + 1) * GEMM_WIDTH, row0, M, N, c, activation, slope, derivative, derivativeInput, second);
+        gemm_block_pair(panel * GEMM_WIDTH, a, rowOffset, aStep, rowStart, packed + (size_t)panel * K * GEMM_WIDTH,
+                        K * GEMM_WIDTH, GEMM_WIDTH, c, row0, M, N, K, bias, biasMode, activation, slope, derivativeInput,
+                        derivative);
     }
 #endif
     for (; panel < lastPanel; ++panel) {

@@ -14,9 +14,9 @@ extension OpenCLBackend {
     /// `description`'s `-D` defines: `explicit` values first, then this device's tuned values, then the values
     /// `deviceDefaults` picks for the device, then the kernel's defaults.
     func tunedDefines(_ description: KernelDescription, _ explicit: [String: Int] = [:]) -> [(String, Int)] {
+        if explicit.isEmpty, let defines = tunedDefaults[description.file] { return defines }
         let tuned = (deviceDefaults[description.file] ?? [:]).merging(tuning?.kernels[description.file] ?? [:]) { _, tuned in tuned }
         guard explicit.isEmpty else { return description.defines(tuned.merging(explicit) { _, new in new }) }
-        if let defines = tunedDefaults[description.file] { return defines }
         let defines = description.defines(tuned)
         tunedDefaults[description.file] = defines
         return defines
