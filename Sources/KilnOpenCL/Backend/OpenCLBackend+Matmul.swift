@@ -147,7 +147,10 @@ extension OpenCLBackend {
                 preferredLocal: Self.gemmLocal)
             return
         }
-        if let panelsPerItem = packedPanels(m, n, k, values["GEMM_PAIRED"] == 1) ?? (bTransposed ? 1 : nil) {
+        // A transposed B that the rule leaves direct is packed all the same (the direct kernel reads rows of B), a panel
+        // per work item, or a pair of them where panels go in pairs.
+        let paired = values["GEMM_PAIRED"] == 1
+        if let panelsPerItem = packedPanels(m, n, k, paired) ?? (bTransposed ? (paired ? 2 : 1) : nil) {
             try packedGemm(
                 a: a, aStrides: aStrides, aBatchStride: aBatchStride, b: b, bBatchStride: bBatchStride, bTransposed: bTransposed, c: c,
                 cBatchStride: cBatchStride, m: m, n: n, k: k, batch: batch, epilogue: epilogue, defines: defines,
