@@ -147,6 +147,8 @@ final class ConvolutionKernelTests: XCTestCase {
             narrow.map { [$0.maximumPixels, $0.tapGroup, $0.tapMinimum, $0.channelBlocks] }, Array(repeating: [5, 6, 144, 1], count: 3))
         XCTAssertEqual([16, 31, 32, 64].map(wide[0].blocks(outputs:)), [1, 1, 2, 2])
         XCTAssertEqual([16, 32, 64].map(narrow[2].blocks(outputs:)), [1, 1, 1])
+        XCTAssertEqual([1, 17, 31, 33, 50, 64].map(wide[0].paddedOutputs), [16, 32, 32, 64, 64, 64])
+        XCTAssertEqual([1, 17, 33, 64].map(narrow[2].paddedOutputs), [16, 32, 48, 64])
     }
 
     func testWeightSliceImages() {

@@ -93,6 +93,13 @@ public struct ChannelsGeometry: Sendable, Equatable {
     func blocks(outputs: Int) -> Int {
         outputs >= 32 ? channelBlocks : 1
     }
+
+    /// `outputs` rounded up to whole work items' channels (16 × `blocks(outputs:)`): the rearranged weight's and dyT's
+    /// row length.
+    func paddedOutputs(_ outputs: Int) -> Int {
+        let lanes = 16 * blocks(outputs: outputs)
+        return (outputs + lanes - 1) / lanes * lanes
+    }
 }
 
 /// Which kernels run a convolution pass.
@@ -183,7 +190,7 @@ extension OpenCLBackend {
             inputGradient ? Convolution2D(padding: [kh - 1 - attributes.padding[0], kw - 1 - attributes.padding[1], 0, 0]) : attributes
         let blocks = channelsGeometry.blocks(outputs: outputs)
         let defines = channelsDefines(outputWidth: outShape[3], weight: [kh, kw], convolved, blocks: blocks)
-        let paddedOutputs = (outputs + 16 * blocks - 1) / (16 * blocks) * (16 * blocks)
+        let paddedOutputs = channelsGeometry.paddedOutputs(outputs)
         let count = inputs * kh * kw * paddedOutputs
         let weights = try workspace(.channelsWeight, count: count)
         let file = KernelDescription.conv2dChannels.file
@@ -239,7 +246,7 @@ extension OpenCLBackend {
         let (batch, o, c, kh, kw) = (x.shape[0], outShape[0], outShape[1], outShape[2], outShape[3])
         let (oh, ow, q) = (dy.shape[2], dy.shape[3], c * kh * kw)
         let blocks = channelsGeometry.blocks(outputs: o)
-        let paddedOutputs = (o + 16 * blocks - 1) / (16 * blocks) * (16 * blocks)
+        let paddedOutputs = channelsGeometry.paddedOutputs(o)
         let file = KernelDescription.conv2dChannels.file
         let taps = channelsGeometry.tapGroup
         let defines = channelsDefines(outputWidth: ow, weight: [kh, kw], attributes, blocks: blocks)
